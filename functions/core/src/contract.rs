@@ -1,0 +1,237 @@
+//! The edge–GPU contract: the job message and the job events.
+//!
+//! Mirrors `wit/contract.wit` (package `qwenedit:contract@1.0.0`), the one source of truth;
+//! `tests/wit_drift.rs` fails when the two disagree. The JSON shapes here are what travels
+//! on the Redis stream and to `POST /internal/jobs/{id}/events`.
+
+use serde::{Deserialize, Serialize};
+
+/// Version of the job message and job event schemas (`"v"` on the wire).
+pub const CONTRACT_VERSION: u32 = 1;
+
+/// Redis stream field that carries the JSON job message.
+pub const JOB_FIELD: &str = "job";
+
+/// Largest seed the edge hands out: below 2^53 so that every JSON reader keeps it exact.
+pub const MAX_SEED: u64 = (1 << 53) - 1;
+
+/// One edit to run, as `XADD`ed to the jobs stream under the field [`JOB_FIELD`].
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct JobMessage {
+    /// Schema version, [`CONTRACT_VERSION`].
+    pub v: u32,
+    /// The job's id (UUID string).
+    pub job_id: String,
+    /// Telegram user id of the owner.
+    pub user_id: i64,
+    /// Telegram chat to deliver the result to.
+    pub chat_id: i64,
+    /// Telegram file ids of the input photos (1 to 3).
+    pub file_ids: Vec<String>,
+    /// The final prompt for the model.
+    pub prompt: String,
+    /// Preset the prompt came from; `None` for a custom prompt.
+    pub preset_id: Option<String>,
+    /// Sampler seed, at most [`MAX_SEED`].
+    pub seed: u64,
+    /// Workflow name under `workflows/`, without `.json`.
+    pub workflow: String,
+    /// The user's language for messages from the host (`ru` or `en`).
+    pub lang: String,
+    /// Creation time, Unix milliseconds.
+    pub created_at: i64,
+}
+
+impl JobMessage {
+    /// Parses a job message from the stream, refusing an unknown schema version.
+    ///
+    /// # Errors
+    /// [`ContractError::Json`] for malformed JSON, [`ContractError::Version`] for `v != 1`.
+    pub fn from_json(raw: &[u8]) -> Result<Self, ContractError> {
+        let msg: JobMessage = serde_json::from_slice(raw)?;
+        if msg.v != CONTRACT_VERSION {
+            return Err(ContractError::Version(msg.v));
+        }
+        Ok(msg)
+    }
+
+    /// Serializes the message for the stream.
+    pub fn to_json(&self) -> String {
+        // Serializing plain strings and numbers cannot fail.
+        serde_json::to_string(self).unwrap_or_default()
+    }
+}
+
+/// What a successful run produced.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct OutputMeta {
+    /// ComfyUI prompt id of the run that produced the output.
+    pub comfy_prompt_id: String,
+    /// Size of the delivered file in bytes.
+    pub bytes: u64,
+    /// How the result was sent: `photo` or `document`.
+    pub sent_as: String,
+    /// Time the GPU part took, milliseconds.
+    pub run_ms: u64,
+}
+
+/// Why a job failed.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Failure {
+    /// Machine-readable reason (see [`failure_reason`]).
+    pub reason: String,
+    /// Plain words for the user, in their language.
+    pub user_message: String,
+}
+
+/// Well-known machine reasons for [`Failure::reason`].
+pub mod failure_reason {
+    /// ComfyUI refused the workflow (400 from `/prompt`).
+    pub const COMFY_VALIDATION: &str = "comfy_validation";
+    /// ComfyUI failed while running the workflow.
+    pub const COMFY_EXECUTION: &str = "comfy_execution";
+    /// The run passed its deadline and was interrupted.
+    pub const TIMEOUT: &str = "timeout";
+    /// The user blocked the bot (Telegram 403).
+    pub const TELEGRAM_BLOCKED: &str = "telegram_blocked";
+    /// The input photo could not be fetched or is too large.
+    pub const BAD_INPUT: &str = "bad_input";
+    /// Retryable failures used up the retry budget.
+    pub const RETRIES_EXHAUSTED: &str = "retries_exhausted";
+    /// The stream delivered the entry more often than allowed.
+    pub const REDELIVERY_LIMIT: &str = "redelivery_limit";
+}
+
+/// What happened to a job (`"type"` on the wire).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "type", rename_all = "snake_case")]
+pub enum JobEventKind {
+    /// A host begins a run with a new attempt number; the edge answers whether to go on.
+    Started,
+    /// The host asks to send the result; granted once per job.
+    Delivering,
+    /// The result was delivered.
+    Succeeded(OutputMeta),
+    /// The job failed for good; the edge refunds its charge once.
+    Failed(Failure),
+}
+
+impl JobEventKind {
+    /// The wire name of the event kind.
+    pub fn name(&self) -> &'static str {
+        match self {
+            JobEventKind::Started => "started",
+            JobEventKind::Delivering => "delivering",
+            JobEventKind::Succeeded(_) => "succeeded",
+            JobEventKind::Failed(_) => "failed",
+        }
+    }
+}
+
+/// Body of `POST /internal/jobs/{id}/events`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct JobEvent {
+    /// Schema version, [`CONTRACT_VERSION`].
+    pub v: u32,
+    /// The run's attempt number: a fencing token; only the job's current attempt counts.
+    pub attempt: u32,
+    /// Name of the host (consumer) that sends it.
+    pub host: String,
+    /// When the host sent it, Unix milliseconds.
+    pub at: i64,
+    /// The event itself.
+    pub kind: JobEventKind,
+}
+
+/// The edge's answer to an accepted event (HTTP 200).
+///
+/// A refused event gets an error body instead: 409 `stale_attempt` for an older attempt,
+/// 409 `job_final` for an event that contradicts a finished job, 404 `job_not_found`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct EventReply {
+    /// The job's status after the event.
+    pub status: String,
+    /// `started`: run it; `delivering`: send the photo; `succeeded`/`failed`: recorded.
+    pub proceed: bool,
+    /// The attempt the edge holds as current.
+    pub attempt: u32,
+}
+
+/// Errors reading a contract message.
+#[derive(Debug, thiserror::Error)]
+pub enum ContractError {
+    /// The JSON did not match the schema.
+    #[error("malformed contract JSON: {0}")]
+    Json(#[from] serde_json::Error),
+    /// The message has a schema version this code does not know.
+    #[error("unsupported contract version {0}")]
+    Version(u32),
+}
+
+/// The ComfyUI `prompt_id` for a job's attempt: a UUID v5 derived from both, so a restarted
+/// host can find an earlier attempt's run in ComfyUI's `/history`.
+pub fn comfy_prompt_id(job_id: &str, attempt: u32) -> String {
+    const NAMESPACE: uuid::Uuid = uuid::Uuid::from_u128(0x5f0e_6a1c_2b7d_4e8f_9a3b_1c2d_3e4f_5a6b);
+    uuid::Uuid::new_v5(&NAMESPACE, format!("{job_id}/{attempt}").as_bytes()).to_string()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn sample() -> JobMessage {
+        JobMessage {
+            v: 1,
+            job_id: "j1".into(),
+            user_id: 7,
+            chat_id: 7,
+            file_ids: vec!["f".into()],
+            prompt: "p".into(),
+            preset_id: None,
+            seed: MAX_SEED,
+            workflow: "qwen_edit_2511".into(),
+            lang: "ru".into(),
+            created_at: 1,
+        }
+    }
+
+    #[test]
+    fn job_message_round_trips_and_keeps_large_seed() {
+        let msg = sample();
+        let back = JobMessage::from_json(msg.to_json().as_bytes()).expect("parse");
+        assert_eq!(back, msg);
+    }
+
+    #[test]
+    fn unknown_version_is_refused() {
+        let mut msg = sample();
+        msg.v = 2;
+        let err = JobMessage::from_json(msg.to_json().as_bytes()).unwrap_err();
+        assert!(matches!(err, ContractError::Version(2)));
+    }
+
+    #[test]
+    fn event_kind_is_tagged_by_type() {
+        let ev = JobEvent {
+            v: 1,
+            attempt: 2,
+            host: "h".into(),
+            at: 5,
+            kind: JobEventKind::Failed(Failure {
+                reason: "timeout".into(),
+                user_message: "x".into(),
+            }),
+        };
+        let json = serde_json::to_value(&ev).expect("json");
+        assert_eq!(json["kind"]["type"], "failed");
+        assert_eq!(json["kind"]["reason"], "timeout");
+        assert_eq!(serde_json::from_value::<JobEvent>(json).expect("back"), ev);
+    }
+
+    #[test]
+    fn prompt_id_is_stable_and_distinct_per_attempt() {
+        assert_eq!(comfy_prompt_id("a", 1), comfy_prompt_id("a", 1));
+        assert_ne!(comfy_prompt_id("a", 1), comfy_prompt_id("a", 2));
+        assert!(uuid::Uuid::parse_str(&comfy_prompt_id("a", 1)).is_ok());
+    }
+}
