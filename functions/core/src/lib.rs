@@ -7,5 +7,42 @@
 //! rusqlite, a real Redis and reqwest, and drive the very same handlers.
 
 pub mod contract;
+pub mod db;
+pub mod error;
+pub mod http;
+pub mod jobs;
+pub mod ledger;
 pub mod ports;
+pub mod presets;
+pub mod rest;
+pub mod settings;
 pub mod signing;
+pub mod updates;
+pub mod users;
+
+pub use error::{CoreError, CoreResult};
+
+/// A page of a list: at most `limit` items (1–100) after skipping `offset`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Page {
+    /// Items per page, 1–100.
+    pub limit: i64,
+    /// Items skipped.
+    pub offset: i64,
+}
+
+impl Page {
+    /// A page with `limit` clamped to 1–100 and `offset` to ≥ 0.
+    pub fn new(limit: i64, offset: i64) -> Page {
+        Page {
+            limit: limit.clamp(1, 100),
+            offset: offset.max(0),
+        }
+    }
+}
+
+impl Default for Page {
+    fn default() -> Self {
+        Page::new(20, 0)
+    }
+}

@@ -108,6 +108,12 @@ impl SqlError {
 pub trait Sql {
     /// Runs one statement with positional parameters (`?1`, `?2`…) and returns every row.
     async fn execute(&self, sql: &str, params: &[SqlValue]) -> Result<Vec<SqlRow>, SqlError>;
+
+    /// Identifies the database (so per-process caches such as "schema is current" are kept
+    /// per database). Spin's single `default` database needs no more than the default.
+    fn database_id(&self) -> String {
+        "default".to_owned()
+    }
 }
 
 /// Errors from the key-value store.

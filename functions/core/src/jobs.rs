@@ -1,0 +1,624 @@
+//! Jobs: creating an edit (charge + enqueue), reading, cancelling, the gpu-host's events and
+//! the sweep that enqueues what never reached the stream.
+
+use serde::{Deserialize, Serialize};
+
+use crate::contract::{
+    CONTRACT_VERSION, EventReply, JOB_FIELD, JobEvent, JobEventKind, JobMessage, MAX_SEED,
+};
+use crate::error::{CoreError, CoreResult};
+use crate::ports::{Queue, Sql, SqlError, SqlRow, SqlValue};
+use crate::presets::{self, MAX_PROMPT_CHARS};
+use crate::settings::Settings;
+use crate::{ledger, users};
+
+/// Most input photos one edit takes (Qwen-Image-Edit-2511 takes up to 3).
+pub const MAX_IMAGES: usize = 3;
+/// How long a job may sit charged but not enqueued before the sweep enqueues it (ms).
+pub const SWEEP_GRACE_MS: i64 = 30_000;
+/// After this long (ms) a job whose delivery was granted but never confirmed is closed as
+/// succeeded: the photo most likely reached the user, and it must not be charged back or sent twice.
+pub const DELIVERY_CONFIRM_TIMEOUT_MS: i64 = 15 * 60_000;
+
+/// A request to create an edit.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, Default)]
+pub struct NewJob {
+    /// Telegram id of the (registered) user.
+    pub telegram_id: i64,
+    /// Chat to deliver to (defaults to the user's private chat).
+    #[serde(default)]
+    pub chat_id: Option<i64>,
+    /// A preset id, or…
+    #[serde(default)]
+    pub preset_id: Option<String>,
+    /// …a custom prompt of 1–500 characters.
+    #[serde(default)]
+    pub prompt: Option<String>,
+    /// Telegram file ids of 1–3 input photos.
+    #[serde(default)]
+    pub file_ids: Vec<String>,
+}
+
+/// A job as stored.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Job {
+    /// Job id (UUID).
+    pub id: String,
+    /// Owner.
+    pub user_id: i64,
+    /// Delivery chat.
+    pub chat_id: i64,
+    /// Preset, if any.
+    pub preset_id: Option<String>,
+    /// Final prompt.
+    pub prompt: String,
+    /// Input photos.
+    pub file_ids: Vec<String>,
+    /// Price charged (0 when free).
+    pub cost: i64,
+    /// Sampler seed.
+    pub seed: i64,
+    /// Workflow name.
+    pub workflow: String,
+    /// User's language.
+    pub lang: String,
+    /// `queued`, `running`, `succeeded`, `failed`, `cancelled`.
+    pub status: String,
+    /// Current attempt (fencing token), 0 before the first start.
+    pub attempt: i64,
+    /// Machine failure reason.
+    pub failure_reason: Option<String>,
+    /// User-facing failure message.
+    pub failure_message: Option<String>,
+    /// Output metadata of a delivered result.
+    pub output: Option<serde_json::Value>,
+    /// Unix ms.
+    pub created_at: i64,
+    /// When it reached the stream, Unix ms.
+    pub enqueued_at: Option<i64>,
+    /// When the current attempt started, Unix ms.
+    pub started_at: Option<i64>,
+    /// When it ended, Unix ms.
+    pub finished_at: Option<i64>,
+    #[serde(skip)]
+    seq: i64,
+    #[serde(skip)]
+    host: Option<String>,
+    #[serde(skip)]
+    delivery_attempt: Option<i64>,
+}
+
+impl Job {
+    /// Whether the job has ended.
+    pub fn is_final(&self) -> bool {
+        matches!(self.status.as_str(), "succeeded" | "failed" | "cancelled")
+    }
+
+    /// The message the gpu-host reads from the stream.
+    pub fn message(&self) -> JobMessage {
+        JobMessage {
+            v: CONTRACT_VERSION,
+            job_id: self.id.clone(),
+            user_id: self.user_id,
+            chat_id: self.chat_id,
+            file_ids: self.file_ids.clone(),
+            prompt: self.prompt.clone(),
+            preset_id: self.preset_id.clone(),
+            seed: self.seed.max(0) as u64,
+            workflow: self.workflow.clone(),
+            lang: self.lang.clone(),
+            created_at: self.created_at,
+        }
+    }
+}
+
+/// The answer to a created job.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Created {
+    /// The job.
+    pub job: Job,
+    /// Price charged.
+    pub cost: i64,
+    /// Balance after the charge.
+    pub balance_after: i64,
+    /// Jobs ahead of this one in the queue.
+    pub queue_position: i64,
+}
+
+const COLUMNS: &str = "seq, id, user_id, chat_id, preset_id, prompt, file_ids, cost, seed, workflow, lang, status, \
+    attempt, failure_reason, failure_message, output, created_at, enqueued_at, started_at, finished_at, host, \
+    delivery_attempt";
+
+fn from_row(r: &SqlRow) -> Job {
+    Job {
+        seq: r.int(0),
+        id: r.text(1),
+        user_id: r.int(2),
+        chat_id: r.int(3),
+        preset_id: r.opt_text(4),
+        prompt: r.text(5),
+        file_ids: serde_json::from_str(&r.text(6)).unwrap_or_default(),
+        cost: r.int(7),
+        seed: r.int(8),
+        workflow: r.text(9),
+        lang: r.text(10),
+        status: r.text(11),
+        attempt: r.int(12),
+        failure_reason: r.opt_text(13),
+        failure_message: r.opt_text(14),
+        output: r.opt_text(15).and_then(|s| serde_json::from_str(&s).ok()),
+        created_at: r.int(16),
+        enqueued_at: r.opt_int(17),
+        started_at: r.opt_int(18),
+        finished_at: r.opt_int(19),
+        host: r.opt_text(20),
+        delivery_attempt: r.opt_int(21),
+    }
+}
+
+/// Checks a prompt: 1–500 characters, not only spaces.
+///
+/// # Errors
+/// [`CoreError::Invalid`] (`invalid_prompt`).
+pub fn validate_prompt(prompt: &str) -> CoreResult<()> {
+    let n = prompt.trim().chars().count();
+    if n == 0 || prompt.chars().count() > MAX_PROMPT_CHARS {
+        return Err(CoreError::invalid(
+            "invalid_prompt",
+            "the prompt must be 1 to 500 characters",
+        ));
+    }
+    Ok(())
+}
+
+fn validate_files(file_ids: &[String]) -> CoreResult<()> {
+    if file_ids.is_empty() || file_ids.len() > MAX_IMAGES {
+        return Err(CoreError::invalid(
+            "invalid_images",
+            "an edit takes 1 to 3 photos",
+        ));
+    }
+    if file_ids
+        .iter()
+        .any(|f| f.trim().is_empty() || f.len() > 512)
+    {
+        return Err(CoreError::invalid(
+            "invalid_images",
+            "a Telegram file id is 1 to 512 characters",
+        ));
+    }
+    Ok(())
+}
+
+/// What a job will run and cost, before it is written.
+struct Plan {
+    preset_id: Option<String>,
+    prompt: String,
+    cost: i64,
+}
+
+async fn plan(sql: &dyn Sql, settings: &Settings, input: &NewJob) -> CoreResult<Plan> {
+    validate_files(&input.file_ids)?;
+    let (preset_id, prompt, cost) = match (&input.preset_id, &input.prompt) {
+        (Some(id), None) => {
+            let p = presets::get(sql, id).await?;
+            (Some(p.id), p.prompt, p.cost)
+        }
+        (None, Some(prompt)) => {
+            validate_prompt(prompt)?;
+            (None, prompt.trim().to_owned(), settings.custom_prompt_cost)
+        }
+        _ => {
+            return Err(CoreError::invalid(
+                "invalid_job",
+                "give either preset_id or prompt",
+            ));
+        }
+    };
+    let free = settings.unlimited_processing || settings.is_admin(input.telegram_id);
+    Ok(Plan {
+        preset_id,
+        prompt,
+        cost: if free { 0 } else { cost },
+    })
+}
+
+/// Creates an edit: checks the preset and balance, writes the job and its charge in one
+/// statement, then `XADD`s the job message. When the queue is unreachable the job is marked
+/// failed (which refunds the charge) and [`CoreError::QueueUnavailable`] is returned.
+///
+/// # Errors
+/// [`CoreError::Invalid`] (422), [`CoreError::NotFound`] for an unknown user or preset (404),
+/// [`CoreError::InsufficientBalance`] (402), [`CoreError::QueueUnavailable`] (503), storage.
+pub async fn create(
+    sql: &dyn Sql,
+    queue: &dyn Queue,
+    settings: &Settings,
+    input: &NewJob,
+    now_ms: i64,
+) -> CoreResult<Created> {
+    let user = users::get(sql, input.telegram_id).await?;
+    let plan = plan(sql, settings, input).await?;
+    let job = insert(sql, settings, input, &user, plan, now_ms).await?;
+    tracing::info!(job_id = %job.id, user_id = job.user_id, preset_id = ?job.preset_id, cost = job.cost, "job created");
+    if let Err(e) = enqueue(sql, queue, settings, &job, now_ms).await {
+        fail_unqueued(sql, &job, now_ms).await?;
+        return Err(e);
+    }
+    let balance_after = ledger::balance(sql, job.user_id).await?;
+    let queue_position = position(sql, job.seq).await?;
+    Ok(Created {
+        cost: job.cost,
+        balance_after,
+        queue_position,
+        job,
+    })
+}
+
+async fn insert(
+    sql: &dyn Sql,
+    settings: &Settings,
+    input: &NewJob,
+    user: &users::User,
+    plan: Plan,
+    now_ms: i64,
+) -> CoreResult<Job> {
+    let id = uuid::Uuid::new_v4();
+    let seed = (id.as_u128() as u64) & MAX_SEED;
+    let files = serde_json::to_string(&input.file_ids).unwrap_or_else(|_| "[]".into());
+    let cost = plan.cost;
+    let args: Vec<SqlValue> = vec![
+        id.to_string().into(),
+        user.telegram_id.into(),
+        input.chat_id.unwrap_or(user.telegram_id).into(),
+        plan.preset_id.into(),
+        plan.prompt.into(),
+        files.into(),
+        cost.into(),
+        (seed as i64).into(),
+        settings.default_workflow.as_str().into(),
+        user.language().into(),
+        now_ms.into(),
+    ];
+    let stmt = format!(
+        "INSERT INTO jobs (id, user_id, chat_id, preset_id, prompt, file_ids, cost, seed, workflow, lang, created_at) \
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11) RETURNING {COLUMNS}"
+    );
+    match sql.execute(&stmt, &args).await {
+        Ok(rows) => rows
+            .first()
+            .map(from_row)
+            .ok_or_else(|| SqlError::Other("insert returned no row".into()).into()),
+        Err(e) => Err(ledger::balance_error(sql, e, user.telegram_id, cost).await),
+    }
+}
+
+async fn enqueue(
+    sql: &dyn Sql,
+    queue: &dyn Queue,
+    settings: &Settings,
+    job: &Job,
+    now_ms: i64,
+) -> CoreResult<()> {
+    let entry = queue
+        .add(&settings.jobs_stream, JOB_FIELD, &job.message().to_json())
+        .await?;
+    sql.execute(
+        "UPDATE jobs SET enqueued_at = ?2 WHERE id = ?1",
+        &[job.id.as_str().into(), now_ms.into()],
+    )
+    .await?;
+    tracing::debug!(job_id = %job.id, entry = %entry, "job enqueued");
+    Ok(())
+}
+
+async fn fail_unqueued(sql: &dyn Sql, job: &Job, now_ms: i64) -> CoreResult<()> {
+    tracing::warn!(job_id = %job.id, user_id = job.user_id, "queue unavailable: job failed and refunded");
+    sql.execute(
+        "UPDATE jobs SET status = 'failed', failure_reason = 'queue_unavailable', finished_at = ?2 \
+         WHERE id = ?1 AND status = 'queued'",
+        &[job.id.as_str().into(), now_ms.into()],
+    )
+    .await?;
+    Ok(())
+}
+
+async fn position(sql: &dyn Sql, seq: i64) -> CoreResult<i64> {
+    let rows = sql
+        .execute(
+            "SELECT COUNT(*) FROM jobs WHERE status IN ('queued', 'running') AND seq < ?1",
+            &[seq.into()],
+        )
+        .await?;
+    Ok(rows.first().map(|r| r.int(0)).unwrap_or(0))
+}
+
+/// A job by id.
+///
+/// # Errors
+/// [`CoreError::NotFound`] (`job_not_found`) or the storage error.
+pub async fn get(sql: &dyn Sql, id: &str) -> CoreResult<Job> {
+    let stmt = format!("SELECT {COLUMNS} FROM jobs WHERE id = ?1");
+    let rows = sql.execute(&stmt, &[id.into()]).await?;
+    rows.first().map(from_row).ok_or_else(|| job_not_found(id))
+}
+
+fn job_not_found(id: &str) -> CoreError {
+    CoreError::not_found("job_not_found", format!("job {id:?} does not exist"))
+}
+
+/// Jobs ahead of `job` in the queue (0 when it is not waiting).
+///
+/// # Errors
+/// The storage error.
+pub async fn queue_position(sql: &dyn Sql, job: &Job) -> CoreResult<i64> {
+    if job.status != "queued" {
+        return Ok(0);
+    }
+    position(sql, job.seq).await
+}
+
+/// A page of the user's jobs, newest first, and their total.
+///
+/// # Errors
+/// The storage error.
+pub async fn list_for_user(
+    sql: &dyn Sql,
+    user_id: i64,
+    page: crate::Page,
+) -> CoreResult<(Vec<Job>, i64)> {
+    let stmt = format!(
+        "SELECT {COLUMNS} FROM jobs WHERE user_id = ?1 ORDER BY seq DESC LIMIT ?2 OFFSET ?3"
+    );
+    let rows = sql
+        .execute(
+            &stmt,
+            &[user_id.into(), page.limit.into(), page.offset.into()],
+        )
+        .await?;
+    let total = sql
+        .execute(
+            "SELECT COUNT(*) FROM jobs WHERE user_id = ?1",
+            &[user_id.into()],
+        )
+        .await?;
+    Ok((
+        rows.iter().map(from_row).collect(),
+        total.first().map(|r| r.int(0)).unwrap_or(0),
+    ))
+}
+
+/// Cancels a queued job and refunds it (in the same statement). `owner`, when given, must
+/// own the job (the bot passes the user; operators pass `None`).
+///
+/// # Errors
+/// [`CoreError::NotFound`], [`CoreError::Conflict`] (`job_not_queued`), storage.
+pub async fn cancel(sql: &dyn Sql, id: &str, owner: Option<i64>, now_ms: i64) -> CoreResult<Job> {
+    let job = get(sql, id).await?;
+    if owner.is_some_and(|o| o != job.user_id) {
+        return Err(job_not_found(id));
+    }
+    let rows = sql
+        .execute(
+            "UPDATE jobs SET status = 'cancelled', finished_at = ?2 WHERE id = ?1 AND status = 'queued' RETURNING id",
+            &[id.into(), now_ms.into()],
+        )
+        .await?;
+    if rows.is_empty() {
+        return Err(CoreError::conflict(
+            "job_not_queued",
+            format!("job is {}; only a queued job can be cancelled", job.status),
+        ));
+    }
+    tracing::info!(job_id = %id, user_id = job.user_id, "job cancelled and refunded");
+    get(sql, id).await
+}
+
+/// Applies a gpu-host event under the attempt fencing rules (see `ARCHITECTURE.md`).
+///
+/// # Errors
+/// [`CoreError::NotFound`], [`CoreError::Conflict`] (`stale_attempt`, `job_final`,
+/// `job_not_running`, `delivery_not_granted`), [`CoreError::Invalid`], storage.
+pub async fn apply_event(
+    sql: &dyn Sql,
+    id: &str,
+    ev: &JobEvent,
+    now_ms: i64,
+) -> CoreResult<EventReply> {
+    if ev.v != CONTRACT_VERSION || ev.attempt == 0 {
+        return Err(CoreError::invalid(
+            "invalid_event",
+            "unsupported event version or attempt 0",
+        ));
+    }
+    let a = i64::from(ev.attempt);
+    let moved = match &ev.kind {
+        JobEventKind::Started => start(sql, id, a, &ev.host, now_ms).await?,
+        JobEventKind::Delivering => grant_delivery(sql, id, a, now_ms).await?,
+        JobEventKind::Succeeded(out) => succeed(sql, id, a, out, now_ms).await?,
+        JobEventKind::Failed(f) => fail(sql, id, a, f, now_ms).await?,
+    };
+    let job = get(sql, id).await?;
+    let reply = judge(&job, ev, moved)?;
+    tracing::info!(job_id = %id, user_id = job.user_id, attempt = a, event = ev.kind.name(), moved,
+        proceed = reply.proceed, status = %job.status, "job event");
+    Ok(reply)
+}
+
+async fn changed(sql: &dyn Sql, stmt: &str, args: &[SqlValue]) -> CoreResult<bool> {
+    Ok(!sql.execute(stmt, args).await?.is_empty())
+}
+
+async fn start(sql: &dyn Sql, id: &str, a: i64, host: &str, now: i64) -> CoreResult<bool> {
+    changed(
+        sql,
+        "UPDATE jobs SET status = 'running', attempt = ?2, host = ?3, started_at = ?4 \
+         WHERE id = ?1 AND status IN ('queued', 'running') AND delivery_attempt IS NULL AND attempt < ?2 RETURNING id",
+        &[id.into(), a.into(), host.into(), now.into()],
+    )
+    .await
+}
+
+async fn grant_delivery(sql: &dyn Sql, id: &str, a: i64, now: i64) -> CoreResult<bool> {
+    changed(
+        sql,
+        "UPDATE jobs SET delivery_attempt = ?2, delivery_at = ?3 \
+         WHERE id = ?1 AND status = 'running' AND attempt = ?2 AND delivery_attempt IS NULL RETURNING id",
+        &[id.into(), a.into(), now.into()],
+    )
+    .await
+}
+
+async fn succeed(
+    sql: &dyn Sql,
+    id: &str,
+    a: i64,
+    out: &crate::contract::OutputMeta,
+    now: i64,
+) -> CoreResult<bool> {
+    let output = serde_json::to_string(out).unwrap_or_default();
+    changed(
+        sql,
+        "UPDATE jobs SET status = 'succeeded', output = ?3, finished_at = ?4 \
+         WHERE id = ?1 AND status = 'running' AND delivery_attempt = ?2 RETURNING id",
+        &[id.into(), a.into(), output.into(), now.into()],
+    )
+    .await
+}
+
+async fn fail(
+    sql: &dyn Sql,
+    id: &str,
+    a: i64,
+    f: &crate::contract::Failure,
+    now: i64,
+) -> CoreResult<bool> {
+    let reason: String = f.reason.chars().take(64).collect();
+    let message: String = f.user_message.chars().take(1000).collect();
+    changed(
+        sql,
+        "UPDATE jobs SET status = 'failed', attempt = MAX(attempt, ?2), failure_reason = ?3, failure_message = ?4, \
+         finished_at = ?5 WHERE id = ?1 AND status IN ('queued', 'running') AND attempt <= ?2 \
+         AND (delivery_attempt IS NULL OR delivery_attempt = ?2) RETURNING id",
+        &[id.into(), a.into(), reason.into(), message.into(), now.into()],
+    )
+    .await
+}
+
+/// Decides the answer from the job as it is after the (possibly no-op) update.
+fn judge(job: &Job, ev: &JobEvent, moved: bool) -> CoreResult<EventReply> {
+    let a = i64::from(ev.attempt);
+    let reply = |proceed: bool| EventReply {
+        status: job.status.clone(),
+        proceed,
+        attempt: job.attempt.max(0) as u32,
+    };
+    if moved {
+        return Ok(reply(true));
+    }
+    let repeat = match &ev.kind {
+        JobEventKind::Started => {
+            job.status == "running"
+                && job.attempt == a
+                && job.host.as_deref() == Some(ev.host.as_str())
+                && job.delivery_attempt.is_none()
+        }
+        JobEventKind::Delivering => job.delivery_attempt == Some(a) && job.status != "failed",
+        JobEventKind::Succeeded(_) => job.status == "succeeded" && job.delivery_attempt == Some(a),
+        JobEventKind::Failed(_) => job.status == "failed" && job.attempt == a,
+    };
+    if repeat {
+        return Ok(reply(true));
+    }
+    if matches!(ev.kind, JobEventKind::Started)
+        && (job.is_final() || job.attempt >= a || job.delivery_attempt.is_some())
+    {
+        // A finished or cancelled job, a duplicate delivery of the same attempt, or one whose
+        // photo is already on its way: skip it. Only an older attempt is an error.
+        if job.attempt > a && !job.is_final() {
+            return Err(stale(job, a));
+        }
+        return Ok(reply(false));
+    }
+    if job.attempt > a {
+        return Err(stale(job, a));
+    }
+    Err(refusal(job, ev))
+}
+
+fn stale(job: &Job, a: i64) -> CoreError {
+    CoreError::conflict(
+        "stale_attempt",
+        format!(
+            "attempt {a} is older than the current attempt {}",
+            job.attempt
+        ),
+    )
+}
+
+fn refusal(job: &Job, ev: &JobEvent) -> CoreError {
+    if job.is_final() {
+        return CoreError::conflict("job_final", format!("job is already {}", job.status));
+    }
+    match ev.kind {
+        JobEventKind::Succeeded(_) => CoreError::conflict(
+            "delivery_not_granted",
+            "delivery was not granted to this attempt",
+        ),
+        JobEventKind::Delivering if job.delivery_attempt.is_some() => {
+            CoreError::conflict("delivery_taken", "another attempt is delivering this job")
+        }
+        _ => CoreError::conflict(
+            "job_not_running",
+            format!("job is {} at attempt {}", job.status, job.attempt),
+        ),
+    }
+}
+
+/// What a sweep did.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, Default)]
+pub struct SweepReport {
+    /// Jobs that were charged but had never reached the stream, now enqueued.
+    pub enqueued: u64,
+    /// Jobs whose delivery was granted long ago without confirmation, closed as succeeded.
+    pub closed: u64,
+    /// Telegram update claims pruned.
+    pub pruned_updates: u64,
+}
+
+/// Enqueues jobs that were committed but never reached the stream (the instance died
+/// between commit and `XADD`), and closes deliveries that were never confirmed.
+///
+/// # Errors
+/// [`CoreError::QueueUnavailable`] when Redis is down (what was enqueued so far stays so), storage.
+pub async fn sweep(
+    sql: &dyn Sql,
+    queue: &dyn Queue,
+    settings: &Settings,
+    now_ms: i64,
+) -> CoreResult<SweepReport> {
+    let mut report = SweepReport::default();
+    let stmt = format!(
+        "SELECT {COLUMNS} FROM jobs WHERE status = 'queued' AND enqueued_at IS NULL AND created_at < ?1 \
+         ORDER BY seq LIMIT 200"
+    );
+    for row in sql
+        .execute(&stmt, &[(now_ms - SWEEP_GRACE_MS).into()])
+        .await?
+    {
+        let job = from_row(&row);
+        enqueue(sql, queue, settings, &job, now_ms).await?;
+        tracing::warn!(job_id = %job.id, user_id = job.user_id, "sweep enqueued a job that never reached the stream");
+        report.enqueued += 1;
+    }
+    let closed = sql
+        .execute(
+            "UPDATE jobs SET status = 'succeeded', finished_at = ?1 WHERE status = 'running' \
+             AND delivery_at IS NOT NULL AND delivery_at < ?2 RETURNING id",
+            &[now_ms.into(), (now_ms - DELIVERY_CONFIRM_TIMEOUT_MS).into()],
+        )
+        .await?;
+    report.closed = closed.len() as u64;
+    report.pruned_updates = crate::updates::prune(sql, now_ms).await?;
+    Ok(report)
+}

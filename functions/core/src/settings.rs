@@ -1,0 +1,256 @@
+//! Configuration: every variable the edge reads, with its default.
+//!
+//! Names follow the seed (`INITIAL_BALANCE`, `ADMIN_IDS`, …) in Spin's lowercase form. Each
+//! component reads exactly [`VARIABLES`] through [`crate::ports::Config`]; the manifest test
+//! checks that `spin.toml` declares every one of them.
+
+use crate::ports::Config;
+
+/// A variable the edge reads: name, default (`None` = required or empty), secret or not.
+#[derive(Debug, Clone, Copy)]
+pub struct Variable {
+    /// Spin variable name (lowercase snake_case).
+    pub name: &'static str,
+    /// Default value, when one is safe.
+    pub default: Option<&'static str>,
+    /// Whether it is a secret (never logged beyond 4 characters).
+    pub secret: bool,
+    /// What it does, for the README table and `spin.toml`.
+    pub help: &'static str,
+}
+
+const fn var(
+    name: &'static str,
+    default: Option<&'static str>,
+    secret: bool,
+    help: &'static str,
+) -> Variable {
+    Variable {
+        name,
+        default,
+        secret,
+        help,
+    }
+}
+
+/// Every variable the edge components read.
+pub const VARIABLES: &[Variable] = &[
+    var("api_token", None, true, "Bearer token for /api/*"),
+    var(
+        "gpu_event_secret",
+        None,
+        true,
+        "HMAC secret shared with the gpu-hosts for /internal/*",
+    ),
+    var(
+        "redis_url",
+        Some("redis://127.0.0.1:6379"),
+        false,
+        "Redis holding the jobs stream",
+    ),
+    var(
+        "jobs_stream",
+        Some("jobs"),
+        false,
+        "Name of the Redis stream of jobs",
+    ),
+    var(
+        "initial_balance",
+        Some("100"),
+        false,
+        "Signup bonus in credits, once per user",
+    ),
+    var(
+        "unlimited_processing",
+        Some("false"),
+        false,
+        "true: every edit is free (still recorded)",
+    ),
+    var(
+        "admin_ids",
+        Some(""),
+        false,
+        "Comma-separated Telegram ids of admins (their edits are free)",
+    ),
+    var(
+        "custom_prompt_cost",
+        Some("10"),
+        false,
+        "Price in credits of an edit with a custom prompt",
+    ),
+    var(
+        "topup_bonus_percent",
+        Some("10"),
+        false,
+        "Bonus percent added to every top-up",
+    ),
+    var(
+        "default_workflow",
+        Some("qwen_edit_2511"),
+        false,
+        "Workflow the gpu-host runs for new jobs",
+    ),
+    var(
+        "max_body_bytes",
+        Some("65536"),
+        false,
+        "Largest request body accepted (bytes)",
+    ),
+];
+
+/// Parsed configuration of the edge.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Settings {
+    /// Bearer token for `/api/*`.
+    pub api_token: String,
+    /// HMAC secret for `/internal/*`.
+    pub gpu_event_secret: String,
+    /// Redis URL of the jobs stream.
+    pub redis_url: String,
+    /// Jobs stream name.
+    pub jobs_stream: String,
+    /// Signup bonus in credits.
+    pub initial_balance: i64,
+    /// Every edit free.
+    pub unlimited_processing: bool,
+    /// Admin Telegram ids.
+    pub admin_ids: Vec<i64>,
+    /// Price of a custom-prompt edit.
+    pub custom_prompt_cost: i64,
+    /// Top-up bonus percent.
+    pub topup_bonus_percent: i64,
+    /// Workflow for new jobs.
+    pub default_workflow: String,
+    /// Request body limit in bytes.
+    pub max_body_bytes: usize,
+}
+
+impl Default for Settings {
+    fn default() -> Self {
+        Settings {
+            api_token: String::new(),
+            gpu_event_secret: String::new(),
+            redis_url: "redis://127.0.0.1:6379".into(),
+            jobs_stream: "jobs".into(),
+            initial_balance: 100,
+            unlimited_processing: false,
+            admin_ids: Vec::new(),
+            custom_prompt_cost: 10,
+            topup_bonus_percent: 10,
+            default_workflow: "qwen_edit_2511".into(),
+            max_body_bytes: 65_536,
+        }
+    }
+}
+
+/// A variable holds a value that cannot be parsed.
+#[derive(Debug, Clone, PartialEq, thiserror::Error)]
+#[error("configuration variable `{name}` is invalid: {reason}")]
+pub struct SettingsError {
+    /// The variable.
+    pub name: &'static str,
+    /// What is wrong.
+    pub reason: String,
+}
+
+impl Settings {
+    /// Reads every variable in [`VARIABLES`] from `config`, falling back to defaults.
+    ///
+    /// # Errors
+    /// [`SettingsError`] for a number or boolean that does not parse.
+    pub async fn load(config: &dyn Config) -> Result<Settings, SettingsError> {
+        let mut s = Settings::default();
+        for v in VARIABLES {
+            if let Some(value) = config.get(v.name).await {
+                s.apply(v.name, value.trim())?;
+            }
+        }
+        Ok(s)
+    }
+
+    /// Sets one variable from its text form.
+    ///
+    /// # Errors
+    /// [`SettingsError`] when the value does not parse; unknown names are ignored.
+    pub fn apply(&mut self, name: &'static str, value: &str) -> Result<(), SettingsError> {
+        match name {
+            "api_token" => self.api_token = value.into(),
+            "gpu_event_secret" => self.gpu_event_secret = value.into(),
+            "redis_url" => self.redis_url = value.into(),
+            "jobs_stream" => self.jobs_stream = value.into(),
+            "initial_balance" => self.initial_balance = non_negative(name, value)?,
+            "unlimited_processing" => self.unlimited_processing = boolean(name, value)?,
+            "admin_ids" => self.admin_ids = id_list(name, value)?,
+            "custom_prompt_cost" => self.custom_prompt_cost = non_negative(name, value)?,
+            "topup_bonus_percent" => self.topup_bonus_percent = non_negative(name, value)?,
+            "default_workflow" => self.default_workflow = value.into(),
+            "max_body_bytes" => self.max_body_bytes = non_negative(name, value)? as usize,
+            _ => {}
+        }
+        Ok(())
+    }
+
+    /// Whether `telegram_id` is an admin.
+    pub fn is_admin(&self, telegram_id: i64) -> bool {
+        self.admin_ids.contains(&telegram_id)
+    }
+}
+
+fn non_negative(name: &'static str, value: &str) -> Result<i64, SettingsError> {
+    match value.parse::<i64>() {
+        Ok(n) if n >= 0 => Ok(n),
+        _ => Err(SettingsError {
+            name,
+            reason: format!("expected a whole number ≥ 0, got {value:?}"),
+        }),
+    }
+}
+
+fn boolean(name: &'static str, value: &str) -> Result<bool, SettingsError> {
+    match value.to_ascii_lowercase().as_str() {
+        "true" | "1" | "yes" | "on" => Ok(true),
+        "false" | "0" | "no" | "off" | "" => Ok(false),
+        _ => Err(SettingsError {
+            name,
+            reason: format!("expected true or false, got {value:?}"),
+        }),
+    }
+}
+
+fn id_list(name: &'static str, value: &str) -> Result<Vec<i64>, SettingsError> {
+    value
+        .split([',', ' '])
+        .filter(|s| !s.trim().is_empty())
+        .map(|s| {
+            s.trim().parse::<i64>().map_err(|_| SettingsError {
+                name,
+                reason: format!("{s:?} is not a Telegram id"),
+            })
+        })
+        .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn parses_seed_style_values() {
+        let mut s = Settings::default();
+        s.apply("admin_ids", "12345, 67890").expect("ids");
+        s.apply("unlimited_processing", "False").expect("bool");
+        s.apply("initial_balance", "50").expect("n");
+        assert_eq!(s.admin_ids, vec![12345, 67890]);
+        assert!(!s.unlimited_processing);
+        assert_eq!(s.initial_balance, 50);
+        assert!(s.is_admin(67890));
+    }
+
+    #[test]
+    fn rejects_garbage() {
+        let mut s = Settings::default();
+        assert!(s.apply("initial_balance", "-1").is_err());
+        assert!(s.apply("unlimited_processing", "maybe").is_err());
+        assert!(s.apply("admin_ids", "12,abc").is_err());
+    }
+}
