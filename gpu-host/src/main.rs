@@ -1,1 +1,155 @@
-fn main() {}
+//! `gpu-host`: the GPU daemon binary. See the crate docs of `gpu_host` and the README.
+
+use std::cell::RefCell;
+use std::rc::Rc;
+use std::sync::Arc;
+use std::time::Duration;
+
+use clap::Parser;
+use gpu_host::comfy::{ComfyClient, ComfyWatcher};
+use gpu_host::config::Config;
+use gpu_host::events::EventsClient;
+use gpu_host::lock::GpuLock;
+use gpu_host::metrics::{self, Metrics};
+use gpu_host::pipeline::{Host, Settings};
+use gpu_host::queue::{JobQueue, StreamNames};
+use gpu_host::retry::RetryPolicy;
+use gpu_host::telegram::BotMessenger;
+use gpu_host::workflow::Workflows;
+use tokio::sync::watch;
+
+fn main() -> std::process::ExitCode {
+    let _ = dotenvy::dotenv();
+    let cfg = Config::parse();
+    init_tracing();
+    let rt = match tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+    {
+        Ok(rt) => rt,
+        Err(e) => {
+            eprintln!("gpu-host: cannot start the runtime: {e}");
+            return std::process::ExitCode::FAILURE;
+        }
+    };
+    let local = tokio::task::LocalSet::new();
+    match local.block_on(&rt, run(cfg)) {
+        Ok(()) => std::process::ExitCode::SUCCESS,
+        Err(e) => {
+            tracing::error!(error = %e, "gpu-host stopped with an error");
+            std::process::ExitCode::FAILURE
+        }
+    }
+}
+
+fn init_tracing() {
+    let filter = tracing_subscriber::EnvFilter::try_from_default_env()
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));
+    let json = std::env::var("LOG_FORMAT").is_ok_and(|v| v == "json");
+    let builder = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr);
+    if json {
+        builder.json().init();
+    } else {
+        builder.init();
+    }
+}
+
+fn settings(cfg: &Config) -> Settings {
+    Settings {
+        visibility: Config::secs(cfg.visibility_timeout_secs),
+        max_deliveries: cfg.max_deliveries,
+        job_deadline: Config::secs(cfg.job_deadline_secs),
+        reconcile: Duration::from_millis(cfg.reconcile_ms.max(50)),
+        lock_timeout: Config::secs(cfg.gpu_lock_timeout_secs),
+        retry: RetryPolicy {
+            max_attempts: cfg.retry_attempts.max(1),
+            base_delay: Duration::from_millis(cfg.retry_base_ms),
+            max_delay: Duration::from_millis(cfg.retry_max_ms),
+        },
+        sweep_every: Config::secs(cfg.sweep_secs).max(Duration::from_secs(1)),
+        read_block: Config::secs(cfg.visibility_timeout_secs / 4.0)
+            .clamp(Duration::from_millis(100), Duration::from_secs(5)),
+        grace: Config::secs(cfg.shutdown_grace_secs),
+    }
+}
+
+async fn run(cfg: Config) -> Result<(), String> {
+    let consumer = cfg.consumer();
+    tracing::info!(config = ?cfg, consumer = %consumer, "gpu-host starting");
+    let mut workflows = Workflows::load_dir(&cfg.workflows_dir, cfg.workflow.as_deref())
+        .map_err(|e| e.to_string())?;
+    workflows.set_switch("lightning", cfg.lightning_lora);
+    let names = StreamNames {
+        stream: cfg.stream.clone(),
+        group: cfg.group.clone(),
+        consumer: consumer.clone(),
+        dead: cfg.dead_stream.clone(),
+    };
+    let queue = JobQueue::connect(&cfg.redis_url, names)
+        .await
+        .map_err(|e| e.to_string())?;
+    let settings = settings(&cfg);
+    let comfy = ComfyClient::new(
+        &cfg.comfyui_url,
+        &cfg.health_url(),
+        &format!("{consumer}-{}", uuid::Uuid::new_v4()),
+    );
+    let watcher = ComfyWatcher::start(comfy.ws_url());
+    let metrics = Arc::new(Metrics::default());
+    if let Some(addr) = cfg.metrics_socket() {
+        let m = metrics.clone();
+        tokio::spawn(async move {
+            if let Err(e) = metrics::serve(addr, m).await {
+                tracing::error!(error = %e, "metrics server failed");
+            }
+        });
+    }
+    let host = Rc::new(Host {
+        events: EventsClient::new(
+            &cfg.api_base_url,
+            &cfg.gpu_event_secret,
+            &consumer,
+            settings.retry,
+        ),
+        tg: Rc::new(BotMessenger::new(
+            &cfg.telegram_api_url,
+            &cfg.telegram_bot_token,
+            settings.retry,
+        )),
+        lock: GpuLock::new(&cfg.gpu_lock_path),
+        settings,
+        queue,
+        comfy,
+        watcher,
+        workflows,
+        metrics,
+        held: RefCell::default(),
+        deliveries: RefCell::default(),
+    });
+    let (stop_tx, stop_rx) = watch::channel(false);
+    tokio::task::spawn_local(async move {
+        wait_for_signal().await;
+        tracing::info!("signal received: shutting down");
+        let _ = stop_tx.send(true);
+    });
+    host.run(stop_rx).await;
+    tracing::info!("gpu-host stopped");
+    Ok(())
+}
+
+async fn wait_for_signal() {
+    use tokio::signal::unix::{SignalKind, signal};
+    let (Ok(mut term), Ok(mut int)) = (
+        signal(SignalKind::terminate()),
+        signal(SignalKind::interrupt()),
+    ) else {
+        std::future::pending::<()>().await;
+        return;
+    };
+    tokio::select! {
+        _ = term.recv() => {}
+        _ = int.recv() => {}
+    }
+}

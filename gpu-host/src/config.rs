@@ -1,0 +1,164 @@
+//! Configuration from CLI flags, the environment and `.env` (12-factor).
+//!
+//! Every option has a flag and an environment variable named as in the seed; `--help`
+//! explains each. Secrets (`TELEGRAM_BOT_TOKEN`, `GPU_EVENT_SECRET`) are never printed: the
+//! `Debug` impl redacts them to their first 4 characters.
+
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::time::Duration;
+
+use clap::Parser;
+
+/// The gpu-host's settings.
+#[derive(Clone, Parser)]
+#[command(
+    name = "gpu-host",
+    version,
+    about = "QwenEditBot GPU daemon: consumes the Redis jobs stream, runs ComfyUI under a GPU lock, delivers results to Telegram."
+)]
+pub struct Config {
+    /// Redis connection URL holding the jobs stream.
+    #[arg(long, env = "REDIS_URL", default_value = "redis://127.0.0.1:6379")]
+    pub redis_url: String,
+    /// Name of the jobs stream.
+    #[arg(long, env = "JOBS_STREAM", default_value = "jobs")]
+    pub stream: String,
+    /// Consumer group all gpu-hosts share (created with MKSTREAM when missing).
+    #[arg(long, env = "CONSUMER_GROUP", default_value = "gpu-hosts")]
+    pub group: String,
+    /// Dead-letter stream for entries delivered too often or unreadable.
+    #[arg(long, env = "DEAD_LETTER_STREAM", default_value = "jobs:dead")]
+    pub dead_stream: String,
+    /// This host's consumer name (unique per host and GPU); defaults to hostname-pid.
+    #[arg(long, env = "CONSUMER_NAME")]
+    pub consumer_name: Option<String>,
+    /// ComfyUI base URL (HTTP; the websocket URL is derived from it).
+    #[arg(long, env = "COMFYUI_URL", default_value = "http://127.0.0.1:8188")]
+    pub comfyui_url: String,
+    /// Health check URL; defaults to `{COMFYUI_URL}/system_stats`.
+    #[arg(long, env = "COMFYUI_HEALTH_CHECK_URL")]
+    pub comfyui_health_check_url: Option<String>,
+    /// File to `flock` while a job runs on ComfyUI; all daemons of one GPU share it.
+    #[arg(long, env = "GPU_LOCK_PATH", default_value = "/tmp/gpu.lock")]
+    pub gpu_lock_path: PathBuf,
+    /// Longest wait for the GPU lock, seconds.
+    #[arg(long, env = "GPU_LOCK_TIMEOUT_SECS", default_value_t = 600.0)]
+    pub gpu_lock_timeout_secs: f64,
+    /// Telegram bot token (secret; never logged beyond 4 characters).
+    #[arg(
+        long,
+        env = "TELEGRAM_BOT_TOKEN",
+        hide_env_values = true,
+        default_value = ""
+    )]
+    pub telegram_bot_token: String,
+    /// Telegram Bot API base URL.
+    #[arg(
+        long,
+        env = "TELEGRAM_API_URL",
+        default_value = "https://api.telegram.org"
+    )]
+    pub telegram_api_url: String,
+    /// Base URL of the edge `api` (job events and sweep go to `{API_BASE_URL}/internal/...`).
+    #[arg(long, env = "API_BASE_URL", default_value = "http://127.0.0.1:3000")]
+    pub api_base_url: String,
+    /// Shared secret signing job events (HMAC-SHA256; never logged).
+    #[arg(
+        long,
+        env = "GPU_EVENT_SECRET",
+        hide_env_values = true,
+        default_value = ""
+    )]
+    pub gpu_event_secret: String,
+    /// Directory of workflow templates (`<name>.json` + `<name>.roles.json`).
+    #[arg(long, env = "WORKFLOWS_DIR", default_value = "workflows")]
+    pub workflows_dir: PathBuf,
+    /// Run every job with this workflow instead of the job's own (smoke runs on a CPU-only
+    /// ComfyUI, e.g. `--workflow model_free`).
+    #[arg(long, env = "WORKFLOW_OVERRIDE")]
+    pub workflow: Option<String>,
+    /// Visibility timeout, seconds: an entry pending this long on a silent host is claimed.
+    #[arg(long, env = "VISIBILITY_TIMEOUT_SECS", default_value_t = 60.0)]
+    pub visibility_timeout_secs: f64,
+    /// Deliveries after which an entry goes to the dead-letter stream (and the job fails).
+    #[arg(long, env = "MAX_DELIVERIES", default_value_t = 5)]
+    pub max_deliveries: u32,
+    /// Per-job ComfyUI deadline, seconds: past it the run is interrupted and the job fails.
+    #[arg(long, env = "JOB_DEADLINE_SECS", default_value_t = 600.0)]
+    pub job_deadline_secs: f64,
+    /// Attempts for retryable failures (ComfyUI 5xx, connection errors, Telegram 5xx).
+    #[arg(long, env = "RETRY_ATTEMPTS", default_value_t = 5)]
+    pub retry_attempts: u32,
+    /// First retry delay, milliseconds (doubles each time, with jitter).
+    #[arg(long, env = "RETRY_BASE_MS", default_value_t = 500)]
+    pub retry_base_ms: u64,
+    /// Largest retry delay, milliseconds.
+    #[arg(long, env = "RETRY_MAX_MS", default_value_t = 30_000)]
+    pub retry_max_ms: u64,
+    /// How often to reconcile a running prompt through `/history`, milliseconds.
+    #[arg(long, env = "RECONCILE_MS", default_value_t = 5_000)]
+    pub reconcile_ms: u64,
+    /// How often to call the api's sweep, seconds.
+    #[arg(long, env = "SWEEP_SECS", default_value_t = 60.0)]
+    pub sweep_secs: f64,
+    /// Grace period on SIGTERM/SIGINT for the running job, seconds.
+    #[arg(long, env = "SHUTDOWN_GRACE_SECS", default_value_t = 30.0)]
+    pub shutdown_grace_secs: f64,
+    /// Address for `/metrics` and `/healthz` (empty: no server).
+    #[arg(long, env = "METRICS_ADDR", default_value = "127.0.0.1:9108")]
+    pub metrics_addr: String,
+    /// Turn on the Lightning 4-step LoRA in workflows that have the switch.
+    #[arg(long, env = "LIGHTNING_LORA", default_value_t = false)]
+    pub lightning_lora: bool,
+}
+
+impl std::fmt::Debug for Config {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Config")
+            .field("redis_url", &self.redis_url)
+            .field("stream", &self.stream)
+            .field("group", &self.group)
+            .field("consumer_name", &self.consumer_name)
+            .field("comfyui_url", &self.comfyui_url)
+            .field("gpu_lock_path", &self.gpu_lock_path)
+            .field(
+                "telegram_bot_token",
+                &qwen_core::signing::redact(&self.telegram_bot_token),
+            )
+            .field("api_base_url", &self.api_base_url)
+            .field(
+                "gpu_event_secret",
+                &qwen_core::signing::redact(&self.gpu_event_secret),
+            )
+            .field("workflow", &self.workflow)
+            .finish_non_exhaustive()
+    }
+}
+
+impl Config {
+    /// The consumer name, `hostname-pid` when not configured.
+    pub fn consumer(&self) -> String {
+        self.consumer_name.clone().unwrap_or_else(|| {
+            let host = std::fs::read_to_string("/etc/hostname").unwrap_or_default();
+            format!("{}-{}", host.trim(), std::process::id())
+        })
+    }
+
+    /// The health check URL.
+    pub fn health_url(&self) -> String {
+        self.comfyui_health_check_url
+            .clone()
+            .unwrap_or_else(|| format!("{}/system_stats", self.comfyui_url.trim_end_matches('/')))
+    }
+
+    /// Parsed metrics address, `None` when empty or invalid.
+    pub fn metrics_socket(&self) -> Option<SocketAddr> {
+        self.metrics_addr.parse().ok()
+    }
+
+    /// Seconds (as configured) to a [`Duration`], negative values as zero.
+    pub fn secs(v: f64) -> Duration {
+        Duration::from_secs_f64(v.max(0.0))
+    }
+}

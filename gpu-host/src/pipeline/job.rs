@@ -1,0 +1,577 @@
+//! One job through the three stages.
+
+use std::cell::Cell;
+use std::rc::Rc;
+use std::time::{Duration, Instant};
+
+use qwen_core::contract::{
+    Failure, JobEventKind, JobMessage, OutputMeta, comfy_prompt_id, failure_reason as reason,
+};
+use serde_json::Value;
+
+use super::Host;
+use crate::comfy::run::{WaitSpec, from_history};
+use crate::comfy::{ComfyError, ImageRef, RunOutcome, wait_for_run};
+use crate::events::{EventError, EventOutcome, now_ms};
+use crate::lock::LockError;
+use crate::queue::Entry;
+use crate::retry::Retryable;
+use crate::telegram::{MAX_DOWNLOAD_BYTES, TgError, send_result};
+use crate::text;
+
+/// One job's identity and user-facing state.
+pub struct Ctx {
+    /// The stream entry.
+    pub entry_id: String,
+    /// The job message.
+    pub msg: JobMessage,
+    /// This run's attempt number (the entry's delivery count).
+    pub attempt: u32,
+    /// When the host took the job.
+    pub taken: Instant,
+    /// The status message being edited as a progress bar.
+    pub status_msg: Cell<Option<i64>>,
+}
+
+/// A job ready for the GPU (or already done by an earlier attempt).
+pub struct Prepared {
+    /// The job.
+    pub ctx: Ctx,
+    /// The graph to queue.
+    pub graph: Value,
+    /// The node whose images are the result.
+    pub output_node: String,
+    /// An earlier attempt's finished run, found in `/history`.
+    pub finished: Option<(String, RunOutcome)>,
+}
+
+/// What ended a job early.
+struct Fail(&'static str);
+
+/// Errors of the GPU part.
+#[derive(Debug, thiserror::Error)]
+enum RunError {
+    #[error(transparent)]
+    Comfy(#[from] ComfyError),
+    #[error(transparent)]
+    Lock(#[from] LockError),
+}
+
+impl Retryable for RunError {
+    fn is_retryable(&self) -> bool {
+        match self {
+            RunError::Comfy(e) => e.is_retryable(),
+            RunError::Lock(_) => true,
+        }
+    }
+}
+
+/// Claims a stale entry, else reads a new one (blocking a short while).
+pub async fn next_entry(host: &Host) -> Option<Entry> {
+    let res = match host.queue.claim_stale(host.settings.visibility).await {
+        Ok(Some(e)) => Ok(Some(e)),
+        Ok(None) => host.queue.read_new(host.settings.read_block).await,
+        Err(e) => Err(e),
+    };
+    match res {
+        Ok(Some(e)) => {
+            host.metrics.queue_lag(e.age_ms(now_ms()));
+            host.held.borrow_mut().insert(e.id.clone());
+            Some(e)
+        }
+        Ok(None) => None,
+        Err(e) => {
+            tracing::warn!(error = %e, "reading the jobs stream failed");
+            tokio::time::sleep(host.settings.retry.base_delay).await;
+            None
+        }
+    }
+}
+
+/// Stops renewing the claim on an entry (it stays pending for another delivery).
+pub fn release(host: &Host, entry_id: &str) {
+    host.held.borrow_mut().remove(entry_id);
+}
+
+/// Acks (if still ours) and forgets an entry.
+async fn finish(host: &Host, ctx: &Ctx, outcome: &str) {
+    release(host, &ctx.entry_id);
+    if let Err(e) = host.queue.ack(&ctx.entry_id).await {
+        tracing::warn!(job_id = %ctx.msg.job_id, error = %e, "XACK failed; the entry will be redelivered");
+    }
+    host.metrics.job(outcome, ctx.taken.elapsed());
+}
+
+/// Stage 1: from a stream entry to a job ready for the GPU; `None` when the job ended here.
+pub async fn prepare(host: &Host, entry: Entry) -> Option<Prepared> {
+    let msg = match entry
+        .job
+        .as_deref()
+        .map(|j| JobMessage::from_json(j.as_bytes()))
+    {
+        Some(Ok(msg)) => msg,
+        other => {
+            let err = other.map(|r| r.err().map(|e| e.to_string()));
+            tracing::error!(entry = %entry.id, ?err, "unreadable job message: dead-lettering");
+            dead_letter(host, &entry, "unreadable").await;
+            return None;
+        }
+    };
+    let ctx = Ctx {
+        entry_id: entry.id.clone(),
+        attempt: entry.deliveries,
+        msg,
+        taken: Instant::now(),
+        status_msg: Cell::new(None),
+    };
+    let span = tracing::info_span!("job", job_id = %ctx.msg.job_id, user_id = ctx.msg.user_id, attempt = ctx.attempt);
+    let _enter = span.enter();
+    if ctx.attempt > host.settings.max_deliveries {
+        tracing::error!("delivered too often: dead-lettering and failing the job");
+        dead_letter(host, &entry, reason::REDELIVERY_LIMIT).await;
+        ctx.fail(host, reason::REDELIVERY_LIMIT).await;
+        return None;
+    }
+    if !ctx.event_says_go(host, JobEventKind::Started).await {
+        return None;
+    }
+    match ctx.ready(host).await {
+        Ok(p) => Some(p),
+        Err(Fail(why)) => {
+            ctx.fail(host, why).await;
+            None
+        }
+    }
+}
+
+async fn dead_letter(host: &Host, entry: &Entry, why: &str) {
+    match host.queue.dead_letter(entry, why).await {
+        Ok(()) => {
+            release(host, &entry.id);
+            let _ = host.queue.ack(&entry.id).await;
+            host.metrics.job("dead_lettered", Duration::ZERO);
+        }
+        Err(e) => tracing::error!(entry = %entry.id, error = %e, "dead-lettering failed"),
+    }
+}
+
+/// Stage 2: runs the job on ComfyUI under the GPU lock, then hands it to a background
+/// delivery (or failure) so the next job can start at once.
+pub async fn run_and_hand_off(host: &Rc<Host>, p: Prepared) {
+    let Prepared {
+        ctx,
+        graph,
+        output_node,
+        finished,
+    } = p;
+    let prompt_id = comfy_prompt_id(&ctx.msg.job_id, ctx.attempt);
+    let result = match finished {
+        Some((pid, outcome)) => Ok((pid, outcome)),
+        None => ctx
+            .run_gpu(host, &graph, &prompt_id, &output_node)
+            .await
+            .map(|o| (prompt_id, o)),
+    };
+    let host2 = host.clone();
+    let handle = tokio::task::spawn_local(async move {
+        let span = tracing::info_span!("job", job_id = %ctx.msg.job_id, user_id = ctx.msg.user_id, attempt = ctx.attempt);
+        let _enter = span.enter();
+        match result {
+            Ok((pid, outcome)) => ctx.deliver(&host2, &pid, &outcome).await,
+            Err(why) => ctx.fail(&host2, why).await,
+        }
+    });
+    let mut list = host.deliveries.borrow_mut();
+    list.retain(|h| !h.is_finished());
+    list.push(handle);
+}
+
+fn reason_of(e: &RunError) -> &'static str {
+    match e {
+        RunError::Comfy(ComfyError::Validation(_)) => reason::COMFY_VALIDATION,
+        RunError::Comfy(ComfyError::Timeout) => reason::TIMEOUT,
+        RunError::Comfy(
+            ComfyError::Execution(_) | ComfyError::Interrupted | ComfyError::Other(_),
+        ) => reason::COMFY_EXECUTION,
+        _ => reason::RETRIES_EXHAUSTED,
+    }
+}
+
+impl Ctx {
+    fn lang(&self) -> &str {
+        &self.msg.lang
+    }
+
+    /// Sends an event; `true` when the edge says go on. Every other answer ends the job
+    /// here (acked, or left pending when the api cannot be reached).
+    async fn event_says_go(&self, host: &Host, kind: JobEventKind) -> bool {
+        let name = kind.name();
+        match host.events.send(&self.msg.job_id, self.attempt, kind).await {
+            Ok(EventOutcome::Accepted(r)) if r.proceed => true,
+            Ok(EventOutcome::Accepted(r)) => {
+                tracing::info!(event = name, status = %r.status, "edge says stop: acking");
+                finish(host, self, "skipped").await;
+                false
+            }
+            Ok(EventOutcome::Refused(code)) => {
+                tracing::warn!(event = name, %code, "another attempt owns the job: stopping");
+                finish(host, self, "skipped").await;
+                false
+            }
+            Ok(EventOutcome::NotFound) => {
+                tracing::warn!(event = name, "edge does not know the job: dropping");
+                finish(host, self, "skipped").await;
+                false
+            }
+            Err(e) => {
+                self.abandon(host, name, &e);
+                false
+            }
+        }
+    }
+
+    fn abandon(&self, host: &Host, what: &str, e: &EventError) {
+        tracing::error!(event = what, error = %e, "api unreachable: leaving the entry pending for a later delivery");
+        release(host, &self.entry_id);
+        host.metrics.job("abandoned", self.taken.elapsed());
+    }
+
+    /// Downloads and uploads the inputs, or finds an earlier attempt's finished run.
+    async fn ready(&self, host: &Host) -> Result<Prepared, Fail> {
+        let template = host.workflows.get(&self.msg.workflow).map_err(|e| {
+            tracing::error!(error = %e, "no such workflow");
+            Fail(reason::BAD_INPUT)
+        })?;
+        let output_node = template.output_node().to_owned();
+        let finished = self.earlier_run(host, &output_node).await;
+        self.status(host, 0).await?;
+        let images = if finished.is_some() {
+            vec![]
+        } else {
+            self.inputs(host).await?
+        };
+        let graph = if finished.is_some() {
+            Value::Null
+        } else {
+            let prefix = format!("qwen_edit/{}", self.msg.job_id);
+            let job = crate::workflow::JobInputs {
+                images: &images,
+                prompt: &self.msg.prompt,
+                seed: self.msg.seed,
+                output_prefix: &prefix,
+            };
+            template.build(&job).map_err(|e| {
+                tracing::error!(error = %e, "cannot build the workflow");
+                Fail(reason::BAD_INPUT)
+            })?
+        };
+        let ctx = self.clone_ctx();
+        Ok(Prepared {
+            ctx,
+            graph,
+            output_node,
+            finished,
+        })
+    }
+
+    fn clone_ctx(&self) -> Ctx {
+        Ctx {
+            entry_id: self.entry_id.clone(),
+            msg: self.msg.clone(),
+            attempt: self.attempt,
+            taken: self.taken,
+            status_msg: Cell::new(self.status_msg.get()),
+        }
+    }
+
+    /// An earlier attempt's run that finished well (so it is delivered, not run again).
+    async fn earlier_run(&self, host: &Host, output_node: &str) -> Option<(String, RunOutcome)> {
+        for a in (1..=self.attempt).rev() {
+            let pid = comfy_prompt_id(&self.msg.job_id, a);
+            if let Ok(Some(entry)) = host.comfy.history(&pid).await {
+                if let Ok(outcome) = from_history(&entry, Some(output_node)) {
+                    tracing::info!(
+                        earlier_attempt = a,
+                        "found a finished run in ComfyUI history: delivering it"
+                    );
+                    return Some((pid, outcome));
+                }
+            }
+        }
+        None
+    }
+
+    /// Shows (or updates) the status message; 403 ends the job.
+    async fn status(&self, host: &Host, percent: u32) -> Result<(), Fail> {
+        let text = text::progress(self.lang(), percent);
+        let res = match self.status_msg.get() {
+            Some(id) => host.tg.edit_text(self.msg.chat_id, id, &text).await,
+            None => host
+                .tg
+                .send_text(self.msg.chat_id, &text)
+                .await
+                .map(|id| self.status_msg.set(Some(id))),
+        };
+        match res {
+            Err(TgError::Blocked) => Err(Fail(reason::TELEGRAM_BLOCKED)),
+            Err(e) => {
+                tracing::warn!(error = %e, "status message failed");
+                Ok(())
+            }
+            Ok(()) => Ok(()),
+        }
+    }
+
+    /// Downloads each input photo from Telegram and uploads it to ComfyUI.
+    async fn inputs(&self, host: &Host) -> Result<Vec<String>, Fail> {
+        let mut names = Vec::with_capacity(self.msg.file_ids.len());
+        for (i, file_id) in self.msg.file_ids.iter().enumerate() {
+            let bytes = host
+                .tg
+                .download(file_id, MAX_DOWNLOAD_BYTES)
+                .await
+                .map_err(|e| {
+                    tracing::warn!(error = %e, "input photo download failed");
+                    match e {
+                        TgError::Blocked => Fail(reason::TELEGRAM_BLOCKED),
+                        TgError::Transient(_) => Fail(reason::RETRIES_EXHAUSTED),
+                        _ => Fail(reason::BAD_INPUT),
+                    }
+                })?;
+            let name = format!("{}_{}_{i}.png", self.msg.job_id, self.attempt);
+            let uploaded = host
+                .settings
+                .retry
+                .run("upload", &self.msg.job_id, || {
+                    host.comfy.upload_image(&name, bytes.clone())
+                })
+                .await
+                .map_err(|_| Fail(reason::RETRIES_EXHAUSTED))?;
+            names.push(uploaded);
+        }
+        Ok(names)
+    }
+
+    /// The GPU part with retries of transient failures.
+    async fn run_gpu(
+        &self,
+        host: &Rc<Host>,
+        graph: &Value,
+        prompt_id: &str,
+        output_node: &str,
+    ) -> Result<RunOutcome, &'static str> {
+        let res = host
+            .settings
+            .retry
+            .run("comfy_run", &self.msg.job_id, || {
+                self.run_once(host, graph, prompt_id, output_node)
+            })
+            .await;
+        res.map_err(|e| {
+            tracing::error!(error = %e, "ComfyUI run failed");
+            reason_of(&e)
+        })
+    }
+
+    async fn run_once(
+        &self,
+        host: &Rc<Host>,
+        graph: &Value,
+        prompt_id: &str,
+        output_node: &str,
+    ) -> Result<RunOutcome, RunError> {
+        let _gpu = host.lock.acquire(host.settings.lock_timeout).await?;
+        let up = host.comfy.healthy().await;
+        host.metrics.comfy_up(up);
+        if !up {
+            return Err(ComfyError::Unavailable("health check failed".into()).into());
+        }
+        let mut events = host.watcher.subscribe(prompt_id);
+        let began = Instant::now();
+        let result = self
+            .submit_and_wait(host, &mut events, graph, prompt_id, output_node)
+            .await;
+        host.watcher.unsubscribe(prompt_id);
+        host.metrics.comfy_run(began.elapsed());
+        Ok(result?)
+    }
+
+    async fn submit_and_wait(
+        &self,
+        host: &Rc<Host>,
+        events: &mut tokio::sync::mpsc::UnboundedReceiver<crate::comfy::WsEvent>,
+        graph: &Value,
+        prompt_id: &str,
+        output_node: &str,
+    ) -> Result<RunOutcome, ComfyError> {
+        host.comfy.submit(graph, prompt_id).await?;
+        let spec = WaitSpec {
+            prompt_id,
+            output_node: Some(output_node),
+            deadline: tokio::time::Instant::now() + host.settings.job_deadline,
+            reconcile_every: host.settings.reconcile,
+        };
+        let progress = ProgressBar::new(host.clone(), self);
+        wait_for_run(&host.comfy, events, &spec, |v, m| progress.update(v, m)).await
+    }
+
+    /// Stage 3: fetch the output, ask `delivering`, send it, report `succeeded`, ack.
+    async fn deliver(&self, host: &Host, prompt_id: &str, outcome: &RunOutcome) {
+        let Some(image) = outcome.images.first() else {
+            return self.fail(host, reason::COMFY_EXECUTION).await;
+        };
+        let bytes = match self.fetch(host, image).await {
+            Ok(b) => b,
+            Err(why) => return self.fail(host, why).await,
+        };
+        if !self.event_says_go(host, JobEventKind::Delivering).await {
+            return;
+        }
+        let size = bytes.len() as u64;
+        let name = format!("{}.png", self.msg.job_id);
+        let sent = send_result(
+            host.tg.as_ref(),
+            self.msg.chat_id,
+            &name,
+            bytes,
+            &text::done(self.lang()),
+        )
+        .await;
+        let sent_as = match sent {
+            Ok(how) => how,
+            Err(e) => {
+                tracing::error!(error = %e, "sending the result failed");
+                let why = if matches!(e, TgError::Blocked) {
+                    reason::TELEGRAM_BLOCKED
+                } else {
+                    reason::RETRIES_EXHAUSTED
+                };
+                return self.fail(host, why).await;
+            }
+        };
+        self.clear_status(host).await;
+        let meta = OutputMeta {
+            comfy_prompt_id: prompt_id.to_owned(),
+            bytes: size,
+            sent_as: sent_as.to_owned(),
+            run_ms: self.taken.elapsed().as_millis() as u64,
+        };
+        self.final_event(host, JobEventKind::Succeeded(meta), "succeeded")
+            .await;
+    }
+
+    async fn fetch(&self, host: &Host, image: &ImageRef) -> Result<Vec<u8>, &'static str> {
+        host.settings
+            .retry
+            .run("view", &self.msg.job_id, || host.comfy.view(image))
+            .await
+            .map_err(|e| {
+                tracing::error!(error = %e, "fetching the output failed");
+                reason::RETRIES_EXHAUSTED
+            })
+    }
+
+    async fn clear_status(&self, host: &Host) {
+        if let Some(id) = self.status_msg.get() {
+            let _ = host
+                .tg
+                .edit_text(self.msg.chat_id, id, &text::progress(self.lang(), 100))
+                .await;
+        }
+    }
+
+    /// Reports `succeeded`/`failed`; acks unless the api could not be reached.
+    async fn final_event(&self, host: &Host, kind: JobEventKind, outcome: &str) -> bool {
+        let name = kind.name();
+        match host.events.send(&self.msg.job_id, self.attempt, kind).await {
+            Ok(EventOutcome::Accepted(_)) => {
+                tracing::info!(event = name, "job finished");
+                finish(host, self, outcome).await;
+                true
+            }
+            Ok(other) => {
+                tracing::warn!(event = name, answer = ?other, "edge refused the final event: acking");
+                finish(host, self, "skipped").await;
+                false
+            }
+            Err(e) => {
+                self.abandon(host, name, &e);
+                false
+            }
+        }
+    }
+
+    /// Reports `failed` (the edge refunds), then tells the user in plain words and acks.
+    pub async fn fail(&self, host: &Host, why: &str) {
+        let words = text::failure(self.lang(), why);
+        let failure = Failure {
+            reason: why.to_owned(),
+            user_message: words.clone(),
+        };
+        tracing::warn!(reason = why, "job failed");
+        if self
+            .final_event(host, JobEventKind::Failed(failure), "failed")
+            .await
+            && why != reason::TELEGRAM_BLOCKED
+        {
+            let shown = match self.status_msg.get() {
+                Some(id) => host.tg.edit_text(self.msg.chat_id, id, &words).await,
+                None => host
+                    .tg
+                    .send_text(self.msg.chat_id, &words)
+                    .await
+                    .map(|_| ()),
+            };
+            if let Err(e) = shown {
+                tracing::warn!(error = %e, "could not tell the user about the failure");
+            }
+        }
+    }
+}
+
+/// Edits the status message as a progress bar, at most once a second, in the background.
+struct ProgressBar {
+    host: Rc<Host>,
+    chat_id: i64,
+    message_id: Option<i64>,
+    lang: String,
+    last: Cell<Option<Instant>>,
+    shown: Cell<u32>,
+}
+
+impl ProgressBar {
+    fn new(host: Rc<Host>, ctx: &Ctx) -> Self {
+        Self {
+            host,
+            chat_id: ctx.msg.chat_id,
+            message_id: ctx.status_msg.get(),
+            lang: ctx.msg.lang.clone(),
+            last: Cell::new(Some(Instant::now())),
+            shown: Cell::new(0),
+        }
+    }
+
+    fn update(&self, value: u64, max: u64) {
+        let Some(message_id) = self.message_id else {
+            return;
+        };
+        let percent = (value.saturating_mul(100) / max.max(1)).min(99) as u32;
+        let due = self
+            .last
+            .get()
+            .is_none_or(|t| t.elapsed() >= Duration::from_secs(1));
+        if !due || percent == self.shown.get() {
+            return;
+        }
+        self.last.set(Some(Instant::now()));
+        self.shown.set(percent);
+        let (host, chat, text) = (
+            self.host.clone(),
+            self.chat_id,
+            text::progress(&self.lang, percent),
+        );
+        tokio::task::spawn_local(async move {
+            let _ = host.tg.edit_text(chat, message_id, &text).await;
+        });
+    }
+}

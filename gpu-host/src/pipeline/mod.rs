@@ -1,0 +1,203 @@
+//! The host's main loop: three stages that keep the GPU busy (issue item 7).
+//!
+//! 1. **prepare** (one job ahead): claim a stale entry or read a new one, report `started`,
+//!    look for an earlier attempt's finished run, download the photo(s) and upload them to
+//!    ComfyUI — all while the previous job runs;
+//! 2. **run** (one at a time): under the GPU lock, health-check ComfyUI, queue the prompt and
+//!    wait for its end;
+//! 3. **deliver** (in the background, while the next job runs): fetch the output, ask
+//!    `delivering`, send it, report `succeeded`, `XACK`.
+//!
+//! Failures end in [`job::Ctx::fail`]: `failed` with a reason and the user's words, then the
+//! user is told and the entry acked. While any of this goes on, a heartbeat renews the claim on
+//! every entry the host holds.
+
+mod job;
+
+use std::cell::RefCell;
+use std::collections::HashSet;
+use std::rc::Rc;
+use std::sync::Arc;
+use std::time::Duration;
+
+use tokio::sync::{mpsc, watch};
+
+use crate::comfy::{ComfyClient, ComfyWatcher};
+use crate::events::EventsClient;
+use crate::lock::GpuLock;
+use crate::metrics::Metrics;
+use crate::queue::JobQueue;
+use crate::retry::RetryPolicy;
+use crate::telegram::Messenger;
+use crate::workflow::Workflows;
+
+pub use job::Prepared;
+
+/// Timings and limits of the pipeline.
+#[derive(Debug, Clone)]
+pub struct Settings {
+    /// Pending this long on a silent host, an entry is claimed by another.
+    pub visibility: Duration,
+    /// Deliveries after which an entry is dead-lettered.
+    pub max_deliveries: u32,
+    /// Deadline of one ComfyUI run.
+    pub job_deadline: Duration,
+    /// `/history` reconcile period.
+    pub reconcile: Duration,
+    /// Longest wait for the GPU lock.
+    pub lock_timeout: Duration,
+    /// Backoff for retryable failures.
+    pub retry: RetryPolicy,
+    /// Sweep period.
+    pub sweep_every: Duration,
+    /// How long a blocking read waits before looking at stale entries again.
+    pub read_block: Duration,
+    /// Grace period for the running job on shutdown.
+    pub grace: Duration,
+}
+
+/// Everything the stages share.
+pub struct Host {
+    /// Settings.
+    pub settings: Settings,
+    /// The jobs stream.
+    pub queue: JobQueue,
+    /// ComfyUI over HTTP.
+    pub comfy: ComfyClient,
+    /// ComfyUI's websocket.
+    pub watcher: ComfyWatcher,
+    /// The api's events endpoint.
+    pub events: EventsClient,
+    /// Telegram.
+    pub tg: Rc<dyn Messenger>,
+    /// Workflow templates.
+    pub workflows: Workflows,
+    /// The GPU lock.
+    pub lock: GpuLock,
+    /// Metrics.
+    pub metrics: Arc<Metrics>,
+    /// Entries this host holds (renewed by the heartbeat).
+    pub held: RefCell<HashSet<String>>,
+    /// Background deliveries still running.
+    pub deliveries: RefCell<Vec<tokio::task::JoinHandle<()>>>,
+}
+
+impl Host {
+    /// Runs until `stop` turns `true`, then drains within the grace period. Must run inside
+    /// a [`tokio::task::LocalSet`].
+    pub async fn run(self: Rc<Self>, mut stop: watch::Receiver<bool>) {
+        let beat = tokio::task::spawn_local(heartbeat(self.clone()));
+        let sweep = tokio::task::spawn_local(sweep(self.clone()));
+        let (tx, rx) = mpsc::channel::<Prepared>(1);
+        let prep = tokio::task::spawn_local(prepare_loop(self.clone(), tx, stop.clone()));
+        let runner = tokio::task::spawn_local(run_loop(self.clone(), rx, stop.clone()));
+        let _ = stop.wait_for(|s| *s).await;
+        tracing::info!("stopping: no new jobs; finishing the current one");
+        let grace = self.settings.grace;
+        let drained = tokio::time::timeout(grace, async {
+            let _ = prep.await;
+            let _ = runner.await;
+            self.wait_deliveries().await;
+        })
+        .await;
+        if drained.is_err() {
+            tracing::warn!(
+                ?grace,
+                "grace period over: leaving unfinished entries pending"
+            );
+        }
+        sweep.abort();
+        beat.abort();
+    }
+
+    async fn wait_deliveries(&self) {
+        loop {
+            let next = self.deliveries.borrow_mut().pop();
+            match next {
+                Some(h) => {
+                    let _ = h.await;
+                }
+                None => return,
+            }
+        }
+    }
+
+    /// Waits until ComfyUI answers its health check, with backoff; `false` if `stop` fired.
+    pub async fn wait_comfy(&self, stop: &mut watch::Receiver<bool>) -> bool {
+        let mut failed = 0;
+        loop {
+            let up = self.comfy.healthy().await;
+            self.metrics.comfy_up(up);
+            if up {
+                return true;
+            }
+            failed += 1;
+            let delay = self.settings.retry.delay(failed.min(8));
+            tracing::warn!(
+                try_no = failed,
+                delay_ms = delay.as_millis() as u64,
+                "ComfyUI is down: waiting, taking no job"
+            );
+            tokio::select! {
+                _ = tokio::time::sleep(delay) => {}
+                _ = stop.wait_for(|s| *s) => return false,
+            }
+        }
+    }
+}
+
+async fn prepare_loop(host: Rc<Host>, tx: mpsc::Sender<Prepared>, mut stop: watch::Receiver<bool>) {
+    loop {
+        let Ok(permit) = tx.reserve().await else {
+            return;
+        };
+        if *stop.borrow() || !host.wait_comfy(&mut stop).await {
+            return;
+        }
+        let entry = tokio::select! {
+            e = job::next_entry(&host) => e,
+            _ = stop.wait_for(|s| *s) => return,
+        };
+        let Some(entry) = entry else { continue };
+        if let Some(prepared) = job::prepare(&host, entry).await {
+            permit.send(prepared);
+        }
+    }
+}
+
+async fn run_loop(host: Rc<Host>, mut rx: mpsc::Receiver<Prepared>, stop: watch::Receiver<bool>) {
+    while let Some(prepared) = rx.recv().await {
+        if *stop.borrow() {
+            job::release(&host, &prepared.ctx.entry_id);
+            tracing::info!(job_id = %prepared.ctx.msg.job_id, "stopping: leaving a prepared job pending");
+            continue;
+        }
+        job::run_and_hand_off(&host, prepared).await;
+    }
+}
+
+async fn heartbeat(host: Rc<Host>) {
+    let every = (host.settings.visibility / 3).max(Duration::from_millis(100));
+    loop {
+        tokio::time::sleep(every).await;
+        let ids: Vec<String> = host.held.borrow().iter().cloned().collect();
+        for id in ids {
+            match host.queue.renew(&id).await {
+                Ok(true) => {}
+                Ok(false) => {
+                    tracing::warn!(entry = %id, "lost the claim on an entry to another host")
+                }
+                Err(e) => tracing::warn!(entry = %id, error = %e, "heartbeat failed"),
+            }
+        }
+    }
+}
+
+async fn sweep(host: Rc<Host>) {
+    loop {
+        tokio::time::sleep(host.settings.sweep_every).await;
+        if let Err(e) = host.events.sweep().await {
+            tracing::warn!(error = %e, "sweep call failed");
+        }
+    }
+}

@@ -1,0 +1,278 @@
+//! The jobs stream: a Redis Streams consumer group.
+//!
+//! New entries come from a blocking `XREADGROUP` on a dedicated connection; entries left
+//! pending by a silent host are taken over with `XAUTOCLAIM` after the visibility timeout.
+//! The attempt number of a run is the entry's delivery count. While a host works on an entry
+//! it renews its claim with `XCLAIM … JUSTID` (which does not count as a delivery) — but only
+//! while it still owns the entry, checked atomically in a script, so a stale host never steals
+//! an entry back. `XACK` likewise acks only an entry this consumer owns.
+
+use std::time::Duration;
+
+use qwen_core::contract::JOB_FIELD;
+use redis::AsyncConnectionConfig;
+use redis::aio::MultiplexedConnection;
+use redis::streams::{StreamAutoClaimReply, StreamPendingCountReply, StreamReadReply};
+
+/// Renews the claim only if `ARGV[2]` still owns entry `ARGV[3]`.
+const HEARTBEAT_LUA: &str = r#"
+local p = redis.call('XPENDING', KEYS[1], ARGV[1], ARGV[3], ARGV[3], 1)
+if #p == 0 or p[1][2] ~= ARGV[2] then return 0 end
+redis.call('XCLAIM', KEYS[1], ARGV[1], ARGV[2], 0, ARGV[3], 'JUSTID')
+return 1
+"#;
+
+/// Acks entry `ARGV[3]` only if `ARGV[2]` owns it.
+const ACK_LUA: &str = r#"
+local p = redis.call('XPENDING', KEYS[1], ARGV[1], ARGV[3], ARGV[3], 1)
+if #p == 0 or p[1][2] ~= ARGV[2] then return 0 end
+return redis.call('XACK', KEYS[1], ARGV[1], ARGV[3])
+"#;
+
+/// Errors talking to Redis.
+#[derive(Debug, thiserror::Error)]
+#[error("redis: {0}")]
+pub struct QueueError(#[from] pub redis::RedisError);
+
+impl crate::retry::Retryable for QueueError {
+    fn is_retryable(&self) -> bool {
+        true
+    }
+}
+
+/// One delivery of a stream entry.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Entry {
+    /// Stream entry id.
+    pub id: String,
+    /// The `job` field, if present.
+    pub job: Option<String>,
+    /// How often the entry has been delivered (the run's attempt number).
+    pub deliveries: u32,
+}
+
+impl Entry {
+    /// Milliseconds since the entry was added (from its id).
+    pub fn age_ms(&self, now_ms: i64) -> i64 {
+        let added: i64 = self
+            .id
+            .split('-')
+            .next()
+            .and_then(|s| s.parse().ok())
+            .unwrap_or(now_ms);
+        (now_ms - added).max(0)
+    }
+}
+
+/// Names of the stream, group and this consumer.
+#[derive(Debug, Clone)]
+pub struct StreamNames {
+    /// The jobs stream.
+    pub stream: String,
+    /// The consumer group.
+    pub group: String,
+    /// This host's consumer name.
+    pub consumer: String,
+    /// The dead-letter stream.
+    pub dead: String,
+}
+
+/// A consumer of the jobs stream.
+#[derive(Clone)]
+pub struct JobQueue {
+    names: StreamNames,
+    cmd: MultiplexedConnection,
+    blocking: MultiplexedConnection,
+    heartbeat: redis::Script,
+    ack: redis::Script,
+}
+
+impl JobQueue {
+    /// Connects (two connections: one for blocking reads) and creates the group if missing.
+    ///
+    /// # Errors
+    /// [`QueueError`] when Redis is unreachable.
+    pub async fn connect(url: &str, names: StreamNames) -> Result<Self, QueueError> {
+        let client = redis::Client::open(url)?;
+        let cmd_cfg = AsyncConnectionConfig::new()
+            .set_response_timeout(Some(Duration::from_secs(10)))
+            .set_connection_timeout(Some(Duration::from_secs(5)));
+        let block_cfg = AsyncConnectionConfig::new()
+            .set_response_timeout(None)
+            .set_connection_timeout(Some(Duration::from_secs(5)));
+        let cmd = client
+            .get_multiplexed_async_connection_with_config(&cmd_cfg)
+            .await?;
+        let blocking = client
+            .get_multiplexed_async_connection_with_config(&block_cfg)
+            .await?;
+        let queue = Self {
+            names,
+            cmd,
+            blocking,
+            heartbeat: redis::Script::new(HEARTBEAT_LUA),
+            ack: redis::Script::new(ACK_LUA),
+        };
+        queue.ensure_group().await?;
+        Ok(queue)
+    }
+
+    /// The stream names in use.
+    pub fn names(&self) -> &StreamNames {
+        &self.names
+    }
+
+    async fn ensure_group(&self) -> Result<(), QueueError> {
+        let res: redis::RedisResult<()> = redis::cmd("XGROUP")
+            .arg("CREATE")
+            .arg(&self.names.stream)
+            .arg(&self.names.group)
+            .arg("0")
+            .arg("MKSTREAM")
+            .query_async(&mut self.cmd.clone())
+            .await;
+        match res {
+            Err(e) if e.code() == Some("BUSYGROUP") => Ok(()),
+            other => Ok(other?),
+        }
+    }
+
+    /// Takes over one entry pending longer than `min_idle` on any consumer, if there is one.
+    ///
+    /// # Errors
+    /// [`QueueError`] on Redis failures.
+    pub async fn claim_stale(&self, min_idle: Duration) -> Result<Option<Entry>, QueueError> {
+        let reply: StreamAutoClaimReply = redis::cmd("XAUTOCLAIM")
+            .arg(&self.names.stream)
+            .arg(&self.names.group)
+            .arg(&self.names.consumer)
+            .arg(min_idle.as_millis() as u64)
+            .arg("0-0")
+            .arg("COUNT")
+            .arg(1)
+            .query_async(&mut self.cmd.clone())
+            .await?;
+        let Some(sid) = reply.claimed.into_iter().next() else {
+            return Ok(None);
+        };
+        let deliveries = self.deliveries(&sid.id).await?.unwrap_or(1);
+        Ok(Some(Entry {
+            job: sid.get::<String>(JOB_FIELD),
+            id: sid.id,
+            deliveries,
+        }))
+    }
+
+    /// Reads one new entry, blocking at most `block`.
+    ///
+    /// # Errors
+    /// [`QueueError`] on Redis failures.
+    pub async fn read_new(&self, block: Duration) -> Result<Option<Entry>, QueueError> {
+        let reply: Option<StreamReadReply> = redis::cmd("XREADGROUP")
+            .arg("GROUP")
+            .arg(&self.names.group)
+            .arg(&self.names.consumer)
+            .arg("COUNT")
+            .arg(1)
+            .arg("BLOCK")
+            .arg(block.as_millis().max(1) as u64)
+            .arg("STREAMS")
+            .arg(&self.names.stream)
+            .arg(">")
+            .query_async(&mut self.blocking.clone())
+            .await?;
+        let sid = reply
+            .and_then(|r| r.keys.into_iter().next())
+            .and_then(|k| k.ids.into_iter().next());
+        Ok(sid.map(|sid| Entry {
+            job: sid.get::<String>(JOB_FIELD),
+            id: sid.id,
+            deliveries: 1,
+        }))
+    }
+
+    /// The delivery count of a pending entry, `None` when it is not pending.
+    ///
+    /// # Errors
+    /// [`QueueError`] on Redis failures.
+    pub async fn deliveries(&self, id: &str) -> Result<Option<u32>, QueueError> {
+        let reply: StreamPendingCountReply = redis::cmd("XPENDING")
+            .arg(&self.names.stream)
+            .arg(&self.names.group)
+            .arg(id)
+            .arg(id)
+            .arg(1)
+            .query_async(&mut self.cmd.clone())
+            .await?;
+        Ok(reply.ids.first().map(|p| p.times_delivered as u32))
+    }
+
+    /// Renews this consumer's claim on `id`; `false` when another consumer owns it now
+    /// (or it is no longer pending).
+    ///
+    /// # Errors
+    /// [`QueueError`] on Redis failures.
+    pub async fn renew(&self, id: &str) -> Result<bool, QueueError> {
+        let n: i64 = self.owned_call(&self.heartbeat, id).await?;
+        Ok(n == 1)
+    }
+
+    /// Acknowledges `id` if this consumer owns it; `false` otherwise.
+    ///
+    /// # Errors
+    /// [`QueueError`] on Redis failures.
+    pub async fn ack(&self, id: &str) -> Result<bool, QueueError> {
+        let n: i64 = self.owned_call(&self.ack, id).await?;
+        Ok(n == 1)
+    }
+
+    async fn owned_call(&self, script: &redis::Script, id: &str) -> Result<i64, QueueError> {
+        Ok(script
+            .key(&self.names.stream)
+            .arg(&self.names.group)
+            .arg(&self.names.consumer)
+            .arg(id)
+            .invoke_async(&mut self.cmd.clone())
+            .await?)
+    }
+
+    /// Copies an entry to the dead-letter stream with a reason.
+    ///
+    /// # Errors
+    /// [`QueueError`] on Redis failures.
+    pub async fn dead_letter(&self, entry: &Entry, reason: &str) -> Result<(), QueueError> {
+        let _: String = redis::cmd("XADD")
+            .arg(&self.names.dead)
+            .arg("*")
+            .arg(JOB_FIELD)
+            .arg(entry.job.as_deref().unwrap_or(""))
+            .arg("source_id")
+            .arg(&entry.id)
+            .arg("deliveries")
+            .arg(entry.deliveries)
+            .arg("reason")
+            .arg(reason)
+            .query_async(&mut self.cmd.clone())
+            .await?;
+        Ok(())
+    }
+
+    /// Number of entries pending in the group (for metrics and tests).
+    ///
+    /// # Errors
+    /// [`QueueError`] on Redis failures.
+    pub async fn pending(&self) -> Result<u64, QueueError> {
+        let v: redis::Value = redis::cmd("XPENDING")
+            .arg(&self.names.stream)
+            .arg(&self.names.group)
+            .query_async(&mut self.cmd.clone())
+            .await?;
+        Ok(match v {
+            redis::Value::Array(items) => match items.first() {
+                Some(redis::Value::Int(n)) => *n as u64,
+                _ => 0,
+            },
+            _ => 0,
+        })
+    }
+}

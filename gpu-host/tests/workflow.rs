@@ -1,0 +1,93 @@
+//! The workflow templates in `workflows/` load, and the builder sets only what a job owns.
+
+use std::path::PathBuf;
+
+use gpu_host::workflow::{JobInputs, Template, WorkflowError, Workflows};
+
+fn dir() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../workflows")
+}
+
+#[test]
+fn every_template_loads_and_the_override_applies() {
+    let all = Workflows::load_dir(&dir(), None).expect("load");
+    let mut names = all.names();
+    names.sort();
+    assert_eq!(names, ["model_free", "qwen_edit_2511"]);
+    let forced = Workflows::load_dir(&dir(), Some("model_free")).expect("load");
+    assert_eq!(
+        forced.get("qwen_edit_2511").expect("get").name(),
+        "model_free"
+    );
+    assert!(matches!(
+        Workflows::load_dir(&dir(), Some("nope")),
+        Err(WorkflowError::UnknownWorkflow(_))
+    ));
+}
+
+#[test]
+fn qwen_graph_gets_images_prompt_seed_prefix_and_drops_unused_slots() {
+    let t = Template::load(&dir(), "qwen_edit_2511").expect("load");
+    let images = vec!["a.png".to_owned()];
+    let job = JobInputs {
+        images: &images,
+        prompt: "make it blue",
+        seed: 42,
+        output_prefix: "qwen_edit/j1",
+    };
+    let g = t.build(&job).expect("build");
+    let by_title = |title: &str| {
+        g.as_object()
+            .and_then(|m| m.values().find(|n| n["_meta"]["title"] == title))
+            .cloned()
+    };
+    assert_eq!(
+        by_title("Input Image 1").expect("img")["inputs"]["image"],
+        "a.png"
+    );
+    assert!(by_title("Input Image 2").is_none() && by_title("Input Image 3").is_none());
+    let pos = by_title("Positive Prompt").expect("pos");
+    assert_eq!(pos["inputs"]["prompt"], "make it blue");
+    assert!(
+        pos["inputs"].get("image2").is_none(),
+        "links to removed slots are dropped"
+    );
+    assert_eq!(by_title("KSampler").expect("ks")["inputs"]["seed"], 42);
+    assert_eq!(
+        by_title("Save Image").expect("save")["inputs"]["filename_prefix"],
+        "qwen_edit/j1"
+    );
+    assert_eq!(
+        by_title("Load Diffusion Model").expect("unet")["inputs"]["unet_name"],
+        "qwen_image_edit_2511_fp8mixed.safetensors"
+    );
+    let four = vec![
+        "a".to_owned(),
+        "b".to_owned(),
+        "c".to_owned(),
+        "d".to_owned(),
+    ];
+    let too_many = JobInputs {
+        images: &four,
+        ..job
+    };
+    assert!(matches!(
+        t.build(&too_many),
+        Err(WorkflowError::ImageCount(..))
+    ));
+}
+
+#[test]
+fn an_unknown_title_fails_at_load_time() {
+    let tmp = std::env::temp_dir().join(format!("wf-{}", uuid::Uuid::new_v4()));
+    std::fs::create_dir_all(&tmp).expect("mkdir");
+    std::fs::copy(dir().join("model_free.json"), tmp.join("x.json")).expect("copy");
+    std::fs::write(
+        tmp.join("x.roles.json"),
+        r#"{"images":["Input Image 1"],"prompt":"Prompt","seed":null,"output":"Save Image"}"#,
+    )
+    .expect("write");
+    let err = Template::load(&tmp, "x");
+    assert!(matches!(err, Err(WorkflowError::UnknownTitle(_, t)) if t == "Prompt"));
+    let _ = std::fs::remove_dir_all(tmp);
+}
