@@ -1,0 +1,1012 @@
+//! A loopback fake of ComfyUI 0.33 that answers like the real server recorded in
+//! `shared/comfyui-wire/`: the same endpoints, status codes, error bodies and websocket
+//! message order (`status` → `execution_start` → `execution_cached` → per node
+//! `progress_state`, `executing`, `progress`, `executed` → `execution_success` |
+//! `execution_error` | `execution_interrupted` → `status` → `executing {node: null}`).
+//!
+//! It does not compute images: a run sleeps its run time (settable) and "saves" a PNG.
+//! Tests steer it per prompt with [`Behaviour`] (an execution error, a hang until
+//! interrupted, a 400, a 500, a dropped websocket, a crash) and can take it down and up.
+
+use std::collections::{HashMap, VecDeque};
+use std::net::SocketAddr;
+use std::sync::{Arc, Mutex, MutexGuard};
+use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
+
+use bytes::Bytes;
+use futures::{SinkExt, StreamExt};
+use http_body_util::{BodyExt, Full};
+use hyper::body::Incoming;
+use hyper::{Request, Response, StatusCode};
+use hyper_util::rt::TokioIo;
+use serde_json::{Value, json};
+use tokio::sync::{Notify, mpsc};
+use tokio_tungstenite::WebSocketStream;
+use tokio_tungstenite::tungstenite::Message;
+use tokio_tungstenite::tungstenite::protocol::Role;
+
+/// A 1×1 PNG, the "output" of every run unless [`FakeComfy::set_output`] says otherwise.
+pub const TINY_PNG: &[u8] = &[
+    0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a, 0x00, 0x00, 0x00, 0x0d, 0x49, 0x48, 0x44, 0x52,
+    0x00, 0x00, 0x00, 0x01, 0x00, 0x00, 0x00, 0x01, 0x08, 0x06, 0x00, 0x00, 0x00, 0x1f, 0x15, 0xc4,
+    0x89, 0x00, 0x00, 0x00, 0x0d, 0x49, 0x44, 0x41, 0x54, 0x78, 0x9c, 0x63, 0xf8, 0xcf, 0xc0, 0xf0,
+    0x1f, 0x00, 0x05, 0x00, 0x01, 0xff, 0x89, 0x99, 0x3d, 0x1d, 0x00, 0x00, 0x00, 0x00, 0x49, 0x45,
+    0x4e, 0x44, 0xae, 0x42, 0x60, 0x82,
+];
+
+const SERVER_ERROR: &str = "500 Internal Server Error\n\nServer got itself in trouble";
+
+/// How the fake treats one submitted prompt (taken in submission order; default `Succeed`).
+#[derive(Debug, Clone, PartialEq)]
+pub enum Behaviour {
+    /// Runs for the run time and saves an image.
+    Succeed,
+    /// Fails in its image node with `execution_error`.
+    ExecutionError,
+    /// Never finishes until interrupted.
+    Hang,
+    /// `POST /prompt` answers 400 (`prompt_outputs_failed_validation`, as recorded).
+    Reject400,
+    /// `POST /prompt` answers 500 with the plain-text body.
+    Fail500,
+    /// Halfway through the run, every websocket is closed; the run goes on.
+    DropWebsocket,
+    /// Halfway through the run, the server dies (history and queue lost) and comes back
+    /// after the given time.
+    Crash(Duration),
+}
+
+/// One `POST /prompt` the fake accepted.
+#[derive(Debug, Clone)]
+pub struct PromptRecord {
+    /// The prompt id.
+    pub prompt_id: String,
+    /// The `client_id` sent with it.
+    pub client_id: String,
+    /// The graph.
+    pub graph: Value,
+}
+
+/// One run the fake executed (or began).
+#[derive(Debug, Clone)]
+pub struct RunRecord {
+    /// The prompt id.
+    pub prompt_id: String,
+    /// When `execution_start` went out.
+    pub started: Instant,
+    /// When `executing {node: null}` went out (`None` if the run never ended).
+    pub finished: Option<Instant>,
+    /// `success`, `error`, `interrupted` or `crashed`.
+    pub outcome: String,
+}
+
+struct Queued {
+    number: u64,
+    prompt_id: String,
+    client_id: String,
+    graph: Value,
+    behaviour: Behaviour,
+}
+
+#[derive(Default)]
+struct State {
+    run_time: Duration,
+    steps: u64,
+    behaviours: VecDeque<Behaviour>,
+    queue: VecDeque<Queued>,
+    running: Option<(u64, String, String, Value)>,
+    history: HashMap<String, Value>,
+    uploads: HashMap<String, Vec<u8>>,
+    outputs: HashMap<String, Vec<u8>>,
+    output: Vec<u8>,
+    sockets: Vec<(String, mpsc::UnboundedSender<Message>)>,
+    prompts: Vec<PromptRecord>,
+    runs: Vec<RunRecord>,
+    interrupts: Vec<Option<String>>,
+    interrupt: bool,
+    number: u64,
+    file_no: u64,
+    health_calls: u64,
+}
+
+struct Inner {
+    state: Mutex<State>,
+    work: Notify,
+}
+
+impl Inner {
+    fn lock(&self) -> MutexGuard<'_, State> {
+        self.state.lock().unwrap_or_else(|p| p.into_inner())
+    }
+}
+
+/// The fake server; dropping it stops it.
+pub struct FakeComfy {
+    addr: SocketAddr,
+    inner: Arc<Inner>,
+    server: Arc<Mutex<Option<tokio::task::JoinHandle<()>>>>,
+    worker: Arc<Mutex<Option<tokio::task::JoinHandle<()>>>>,
+}
+
+impl Drop for FakeComfy {
+    fn drop(&mut self) {
+        for slot in [&self.server, &self.worker] {
+            if let Some(h) = slot.lock().ok().and_then(|mut s| s.take()) {
+                h.abort();
+            }
+        }
+    }
+}
+
+impl FakeComfy {
+    /// Starts on a free loopback port with a 50 ms run time and 4 progress steps.
+    pub async fn start() -> FakeComfy {
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+            .await
+            .expect("bind fake ComfyUI");
+        let addr = listener.local_addr().expect("local addr");
+        let state = State {
+            run_time: Duration::from_millis(50),
+            steps: 4,
+            output: TINY_PNG.to_vec(),
+            ..State::default()
+        };
+        let inner = Arc::new(Inner {
+            state: Mutex::new(state),
+            work: Notify::new(),
+        });
+        let fake = FakeComfy {
+            addr,
+            inner: inner.clone(),
+            server: Arc::new(Mutex::new(Some(tokio::spawn(serve(
+                listener,
+                inner.clone(),
+            ))))),
+            worker: Arc::new(Mutex::new(None)),
+        };
+        fake.spawn_worker();
+        fake
+    }
+
+    fn spawn_worker(&self) {
+        let handle = tokio::spawn(worker(
+            self.inner.clone(),
+            self.server.clone(),
+            self.worker.clone(),
+            self.addr,
+        ));
+        if let Ok(mut w) = self.worker.lock() {
+            *w = Some(handle);
+        }
+    }
+
+    /// `http://127.0.0.1:port`.
+    pub fn url(&self) -> String {
+        format!("http://{}", self.addr)
+    }
+
+    /// Sets how long a run takes.
+    pub fn set_run_time(&self, d: Duration) {
+        self.inner.lock().run_time = d;
+    }
+
+    /// Sets the number of `progress` messages per run (0 for none).
+    pub fn set_steps(&self, steps: u64) {
+        self.inner.lock().steps = steps;
+    }
+
+    /// Queues a behaviour for the next submitted prompt.
+    pub fn push_behaviour(&self, b: Behaviour) {
+        self.inner.lock().behaviours.push_back(b);
+    }
+
+    /// Sets the bytes every run "saves".
+    pub fn set_output(&self, bytes: Vec<u8>) {
+        self.inner.lock().output = bytes;
+    }
+
+    /// Takes the server down (connections refused, sockets closed) or brings it back up on
+    /// the same port. History survives (`crash` is the variant that loses it).
+    pub async fn set_up(&self, up: bool) {
+        set_up(&self.server, &self.inner, self.addr, up).await;
+    }
+
+    /// Closes every open websocket (runs go on).
+    pub fn drop_websockets(&self) {
+        self.inner.lock().sockets.clear();
+    }
+
+    /// Every accepted prompt, in order.
+    pub fn prompts(&self) -> Vec<PromptRecord> {
+        self.inner.lock().prompts.clone()
+    }
+
+    /// Every run, in order.
+    pub fn runs(&self) -> Vec<RunRecord> {
+        self.inner.lock().runs.clone()
+    }
+
+    /// `POST /interrupt` calls (their `prompt_id`, if any).
+    pub fn interrupts(&self) -> Vec<Option<String>> {
+        self.inner.lock().interrupts.clone()
+    }
+
+    /// Uploaded input file names.
+    pub fn uploads(&self) -> Vec<String> {
+        self.inner.lock().uploads.keys().cloned().collect()
+    }
+
+    /// How often `/system_stats` was asked.
+    pub fn health_calls(&self) -> u64 {
+        self.inner.lock().health_calls
+    }
+
+    /// Waits until `n` runs ended (or `timeout`); returns the runs.
+    pub async fn wait_runs_finished(&self, n: usize, timeout: Duration) -> Vec<RunRecord> {
+        let end = Instant::now() + timeout;
+        loop {
+            let runs = self.runs();
+            if runs.iter().filter(|r| r.finished.is_some()).count() >= n || Instant::now() > end {
+                return runs;
+            }
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
+    }
+}
+
+async fn set_up(
+    server: &Mutex<Option<tokio::task::JoinHandle<()>>>,
+    inner: &Arc<Inner>,
+    addr: SocketAddr,
+    up: bool,
+) {
+    let old = server.lock().ok().and_then(|mut s| s.take());
+    if let Some(h) = old {
+        h.abort();
+        let _ = h.await;
+    }
+    inner.lock().sockets.clear();
+    if up {
+        for _ in 0..100 {
+            if let Ok(listener) = tokio::net::TcpListener::bind(addr).await {
+                if let Ok(mut s) = server.lock() {
+                    *s = Some(tokio::spawn(serve(listener, inner.clone())));
+                }
+                return;
+            }
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
+    }
+}
+
+fn now_ms() -> u64 {
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map(|d| d.as_millis() as u64)
+        .unwrap_or(0)
+}
+
+async fn serve(listener: tokio::net::TcpListener, inner: Arc<Inner>) {
+    let mut conns = tokio::task::JoinSet::new();
+    loop {
+        let Ok((stream, _)) = listener.accept().await else {
+            continue;
+        };
+        let inner = inner.clone();
+        conns.spawn(async move {
+            let svc = hyper::service::service_fn(move |req| handle(req, inner.clone()));
+            let conn = hyper::server::conn::http1::Builder::new()
+                .serve_connection(TokioIo::new(stream), svc)
+                .with_upgrades();
+            let _ = conn.await;
+        });
+        while conns.try_join_next().is_some() {}
+    }
+}
+
+type Resp = Response<Full<Bytes>>;
+
+fn reply(status: u16, content_type: Option<&str>, body: impl Into<Bytes>) -> Resp {
+    let mut r = Response::new(Full::new(body.into()));
+    *r.status_mut() = StatusCode::from_u16(status).unwrap_or(StatusCode::OK);
+    if let Some(ct) = content_type {
+        if let Ok(v) = ct.parse() {
+            r.headers_mut().insert("content-type", v);
+        }
+    }
+    r
+}
+
+fn json_reply(status: u16, v: &Value) -> Resp {
+    reply(
+        status,
+        Some("application/json; charset=utf-8"),
+        v.to_string(),
+    )
+}
+
+async fn handle(
+    req: Request<Incoming>,
+    inner: Arc<Inner>,
+) -> Result<Resp, std::convert::Infallible> {
+    let path = req.uri().path().to_owned();
+    let query = req.uri().query().unwrap_or("").to_owned();
+    let method = req.method().as_str().to_owned();
+    if path == "/ws" {
+        return Ok(upgrade_ws(req, inner, &query));
+    }
+    let content_type = req
+        .headers()
+        .get("content-type")
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or("")
+        .to_owned();
+    let body = req
+        .into_body()
+        .collect()
+        .await
+        .map(|b| b.to_bytes())
+        .unwrap_or_default();
+    Ok(match (method.as_str(), path.as_str()) {
+        ("GET", "/system_stats") => {
+            inner.lock().health_calls += 1;
+            json_reply(200, &system_stats())
+        }
+        ("POST", "/upload/image") => upload(&inner, &content_type, body).await,
+        ("POST", "/prompt") => post_prompt(&inner, &body),
+        ("GET", "/queue") => json_reply(200, &queue_json(&inner.lock())),
+        ("GET", "/view") => view(&inner, &query),
+        ("POST", "/interrupt") => interrupt(&inner, &body),
+        ("GET", p) if p.starts_with("/history/") => {
+            let id = &p["/history/".len()..];
+            let st = inner.lock();
+            let v = st.history.get(id).map_or(json!({}), |h| json!({ id: h }));
+            json_reply(200, &v)
+        }
+        _ => reply(404, Some("text/plain; charset=utf-8"), "404: Not Found"),
+    })
+}
+
+fn system_stats() -> Value {
+    json!({
+        "system": {"os": "linux", "ram_total": 25276510208u64, "ram_free": 22306164736u64,
+            "comfyui_version": "0.33.0", "required_frontend_version": "1.49.6",
+            "python_version": "3.11.7", "pytorch_version": "2.11.0+cu130",
+            "embedded_python": false, "argv": ["main.py", "--cpu"]},
+        "devices": [{"name": "cpu", "type": "cpu", "index": null, "vram_total": 25276510208u64,
+            "vram_free": 22306164736u64, "torch_vram_total": 25276510208u64, "torch_vram_free": 22306164736u64}]
+    })
+}
+
+async fn upload(inner: &Inner, content_type: &str, body: Bytes) -> Resp {
+    let Ok(boundary) = multer::parse_boundary(content_type) else {
+        return reply(400, None, "");
+    };
+    let stream = futures::stream::once(async move { Ok::<Bytes, std::io::Error>(body) });
+    let mut form = multer::Multipart::new(stream, boundary);
+    let mut image: Option<(String, Vec<u8>)> = None;
+    while let Ok(Some(field)) = form.next_field().await {
+        let name = field.name().unwrap_or("").to_owned();
+        let filename = field.file_name().map(str::to_owned);
+        let bytes = field.bytes().await.unwrap_or_default();
+        if name == "image" {
+            image = Some((
+                filename.unwrap_or_else(|| "image.png".into()),
+                bytes.to_vec(),
+            ));
+        }
+    }
+    let Some((name, bytes)) = image else {
+        return reply(400, None, "");
+    };
+    inner.lock().uploads.insert(name.clone(), bytes);
+    json_reply(
+        200,
+        &json!({"name": name, "subfolder": "", "type": "input"}),
+    )
+}
+
+fn validation_error(
+    node: &str,
+    class: &str,
+    kind: &str,
+    message: &str,
+    details: &str,
+    input: &str,
+) -> Value {
+    json!({
+        "error": {"type": "prompt_outputs_failed_validation", "message": "Prompt outputs failed validation", "details": "", "extra_info": {}},
+        "node_errors": {node: {"errors": [{"type": kind, "message": message, "details": details, "extra_info": {"input_name": input}}],
+            "dependent_outputs": [], "class_type": class}}
+    })
+}
+
+fn error_body(kind: &str, message: &str, details: &str) -> Value {
+    json!({"error": {"type": kind, "message": message, "details": details, "extra_info": {}}, "node_errors": {}})
+}
+
+/// Checks a graph like ComfyUI's validation does, for the cases the host can cause.
+fn validate(st: &State, graph: &Value) -> Option<Value> {
+    let nodes = graph.as_object()?;
+    if nodes.is_empty() {
+        return Some(error_body("prompt_no_outputs", "Prompt has no outputs", ""));
+    }
+    let known = [
+        "LoadImage",
+        "ImageScale",
+        "ColorTransfer",
+        "SaveImage",
+        "PreviewImage",
+        "ImageInvert",
+        "UNETLoader",
+        "CLIPLoader",
+        "VAELoader",
+        "ModelSamplingAuraFlow",
+        "CFGNorm",
+        "LoraLoaderModelOnly",
+        "PrimitiveBoolean",
+        "PrimitiveFloat",
+        "PrimitiveInt",
+        "ComfySwitchNode",
+        "TextEncodeQwenImageEditPlus",
+        "FluxKontextMultiReferenceLatentMethod",
+        "FluxKontextImageScale",
+        "VAEEncode",
+        "VAEDecode",
+        "KSampler",
+    ];
+    for (id, node) in nodes {
+        let class = node["class_type"].as_str().unwrap_or("");
+        if !known.contains(&class) {
+            let msg = format!("Node '{class}' not found. The custom node may not be installed.");
+            let mut v = error_body("missing_node_type", &msg, &format!("Node ID '#{id}'"));
+            v["error"]["extra_info"] =
+                json!({"node_id": id, "class_type": class, "node_title": class});
+            return Some(v);
+        }
+        if class == "LoadImage" {
+            let image = node["inputs"]["image"].as_str().unwrap_or("");
+            if !st.uploads.contains_key(image) {
+                let details = format!("image - Invalid image file: {image}");
+                return Some(validation_error(
+                    id,
+                    class,
+                    "custom_validation_failed",
+                    "Custom validation failed for node",
+                    &details,
+                    "image",
+                ));
+            }
+        }
+    }
+    if !nodes
+        .values()
+        .any(|n| n["class_type"] == "SaveImage" || n["class_type"] == "PreviewImage")
+    {
+        return Some(error_body("prompt_no_outputs", "Prompt has no outputs", ""));
+    }
+    None
+}
+
+fn canonical_uuid(s: &str) -> bool {
+    uuid::Uuid::parse_str(s).is_ok_and(|u| u.hyphenated().to_string() == s)
+}
+
+fn post_prompt(inner: &Inner, body: &[u8]) -> Resp {
+    let Ok(v) = serde_json::from_slice::<Value>(body) else {
+        return reply(500, Some("text/plain; charset=utf-8"), SERVER_ERROR);
+    };
+    let Some(graph) = v.get("prompt").cloned() else {
+        return json_reply(
+            400,
+            &error_body("no_prompt", "No prompt provided", "No prompt provided"),
+        );
+    };
+    let prompt_id = match v["prompt_id"].as_str() {
+        Some(id) if !canonical_uuid(id) => {
+            let details = "prompt_id must be a UUID string in canonical lowercase hyphenated form; omit it to let the server generate one";
+            return json_reply(
+                400,
+                &error_body(
+                    "invalid_prompt_id",
+                    "prompt_id must be a valid UUID",
+                    details,
+                ),
+            );
+        }
+        Some(id) => id.to_owned(),
+        None => uuid::Uuid::new_v4().to_string(),
+    };
+    let mut st = inner.lock();
+    let behaviour = st.behaviours.pop_front().unwrap_or(Behaviour::Succeed);
+    match behaviour {
+        Behaviour::Fail500 => return reply(500, Some("text/plain; charset=utf-8"), SERVER_ERROR),
+        Behaviour::Reject400 => {
+            let v = validation_error(
+                "2",
+                "ImageScale",
+                "required_input_missing",
+                "Required input is missing",
+                "height",
+                "height",
+            );
+            return json_reply(400, &v);
+        }
+        _ => {}
+    }
+    if let Some(err) = validate(&st, &graph) {
+        return json_reply(400, &err);
+    }
+    let client_id = v["client_id"].as_str().unwrap_or("").to_owned();
+    let number = st.number;
+    st.number += 1;
+    st.prompts.push(PromptRecord {
+        prompt_id: prompt_id.clone(),
+        client_id: client_id.clone(),
+        graph: graph.clone(),
+    });
+    st.queue.push_back(Queued {
+        number,
+        prompt_id: prompt_id.clone(),
+        client_id,
+        graph,
+        behaviour,
+    });
+    let remaining = st.queue.len() + usize::from(st.running.is_some());
+    broadcast_status(&mut st, remaining);
+    drop(st);
+    inner.work.notify_one();
+    json_reply(
+        200,
+        &json!({"prompt_id": prompt_id, "number": number, "node_errors": {}}),
+    )
+}
+
+fn queue_json(st: &State) -> Value {
+    let item = |n: u64, id: &str, client: &str, g: &Value| json!([n, id, g, {"client_id": client, "create_time": now_ms()}, []]);
+    let running: Vec<Value> = st
+        .running
+        .iter()
+        .map(|(n, id, c, g)| item(*n, id, c, g))
+        .collect();
+    let pending: Vec<Value> = st
+        .queue
+        .iter()
+        .map(|q| item(q.number, &q.prompt_id, &q.client_id, &q.graph))
+        .collect();
+    json!({"queue_running": running, "queue_pending": pending})
+}
+
+fn view(inner: &Inner, query: &str) -> Resp {
+    let params: HashMap<String, String> = form_urlencoded::parse(query.as_bytes())
+        .into_owned()
+        .collect();
+    let filename = params.get("filename").cloned().unwrap_or_default();
+    let subfolder = params.get("subfolder").cloned().unwrap_or_default();
+    let kind = params
+        .get("type")
+        .cloned()
+        .unwrap_or_else(|| "output".into());
+    if filename.contains("..") || filename.starts_with('/') {
+        return reply(400, None, "");
+    }
+    if subfolder.contains("..") {
+        return reply(403, None, "");
+    }
+    if !["output", "input", "temp"].contains(&kind.as_str()) {
+        return reply(400, None, "");
+    }
+    let key = format!("{subfolder}/{filename}");
+    let st = inner.lock();
+    let bytes = if kind == "input" {
+        st.uploads.get(&filename)
+    } else {
+        st.outputs.get(&key)
+    };
+    match bytes {
+        Some(b) => {
+            let mut r = reply(200, Some("image/png"), b.clone());
+            if let Ok(v) = format!("filename=\"{filename}\"").parse() {
+                r.headers_mut().insert("content-disposition", v);
+            }
+            r
+        }
+        None => reply(404, None, ""),
+    }
+}
+
+fn interrupt(inner: &Inner, body: &[u8]) -> Resp {
+    let wanted = serde_json::from_slice::<Value>(body)
+        .ok()
+        .and_then(|v| v["prompt_id"].as_str().map(str::to_owned));
+    let mut st = inner.lock();
+    st.interrupts.push(wanted.clone());
+    let running = st.running.as_ref().map(|r| r.1.clone());
+    if wanted.is_none() || wanted == running {
+        st.interrupt = running.is_some();
+    }
+    reply(200, None, "")
+}
+
+fn upgrade_ws(mut req: Request<Incoming>, inner: Arc<Inner>, query: &str) -> Resp {
+    let key = req
+        .headers()
+        .get("sec-websocket-key")
+        .map(|k| k.as_bytes().to_vec());
+    let Some(key) = key else {
+        return reply(400, None, "");
+    };
+    let client_id = form_urlencoded::parse(query.as_bytes())
+        .find(|(k, _)| k == "clientId")
+        .map(|(_, v)| v.into_owned())
+        .unwrap_or_else(|| uuid::Uuid::new_v4().simple().to_string());
+    let accept = tokio_tungstenite::tungstenite::handshake::derive_accept_key(&key);
+    tokio::spawn(async move {
+        let Ok(upgraded) = hyper::upgrade::on(&mut req).await else {
+            return;
+        };
+        let ws = WebSocketStream::from_raw_socket(TokioIo::new(upgraded), Role::Server, None).await;
+        run_socket(ws, inner, client_id).await;
+    });
+    let mut r = reply(101, None, "");
+    let h = r.headers_mut();
+    h.insert(
+        "upgrade",
+        hyper::header::HeaderValue::from_static("websocket"),
+    );
+    h.insert(
+        "connection",
+        hyper::header::HeaderValue::from_static("upgrade"),
+    );
+    if let Ok(v) = accept.parse() {
+        h.insert("sec-websocket-accept", v);
+    }
+    r
+}
+
+async fn run_socket(
+    ws: WebSocketStream<TokioIo<hyper::upgrade::Upgraded>>,
+    inner: Arc<Inner>,
+    client_id: String,
+) {
+    let (mut sink, mut stream) = ws.split();
+    let (tx, mut rx) = mpsc::unbounded_channel::<Message>();
+    {
+        let mut st = inner.lock();
+        let remaining = st.queue.len() + usize::from(st.running.is_some());
+        let hello = json!({"type": "status", "data": {"status": {"exec_info": {"queue_remaining": remaining}}, "sid": client_id}});
+        let _ = tx.send(Message::Text(hello.to_string().into()));
+        st.sockets.push((client_id, tx));
+    }
+    loop {
+        tokio::select! {
+            out = rx.recv() => match out {
+                Some(m) => if sink.send(m).await.is_err() { return },
+                None => { let _ = sink.close().await; return }
+            },
+            inc = stream.next() => if !matches!(inc, Some(Ok(_))) { return },
+        }
+    }
+}
+
+fn send_to(st: &mut State, client_id: &str, v: Value) {
+    let text = v.to_string();
+    st.sockets.retain(|(_, tx)| !tx.is_closed());
+    for (c, tx) in &st.sockets {
+        if c == client_id {
+            let _ = tx.send(Message::Text(text.clone().into()));
+        }
+    }
+}
+
+fn broadcast_status(st: &mut State, remaining: usize) {
+    let v = json!({"type": "status", "data": {"status": {"exec_info": {"queue_remaining": remaining}}}});
+    let text = v.to_string();
+    st.sockets.retain(|(_, tx)| !tx.is_closed());
+    for (_, tx) in &st.sockets {
+        let _ = tx.send(Message::Text(text.clone().into()));
+    }
+}
+
+type Slot = Arc<Mutex<Option<tokio::task::JoinHandle<()>>>>;
+
+async fn worker(inner: Arc<Inner>, server: Slot, _me: Slot, addr: SocketAddr) {
+    loop {
+        let job = {
+            let mut st = inner.lock();
+            let job = st.queue.pop_front();
+            if let Some(j) = &job {
+                st.running = Some((
+                    j.number,
+                    j.prompt_id.clone(),
+                    j.client_id.clone(),
+                    j.graph.clone(),
+                ));
+                st.interrupt = false;
+            }
+            job
+        };
+        let Some(job) = job else {
+            inner.work.notified().await;
+            continue;
+        };
+        if let Some(down_for) = execute(&inner, &job).await {
+            crash(&inner, &server, addr, down_for).await;
+        }
+    }
+}
+
+async fn crash(inner: &Arc<Inner>, server: &Slot, addr: SocketAddr, down_for: Duration) {
+    {
+        let mut st = inner.lock();
+        st.history.clear();
+        st.queue.clear();
+        st.running = None;
+    }
+    set_up(server, inner, addr, false).await;
+    tokio::time::sleep(down_for).await;
+    set_up(server, inner, addr, true).await;
+}
+
+/// Ordered node ids of a graph (numeric order, as ComfyUI's simple graphs execute).
+fn node_order(graph: &Value) -> Vec<(String, String)> {
+    let mut ids: Vec<(String, String)> = graph
+        .as_object()
+        .map(|m| {
+            m.iter()
+                .map(|(k, v)| (k.clone(), v["class_type"].as_str().unwrap_or("").to_owned()))
+                .collect()
+        })
+        .unwrap_or_default();
+    ids.sort_by_key(|(k, _)| k.parse::<u64>().unwrap_or(u64::MAX));
+    ids
+}
+
+/// Runs one prompt; `Some(down_for)` when it crashed the server.
+async fn execute(inner: &Arc<Inner>, job: &Queued) -> Option<Duration> {
+    let pid = job.prompt_id.clone();
+    let cid = job.client_id.clone();
+    let (run_time, steps) = {
+        let st = inner.lock();
+        (st.run_time, st.steps)
+    };
+    let started = Instant::now();
+    let mut messages = vec![];
+    let start = json!({"prompt_id": pid, "timestamp": now_ms()});
+    let cached = json!({"nodes": [], "prompt_id": pid, "timestamp": now_ms()});
+    {
+        let mut st = inner.lock();
+        st.runs.push(RunRecord {
+            prompt_id: pid.clone(),
+            started,
+            finished: None,
+            outcome: String::new(),
+        });
+        send_to(
+            &mut st,
+            &cid,
+            json!({"type": "execution_start", "data": start}),
+        );
+        send_to(
+            &mut st,
+            &cid,
+            json!({"type": "execution_cached", "data": cached}),
+        );
+    }
+    messages.push(json!(["execution_start", start]));
+    messages.push(json!(["execution_cached", cached]));
+    let nodes = node_order(&job.graph);
+    let op_index = nodes
+        .iter()
+        .position(|(_, c)| c == "KSampler" || c == "ColorTransfer" || c == "ImageScale")
+        .unwrap_or(0);
+    let mut executed: Vec<String> = vec![];
+    let mut outputs = json!({});
+    for (i, (node, class)) in nodes.iter().enumerate() {
+        {
+            let mut st = inner.lock();
+            send_to(
+                &mut st,
+                &cid,
+                json!({"type": "progress_state", "data": {"prompt_id": pid, "nodes": {node: {"value": 0.0, "max": 1.0, "state": "running", "node_id": node, "prompt_id": pid, "display_node_id": node, "parent_node_id": null, "real_node_id": node}}}}),
+            );
+            send_to(
+                &mut st,
+                &cid,
+                json!({"type": "executing", "data": {"node": node, "display_node": node, "prompt_id": pid}}),
+            );
+        }
+        if i == op_index {
+            match run_op(inner, job, node, class, run_time, steps).await {
+                OpEnd::Done => {}
+                OpEnd::Crash(d) => {
+                    mark_run(inner, &pid, "crashed", false);
+                    return Some(d);
+                }
+                OpEnd::Error(err) => {
+                    messages.push(json!(["execution_error", err.clone()]));
+                    finish_run(
+                        inner,
+                        job,
+                        "error",
+                        json!({}),
+                        messages,
+                        Some(("execution_error", err)),
+                    );
+                    return None;
+                }
+                OpEnd::Interrupted => {
+                    let v = json!({"prompt_id": pid, "node_id": node, "node_type": class, "executed": executed, "timestamp": now_ms()});
+                    messages.push(json!(["execution_interrupted", v.clone()]));
+                    finish_run(
+                        inner,
+                        job,
+                        "interrupted",
+                        json!({}),
+                        messages,
+                        Some(("execution_interrupted", v)),
+                    );
+                    return None;
+                }
+            }
+        }
+        if class == "SaveImage" {
+            let out = save_output(inner, job);
+            let mut st = inner.lock();
+            send_to(
+                &mut st,
+                &cid,
+                json!({"type": "executed", "data": {"node": node, "display_node": node, "output": out, "prompt_id": pid}}),
+            );
+            outputs[node] = out;
+        }
+        executed.push(node.clone());
+    }
+    let success = json!({"prompt_id": pid, "timestamp": now_ms()});
+    messages.push(json!(["execution_success", success.clone()]));
+    finish_run(
+        inner,
+        job,
+        "success",
+        outputs,
+        messages,
+        Some(("execution_success", success)),
+    );
+    None
+}
+
+enum OpEnd {
+    Done,
+    Error(Value),
+    Interrupted,
+    Crash(Duration),
+}
+
+async fn run_op(
+    inner: &Arc<Inner>,
+    job: &Queued,
+    node: &str,
+    class: &str,
+    run_time: Duration,
+    steps: u64,
+) -> OpEnd {
+    let pid = &job.prompt_id;
+    let slices = steps.max(1);
+    let slice = run_time / slices as u32;
+    let mut elapsed = 0u64;
+    loop {
+        tokio::time::sleep(slice).await;
+        elapsed += 1;
+        let mut st = inner.lock();
+        if st.interrupt {
+            st.interrupt = false;
+            return OpEnd::Interrupted;
+        }
+        if job.behaviour == Behaviour::Hang {
+            continue;
+        }
+        if steps > 0 && elapsed <= steps {
+            send_to(
+                &mut st,
+                &job.client_id,
+                json!({"type": "progress", "data": {"value": elapsed, "max": steps, "prompt_id": pid, "node": node}}),
+            );
+        }
+        if elapsed * 2 >= slices && elapsed * 2 < slices + 2 {
+            match &job.behaviour {
+                Behaviour::DropWebsocket => st.sockets.clear(),
+                Behaviour::Crash(d) => return OpEnd::Crash(*d),
+                _ => {}
+            }
+        }
+        if elapsed >= slices {
+            break;
+        }
+    }
+    if job.behaviour == Behaviour::ExecutionError {
+        return OpEnd::Error(
+            json!({"prompt_id": pid, "node_id": node, "node_type": class, "executed": [],
+            "exception_message": "Allocation on device would exceed allowed memory.\n", "exception_type": "torch.OutOfMemoryError",
+            "traceback": ["  File \"ComfyUI/execution.py\", line 545, in execute\n"], "current_inputs": {}, "current_outputs": {}}),
+        );
+    }
+    OpEnd::Done
+}
+
+fn save_output(inner: &Arc<Inner>, job: &Queued) -> Value {
+    let mut st = inner.lock();
+    st.file_no += 1;
+    let prefix = job
+        .graph
+        .as_object()
+        .and_then(|m| m.values().find(|n| n["class_type"] == "SaveImage"))
+        .and_then(|n| n["inputs"]["filename_prefix"].as_str())
+        .unwrap_or("ComfyUI")
+        .to_owned();
+    let (sub, base) = prefix
+        .rsplit_once('/')
+        .map_or((String::new(), prefix.clone()), |(s, b)| {
+            (s.to_owned(), b.to_owned())
+        });
+    let filename = format!("{base}_{:05}_.png", st.file_no);
+    let bytes = st.output.clone();
+    st.outputs.insert(format!("{sub}/{filename}"), bytes);
+    json!({"images": [{"filename": filename, "subfolder": sub, "type": "output"}]})
+}
+
+fn mark_run(inner: &Arc<Inner>, pid: &str, outcome: &str, finished: bool) {
+    let mut st = inner.lock();
+    if let Some(r) = st.runs.iter_mut().rev().find(|r| r.prompt_id == pid) {
+        r.outcome = outcome.to_owned();
+        if finished {
+            r.finished = Some(Instant::now());
+        }
+    }
+}
+
+fn finish_run(
+    inner: &Arc<Inner>,
+    job: &Queued,
+    outcome: &str,
+    outputs: Value,
+    messages: Vec<Value>,
+    last: Option<(&str, Value)>,
+) {
+    let pid = &job.prompt_id;
+    let ok = outcome == "success";
+    let entry = json!({
+        "prompt": [job.number, pid, job.graph, {"client_id": job.client_id, "create_time": now_ms()}, []],
+        "outputs": outputs,
+        "status": {"status_str": if ok { "success" } else { "error" }, "completed": ok, "messages": messages},
+        "meta": {}
+    });
+    let mut st = inner.lock();
+    if let Some((kind, data)) = last {
+        let target = if kind == "execution_interrupted" {
+            None
+        } else {
+            Some(job.client_id.clone())
+        };
+        let msg = json!({"type": kind, "data": data});
+        match target {
+            Some(c) => send_to(&mut st, &c, msg),
+            None => {
+                let text = msg.to_string();
+                for (_, tx) in &st.sockets {
+                    let _ = tx.send(Message::Text(text.clone().into()));
+                }
+            }
+        }
+    }
+    st.history.insert(pid.clone(), entry);
+    st.running = None;
+    let remaining = st.queue.len();
+    broadcast_status(&mut st, remaining);
+    send_to(
+        &mut st,
+        &job.client_id,
+        json!({"type": "executing", "data": {"node": null, "prompt_id": pid}}),
+    );
+    drop(st);
+    mark_run(inner, pid, outcome, true);
+}
