@@ -16,7 +16,7 @@ pub enum BotApiError {
         retry_after: u64,
     },
     /// 403: the bot may not write there (blocked by the user, kicked from the group…).
-    #[error("telegram: forbidden: {description}")]
+    #[error("telegram: {description}")]
     Forbidden {
         /// Telegram's text, e.g. "Forbidden: bot was blocked by the user".
         description: String,
@@ -31,7 +31,7 @@ pub enum BotApiError {
         migrate_to_chat_id: i64,
     },
     /// 400: any other bad request (chat not found, message to edit not found, bad markup…).
-    #[error("telegram: bad request: {description}")]
+    #[error("telegram: {description}")]
     BadRequest {
         /// Telegram's text, e.g. "Bad Request: chat not found".
         description: String,
