@@ -1,0 +1,301 @@
+//! The host end to end, in-process, against real Redis, the fake ComfyUI, the fake Bot API
+//! and a fake events endpoint.
+
+mod common;
+
+use std::time::Duration;
+
+use common::*;
+use qwen_core::contract::{comfy_prompt_id, failure_reason as reason};
+use testkit::fakes::comfyui::Behaviour;
+use testkit::fakes::telegram::Failure;
+
+const WAIT: Duration = Duration::from_secs(30);
+
+async fn run_one(w: &World, job_id: &str, lang: &str) -> JobState {
+    let host = w.host("host-a", settings()).await;
+    w.submit(job_id, lang).await;
+    with_host(host, w.api.wait_final(job_id, WAIT)).await
+}
+
+#[tokio::test(flavor = "current_thread")]
+async fn success_sends_one_photo_and_acks() {
+    let w = World::start().await;
+    w.comfy.set_steps(4);
+    let state = run_one(&w, "job-ok", "ru").await;
+    assert_eq!(state.status, "succeeded");
+    let names: Vec<String> = w.api.events("job-ok").iter().map(|e| e.0.clone()).collect();
+    assert_eq!(names, ["started", "delivering", "succeeded"]);
+    assert_eq!(w.tg.calls_of("sendPhoto").len(), 1);
+    let prompts = w.comfy.prompts();
+    assert_eq!(prompts.len(), 1);
+    assert_eq!(prompts[0].prompt_id, comfy_prompt_id("job-ok", 1));
+    assert!(!prompts[0].client_id.is_empty());
+    assert_eq!(pending(&w.names).await, 0);
+    w.cleanup().await;
+}
+
+#[tokio::test(flavor = "current_thread")]
+async fn comfy_down_then_up_takes_no_job_until_up() {
+    let w = World::start().await;
+    w.comfy.set_up(false).await;
+    let host = w.host("host-a", settings()).await;
+    w.submit("job-down", "en").await;
+    let state = with_host(host, async {
+        tokio::time::sleep(Duration::from_millis(800)).await;
+        assert!(
+            w.api.events("job-down").is_empty(),
+            "no job is taken while ComfyUI is down"
+        );
+        assert_eq!(pending(&w.names).await, 0);
+        w.comfy.set_up(true).await;
+        w.api.wait_final("job-down", WAIT).await
+    })
+    .await;
+    assert_eq!(state.status, "succeeded");
+    assert_eq!(w.tg.calls_of("sendPhoto").len(), 1);
+    w.cleanup().await;
+}
+
+async fn failing(b: Behaviour, job_id: &str, want: &str) -> World {
+    let w = World::start().await;
+    w.comfy.push_behaviour(b);
+    let state = run_one(&w, job_id, "en").await;
+    assert_eq!(state.status, "failed");
+    assert_eq!(state.refunds, 1);
+    let (why, words) = w.api.failure(job_id).expect("failure");
+    assert_eq!(why, want);
+    assert!(
+        !words.contains("Error") && !words.contains("File \""),
+        "plain words: {words}"
+    );
+    assert!(w.tg.calls_of("sendPhoto").is_empty());
+    assert_eq!(pending(&w.names).await, 0);
+    w
+}
+
+#[tokio::test(flavor = "current_thread")]
+async fn node_validation_error_is_permanent() {
+    let w = failing(Behaviour::Reject400, "job-400", reason::COMFY_VALIDATION).await;
+    assert_eq!(w.comfy.prompts().len(), 0, "a 400 is not retried");
+    w.cleanup().await;
+}
+
+#[tokio::test(flavor = "current_thread")]
+async fn execution_error_fails_and_tells_the_user() {
+    let w = failing(
+        Behaviour::ExecutionError,
+        "job-exec",
+        reason::COMFY_EXECUTION,
+    )
+    .await;
+    let told = w.tg.calls().iter().any(|c| {
+        c.param("text")
+            .as_str()
+            .is_some_and(|t| t.contains("could not edit"))
+    });
+    assert!(told, "the user is told in English");
+    w.cleanup().await;
+}
+
+#[tokio::test(flavor = "current_thread")]
+async fn hang_past_deadline_interrupts_and_fails() {
+    let w = World::start().await;
+    w.comfy.push_behaviour(Behaviour::Hang);
+    let mut s = settings();
+    s.job_deadline = Duration::from_millis(1200);
+    let host = w.host("host-a", s).await;
+    w.submit("job-hang", "ru").await;
+    let state = with_host(host, w.api.wait_final("job-hang", WAIT)).await;
+    assert_eq!(state.status, "failed");
+    assert_eq!(
+        w.api.failure("job-hang").expect("failure").0,
+        reason::TIMEOUT
+    );
+    assert_eq!(
+        w.comfy.interrupts(),
+        vec![Some(comfy_prompt_id("job-hang", 1))]
+    );
+    w.cleanup().await;
+}
+
+#[tokio::test(flavor = "current_thread")]
+async fn dropped_websocket_is_reconciled_through_history() {
+    let w = World::start().await;
+    w.comfy.set_run_time(Duration::from_millis(600));
+    w.comfy.push_behaviour(Behaviour::DropWebsocket);
+    let state = run_one(&w, "job-ws", "en").await;
+    assert_eq!(state.status, "succeeded");
+    assert_eq!(w.tg.calls_of("sendPhoto").len(), 1);
+    w.cleanup().await;
+}
+
+#[tokio::test(flavor = "current_thread")]
+async fn comfy_crash_mid_run_resubmits() {
+    let w = World::start().await;
+    w.comfy.set_run_time(Duration::from_millis(400));
+    w.comfy
+        .push_behaviour(Behaviour::Crash(Duration::from_millis(500)));
+    let state = run_one(&w, "job-crash", "en").await;
+    assert_eq!(state.status, "succeeded");
+    assert_eq!(
+        w.comfy.prompts().len(),
+        2,
+        "the lost prompt is submitted again"
+    );
+    assert_eq!(w.tg.calls_of("sendPhoto").len(), 1);
+    w.cleanup().await;
+}
+
+#[tokio::test(flavor = "current_thread")]
+async fn comfy_500_on_prompt_is_retried() {
+    let w = World::start().await;
+    w.comfy.push_behaviour(Behaviour::Fail500);
+    let state = run_one(&w, "job-500", "en").await;
+    assert_eq!(state.status, "succeeded");
+    w.cleanup().await;
+}
+
+#[tokio::test(flavor = "current_thread")]
+async fn telegram_429_is_honoured() {
+    let w = World::start().await;
+    w.tg.fail_next("sendPhoto", 1, Failure::TooManyRequests { retry_after: 1 });
+    let state = run_one(&w, "job-429", "en").await;
+    assert_eq!(state.status, "succeeded");
+    let photos = w.tg.calls_of("sendPhoto");
+    assert_eq!(photos.len(), 2);
+    assert_eq!(photos[0].status, 429);
+    assert_eq!(photos[1].status, 200);
+    w.cleanup().await;
+}
+
+#[tokio::test(flavor = "current_thread")]
+async fn telegram_403_fails_and_refunds() {
+    let w = World::start().await;
+    w.tg.fail_next("sendPhoto", 1, Failure::Blocked);
+    let state = run_one(&w, "job-403", "en").await;
+    assert_eq!(state.status, "failed");
+    assert_eq!(state.refunds, 1);
+    assert_eq!(
+        w.api.failure("job-403").expect("failure").0,
+        reason::TELEGRAM_BLOCKED
+    );
+    assert_eq!(pending(&w.names).await, 0);
+    w.cleanup().await;
+}
+
+#[tokio::test(flavor = "current_thread")]
+async fn api_unreachable_is_retried_and_cancelled_jobs_are_skipped() {
+    let w = World::start().await;
+    w.api.fail_next(2);
+    let state = run_one(&w, "job-api", "en").await;
+    assert_eq!(state.status, "succeeded");
+    let host = w.host("host-a", settings()).await;
+    w.submit("job-cancelled", "en").await;
+    w.api.cancel("job-cancelled");
+    with_host(host, async {
+        let end = std::time::Instant::now() + WAIT;
+        while pending(&w.names).await > 0
+            || w.api.events("job-cancelled").is_empty()
+            || w.api.sweeps() == 0
+        {
+            assert!(std::time::Instant::now() < end, "cancelled job acked");
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+    })
+    .await;
+    assert_eq!(w.comfy.prompts().len(), 1, "a cancelled job never runs");
+    assert!(w.api.sweeps() >= 1, "the host calls sweep");
+    w.cleanup().await;
+}
+
+#[tokio::test(flavor = "current_thread")]
+async fn redelivery_limit_dead_letters_and_fails() {
+    let w = World::start().await;
+    let msg = w.submit("job-dead", "ru").await;
+    let mut r = redis().await;
+    let _: redis::RedisResult<()> = redis::cmd("XGROUP")
+        .arg("CREATE")
+        .arg(&w.names.stream)
+        .arg(&w.names.group)
+        .arg("0")
+        .query_async(&mut r)
+        .await;
+    let read: redis::Value = redis::cmd("XREADGROUP")
+        .arg("GROUP")
+        .arg(&w.names.group)
+        .arg("ghost")
+        .arg("STREAMS")
+        .arg(&w.names.stream)
+        .arg(">")
+        .query_async(&mut r)
+        .await
+        .expect("read");
+    drop(read);
+    let id: String = redis::cmd("XRANGE")
+        .arg(&w.names.stream)
+        .arg("-")
+        .arg("+")
+        .query_async::<Vec<(String, Vec<String>)>>(&mut r)
+        .await
+        .expect("range")[0]
+        .0
+        .clone();
+    let _: redis::Value = redis::cmd("XCLAIM")
+        .arg(&w.names.stream)
+        .arg(&w.names.group)
+        .arg("ghost")
+        .arg(0)
+        .arg(&id)
+        .arg("RETRYCOUNT")
+        .arg(3)
+        .arg("JUSTID")
+        .query_async(&mut r)
+        .await
+        .expect("claim");
+    let host = w.host("host-a", settings()).await;
+    let state = with_host(host, w.api.wait_final(&msg.job_id, WAIT)).await;
+    assert_eq!(state.status, "failed");
+    assert_eq!(
+        w.api.failure("job-dead").expect("failure").0,
+        reason::REDELIVERY_LIMIT
+    );
+    assert_eq!(xlen(&w.names.dead).await, 1);
+    assert!(w.comfy.prompts().is_empty());
+    w.cleanup().await;
+}
+
+#[tokio::test(flavor = "current_thread")]
+async fn two_hosts_share_one_queue_one_photo_per_job() {
+    let w = World::start().await;
+    w.comfy.set_run_time(Duration::from_millis(100));
+    let a = w.host("host-a", settings()).await;
+    let b = w.host("host-b", settings()).await;
+    let ids: Vec<String> = (0..6).map(|i| format!("job-two-{i}")).collect();
+    for id in &ids {
+        w.submit(id, "en").await;
+    }
+    let local = tokio::task::LocalSet::new();
+    let (tx, rx) = tokio::sync::watch::channel(false);
+    local
+        .run_until(async {
+            let ha = tokio::task::spawn_local(a.run(rx.clone()));
+            let hb = tokio::task::spawn_local(b.run(rx));
+            for id in &ids {
+                assert_eq!(w.api.wait_final(id, WAIT).await.status, "succeeded");
+            }
+            let _ = tx.send(true);
+            let _ = (ha.await, hb.await);
+        })
+        .await;
+    assert_eq!(w.tg.calls_of("sendPhoto").len(), ids.len());
+    assert_eq!(pending(&w.names).await, 0);
+    let runs = w.comfy.runs();
+    for pair in runs.windows(2) {
+        assert!(
+            pair[0].finished.expect("finished") <= pair[1].started,
+            "runs never overlap"
+        );
+    }
+    w.cleanup().await;
+}

@@ -1,0 +1,118 @@
+//! The host as a real process: killed mid-job, stopped by SIGTERM mid-job, and two
+//! processes sharing one GPU lock.
+
+mod common;
+
+use std::time::{Duration, Instant};
+
+use common::*;
+use testkit::fakes::comfyui::FakeComfy;
+
+const WAIT: Duration = Duration::from_secs(40);
+
+async fn wait_run_started(comfy: &FakeComfy, n: usize) {
+    let end = Instant::now() + WAIT;
+    while comfy.runs().len() < n {
+        assert!(Instant::now() < end, "no run started");
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+}
+
+async fn wait_exit(
+    child: &mut std::process::Child,
+    timeout: Duration,
+) -> Option<std::process::ExitStatus> {
+    let end = Instant::now() + timeout;
+    loop {
+        if let Ok(Some(status)) = child.try_wait() {
+            return Some(status);
+        }
+        if Instant::now() > end {
+            return None;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+}
+
+#[tokio::test(flavor = "current_thread")]
+async fn host_killed_mid_job_another_finishes_it_once() {
+    let w = World::start().await;
+    w.comfy.set_run_time(Duration::from_millis(1500));
+    let mut a = w.spawn_child("host-a");
+    w.submit("job-kill", "ru").await;
+    wait_run_started(&w.comfy, 1).await;
+    a.kill().expect("kill");
+    let _ = a.wait();
+    let mut b = w.spawn_child("host-b");
+    let state = w.api.wait_final("job-kill", WAIT).await;
+    assert_eq!(state.status, "succeeded");
+    assert_eq!(state.attempt, 2, "the second host took over with attempt 2");
+    assert_eq!(state.refunds, 0, "one charge, no refund");
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    assert_eq!(w.tg.calls_of("sendPhoto").len(), 1, "one photo");
+    assert_eq!(pending(&w.names).await, 0);
+    sigterm(&b);
+    let _ = wait_exit(&mut b, Duration::from_secs(15)).await;
+    let _ = b.kill();
+    w.cleanup().await;
+}
+
+#[tokio::test(flavor = "current_thread")]
+async fn sigterm_mid_job_finishes_it_within_grace() {
+    let w = World::start().await;
+    w.comfy.set_run_time(Duration::from_millis(1200));
+    let mut a = w.spawn_child("host-a");
+    w.submit("job-term", "en").await;
+    wait_run_started(&w.comfy, 1).await;
+    sigterm(&a);
+    let status = wait_exit(&mut a, Duration::from_secs(20)).await;
+    let _ = a.kill();
+    assert!(
+        status.is_some_and(|s| s.success()),
+        "clean exit after SIGTERM: {status:?}"
+    );
+    assert_eq!(w.api.job("job-term").status, "succeeded");
+    assert_eq!(w.tg.calls_of("sendPhoto").len(), 1);
+    assert_eq!(pending(&w.names).await, 0);
+    w.cleanup().await;
+}
+
+#[tokio::test(flavor = "current_thread")]
+async fn two_processes_on_one_lock_never_run_at_once() {
+    let w = World::start().await;
+    let other = FakeComfy::start().await;
+    for c in [&w.comfy, &other] {
+        c.set_run_time(Duration::from_millis(300));
+    }
+    let mut a = w.spawn_child("host-a");
+    let mut b = w.spawn_child_with("host-b", &[("COMFYUI_URL", other.url())]);
+    let ids: Vec<String> = (0..6).map(|i| format!("job-lock-{i}")).collect();
+    for id in &ids {
+        w.submit(id, "en").await;
+    }
+    for id in &ids {
+        assert_eq!(w.api.wait_final(id, WAIT).await.status, "succeeded");
+    }
+    for c in [&a, &b] {
+        sigterm(c);
+    }
+    let _ = (
+        wait_exit(&mut a, Duration::from_secs(15)).await,
+        wait_exit(&mut b, Duration::from_secs(15)).await,
+    );
+    let _ = (a.kill(), b.kill());
+    let mut runs: Vec<_> = w.comfy.runs().into_iter().chain(other.runs()).collect();
+    assert_eq!(runs.len(), ids.len());
+    assert!(
+        !w.comfy.runs().is_empty() && !other.runs().is_empty(),
+        "both hosts worked"
+    );
+    runs.sort_by_key(|r| r.started);
+    for pair in runs.windows(2) {
+        assert!(
+            pair[0].finished.expect("finished") <= pair[1].started,
+            "GPU runs overlapped"
+        );
+    }
+    w.cleanup().await;
+}
