@@ -1,1 +1,2 @@
+pub mod telegram;
 pub mod comfyui;
