@@ -1,3 +1,15 @@
-//! placeholder
+//! Test support for QwenEditBot: native adapters of the core's ports (rusqlite for SQL and
+//! key-value, a real Redis for the queue, a settable clock), a loopback HTTP server that runs
+//! the very handlers the Spin components run, and faithful fakes of the outside services.
+//!
+//! This is test support, not a second product: the Spin components are the product.
 
+pub mod api;
+pub mod clock;
 pub mod fakes;
+pub mod kv;
+pub mod queue;
+pub mod redis_util;
+pub mod server;
+pub mod sql;
+pub mod fixture;

@@ -1,1 +1,34 @@
-//! placeholder
+//! The `api` Spin component: a thin adapter that reads the request, opens the `default`
+//! SQLite database and the Redis queue, and hands everything to
+//! [`qwen_core::rest::handle`]. No business logic lives here.
+
+#[cfg(target_arch = "wasm32")]
+mod component {
+    use spin_adapters::{SpinQueue, SpinSql, SystemClock, into_response, read_request, settings};
+    use qwen_core::http::{error, from_core};
+    use qwen_core::rest::{Ctx, handle as handle_rest};
+
+    /// Entry point of the `api` component.
+    #[spin_sdk::http_service]
+    async fn handle(req: spin_sdk::http::Request) -> impl spin_sdk::http::IntoResponse {
+        into_response(answer(req).await)
+    }
+
+    async fn answer(req: spin_sdk::http::Request) -> qwen_core::ports::HttpResponse {
+        let settings = match settings().await {
+            Ok(s) => s,
+            Err(e) => return error(500, "bad_configuration", &e.to_string()),
+        };
+        let request = match read_request(req, settings.max_body_bytes).await {
+            Ok(r) => r,
+            Err(resp) => return resp,
+        };
+        let sql = match SpinSql::open_default().await {
+            Ok(s) => s,
+            Err(e) => return from_core(&e.into()),
+        };
+        let queue = SpinQueue::new(&settings.redis_url);
+        let ctx = Ctx { sql: &sql, queue: &queue, clock: &SystemClock, settings: &settings };
+        handle_rest(&ctx, &request).await
+    }
+}

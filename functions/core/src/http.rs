@@ -37,18 +37,19 @@ impl Request {
             .map(|(_, v)| v.into_owned())
     }
 
-    /// Parses the JSON body.
+    /// Parses the JSON body, which must be an object.
     ///
     /// # Errors
     /// A 400 `malformed_json` response naming the problem.
     pub fn json<T: serde::de::DeserializeOwned>(&self) -> Result<T, HttpResponse> {
-        serde_json::from_slice(&self.body).map_err(|e| {
-            error(
-                400,
-                "malformed_json",
-                &format!("request body is not valid JSON for this route: {e}"),
-            )
-        })
+        let malformed = |e: &dyn std::fmt::Display| {
+            error(400, "malformed_json", &format!("request body is not valid JSON for this route: {e}"))
+        };
+        let value: serde_json::Value = serde_json::from_slice(&self.body).map_err(|e| malformed(&e))?;
+        if !value.is_object() {
+            return Err(malformed(&"expected a JSON object"));
+        }
+        serde_json::from_value(value).map_err(|e| malformed(&e))
     }
 }
 

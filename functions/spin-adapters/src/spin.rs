@@ -1,0 +1,289 @@
+//! Adapters from the core's ports to `spin_sdk`.
+
+use std::cell::RefCell;
+use std::time::Duration;
+
+use async_trait::async_trait;
+use bytes::Bytes;
+use futures::StreamExt;
+use futures::future::{Either, select};
+use http_body_util::Full;
+use qwen_core::http::{Request, declared_too_large, too_large};
+use qwen_core::ports::{
+    Clock, Config, HttpClient, HttpError, HttpRequest, HttpResponse, KeyValue, KvError, Queue, QueueError, Sql,
+    SqlError, SqlRow, SqlValue,
+};
+use qwen_core::settings::{Settings, SettingsError};
+use spin_sdk::http::body::IncomingBodyExt;
+use spin_sdk::{key_value, redis, sqlite, variables};
+
+/// How long one Redis call may take before the request answers 503 (Spin sets no timeout).
+pub const REDIS_TIMEOUT: Duration = Duration::from_secs(2);
+
+/// Races `fut` against a timer; `None` when the timer wins.
+pub async fn with_timeout<T>(limit: Duration, fut: impl std::future::Future<Output = T>) -> Option<T> {
+    let fut = std::pin::pin!(fut);
+    let timer = std::pin::pin!(spin_sdk::time::sleep(limit));
+    match select(fut, timer).await {
+        Either::Left((v, _)) => Some(v),
+        Either::Right(_) => None,
+    }
+}
+
+/// The app's `default` SQLite database, one connection per request (never cached: SPIN-FACTS).
+pub struct SpinSql(sqlite::Connection);
+
+impl SpinSql {
+    /// Opens the `default` database.
+    ///
+    /// # Errors
+    /// [`SqlError::Unavailable`] when it cannot be opened.
+    pub async fn open_default() -> Result<SpinSql, SqlError> {
+        sqlite::Connection::open_default()
+            .await
+            .map(SpinSql)
+            .map_err(|e| SqlError::Unavailable(format!("{e:?}")))
+    }
+}
+
+fn to_spin(v: &SqlValue) -> sqlite::Value {
+    match v {
+        SqlValue::Null => sqlite::Value::Null,
+        SqlValue::Integer(i) => sqlite::Value::Integer(*i),
+        SqlValue::Real(f) => sqlite::Value::Real(*f),
+        SqlValue::Text(s) => sqlite::Value::Text(s.clone()),
+        SqlValue::Blob(b) => sqlite::Value::Blob(b.clone()),
+    }
+}
+
+fn from_spin(v: sqlite::Value) -> SqlValue {
+    match v {
+        sqlite::Value::Null => SqlValue::Null,
+        sqlite::Value::Integer(i) => SqlValue::Integer(i),
+        sqlite::Value::Real(f) => SqlValue::Real(f),
+        sqlite::Value::Text(s) => SqlValue::Text(s),
+        sqlite::Value::Blob(b) => SqlValue::Blob(b),
+    }
+}
+
+fn sql_error(e: sqlite::Error) -> SqlError {
+    match e {
+        sqlite::Error::Io(msg) => SqlError::from_message(msg),
+        other => SqlError::Unavailable(format!("{other:?}")),
+    }
+}
+
+#[async_trait(?Send)]
+impl Sql for SpinSql {
+    async fn execute(&self, sql: &str, params: &[SqlValue]) -> Result<Vec<SqlRow>, SqlError> {
+        let result = self.0.execute(sql, params.iter().map(to_spin)).await.map_err(sql_error)?;
+        let rows = result.collect().await.map_err(sql_error)?;
+        Ok(rows.into_iter().map(|r| SqlRow(r.values.into_iter().map(from_spin).collect())).collect())
+    }
+}
+
+/// The app's `default` key-value store.
+pub struct SpinKv(key_value::Store);
+
+impl SpinKv {
+    /// Opens the `default` store.
+    ///
+    /// # Errors
+    /// [`KvError`] when it cannot be opened.
+    pub async fn open_default() -> Result<SpinKv, KvError> {
+        key_value::Store::open_default().await.map(SpinKv).map_err(|e| KvError(format!("{e:?}")))
+    }
+}
+
+#[async_trait(?Send)]
+impl KeyValue for SpinKv {
+    async fn get(&self, key: &str) -> Result<Option<Vec<u8>>, KvError> {
+        self.0.get(key).await.map_err(|e| KvError(format!("{e:?}")))
+    }
+    async fn set(&self, key: &str, value: &[u8]) -> Result<(), KvError> {
+        self.0.set(key, value).await.map_err(|e| KvError(format!("{e:?}")))
+    }
+    async fn delete(&self, key: &str) -> Result<(), KvError> {
+        self.0.delete(key).await.map_err(|e| KvError(format!("{e:?}")))
+    }
+}
+
+thread_local! {
+    /// One Redis connection per instance, shared by its concurrent requests and dropped on
+    /// any error (Spin's connection does not reconnect).
+    static REDIS: RefCell<Option<std::rc::Rc<redis::Connection>>> = const { RefCell::new(None) };
+}
+
+/// The jobs stream in Redis, with a timeout on every call.
+pub struct SpinQueue {
+    url: String,
+}
+
+impl SpinQueue {
+    /// A queue on `url`.
+    pub fn new(url: &str) -> SpinQueue {
+        SpinQueue { url: url.to_owned() }
+    }
+
+    async fn connection(&self) -> Result<std::rc::Rc<redis::Connection>, QueueError> {
+        if let Some(c) = REDIS.with(|r| r.borrow().clone()) {
+            return Ok(c);
+        }
+        let conn = with_timeout(REDIS_TIMEOUT, redis::Connection::open(&self.url))
+            .await
+            .ok_or_else(|| QueueError("redis connect timed out".into()))?
+            .map_err(|e| QueueError(format!("{e:?}")))?;
+        let conn = std::rc::Rc::new(conn);
+        REDIS.with(|r| *r.borrow_mut() = Some(conn.clone()));
+        Ok(conn)
+    }
+
+    async fn execute(&self, cmd: &str, args: Vec<redis::RedisParameter>) -> Result<Vec<redis::RedisResult>, QueueError> {
+        let conn = self.connection().await?;
+        let outcome = match with_timeout(REDIS_TIMEOUT, conn.execute(cmd, args)).await {
+            Some(Ok(v)) => Ok(v),
+            Some(Err(e)) => Err(QueueError(format!("{e:?}"))),
+            None => Err(QueueError("redis call timed out".into())),
+        };
+        if outcome.is_err() {
+            REDIS.with(|r| r.borrow_mut().take());
+        }
+        outcome
+    }
+}
+
+fn bin(s: &str) -> redis::RedisParameter {
+    redis::RedisParameter::Binary(s.as_bytes().to_vec())
+}
+
+#[async_trait(?Send)]
+impl Queue for SpinQueue {
+    async fn add(&self, stream: &str, field: &str, value: &str) -> Result<String, QueueError> {
+        let out = self.execute("XADD", vec![bin(stream), bin("*"), bin(field), bin(value)]).await?;
+        match out.into_iter().next() {
+            Some(redis::RedisResult::Binary(id)) => Ok(String::from_utf8_lossy(&id).into_owned()),
+            Some(redis::RedisResult::Status(id)) => Ok(id),
+            other => Err(QueueError(format!("unexpected XADD reply {other:?}"))),
+        }
+    }
+
+    async fn len(&self, stream: &str) -> Result<u64, QueueError> {
+        match self.execute("XLEN", vec![bin(stream)]).await?.into_iter().next() {
+            Some(redis::RedisResult::Int64(n)) => Ok(n.max(0) as u64),
+            other => Err(QueueError(format!("unexpected XLEN reply {other:?}"))),
+        }
+    }
+}
+
+/// Spin variables.
+pub struct SpinConfig;
+
+#[async_trait(?Send)]
+impl Config for SpinConfig {
+    async fn get(&self, name: &str) -> Option<String> {
+        variables::get(name).await.ok().filter(|v| !v.is_empty())
+    }
+}
+
+/// Loads [`Settings`] from Spin variables once per instance (variables do not change while
+/// an instance lives).
+///
+/// # Errors
+/// The [`SettingsError`] of a variable that does not parse.
+pub async fn settings() -> Result<Settings, SettingsError> {
+    thread_local! {
+        static CACHE: RefCell<Option<Settings>> = const { RefCell::new(None) };
+    }
+    if let Some(s) = CACHE.with(|c| c.borrow().clone()) {
+        return Ok(s);
+    }
+    let s = Settings::load(&SpinConfig).await?;
+    CACHE.with(|c| *c.borrow_mut() = Some(s.clone()));
+    Ok(s)
+}
+
+/// The wall clock.
+pub struct SystemClock;
+
+impl Clock for SystemClock {
+    fn now_ms(&self) -> i64 {
+        std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map(|d| d.as_millis() as i64)
+            .unwrap_or(0)
+    }
+}
+
+/// Outbound HTTP through Spin (hosts must be in `allowed_outbound_hosts`).
+pub struct SpinHttp;
+
+fn build_request(req: HttpRequest) -> Result<spin_sdk::http::Request<Full<Bytes>>, HttpError> {
+    let mut builder = spin_sdk::http::Request::builder().method(req.method.as_str()).uri(req.url.as_str());
+    for (k, v) in &req.headers {
+        builder = builder.header(k.as_str(), v.as_str());
+    }
+    builder.body(Full::new(Bytes::from(req.body))).map_err(|e| HttpError::Other(e.to_string()))
+}
+
+#[async_trait(?Send)]
+impl HttpClient for SpinHttp {
+    async fn send(&self, req: HttpRequest) -> Result<HttpResponse, HttpError> {
+        let limit = Duration::from_millis(req.timeout_ms.max(1));
+        let request = build_request(req)?;
+        let exchange = async {
+            let resp = spin_sdk::http::send(request).await.map_err(|e| HttpError::Connect(format!("{e:?}")))?;
+            let status = resp.status().as_u16();
+            let headers = header_pairs(resp.headers());
+            let body = resp.into_body().bytes().await.map_err(|e| HttpError::Other(format!("{e:?}")))?;
+            Ok(HttpResponse { status, headers, body: body.to_vec() })
+        };
+        with_timeout(limit, exchange).await.unwrap_or(Err(HttpError::Timeout))
+    }
+}
+
+fn header_pairs(headers: &spin_sdk::http::HeaderMap) -> Vec<(String, String)> {
+    headers
+        .iter()
+        .map(|(k, v)| (k.as_str().to_owned(), String::from_utf8_lossy(v.as_bytes()).into_owned()))
+        .collect()
+}
+
+/// Reads an incoming Spin request into the core's [`Request`], refusing bodies over `limit`
+/// bytes with 413 — on `content-length` first, then while counting streamed chunks (Spin
+/// itself sets no body limit).
+///
+/// # Errors
+/// The 413 answer, or 400 when the body cannot be read.
+pub async fn read_request(req: spin_sdk::http::Request, limit: usize) -> Result<Request, HttpResponse> {
+    let (parts, body) = req.into_parts();
+    let headers = header_pairs(&parts.headers);
+    if declared_too_large(&headers, limit) {
+        return Err(too_large(limit));
+    }
+    let mut stream = body.stream();
+    let mut bytes = Vec::new();
+    while let Some(chunk) = stream.next().await {
+        let chunk = chunk.map_err(|_| qwen_core::http::error(400, "bad_body", "the request body could not be read"))?;
+        if bytes.len() + chunk.len() > limit {
+            return Err(too_large(limit));
+        }
+        bytes.extend_from_slice(&chunk);
+    }
+    Ok(Request {
+        method: parts.method.as_str().to_owned(),
+        path: parts.uri.path().to_owned(),
+        query: parts.uri.query().unwrap_or("").to_owned(),
+        headers,
+        body: bytes,
+    })
+}
+
+/// Turns the core's answer into a Spin response.
+pub fn into_response(resp: HttpResponse) -> spin_sdk::http::Response<Full<Bytes>> {
+    let mut builder = spin_sdk::http::Response::builder().status(resp.status);
+    for (k, v) in &resp.headers {
+        builder = builder.header(k.as_str(), v.as_str());
+    }
+    let fallback = Full::new(Bytes::from_static(b"{\"error\":{\"code\":\"internal\",\"message\":\"bad response\"}}"));
+    builder.body(Full::new(Bytes::from(resp.body))).unwrap_or_else(|_| spin_sdk::http::Response::new(fallback))
+}

@@ -1,0 +1,67 @@
+//! The core's [`Queue`] port on a real Redis, with timeouts (a silent Redis must not hang a
+//! request) and one cached connection that is dropped on any error, as the Spin adapter does.
+
+use std::cell::RefCell;
+use std::time::Duration;
+
+use async_trait::async_trait;
+use qwen_core::ports::{Queue, QueueError};
+use redis::aio::MultiplexedConnection;
+
+/// How long one Redis call may take.
+pub const REDIS_TIMEOUT: Duration = Duration::from_secs(2);
+
+/// A Redis stream client for one thread (its connection lives on that thread's runtime).
+pub struct RedisQueue {
+    url: String,
+    conn: RefCell<Option<MultiplexedConnection>>,
+}
+
+impl RedisQueue {
+    /// A queue on `url` (connects on first use).
+    pub fn new(url: &str) -> RedisQueue {
+        RedisQueue { url: url.to_owned(), conn: RefCell::new(None) }
+    }
+
+    async fn connection(&self) -> Result<MultiplexedConnection, QueueError> {
+        if let Some(c) = self.conn.borrow().as_ref() {
+            return Ok(c.clone());
+        }
+        let client = redis::Client::open(self.url.as_str()).map_err(|e| QueueError(e.to_string()))?;
+        let conn = tokio::time::timeout(REDIS_TIMEOUT, client.get_multiplexed_async_connection())
+            .await
+            .map_err(|_| QueueError("redis connect timed out".into()))?
+            .map_err(|e| QueueError(e.to_string()))?;
+        *self.conn.borrow_mut() = Some(conn.clone());
+        Ok(conn)
+    }
+
+    async fn call<T: redis::FromRedisValue>(&self, cmd: redis::Cmd) -> Result<T, QueueError> {
+        let mut conn = self.connection().await?;
+        let result = tokio::time::timeout(REDIS_TIMEOUT, cmd.query_async::<T>(&mut conn)).await;
+        let outcome = match result {
+            Ok(Ok(v)) => Ok(v),
+            Ok(Err(e)) => Err(QueueError(e.to_string())),
+            Err(_) => Err(QueueError("redis call timed out".into())),
+        };
+        if outcome.is_err() {
+            self.conn.borrow_mut().take();
+        }
+        outcome
+    }
+}
+
+#[async_trait(?Send)]
+impl Queue for RedisQueue {
+    async fn add(&self, stream: &str, field: &str, value: &str) -> Result<String, QueueError> {
+        let mut cmd = redis::cmd("XADD");
+        cmd.arg(stream).arg("*").arg(field).arg(value);
+        self.call(cmd).await
+    }
+
+    async fn len(&self, stream: &str) -> Result<u64, QueueError> {
+        let mut cmd = redis::cmd("XLEN");
+        cmd.arg(stream);
+        self.call(cmd).await
+    }
+}
