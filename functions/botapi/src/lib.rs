@@ -14,6 +14,9 @@
 //! * Incoming: [`Update`] and the objects in [`types`], as posted to the webhook.
 //! * Errors: [`BotApiError`], never containing the token.
 
+#![warn(missing_docs)]
+#![cfg_attr(not(test), deny(clippy::unwrap_used, clippy::expect_used))]
+
 pub mod client;
 pub mod error;
 pub mod markup;
