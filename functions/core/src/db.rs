@@ -20,10 +20,16 @@ pub struct Migration {
 }
 
 /// Every migration, in order. A new migration is a new file plus one line here.
-pub const MIGRATIONS: &[Migration] = &[Migration {
-    version: 1,
-    sql: include_str!("../migrations/0001_init.sql"),
-}];
+pub const MIGRATIONS: &[Migration] = &[
+    Migration {
+        version: 1,
+        sql: include_str!("../migrations/0001_init.sql"),
+    },
+    Migration {
+        version: 2,
+        sql: include_str!("../migrations/0002_drafts.sql"),
+    },
+];
 
 /// The newest schema version.
 pub fn latest_version() -> i64 {

@@ -8,6 +8,7 @@
 
 pub mod contract;
 pub mod db;
+pub mod drafts;
 pub mod error;
 pub mod http;
 pub mod jobs;
@@ -17,6 +18,7 @@ pub mod presets;
 pub mod rest;
 pub mod settings;
 pub mod signing;
+pub mod stats;
 pub mod updates;
 pub mod users;
 

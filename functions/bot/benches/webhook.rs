@@ -1,0 +1,120 @@
+//! Webhook throughput and latency, natively: the real handler on SQLite files, a real Redis
+//! stream and the fake Bot API on loopback.
+//!
+//! Prints `bench: telegram_updates_per_s = N` (mixed navigation updates from 4 threads) and
+//! `bench: telegram_update_p50_ms` / `bench: telegram_update_p99_ms` for the update that
+//! turns a photo into a queued job ("Start" after a photo). Runs in well under a minute.
+
+#[path = "../tests/common/mod.rs"]
+mod common;
+
+use std::time::{Duration, Instant};
+
+use botapi::ReqwestHttp;
+use common::{Bot, Env, SECRET, body, callback, photo, request, text};
+use testkit::queue::RedisQueue;
+
+const THREADS: usize = 4;
+const UPDATES_PER_THREAD: i64 = 1_500;
+const LATENCY_SAMPLES: usize = 400;
+
+fn runtime() -> tokio::runtime::Runtime {
+    tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .expect("runtime")
+}
+
+fn navigation(thread: usize, i: i64) -> serde_json::Value {
+    let user = 10_000 + thread as i64;
+    let id = 1_000_000 * (thread as i64 + 1) + i;
+    match i % 4 {
+        0 => callback(id, user, "cats", 5),
+        1 => callback(id, user, "cat:style:0", 5),
+        2 => text(id, user, "/help"),
+        _ => callback(id, user, "menu", 5),
+    }
+}
+
+fn throughput(env: &Env) -> f64 {
+    let start = Instant::now();
+    let threads: Vec<_> = (0..THREADS)
+        .map(|t| {
+            let env = env.clone();
+            std::thread::spawn(move || {
+                let rt = runtime();
+                rt.block_on(async {
+                    let (queue, http) =
+                        (RedisQueue::new(&env.settings.redis_url), ReqwestHttp::new());
+                    for i in 0..UPDATES_PER_THREAD {
+                        let req = request(body(&navigation(t, i)), Some(SECRET));
+                        let status = env.call_with(&req, &queue, &http).await.status;
+                        assert_eq!(status, 200);
+                    }
+                });
+            })
+        })
+        .collect();
+    for t in threads {
+        t.join().expect("thread");
+    }
+    (THREADS as i64 * UPDATES_PER_THREAD) as f64 / start.elapsed().as_secs_f64()
+}
+
+async fn photo_to_job(bot: &Bot, queue: &RedisQueue, http: &ReqwestHttp) -> Vec<Duration> {
+    let user = 20_000;
+    let call = |v: serde_json::Value| request(body(&v), Some(SECRET));
+    bot.env
+        .call_with(&call(text(bot.id(), user, "/start")), queue, http)
+        .await;
+    let mut samples = Vec::with_capacity(LATENCY_SAMPLES);
+    for i in 0..LATENCY_SAMPLES {
+        bot.env
+            .call_with(
+                &call(callback(bot.id(), user, "preset:anime", 7)),
+                queue,
+                http,
+            )
+            .await;
+        bot.env
+            .call_with(
+                &call(photo(bot.id(), user, &format!("BENCH-{i}"), None)),
+                queue,
+                http,
+            )
+            .await;
+        let go = call(callback(bot.id(), user, "go", 8));
+        let start = Instant::now();
+        let status = bot.env.call_with(&go, queue, http).await.status;
+        samples.push(start.elapsed());
+        assert_eq!(status, 200);
+    }
+    samples.sort();
+    samples
+}
+
+fn ms(d: Duration) -> f64 {
+    d.as_secs_f64() * 1000.0
+}
+
+fn main() {
+    let rt = runtime();
+    let bot = rt.block_on(Bot::start_with("bench-telegram", |s| {
+        s.initial_balance = 1_000_000
+    }));
+    let per_s = throughput(&bot.env);
+    let samples = rt.block_on(async {
+        let (queue, http) = (
+            RedisQueue::new(&bot.env.settings.redis_url),
+            ReqwestHttp::new(),
+        );
+        photo_to_job(&bot, &queue, &http).await
+    });
+    let jobs = rt.block_on(bot.jobs(20_000)).len();
+    assert_eq!(jobs, LATENCY_SAMPLES, "every Start created one job");
+    let pct = |p: f64| ms(samples[((samples.len() as f64 * p) as usize).min(samples.len() - 1)]);
+    println!("bench: telegram_updates_per_s = {per_s:.0}");
+    println!("bench: telegram_update_p50_ms = {:.2}", pct(0.50));
+    println!("bench: telegram_update_p99_ms = {:.2}", pct(0.99));
+    rt.block_on(bot.cleanup());
+}

@@ -1,0 +1,477 @@
+//! Performs the effects of a transition with the core's operations and the Bot API.
+//!
+//! Bot API failures never fail an update (the core operation it reports on has happened;
+//! a redelivery must not repeat it): 403 marks the user blocked, the rest is logged.
+//! Core failures are either shown to the user (402, 404, 409, 422) or, when transient
+//! (SQLite, Redis, key-value unreachable), returned so the webhook answers 5xx.
+
+use botapi::{AnswerCallbackQuery, BotApi, BotApiError, EditMessageText, SendMessage};
+use qwen_core::drafts::{self, Added};
+use qwen_core::jobs::{self, NewJob};
+use qwen_core::ports::{HttpClient, KvError, SqlError};
+use qwen_core::{CoreError, ledger, presets, stats, users};
+
+use crate::i18n::{Lang, t};
+use crate::screens::{self, Rendered, Screen, View, admin, images, job};
+use crate::state::DialogState;
+use crate::transition::{Effect, Flow};
+use crate::webhook::Ctx;
+
+/// Why an update could not be handled.
+#[derive(Debug, Clone, PartialEq, thiserror::Error)]
+pub enum BotError {
+    /// Storage, queue or key-value unreachable: answer 5xx so Telegram redelivers.
+    #[error("transient: {0}")]
+    Transient(String),
+    /// Anything else: logged, answered 200.
+    #[error("{0}")]
+    Permanent(String),
+}
+
+impl BotError {
+    /// Whether a redelivery may succeed.
+    pub fn is_transient(&self) -> bool {
+        matches!(self, BotError::Transient(_))
+    }
+}
+
+impl From<CoreError> for BotError {
+    fn from(e: CoreError) -> Self {
+        match e {
+            CoreError::Storage(SqlError::Unavailable(m)) | CoreError::QueueUnavailable(m) => {
+                BotError::Transient(m)
+            }
+            other => BotError::Permanent(other.to_string()),
+        }
+    }
+}
+
+impl From<KvError> for BotError {
+    fn from(e: KvError) -> Self {
+        BotError::Transient(e.to_string())
+    }
+}
+
+/// Who and where an update is about.
+#[derive(Debug, Clone)]
+pub struct Target {
+    /// Update id (idempotency key of admin adjustments).
+    pub update_id: i64,
+    /// Chat to answer in.
+    pub chat_id: i64,
+    /// The Telegram user.
+    pub user: botapi::User,
+    /// Whether this update registered the user.
+    pub new_user: bool,
+    /// Callback query id and its message id.
+    pub callback: Option<(String, Option<i64>)>,
+}
+
+/// Performs effects for one update.
+pub struct Performer<'a> {
+    ctx: &'a Ctx<'a>,
+    api: BotApi<&'a dyn HttpClient>,
+    target: Target,
+    /// The user's language (changes with [`Effect::SetLanguage`]).
+    pub lang: Lang,
+    edit_id: Option<i64>,
+    answered: bool,
+    /// A money or job operation succeeded: a later failure must not cause a redelivery.
+    pub committed: bool,
+    /// A state to store instead of the transition's (e.g. keep the flow after a 402).
+    pub next_state: Option<DialogState>,
+    previous: DialogState,
+}
+
+impl<'a> Performer<'a> {
+    /// A performer for `target`, whose state before the transition was `previous`.
+    pub fn new(ctx: &'a Ctx<'a>, target: Target, lang: Lang, previous: DialogState) -> Self {
+        let api = BotApi::new(ctx.bot.api_url.clone(), ctx.bot.bot_token.clone(), ctx.http)
+            .with_timeout_ms(ctx.bot.timeout_ms);
+        let edit_id = target.callback.as_ref().and_then(|(_, m)| *m);
+        Performer {
+            ctx,
+            api,
+            target,
+            lang,
+            edit_id,
+            answered: false,
+            committed: false,
+            next_state: None,
+            previous,
+        }
+    }
+
+    /// Performs `effects` in order; stops at the first error.
+    ///
+    /// # Errors
+    /// [`BotError::Transient`] when storage or the queue is unreachable.
+    pub async fn run(&mut self, effects: Vec<Effect>) -> Result<(), BotError> {
+        for effect in effects {
+            self.perform(effect).await?;
+        }
+        Ok(())
+    }
+
+    async fn perform(&mut self, effect: Effect) -> Result<(), BotError> {
+        match effect {
+            Effect::Show(screen) => self.show(&screen).await,
+            Effect::Say { key, menu } => self.say(key, menu).await,
+            Effect::Answer { key, alert } => {
+                self.answer(key.map(|k| t(self.lang, k).to_owned()), alert)
+                    .await;
+                Ok(())
+            }
+            Effect::Greet => self.greet().await,
+            Effect::ClearDraft => Ok(drafts::clear(self.ctx.sql, self.target.chat_id).await?),
+            Effect::AddImage {
+                file_id,
+                media_group_id,
+                flow,
+                preset_id,
+            } => {
+                self.add_image(
+                    &file_id,
+                    media_group_id.as_deref(),
+                    flow,
+                    preset_id.as_deref(),
+                )
+                .await
+            }
+            Effect::CreateJob { preset_id, prompt } => self.create_job(preset_id, prompt).await,
+            Effect::CancelJob(id) => self.cancel_job(&id).await,
+            Effect::SetLanguage(lang) => self.set_language(lang).await,
+            Effect::Stats => self.stats().await,
+            Effect::Adjust {
+                telegram_id,
+                amount,
+                reason,
+            } => self.adjust(telegram_id, amount, &reason).await,
+            Effect::MarkBlocked => {
+                Ok(users::mark_blocked(self.ctx.sql, self.target.user.id, self.now()).await?)
+            }
+        }
+    }
+
+    fn now(&self) -> i64 {
+        self.ctx.clock.now_ms()
+    }
+
+    fn view(&self) -> View<'a> {
+        View {
+            sql: self.ctx.sql,
+            settings: self.ctx.settings,
+            lang: self.lang,
+            user_id: self.target.user.id,
+        }
+    }
+
+    async fn show(&mut self, screen: &Screen) -> Result<(), BotError> {
+        match screens::render(&self.view(), screen).await {
+            Ok(r) => {
+                self.deliver(r).await;
+                Ok(())
+            }
+            Err(CoreError::NotFound { .. }) => {
+                self.next_state = Some(DialogState::MainMenu);
+                self.say("preset_not_found", true).await
+            }
+            Err(e) => Err(e.into()),
+        }
+    }
+
+    async fn say(&mut self, key: &str, menu: bool) -> Result<(), BotError> {
+        let r = if menu {
+            admin::notice(self.lang, key)
+        } else {
+            Rendered::new(t(self.lang, key).to_owned(), Vec::new())
+        };
+        self.send_new(r).await;
+        Ok(())
+    }
+
+    async fn greet(&mut self) -> Result<(), BotError> {
+        let u = &self.target.user;
+        let input = users::UserInput {
+            telegram_id: u.id,
+            username: u.username.clone(),
+            first_name: Some(u.first_name.clone()),
+            last_name: u.last_name.clone(),
+            language_code: u.language_code.clone(),
+        };
+        let (profile, created) =
+            users::upsert(self.ctx.sql, self.ctx.settings, &input, self.now()).await?;
+        self.lang = Lang::parse(profile.user.language()).unwrap_or_default();
+        let fresh = created || self.target.new_user;
+        let args = [
+            ("name", u.first_name.clone()),
+            ("bonus", profile.user.signup_bonus.to_string()),
+            ("balance", profile.balance.to_string()),
+        ];
+        let key = if fresh {
+            "greeting_new"
+        } else {
+            "greeting_back"
+        };
+        self.send_new(Rendered::new(
+            crate::i18n::tf(self.lang, key, &args),
+            Vec::new(),
+        ))
+        .await;
+        Ok(())
+    }
+
+    async fn add_image(
+        &mut self,
+        file_id: &str,
+        group: Option<&str>,
+        flow: Flow,
+        preset_id: Option<&str>,
+    ) -> Result<(), BotError> {
+        let added = drafts::add(
+            self.ctx.sql,
+            self.target.chat_id,
+            file_id,
+            group,
+            self.now(),
+        )
+        .await?;
+        if let Added::Stored { count, .. } = added {
+            tracing::debug!(user_id = self.target.user.id, count, "draft image added");
+        }
+        let cost = match preset_id {
+            Some(id) => self.price(
+                presets::get(self.ctx.sql, id)
+                    .await
+                    .map(|p| p.cost)
+                    .unwrap_or(0),
+            ),
+            None => 0,
+        };
+        if let Some(r) = images::added(self.lang, flow, added, group.is_some(), cost) {
+            self.send_new(r).await;
+        }
+        Ok(())
+    }
+
+    fn price(&self, base: i64) -> i64 {
+        let s = self.ctx.settings;
+        if s.unlimited_processing || s.is_admin(self.target.user.id) {
+            0
+        } else {
+            base
+        }
+    }
+
+    async fn create_job(
+        &mut self,
+        preset_id: Option<String>,
+        prompt: Option<String>,
+    ) -> Result<(), BotError> {
+        let (sql, chat_id) = (self.ctx.sql, self.target.chat_id);
+        let file_ids = drafts::take(sql, chat_id).await?;
+        if file_ids.is_empty() {
+            self.next_state = Some(self.previous.clone());
+            return self.say("need_image", false).await;
+        }
+        let input = NewJob {
+            telegram_id: self.target.user.id,
+            chat_id: Some(chat_id),
+            preset_id,
+            prompt,
+            file_ids,
+        };
+        match jobs::create(sql, self.ctx.queue, self.ctx.settings, &input, self.now()).await {
+            Ok(created) => {
+                self.committed = true;
+                tracing::info!(user_id = input.telegram_id, job_id = %created.job.id, "job submitted from telegram");
+                self.deliver(job::created(self.lang, &created)).await;
+                Ok(())
+            }
+            Err(e) => self.job_failed(e, &input.file_ids).await,
+        }
+    }
+
+    async fn job_failed(&mut self, e: CoreError, files: &[String]) -> Result<(), BotError> {
+        let restore = matches!(
+            e,
+            CoreError::InsufficientBalance { .. }
+                | CoreError::QueueUnavailable(_)
+                | CoreError::Storage(_)
+        );
+        if restore {
+            let restored =
+                drafts::restore(self.ctx.sql, self.target.chat_id, files, self.now()).await;
+            if let Err(re) = restored {
+                tracing::warn!(user_id = self.target.user.id, error = %re, "could not restore draft images");
+            }
+        }
+        match e {
+            CoreError::InsufficientBalance { needed, balance } => {
+                self.next_state = Some(self.previous.clone());
+                self.deliver(job::insufficient(self.lang, needed, balance))
+                    .await;
+                Ok(())
+            }
+            CoreError::NotFound { .. } => self.say("preset_not_found", true).await,
+            CoreError::Invalid { .. } => {
+                self.next_state = Some(self.previous.clone());
+                self.say("prompt_invalid", false).await
+            }
+            other => Err(other.into()),
+        }
+    }
+
+    async fn cancel_job(&mut self, id: &str) -> Result<(), BotError> {
+        let user_id = self.target.user.id;
+        match jobs::cancel(self.ctx.sql, id, Some(user_id), self.now()).await {
+            Ok(job) => {
+                self.committed = true;
+                tracing::info!(user_id, job_id = %job.id, "job cancelled from telegram");
+                self.answer(None, false).await;
+                self.deliver(job::cancelled(self.lang, &job)).await;
+                Ok(())
+            }
+            Err(CoreError::Conflict { .. }) => {
+                self.answer(Some(t(self.lang, "job_cancel_failed").to_owned()), true)
+                    .await;
+                Ok(())
+            }
+            Err(CoreError::NotFound { .. }) => {
+                self.answer(Some(t(self.lang, "stale_button").to_owned()), false)
+                    .await;
+                Ok(())
+            }
+            Err(e) => Err(e.into()),
+        }
+    }
+
+    async fn set_language(&mut self, lang: Lang) -> Result<(), BotError> {
+        users::set_language(self.ctx.sql, self.target.user.id, lang.code(), self.now()).await?;
+        self.lang = lang;
+        self.answer(Some(t(lang, "language_set").to_owned()), false)
+            .await;
+        Ok(())
+    }
+
+    async fn stats(&mut self) -> Result<(), BotError> {
+        let s = stats::collect(self.ctx.sql, self.ctx.queue, self.ctx.settings, self.now()).await?;
+        self.send_new(admin::stats(self.lang, &s)).await;
+        Ok(())
+    }
+
+    async fn adjust(
+        &mut self,
+        telegram_id: i64,
+        amount: i64,
+        reason: &str,
+    ) -> Result<(), BotError> {
+        if ledger::check_adjustment(amount, reason).is_err() {
+            return self.say("adjust_usage", false).await;
+        }
+        match users::get(self.ctx.sql, telegram_id).await {
+            Err(CoreError::NotFound { .. }) => return self.say("user_not_found", false).await,
+            other => other?,
+        };
+        let reference = format!("telegram:{}", self.target.update_id);
+        let entry = ledger::NewEntry {
+            user_id: telegram_id,
+            amount,
+            kind: ledger::EntryKind::AdminAdjustment,
+            reference: &reference,
+            note: Some(reason),
+        };
+        match ledger::post(self.ctx.sql, &entry, self.now()).await {
+            Ok(posted) => {
+                self.committed = true;
+                tracing::info!(
+                    user_id = telegram_id,
+                    admin_id = self.target.user.id,
+                    amount,
+                    "balance adjusted"
+                );
+                self.send_new(admin::adjusted(
+                    self.lang,
+                    telegram_id,
+                    amount,
+                    posted.balance,
+                ))
+                .await;
+                Ok(())
+            }
+            Err(CoreError::InsufficientBalance { needed, balance }) => {
+                self.send_new(job::insufficient(self.lang, needed, balance))
+                    .await;
+                Ok(())
+            }
+            Err(e) => Err(e.into()),
+        }
+    }
+
+    /// Answers the pressed button (once per update).
+    pub async fn answer(&mut self, text: Option<String>, alert: bool) {
+        let Some((id, _)) = &self.target.callback else {
+            return;
+        };
+        if self.answered {
+            return;
+        }
+        self.answered = true;
+        let mut req = AnswerCallbackQuery::new(id.clone());
+        if let Some(text) = text {
+            req = req.text(text, alert);
+        }
+        if let Err(e) = self.api.answer_callback_query(&req).await {
+            self.telegram_failed("answerCallbackQuery", e).await;
+        }
+    }
+
+    /// Answers the button if nothing did yet: silently, or with an error text after `failed`.
+    pub async fn finish(&mut self, failed: bool) {
+        let text = failed.then(|| t(self.lang, "error_generic").to_owned());
+        self.answer(text, failed).await;
+    }
+
+    /// Shows `r`: edits the pressed button's message the first time, else sends a new one.
+    async fn deliver(&mut self, r: Rendered) {
+        let Some(message_id) = self.edit_id.take() else {
+            return self.send_new(r).await;
+        };
+        let mut req = EditMessageText::new(self.target.chat_id, message_id, r.text.clone());
+        if let Some(k) = r.keyboard.clone() {
+            req = req.reply_markup(k);
+        }
+        match self.api.edit_message_text(&req).await {
+            Ok(_) => {}
+            Err(e @ (BotApiError::Forbidden { .. } | BotApiError::TooManyRequests { .. })) => {
+                self.telegram_failed("editMessageText", e).await;
+            }
+            Err(e) => {
+                tracing::debug!(user_id = self.target.user.id, error = %e, "edit failed; sending instead");
+                self.send_new(r).await;
+            }
+        }
+    }
+
+    async fn send_new(&mut self, r: Rendered) {
+        let mut req = SendMessage::new(self.target.chat_id, r.text);
+        if let Some(k) = r.keyboard {
+            req = req.reply_markup(k);
+        }
+        if let Err(e) = self.api.send_message(&req).await {
+            self.telegram_failed("sendMessage", e).await;
+        }
+    }
+
+    async fn telegram_failed(&mut self, method: &str, e: BotApiError) {
+        let user_id = self.target.user.id;
+        if e.is_forbidden() {
+            tracing::info!(user_id, method, "user blocked the bot");
+            if let Err(err) = users::mark_blocked(self.ctx.sql, user_id, self.now()).await {
+                tracing::warn!(user_id, error = %err, "could not record the block");
+            }
+            return;
+        }
+        tracing::warn!(user_id, method, retry_after = ?e.retry_after(), error = %e, "bot api call failed");
+    }
+}

@@ -1,0 +1,306 @@
+//! What an incoming update means for the conversation.
+
+use botapi::{CallbackQuery, Message, Update};
+
+/// Image MIME types accepted in documents.
+pub const IMAGE_MIME_TYPES: &[&str] = &["image/jpeg", "image/png", "image/webp"];
+
+/// The data of an inline button (at most 64 bytes, as Telegram allows).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Button {
+    /// `menu`: the main menu.
+    MainMenu,
+    /// `cats`: preset categories.
+    Categories,
+    /// `cat:<id>:<page>`: presets of a category.
+    Category(String, u32),
+    /// `preset:<id>`: a preset.
+    Preset(String),
+    /// `custom`: the custom-prompt flow.
+    Custom,
+    /// `go`: start the edit with the images sent.
+    Go,
+    /// `cancel:<job id>`: cancel a queued job.
+    CancelJob(String),
+    /// `profile`.
+    Profile,
+    /// `topup`: the top-up screen.
+    TopUp,
+    /// `amount:<credits>`: a top-up amount.
+    Amount(i64),
+    /// `help`.
+    Help,
+    /// `lang`: the language screen.
+    LanguageMenu,
+    /// `lang:<code>`: choose a language.
+    Language(String),
+    /// Anything else (an old keyboard).
+    Unknown,
+}
+
+impl Button {
+    /// Parses `callback_data`.
+    pub fn parse(data: &str) -> Button {
+        let (head, rest) = data.split_once(':').unwrap_or((data, ""));
+        match (head, rest) {
+            ("menu", "") => Button::MainMenu,
+            ("cats", "") => Button::Categories,
+            ("cat", r) => match r.rsplit_once(':') {
+                Some((id, page)) if !id.is_empty() => {
+                    Button::Category(id.into(), page.parse().unwrap_or(0))
+                }
+                _ => Button::Unknown,
+            },
+            ("preset", id) if !id.is_empty() => Button::Preset(id.into()),
+            ("custom", "") => Button::Custom,
+            ("go", "") => Button::Go,
+            ("cancel", id) if !id.is_empty() => Button::CancelJob(id.into()),
+            ("profile", "") => Button::Profile,
+            ("topup", "") => Button::TopUp,
+            ("amount", n) => n.parse().map_or(Button::Unknown, Button::Amount),
+            ("help", "") => Button::Help,
+            ("lang", "") => Button::LanguageMenu,
+            ("lang", code) => Button::Language(code.into()),
+            _ => Button::Unknown,
+        }
+    }
+
+    /// The `callback_data` of this button.
+    pub fn data(&self) -> String {
+        match self {
+            Button::MainMenu => "menu".into(),
+            Button::Categories => "cats".into(),
+            Button::Category(id, page) => format!("cat:{id}:{page}"),
+            Button::Preset(id) => format!("preset:{id}"),
+            Button::Custom => "custom".into(),
+            Button::Go => "go".into(),
+            Button::CancelJob(id) => format!("cancel:{id}"),
+            Button::Profile => "profile".into(),
+            Button::TopUp => "topup".into(),
+            Button::Amount(n) => format!("amount:{n}"),
+            Button::Help => "help".into(),
+            Button::LanguageMenu => "lang".into(),
+            Button::Language(code) => format!("lang:{code}"),
+            Button::Unknown => "unknown".into(),
+        }
+    }
+}
+
+/// What the user did.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Event {
+    /// `/name args`.
+    Command {
+        /// Command without `/` and `@bot`, lowercase.
+        name: String,
+        /// The rest of the text, trimmed.
+        args: String,
+    },
+    /// A pressed inline button.
+    Button(Button),
+    /// Plain text.
+    Text(String),
+    /// An image: a photo (largest size) or an image document.
+    Image {
+        /// Telegram file id.
+        file_id: String,
+        /// Album id, when part of an album.
+        media_group_id: Option<String>,
+    },
+    /// A document that is not a JPEG, PNG or WEBP image.
+    NotImage,
+    /// A message kind the bot does not handle (sticker, voice, video…).
+    Unsupported,
+    /// The user blocked the bot (`my_chat_member` → `kicked`).
+    Blocked,
+    /// Nothing to do (edited messages, channel posts, other update kinds).
+    Ignored,
+}
+
+/// An update reduced to what the conversation needs.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Incoming {
+    /// The update id.
+    pub update_id: i64,
+    /// The chat to answer in (`None` for updates without one).
+    pub chat_id: Option<i64>,
+    /// The user, when known.
+    pub user: Option<botapi::User>,
+    /// The callback query id and its message id, for button presses.
+    pub callback: Option<(String, Option<i64>)>,
+    /// What happened.
+    pub event: Event,
+}
+
+/// Reads an update.
+pub fn parse(update: &Update) -> Incoming {
+    let (event, callback) = if let Some(m) = &update.message {
+        (from_message(m), None)
+    } else if let Some(q) = &update.callback_query {
+        (
+            from_callback(q),
+            Some((q.id.clone(), q.message.as_ref().map(|m| m.message_id))),
+        )
+    } else if let Some(m) = &update.my_chat_member {
+        let blocked = m.new_chat_member.status == "kicked" && m.chat.kind == "private";
+        (
+            if blocked {
+                Event::Blocked
+            } else {
+                Event::Ignored
+            },
+            None,
+        )
+    } else {
+        (Event::Ignored, None)
+    };
+    Incoming {
+        update_id: update.update_id,
+        chat_id: update.chat_id(),
+        user: update.from().cloned(),
+        callback,
+        event,
+    }
+}
+
+fn from_callback(q: &CallbackQuery) -> Event {
+    Event::Button(Button::parse(q.data.as_deref().unwrap_or("")))
+}
+
+fn from_message(m: &Message) -> Event {
+    if let Some(p) = m.largest_photo() {
+        return image(&p.file_id, m);
+    }
+    if let Some(d) = &m.document {
+        let mime = d.mime_type.as_deref().unwrap_or("").to_ascii_lowercase();
+        return if IMAGE_MIME_TYPES.contains(&mime.as_str()) {
+            image(&d.file_id, m)
+        } else {
+            Event::NotImage
+        };
+    }
+    match (&m.text, m.command()) {
+        (Some(text), Some(cmd)) => Event::Command {
+            name: cmd.to_ascii_lowercase(),
+            args: text
+                .split_once(char::is_whitespace)
+                .map(|(_, a)| a.trim())
+                .unwrap_or("")
+                .into(),
+        },
+        (Some(text), None) => Event::Text(text.clone()),
+        (None, _) if m.successful_payment.is_some() => Event::Ignored,
+        (None, _) => Event::Unsupported,
+    }
+}
+
+fn image(file_id: &str, m: &Message) -> Event {
+    Event::Image {
+        file_id: file_id.into(),
+        media_group_id: m.media_group_id.clone(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn update(json: &str) -> Update {
+        serde_json::from_str(json).expect("valid update")
+    }
+
+    #[test]
+    fn buttons_round_trip() {
+        for b in [
+            Button::MainMenu,
+            Button::Categories,
+            Button::Category("style".into(), 3),
+            Button::Preset("anime".into()),
+            Button::Custom,
+            Button::Go,
+            Button::CancelJob("5f0c".into()),
+            Button::Profile,
+            Button::TopUp,
+            Button::Amount(500),
+            Button::Help,
+            Button::LanguageMenu,
+            Button::Language("en".into()),
+        ] {
+            assert_eq!(Button::parse(&b.data()), b);
+            assert!(b.data().len() <= 64);
+        }
+        assert_eq!(Button::parse("nonsense:1"), Button::Unknown);
+    }
+
+    #[test]
+    fn photo_uses_largest_size() {
+        let u = update(
+            r#"{"update_id":1,"message":{"message_id":5,"date":1,"chat":{"id":7,"type":"private"},
+            "from":{"id":7,"is_bot":false,"first_name":"A"},"media_group_id":"g1",
+            "photo":[{"file_id":"small","file_unique_id":"s","width":90,"height":90},
+                     {"file_id":"big","file_unique_id":"b","width":1280,"height":960}]}}"#,
+        );
+        let inc = parse(&u);
+        assert_eq!(
+            inc.event,
+            Event::Image {
+                file_id: "big".into(),
+                media_group_id: Some("g1".into())
+            }
+        );
+        assert_eq!(inc.chat_id, Some(7));
+    }
+
+    #[test]
+    fn documents_by_mime_type() {
+        let doc = |mime: &str| {
+            update(&format!(
+                r#"{{"update_id":1,"message":{{"message_id":5,"date":1,"chat":{{"id":7,"type":"private"}},
+                "document":{{"file_id":"d","file_unique_id":"u","mime_type":"{mime}"}}}}}}"#
+            ))
+        };
+        assert!(matches!(
+            parse(&doc("image/webp")).event,
+            Event::Image { .. }
+        ));
+        assert_eq!(parse(&doc("application/pdf")).event, Event::NotImage);
+    }
+
+    #[test]
+    fn commands_text_and_other_kinds() {
+        let msg = |body: &str| {
+            update(&format!(
+                r#"{{"update_id":1,"message":{{"message_id":5,"date":1,"chat":{{"id":7,"type":"private"}},{body}}}}}"#
+            ))
+        };
+        assert_eq!(
+            parse(&msg(r#""text":"/Adjust@qwen_bot 5 -10 fix it""#)).event,
+            Event::Command {
+                name: "adjust".into(),
+                args: "5 -10 fix it".into()
+            }
+        );
+        assert_eq!(
+            parse(&msg(r#""text":"make it blue""#)).event,
+            Event::Text("make it blue".into())
+        );
+        assert_eq!(
+            parse(&msg(r#""sticker":{"file_id":"x"}"#)).event,
+            Event::Unsupported
+        );
+        let edited = update(
+            r#"{"update_id":2,"edited_message":{"message_id":5,"date":1,"chat":{"id":7,"type":"private"},"text":"x"}}"#,
+        );
+        assert_eq!(parse(&edited).event, Event::Ignored);
+    }
+
+    #[test]
+    fn blocked_by_user() {
+        let u = update(
+            r#"{"update_id":3,"my_chat_member":{"chat":{"id":7,"type":"private"},"from":{"id":7,"first_name":"A"},
+            "date":1,"old_chat_member":{"status":"member","user":{"id":1,"is_bot":true,"first_name":"B"}},
+            "new_chat_member":{"status":"kicked","user":{"id":1,"is_bot":true,"first_name":"B"},"until_date":0}}}"#,
+        );
+        assert_eq!(parse(&u).event, Event::Blocked);
+    }
+}

@@ -1,0 +1,25 @@
+//! # bot
+//!
+//! The Telegram conversation of QwenEditBot, in webhook mode. No Spin types live here: the
+//! `telegram` Spin component adapts the core's ports with `spin_sdk` and calls
+//! [`webhook::handle`]; the native tests and the benchmark call the very same function.
+//!
+//! * [`event`]: what an [`botapi::Update`] means (command, button, text, image…).
+//! * [`state`]: the dialog state per chat, stored in key-value as versioned JSON.
+//! * [`transition`]: the pure function (state, event) → (state, effects).
+//! * [`effects`]: performs effects with the core's operations and the Bot API.
+//! * [`screens`]: every screen (text + inline keyboard), one file each.
+//! * [`i18n`]: message catalogs in Russian and English.
+
+pub mod commands;
+pub mod effects;
+pub mod event;
+pub mod i18n;
+pub mod screens;
+pub mod settings;
+pub mod state;
+pub mod transition;
+pub mod webhook;
+
+pub use settings::BotSettings;
+pub use webhook::{Ctx, handle};

@@ -1,0 +1,54 @@
+//! Replies about jobs: created, too little balance, cancelled.
+
+use qwen_core::jobs::{Created, Job};
+
+use crate::event::Button;
+use crate::i18n::{Lang, tf};
+use crate::screens::{Rendered, button, menu_only};
+
+/// "Queued": job id, cost, balance after, how many are ahead, and a "Cancel" button.
+pub fn created(lang: Lang, c: &Created) -> Rendered {
+    let text = tf(
+        lang,
+        "job_created",
+        &[
+            ("job_id", c.job.id.clone()),
+            ("cost", c.cost.to_string()),
+            ("balance", c.balance_after.to_string()),
+            ("ahead", c.queue_position.to_string()),
+        ],
+    );
+    let mut rows = vec![vec![button(
+        lang,
+        "btn_cancel_job",
+        Button::CancelJob(c.job.id.clone()),
+    )]];
+    rows.extend(menu_only(lang));
+    Rendered::new(text, rows)
+}
+
+/// Balance too low: the shortfall and a "Top up" button.
+pub fn insufficient(lang: Lang, needed: i64, balance: i64) -> Rendered {
+    let text = tf(
+        lang,
+        "insufficient",
+        &[
+            ("needed", needed.to_string()),
+            ("balance", balance.to_string()),
+            ("shortfall", (needed - balance).max(0).to_string()),
+        ],
+    );
+    let mut rows = vec![vec![button(lang, "btn_topup", Button::TopUp)]];
+    rows.extend(menu_only(lang));
+    Rendered::new(text, rows)
+}
+
+/// The job was cancelled and refunded.
+pub fn cancelled(lang: Lang, job: &Job) -> Rendered {
+    let text = tf(
+        lang,
+        "job_cancelled",
+        &[("job_id", job.id.clone()), ("cost", job.cost.to_string())],
+    );
+    Rendered::new(text, menu_only(lang))
+}

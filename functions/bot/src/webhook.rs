@@ -1,0 +1,220 @@
+//! The webhook: `POST /telegram/webhook`.
+//!
+//! Secret header (constant-time) → body limit → JSON → claim the `update_id` in SQLite (at
+//! most once, also for concurrent duplicates) → dialog state → transition → effects → state.
+//! A transient failure releases the claim and answers 503 so Telegram redelivers; anything
+//! else answers 200 (garbage must not be retried forever).
+
+use botapi::Update;
+use qwen_core::http::{self, Request};
+use qwen_core::ports::{Clock, HttpClient, HttpResponse, KeyValue, Queue, Sql};
+use qwen_core::settings::Settings;
+use qwen_core::{db, drafts, signing, updates, users};
+
+use crate::effects::{BotError, Performer, Target};
+use crate::event::{self, Event, Incoming};
+use crate::i18n::Lang;
+use crate::settings::BotSettings;
+use crate::state::{self, DialogState, Loaded};
+use crate::transition::transition;
+
+/// The header Telegram sends the webhook secret in.
+pub const SECRET_HEADER: &str = "x-telegram-bot-api-secret-token";
+
+/// Claims are pruned on every update whose id is a multiple of this.
+pub const PRUNE_EVERY: i64 = 256;
+
+/// What the webhook needs for one request.
+pub struct Ctx<'a> {
+    /// The database connection for this request.
+    pub sql: &'a dyn Sql,
+    /// The key-value store (dialog state).
+    pub kv: &'a dyn KeyValue,
+    /// The jobs stream.
+    pub queue: &'a dyn Queue,
+    /// Outbound HTTP (the Bot API).
+    pub http: &'a dyn HttpClient,
+    /// The time.
+    pub clock: &'a dyn Clock,
+    /// Core configuration.
+    pub settings: &'a Settings,
+    /// Bot configuration.
+    pub bot: &'a BotSettings,
+}
+
+fn ok() -> HttpResponse {
+    http::json(200, &serde_json::json!({ "ok": true }))
+}
+
+/// Handles one webhook request. Never panics; see the module docs for the statuses.
+pub async fn handle(ctx: &Ctx<'_>, req: &Request) -> HttpResponse {
+    if !req.method.eq_ignore_ascii_case("POST") {
+        return http::error(405, "method_not_allowed", "the webhook takes POST");
+    }
+    let given = req.header(SECRET_HEADER).unwrap_or("");
+    if ctx.bot.webhook_secret.is_empty() || !signing::secret_eq(given, &ctx.bot.webhook_secret) {
+        tracing::warn!("webhook call with a wrong secret");
+        return http::error(401, "unauthorized", "wrong webhook secret");
+    }
+    if req.body.len() > ctx.settings.max_body_bytes {
+        return http::too_large(ctx.settings.max_body_bytes);
+    }
+    let update: Update = match serde_json::from_slice(&req.body) {
+        Ok(u) => u,
+        Err(e) => {
+            tracing::warn!(error = %e, bytes = req.body.len(), "ignored an update that is not valid JSON");
+            return ok();
+        }
+    };
+    handle_update(ctx, &update).await
+}
+
+/// Handles one parsed update (claim, process, release on transient failure).
+pub async fn handle_update(ctx: &Ctx<'_>, update: &Update) -> HttpResponse {
+    let now = ctx.clock.now_ms();
+    if let Err(e) = db::ensure_ready(ctx.sql, now).await {
+        tracing::error!(error = %e, "database not ready");
+        return unavailable();
+    }
+    match updates::claim(ctx.sql, update.update_id, now).await {
+        Ok(true) => {}
+        Ok(false) => {
+            tracing::debug!(update_id = update.update_id, "duplicate update ignored");
+            return ok();
+        }
+        Err(e) => {
+            tracing::warn!(update_id = update.update_id, error = %e, "could not claim update");
+            return unavailable();
+        }
+    }
+    let incoming = event::parse(update);
+    match process(ctx, &incoming).await {
+        Ok(()) => {}
+        Err(e) if e.is_transient() => return release(ctx, &incoming, &e).await,
+        Err(e) => tracing::error!(update_id = incoming.update_id, error = %e, "update failed"),
+    }
+    if update.update_id % PRUNE_EVERY == 0 {
+        prune(ctx, now).await;
+    }
+    ok()
+}
+
+fn unavailable() -> HttpResponse {
+    http::error(
+        503,
+        "unavailable",
+        "storage or queue unavailable; retry later",
+    )
+}
+
+async fn release(ctx: &Ctx<'_>, inc: &Incoming, e: &BotError) -> HttpResponse {
+    let user_id = inc.user.as_ref().map(|u| u.id);
+    tracing::warn!(update_id = inc.update_id, ?user_id, error = %e, "transient failure; asking for redelivery");
+    if let Err(re) = updates::release(ctx.sql, inc.update_id).await {
+        tracing::error!(update_id = inc.update_id, error = %re, "could not release the claim");
+    }
+    unavailable()
+}
+
+async fn prune(ctx: &Ctx<'_>, now: i64) {
+    if let Err(e) = updates::prune(ctx.sql, now).await {
+        tracing::warn!(error = %e, "pruning update claims failed");
+    }
+    if let Err(e) = drafts::prune(ctx.sql, now).await {
+        tracing::warn!(error = %e, "pruning drafts failed");
+    }
+}
+
+async fn process(ctx: &Ctx<'_>, inc: &Incoming) -> Result<(), BotError> {
+    let (Some(chat_id), Some(from)) = (inc.chat_id, inc.user.as_ref()) else {
+        return Ok(());
+    };
+    match inc.event {
+        Event::Ignored => return Ok(()),
+        Event::Blocked => {
+            tracing::info!(user_id = from.id, "user blocked the bot");
+            return Ok(users::mark_blocked(ctx.sql, from.id, ctx.clock.now_ms()).await?);
+        }
+        _ => {}
+    }
+    let (lang, new_user) = load_user(ctx, from).await?;
+    let key = state::key(chat_id);
+    let raw = ctx.kv.get(&key).await?;
+    let (current, reset) = match state::decode(raw.as_deref()) {
+        Loaded::State(s) => (s, false),
+        Loaded::Fresh => (DialogState::MainMenu, false),
+        Loaded::Reset => (DialogState::MainMenu, true),
+    };
+    let step = transition(&current, &inc.event, ctx.settings.is_admin(from.id));
+    let target = Target {
+        update_id: inc.update_id,
+        chat_id,
+        user: from.clone(),
+        new_user,
+        callback: inc.callback.clone(),
+    };
+    let mut p = Performer::new(ctx, target, lang, current.clone());
+    if reset {
+        tracing::info!(
+            user_id = from.id,
+            "dialog state unreadable; reset to the main menu"
+        );
+        p.run(vec![crate::transition::Effect::Say {
+            key: "state_reset",
+            menu: false,
+        }])
+        .await?;
+    }
+    let result = p.run(step.effects).await;
+    p.finish(result.is_err()).await;
+    match result {
+        Err(e) if e.is_transient() && !p.committed => return Err(e),
+        Err(e) => tracing::error!(user_id = from.id, error = %e, "effect failed"),
+        Ok(()) => {}
+    }
+    let next = p.next_state.take().unwrap_or(step.state);
+    if next != current || reset || raw.is_none() {
+        save(ctx, &key, &next, p.committed, from.id).await?;
+    }
+    Ok(())
+}
+
+async fn save(
+    ctx: &Ctx<'_>,
+    key: &str,
+    next: &DialogState,
+    committed: bool,
+    user_id: i64,
+) -> Result<(), BotError> {
+    match ctx.kv.set(key, &state::encode(next)).await {
+        Ok(()) => Ok(()),
+        Err(e) if committed => {
+            tracing::error!(user_id, error = %e, "dialog state not saved after a committed operation");
+            Ok(())
+        }
+        Err(e) => Err(e.into()),
+    }
+}
+
+/// The user's language, registering them on first contact; `true` when they are new.
+async fn load_user(ctx: &Ctx<'_>, from: &botapi::User) -> Result<(Lang, bool), BotError> {
+    match users::get(ctx.sql, from.id).await {
+        Ok(u) => Ok((Lang::parse(u.language()).unwrap_or_default(), false)),
+        Err(qwen_core::CoreError::NotFound { .. }) => {
+            let input = users::UserInput {
+                telegram_id: from.id,
+                username: from.username.clone(),
+                first_name: Some(from.first_name.clone()),
+                last_name: from.last_name.clone(),
+                language_code: from.language_code.clone(),
+            };
+            let (profile, created) =
+                users::upsert(ctx.sql, ctx.settings, &input, ctx.clock.now_ms()).await?;
+            Ok((
+                Lang::parse(profile.user.language()).unwrap_or_default(),
+                created,
+            ))
+        }
+        Err(e) => Err(e.into()),
+    }
+}

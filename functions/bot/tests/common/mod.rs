@@ -1,0 +1,345 @@
+//! Test harness: the real webhook handler on real SQLite files, a real Redis stream, the
+//! fake Bot API on loopback and a fake clock; plus builders of real Telegram update JSON.
+#![allow(dead_code)]
+
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use std::sync::atomic::{AtomicI64, Ordering};
+
+use bot::{BotSettings, Ctx};
+use botapi::ReqwestHttp;
+use qwen_core::http::Request;
+use qwen_core::jobs::Job;
+use qwen_core::ports::{HttpResponse, KeyValue};
+use qwen_core::settings::Settings;
+use serde_json::{Value, json};
+use testkit::clock::FakeClock;
+use testkit::fakes::telegram::{Call, FakeTelegram};
+use testkit::fixture::test_settings;
+use testkit::kv::SqliteKv;
+use testkit::queue::RedisQueue;
+use testkit::redis_util::{cleanup, unique_prefix};
+use testkit::sql::SqliteSql;
+
+/// The webhook secret tests use.
+pub const SECRET: &str = "test-webhook-secret_0123";
+
+/// Everything one handler call needs; `Clone + Send` so threads can share it.
+#[derive(Clone)]
+pub struct Env {
+    /// SQLite file.
+    pub db: PathBuf,
+    /// Key-value SQLite file.
+    pub kv: PathBuf,
+    /// Core settings.
+    pub settings: Settings,
+    /// Bot settings.
+    pub bot: BotSettings,
+    /// Clock.
+    pub clock: Arc<FakeClock>,
+}
+
+impl Env {
+    /// Runs the webhook handler once with fresh adapters (as Spin opens them per request).
+    pub async fn call(&self, req: &Request) -> HttpResponse {
+        let queue = RedisQueue::new(&self.settings.redis_url);
+        self.call_with(req, &queue, &ReqwestHttp::new()).await
+    }
+
+    /// Runs the handler with a long-lived queue and HTTP client (as a warm Spin instance
+    /// keeps its Redis connection), and a fresh SQLite connection and store.
+    pub async fn call_with(
+        &self,
+        req: &Request,
+        queue: &RedisQueue,
+        http: &ReqwestHttp,
+    ) -> HttpResponse {
+        let sql = SqliteSql::open(&self.db);
+        let kv = SqliteKv::new(&self.kv);
+        let ctx = Ctx {
+            sql: &sql,
+            kv: &kv,
+            queue,
+            http,
+            clock: self.clock.as_ref(),
+            settings: &self.settings,
+            bot: &self.bot,
+        };
+        bot::handle(&ctx, req).await
+    }
+}
+
+/// A webhook request with `body` and the secret header (when given).
+pub fn request(body: Vec<u8>, secret: Option<&str>) -> Request {
+    let mut headers = vec![("content-type".to_owned(), "application/json".to_owned())];
+    if let Some(s) = secret {
+        headers.push((bot::webhook::SECRET_HEADER.to_owned(), s.to_owned()));
+    }
+    Request {
+        method: "POST".into(),
+        path: "/telegram/webhook".into(),
+        query: String::new(),
+        headers,
+        body,
+    }
+}
+
+/// A bot under test.
+pub struct Bot {
+    /// Keeps the files alive.
+    pub dir: tempfile::TempDir,
+    /// Handler environment.
+    pub env: Env,
+    /// The fake Bot API.
+    pub tg: FakeTelegram,
+    /// Redis prefix.
+    pub prefix: String,
+    next_update: AtomicI64,
+}
+
+impl Bot {
+    /// A bot with test settings.
+    pub async fn start(name: &str) -> Bot {
+        Bot::start_with(name, |_| {}).await
+    }
+
+    /// A bot after `tweak` adjusted the core settings.
+    pub async fn start_with(name: &str, tweak: impl FnOnce(&mut Settings)) -> Bot {
+        let prefix = unique_prefix(name);
+        let mut settings = test_settings(&prefix);
+        tweak(&mut settings);
+        let tg = FakeTelegram::start().await;
+        let dir = tempfile::tempdir().expect("temp dir");
+        let bot = BotSettings {
+            bot_token: tg.token().to_owned(),
+            webhook_secret: SECRET.into(),
+            api_url: tg.base_url(),
+            timeout_ms: 5_000,
+        };
+        let env = Env {
+            db: dir.path().join("app.db"),
+            kv: dir.path().join("kv.db"),
+            settings,
+            bot,
+            clock: Arc::new(FakeClock::new()),
+        };
+        Bot {
+            dir,
+            env,
+            tg,
+            prefix,
+            next_update: AtomicI64::new(1000),
+        }
+    }
+
+    /// A fresh update id.
+    pub fn id(&self) -> i64 {
+        self.next_update.fetch_add(1, Ordering::SeqCst)
+    }
+
+    /// Posts an update with the right secret; returns the status.
+    pub async fn post(&self, update: &Value) -> u16 {
+        self.env
+            .call(&request(body(update), Some(SECRET)))
+            .await
+            .status
+    }
+
+    /// Posts an update through another environment (e.g. a broken database).
+    pub async fn post_via(&self, env: &Env, update: &Value) -> u16 {
+        env.call(&request(body(update), Some(SECRET))).await.status
+    }
+
+    /// The texts of every sendMessage/editMessageText call, in order.
+    pub fn texts(&self) -> Vec<String> {
+        self.shown()
+            .iter()
+            .map(|c| c.param("text").as_str().unwrap_or("").to_owned())
+            .collect()
+    }
+
+    /// Every sendMessage/editMessageText call, in order.
+    pub fn shown(&self) -> Vec<Call> {
+        self.tg
+            .calls()
+            .into_iter()
+            .filter(|c| c.method == "sendMessage" || c.method == "editMessageText")
+            .collect()
+    }
+
+    /// The last message shown.
+    pub fn last(&self) -> Call {
+        self.shown().pop().expect("a message was shown")
+    }
+
+    /// The last text shown.
+    pub fn last_text(&self) -> String {
+        self.last().param("text").as_str().unwrap_or("").to_owned()
+    }
+
+    /// The stored dialog state of `chat` as JSON.
+    pub async fn state(&self, chat: i64) -> Option<Value> {
+        let raw = SqliteKv::new(&self.env.kv)
+            .get(&bot::state::key(chat))
+            .await
+            .expect("kv");
+        raw.and_then(|b| serde_json::from_slice(&b).ok())
+    }
+
+    /// Writes raw bytes as `chat`'s state.
+    pub async fn set_raw_state(&self, chat: i64, bytes: &[u8]) {
+        SqliteKv::new(&self.env.kv)
+            .set(&bot::state::key(chat), bytes)
+            .await
+            .expect("kv");
+    }
+
+    /// The user's balance.
+    pub async fn balance(&self, user: i64) -> i64 {
+        qwen_core::ledger::balance(&SqliteSql::open(&self.env.db), user)
+            .await
+            .expect("balance")
+    }
+
+    /// The user's jobs, newest first.
+    pub async fn jobs(&self, user: i64) -> Vec<Job> {
+        let sql = SqliteSql::open(&self.env.db);
+        qwen_core::jobs::list_for_user(&sql, user, qwen_core::Page::new(100, 0))
+            .await
+            .expect("jobs")
+            .0
+    }
+
+    /// The stored user.
+    pub async fn user(&self, user: i64) -> Option<qwen_core::users::User> {
+        qwen_core::users::get(&SqliteSql::open(&self.env.db), user)
+            .await
+            .ok()
+    }
+
+    /// The jobs stream's length.
+    pub async fn stream_len(&self) -> usize {
+        testkit::redis_util::stream_jobs(&self.env.settings.jobs_stream)
+            .await
+            .len()
+    }
+
+    /// An environment whose database cannot be opened.
+    pub fn broken_db(&self) -> Env {
+        Env {
+            db: self.dir.path().join("missing-dir").join("app.db"),
+            ..self.env.clone()
+        }
+    }
+
+    /// An environment whose key-value store cannot be opened.
+    pub fn broken_kv(&self) -> Env {
+        Env {
+            kv: self.dir.path().join("missing-dir").join("kv.db"),
+            ..self.env.clone()
+        }
+    }
+
+    /// An environment whose Redis refuses connections.
+    pub fn broken_redis(&self) -> Env {
+        let mut env = self.env.clone();
+        env.settings.redis_url = "redis://127.0.0.1:1".into();
+        env
+    }
+
+    /// Deletes the Redis keys.
+    pub async fn cleanup(&self) {
+        cleanup(&self.prefix).await;
+    }
+}
+
+/// JSON bytes.
+pub fn body(v: &Value) -> Vec<u8> {
+    serde_json::to_vec(v).expect("json")
+}
+
+/// `callback_data` of every button of a recorded call, row by row flattened.
+pub fn buttons(call: &Call) -> Vec<String> {
+    let markup = &call.params["reply_markup"];
+    let markup: Value = match markup {
+        Value::String(s) => serde_json::from_str(s).unwrap_or(Value::Null),
+        other => other.clone(),
+    };
+    markup["inline_keyboard"]
+        .as_array()
+        .map(|rows| {
+            rows.iter()
+                .flat_map(|r| r.as_array().cloned().unwrap_or_default())
+                .filter_map(|b| b["callback_data"].as_str().map(str::to_owned))
+                .collect()
+        })
+        .unwrap_or_default()
+}
+
+fn from(user: i64, lang: &str) -> Value {
+    json!({"id": user, "is_bot": false, "first_name": "Anna", "username": "anna", "language_code": lang})
+}
+
+fn chat(user: i64) -> Value {
+    json!({"id": user, "type": "private", "first_name": "Anna", "username": "anna"})
+}
+
+/// A message update with `fields` merged into the message.
+pub fn message(id: i64, user: i64, lang: &str, fields: Value) -> Value {
+    let mut m = json!({"message_id": id, "from": from(user, lang), "chat": chat(user), "date": 1_767_000_000});
+    if let (Some(obj), Some(extra)) = (m.as_object_mut(), fields.as_object()) {
+        obj.extend(extra.clone());
+    }
+    json!({"update_id": id, "message": m})
+}
+
+/// A text message (commands included), from a Russian-speaking user.
+pub fn text(id: i64, user: i64, text: &str) -> Value {
+    let mut fields = json!({"text": text});
+    if text.starts_with('/') {
+        let len = text
+            .split_whitespace()
+            .next()
+            .map_or(0, |c| c.encode_utf16().count());
+        fields["entities"] = json!([{"type": "bot_command", "offset": 0, "length": len}]);
+    }
+    message(id, user, "ru", fields)
+}
+
+/// A photo in three sizes; `group` makes it part of an album.
+pub fn photo(id: i64, user: i64, file: &str, group: Option<&str>) -> Value {
+    let mut fields = json!({"photo": [
+        {"file_id": format!("{file}-s"), "file_unique_id": format!("{file}s"), "width": 90, "height": 68, "file_size": 1500},
+        {"file_id": format!("{file}-m"), "file_unique_id": format!("{file}m"), "width": 320, "height": 240, "file_size": 15000},
+        {"file_id": file, "file_unique_id": format!("{file}x"), "width": 1280, "height": 960, "file_size": 120000}
+    ]});
+    if let Some(g) = group {
+        fields["media_group_id"] = json!(g);
+    }
+    message(id, user, "ru", fields)
+}
+
+/// A document with `mime`.
+pub fn document(id: i64, user: i64, file: &str, mime: &str) -> Value {
+    let doc = json!({"file_id": file, "file_unique_id": format!("{file}u"), "file_name": "x", "mime_type": mime, "file_size": 2048});
+    message(id, user, "ru", json!({ "document": doc }))
+}
+
+/// A pressed inline button on message `message_id`.
+pub fn callback(id: i64, user: i64, data: &str, message_id: i64) -> Value {
+    json!({"update_id": id, "callback_query": {
+        "id": format!("cbq-{id}"), "from": from(user, "ru"), "chat_instance": "-4242",
+        "message": {"message_id": message_id, "from": {"id": 1, "is_bot": true, "first_name": "Qwen"},
+                    "chat": chat(user), "date": 1_767_000_000, "text": "…"},
+        "data": data}})
+}
+
+/// Sends `/start` and returns after it was handled.
+pub async fn started(bot: &Bot, user: i64) {
+    assert_eq!(bot.post(&text(bot.id(), user, "/start")).await, 200);
+}
+
+/// Path helper for assertions.
+pub fn exists(p: &Path) -> bool {
+    p.exists()
+}

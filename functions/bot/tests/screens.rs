@@ -1,0 +1,392 @@
+//! Every screen and command, both languages, through the real webhook handler.
+
+mod common;
+
+use common::{Bot, buttons, callback, document, message, photo, started, text};
+use serde_json::json;
+
+#[tokio::test]
+async fn start_registers_once_with_the_bonus_and_shows_the_menu() {
+    let bot = Bot::start("bot-start").await;
+    started(&bot, 601).await;
+    let texts = bot.texts();
+    assert!(
+        texts[0].contains("Привет, Anna") && texts[0].contains("100"),
+        "{texts:?}"
+    );
+    let menu = bot.last();
+    assert_eq!(
+        buttons(&menu),
+        vec!["cats", "custom", "profile", "topup", "lang", "help"]
+    );
+    started(&bot, 601).await;
+    assert!(bot.texts().iter().any(|t| t.contains("С возвращением")));
+    assert_eq!(bot.balance(601).await, 100, "bonus granted once");
+}
+
+#[tokio::test]
+async fn english_users_get_english_and_lang_switches() {
+    let bot = Bot::start("bot-lang").await;
+    let user = 602;
+    bot.post(&message(
+        bot.id(),
+        user,
+        "en-US",
+        json!({"text": "/start", "entities": [{"type":"bot_command","offset":0,"length":6}]}),
+    ))
+    .await;
+    assert!(
+        bot.texts()[0].starts_with("👋 Hi, Anna"),
+        "{:?}",
+        bot.texts()
+    );
+    bot.post(&text(bot.id(), user, "/lang")).await;
+    assert_eq!(
+        buttons(&bot.last())[..2],
+        ["lang:ru".to_owned(), "lang:en".to_owned()]
+    );
+    bot.post(&callback(bot.id(), user, "lang:ru", 20)).await;
+    assert!(
+        bot.last_text().starts_with("Главное меню"),
+        "{}",
+        bot.last_text()
+    );
+    assert_eq!(
+        bot.user(user).await.expect("user").lang.as_deref(),
+        Some("ru")
+    );
+    bot.post(&callback(bot.id(), user, "lang:en", 20)).await;
+    assert!(bot.last_text().starts_with("Main menu"));
+    assert_eq!(bot.tg.calls_of("answerCallbackQuery").len(), 2);
+}
+
+#[tokio::test]
+async fn every_command() {
+    let bot = Bot::start("bot-commands").await;
+    let user = 603;
+    started(&bot, user).await;
+    bot.post(&text(bot.id(), user, "/menu")).await;
+    assert!(bot.last_text().starts_with("Главное меню"));
+    bot.post(&text(bot.id(), user, "/help")).await;
+    assert!(bot.last_text().contains("/cancel"));
+    assert!(buttons(&bot.last()).contains(&"menu".to_owned()));
+    bot.post(&text(bot.id(), user, "/balance")).await;
+    assert!(bot.last_text().contains("100"));
+    bot.post(&callback(bot.id(), user, "custom", 5)).await;
+    bot.post(&text(bot.id(), user, "/cancel")).await;
+    assert!(bot.texts().iter().any(|t| t == "Действие отменено."));
+    assert_eq!(
+        bot.state(user).await.expect("state")["state"]["kind"],
+        "main_menu"
+    );
+    bot.post(&text(bot.id(), user, "/frobnicate")).await;
+    assert!(bot.last_text().contains("Неизвестная команда"));
+    bot.post(&text(bot.id(), user, "/stats")).await;
+    assert!(
+        bot.last_text().contains("Неизвестная команда"),
+        "not for non-admins"
+    );
+    bot.post(&text(bot.id(), user, "/adjust 603 1000 gift"))
+        .await;
+    assert!(bot.last_text().contains("Неизвестная команда"));
+    assert_eq!(bot.balance(user).await, 100);
+}
+
+#[tokio::test]
+async fn preset_flow_to_a_queued_job_and_cancel() {
+    let bot = Bot::start("bot-preset").await;
+    let user = 604;
+    started(&bot, user).await;
+    bot.post(&callback(bot.id(), user, "cats", 30)).await;
+    let cats = bot.last();
+    assert_eq!(cats.method, "editMessageText");
+    assert!(
+        buttons(&cats).contains(&"cat:style:0".to_owned()),
+        "{:?}",
+        buttons(&cats)
+    );
+    assert!(buttons(&cats).ends_with(&["menu".to_owned(), "menu".to_owned()]));
+    bot.post(&callback(bot.id(), user, "cat:style:0", 30)).await;
+    assert!(bot.last_text().contains("10 кр."), "{}", bot.last_text());
+    assert!(buttons(&bot.last()).contains(&"preset:anime".to_owned()));
+    assert!(
+        buttons(&bot.last()).contains(&"cats".to_owned()),
+        "Back goes to categories"
+    );
+    bot.post(&callback(bot.id(), user, "preset:anime", 30))
+        .await;
+    assert!(bot.last_text().contains("Отправьте фото"));
+    assert_eq!(buttons(&bot.last()), vec!["cat:style:0", "menu"]);
+    bot.post(&photo(bot.id(), user, "PHOTO-1", None)).await;
+    assert!(
+        bot.last_text().contains("Фото 1 из 3"),
+        "{}",
+        bot.last_text()
+    );
+    assert_eq!(buttons(&bot.last())[0], "go");
+    bot.post(&callback(bot.id(), user, "go", 31)).await;
+    let job = bot.jobs(user).await.pop().expect("job");
+    assert_eq!(
+        (job.preset_id.as_deref(), job.file_ids.clone()),
+        (Some("anime"), vec!["PHOTO-1".to_owned()])
+    );
+    let reply = bot.last_text();
+    assert!(
+        reply.contains(&job.id) && reply.contains("баланс: 90") && reply.contains("очереди: 0"),
+        "{reply}"
+    );
+    assert_eq!(buttons(&bot.last())[0], format!("cancel:{}", job.id));
+    assert_eq!(bot.stream_len().await, 1);
+    bot.post(&callback(bot.id(), user, &format!("cancel:{}", job.id), 31))
+        .await;
+    assert!(bot.last_text().contains("отменено"), "{}", bot.last_text());
+    assert_eq!(bot.balance(user).await, 100);
+    bot.post(&callback(bot.id(), user, &format!("cancel:{}", job.id), 31))
+        .await;
+    let answers = bot.tg.calls_of("answerCallbackQuery");
+    assert_eq!(
+        answers.last().expect("answer").param("show_alert"),
+        true,
+        "second cancel is refused"
+    );
+    assert_eq!(answers.len(), 6, "every button press answered");
+    bot.cleanup().await;
+}
+
+#[tokio::test]
+async fn custom_prompt_lengths() {
+    let bot = Bot::start("bot-prompt").await;
+    let user = 605;
+    started(&bot, user).await;
+    bot.post(&callback(bot.id(), user, "custom", 40)).await;
+    assert!(bot.last_text().contains("10 кр."));
+    bot.post(&text(bot.id(), user, "too early")).await;
+    assert_eq!(bot.last_text(), "Сначала отправьте фото.");
+    bot.post(&photo(bot.id(), user, "PHOTO-P", None)).await;
+    assert!(bot.last_text().contains("Напишите, что изменить"));
+    for bad in [String::new(), "     ".into(), "a".repeat(501)] {
+        bot.post(&text(bot.id(), user, &bad)).await;
+        assert_eq!(
+            bot.last_text(),
+            "Промпт должен быть от 1 до 500 символов",
+            "{} chars",
+            bad.len()
+        );
+        assert_eq!(
+            bot.state(user).await.expect("state")["state"]["kind"],
+            "awaiting_custom_prompt"
+        );
+    }
+    bot.post(&text(bot.id(), user, "b")).await;
+    assert!(
+        bot.last_text().contains("Задание принято"),
+        "{}",
+        bot.last_text()
+    );
+    bot.post(&callback(bot.id(), user, "custom", 41)).await;
+    bot.post(&photo(bot.id(), user, "PHOTO-Q", None)).await;
+    let long = "ж".repeat(500);
+    bot.post(&text(bot.id(), user, &long)).await;
+    let prompts: Vec<String> = bot.jobs(user).await.into_iter().map(|j| j.prompt).collect();
+    assert_eq!(prompts, vec![long, "b".to_owned()]);
+    bot.cleanup().await;
+}
+
+#[tokio::test]
+async fn documents_and_other_message_kinds() {
+    let bot = Bot::start("bot-docs").await;
+    let user = 606;
+    started(&bot, user).await;
+    bot.post(&callback(bot.id(), user, "preset:smile", 50))
+        .await;
+    bot.post(&document(bot.id(), user, "DOC-PDF", "application/pdf"))
+        .await;
+    assert!(bot.last_text().contains("не изображение"));
+    bot.post(&document(bot.id(), user, "DOC-PNG", "image/png"))
+        .await;
+    assert!(bot.last_text().contains("Фото 1 из 3"));
+    bot.post(&message(bot.id(), user, "ru", json!({"sticker": {"file_id": "st", "file_unique_id": "s", "type": "regular", "width": 512, "height": 512, "is_animated": false, "is_video": false}}))).await;
+    assert!(bot.last_text().contains("Я понимаю фото"));
+    bot.post(&message(
+        bot.id(),
+        user,
+        "ru",
+        json!({"voice": {"file_id": "v", "file_unique_id": "v", "duration": 2}}),
+    ))
+    .await;
+    assert!(bot.last_text().contains("Я понимаю фото"));
+    let before = bot.tg.calls().len();
+    let edited = json!({"update_id": bot.id(), "edited_message": {"message_id": 3, "date": 1, "edit_date": 2,
+        "chat": {"id": user, "type": "private"}, "from": {"id": user, "is_bot": false, "first_name": "Anna"}, "text": "fixed"}});
+    assert_eq!(bot.post(&edited).await, 200);
+    assert_eq!(
+        bot.post(&json!({"update_id": bot.id(), "poll": {"id": "1"}}))
+            .await,
+        200
+    );
+    assert_eq!(bot.tg.calls().len(), before, "ignored silently");
+    bot.post(&photo(bot.id(), 0, "x", None)).await;
+}
+
+#[tokio::test]
+async fn four_images_the_fourth_is_refused() {
+    let bot = Bot::start("bot-four").await;
+    let user = 607;
+    started(&bot, user).await;
+    bot.post(&callback(bot.id(), user, "preset:anime", 60))
+        .await;
+    bot.tg.clear_calls();
+    for i in 0..4 {
+        bot.post(&photo(bot.id(), user, &format!("ALB-{i}"), Some("album-9")))
+            .await;
+    }
+    let texts = bot.texts();
+    assert_eq!(
+        texts.len(),
+        2,
+        "one reply for the album, one refusal: {texts:?}"
+    );
+    assert!(texts[0].contains("Альбом получен"));
+    assert!(texts[1].contains("не больше 3 фото"));
+    bot.post(&callback(bot.id(), user, "go", 61)).await;
+    let job = bot.jobs(user).await.pop().expect("job");
+    assert_eq!(job.file_ids, vec!["ALB-0", "ALB-1", "ALB-2"]);
+    bot.cleanup().await;
+}
+
+#[tokio::test]
+async fn too_little_balance_shows_the_shortfall_and_top_up() {
+    let bot = Bot::start_with("bot-402", |s| s.initial_balance = 4).await;
+    let user = 608;
+    started(&bot, user).await;
+    bot.post(&callback(bot.id(), user, "preset:anime", 70))
+        .await;
+    bot.post(&photo(bot.id(), user, "PHOTO-L", None)).await;
+    bot.post(&callback(bot.id(), user, "go", 71)).await;
+    let text = bot.last_text();
+    assert!(
+        text.contains("нужно 10") && text.contains("Не хватает 6"),
+        "{text}"
+    );
+    assert_eq!(buttons(&bot.last())[0], "topup");
+    assert!(bot.jobs(user).await.is_empty());
+    assert_eq!(
+        bot.state(user).await.expect("state")["state"]["kind"],
+        "awaiting_image_for_preset"
+    );
+    bot.post(&callback(bot.id(), user, "topup", 71)).await;
+    assert!(bot.last_text().contains("Пополнение пока недоступно"));
+    bot.post(&callback(bot.id(), user, "amount:500", 71)).await;
+    let answer = bot
+        .tg
+        .calls_of("answerCallbackQuery")
+        .pop()
+        .expect("answer");
+    assert!(
+        answer
+            .param("text")
+            .as_str()
+            .unwrap_or("")
+            .contains("недоступно")
+    );
+    assert_eq!(bot.balance(user).await, 4, "no fake success");
+}
+
+#[tokio::test]
+async fn profile_shows_balance_ledger_and_jobs() {
+    let bot = Bot::start("bot-profile").await;
+    let user = 609;
+    started(&bot, user).await;
+    bot.post(&callback(bot.id(), user, "preset:smile", 80))
+        .await;
+    bot.post(&photo(bot.id(), user, "PHOTO-R", None)).await;
+    bot.post(&callback(bot.id(), user, "go", 81)).await;
+    bot.post(&callback(bot.id(), user, "profile", 82)).await;
+    let text = bot.last_text();
+    assert!(
+        text.contains("Баланс: 90")
+            && text.contains("бонус за регистрацию")
+            && text.contains("в очереди"),
+        "{text}"
+    );
+    assert_eq!(buttons(&bot.last()), vec!["topup", "menu", "menu"]);
+    bot.post(&callback(bot.id(), user, "menu", 82)).await;
+    assert!(bot.last_text().starts_with("Главное меню"));
+    bot.cleanup().await;
+}
+
+#[tokio::test]
+async fn presets_paginate() {
+    let bot = Bot::start("bot-pages").await;
+    let user = 610;
+    started(&bot, user).await;
+    let sql = testkit::sql::SqliteSql::open(&bot.env.db);
+    let base = qwen_core::presets::get(&sql, "anime").await.expect("anime");
+    for i in 0..5 {
+        let p = qwen_core::presets::Preset {
+            id: format!("extra_{i}"),
+            sort: 100 + i,
+            ..base.clone()
+        };
+        qwen_core::presets::create(&sql, &p, 1)
+            .await
+            .expect("create");
+    }
+    bot.post(&callback(bot.id(), user, "cat:style:0", 90)).await;
+    assert!(
+        bot.last_text().contains("стр. 1 из 2"),
+        "{}",
+        bot.last_text()
+    );
+    assert!(buttons(&bot.last()).contains(&"cat:style:1".to_owned()));
+    bot.post(&callback(bot.id(), user, "cat:style:1", 90)).await;
+    assert!(bot.last_text().contains("стр. 2 из 2"));
+    assert!(buttons(&bot.last()).contains(&"cat:style:0".to_owned()));
+}
+
+#[tokio::test]
+async fn admin_stats_and_adjust() {
+    let bot = Bot::start_with("bot-admin", |s| s.admin_ids = vec![700]).await;
+    started(&bot, 700).await;
+    started(&bot, 701).await;
+    bot.post(&text(bot.id(), 700, "/stats")).await;
+    let stats = bot.last_text();
+    assert!(stats.contains("Пользователей: 2"), "{stats}");
+    bot.post(&text(bot.id(), 700, "/adjust 701 -30 duplicate signup"))
+        .await;
+    assert!(bot.last_text().contains("теперь 70"), "{}", bot.last_text());
+    assert_eq!(bot.balance(701).await, 70);
+    bot.post(&text(bot.id(), 700, "/adjust 701 -500 too much"))
+        .await;
+    assert!(
+        bot.last_text().contains("Недостаточно"),
+        "{}",
+        bot.last_text()
+    );
+    bot.post(&text(bot.id(), 700, "/adjust 999 5 nobody")).await;
+    assert_eq!(bot.last_text(), "Пользователь не найден.");
+    bot.post(&text(bot.id(), 700, "/adjust 701 five")).await;
+    assert!(bot.last_text().starts_with("Использование"));
+    assert_eq!(bot.balance(701).await, 70);
+}
+
+#[tokio::test]
+async fn blocking_the_bot_is_recorded() {
+    let bot = Bot::start("bot-blocked").await;
+    let user = 611;
+    started(&bot, user).await;
+    let member = |status: &str| json!({"status": status, "user": {"id": 1, "is_bot": true, "first_name": "Qwen"}});
+    let update = json!({"update_id": bot.id(), "my_chat_member": {
+        "chat": {"id": user, "type": "private", "first_name": "Anna"},
+        "from": {"id": user, "is_bot": false, "first_name": "Anna"}, "date": 1_767_000_000,
+        "old_chat_member": member("member"), "new_chat_member": member("kicked")}});
+    let before = bot.tg.calls().len();
+    assert_eq!(bot.post(&update).await, 200);
+    assert!(bot.user(user).await.expect("user").blocked_at.is_some());
+    assert_eq!(bot.tg.calls().len(), before);
+    started(&bot, user).await;
+    assert!(
+        bot.user(user).await.expect("user").blocked_at.is_none(),
+        "/start again unblocks"
+    );
+}

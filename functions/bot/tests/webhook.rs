@@ -1,0 +1,266 @@
+//! The webhook protocol: secret, body limit, garbage, duplicates (also concurrent),
+//! transient failures (5xx, then the redelivered update succeeds once), broken state.
+
+mod common;
+
+use common::{Bot, SECRET, body, buttons, callback, photo, request, started, text};
+use serde_json::json;
+
+#[tokio::test]
+async fn wrong_or_missing_secret_is_401_and_nothing_happens() {
+    let bot = Bot::start("bot-secret").await;
+    let update = body(&text(1, 501, "/start"));
+    for secret in [Some("wrong"), None, Some("")] {
+        let resp = bot.env.call(&request(update.clone(), secret)).await;
+        assert_eq!(resp.status, 401, "{secret:?}");
+    }
+    assert!(bot.tg.calls().is_empty());
+    assert!(bot.user(501).await.is_none());
+}
+
+#[tokio::test]
+async fn malformed_json_is_acknowledged_and_ignored() {
+    let bot = Bot::start("bot-garbage").await;
+    for garbage in [
+        &b"{not json"[..],
+        b"",
+        b"[1,2,3]",
+        b"{\"no_update_id\":true}",
+    ] {
+        let resp = bot.env.call(&request(garbage.to_vec(), Some(SECRET))).await;
+        assert_eq!(resp.status, 200, "{:?}", String::from_utf8_lossy(garbage));
+    }
+    assert!(bot.tg.calls().is_empty());
+}
+
+#[tokio::test]
+async fn oversized_body_is_413() {
+    let bot = Bot::start("bot-size").await;
+    let mut update = text(1, 502, "hello");
+    update["message"]["text"] = json!("x".repeat(bot.env.settings.max_body_bytes + 1));
+    let resp = bot.env.call(&request(body(&update), Some(SECRET))).await;
+    assert_eq!(resp.status, 413);
+    assert!(bot.tg.calls().is_empty());
+}
+
+#[tokio::test]
+async fn get_is_405() {
+    let bot = Bot::start("bot-method").await;
+    let mut req = request(body(&text(1, 503, "/start")), Some(SECRET));
+    req.method = "GET".into();
+    assert_eq!(bot.env.call(&req).await.status, 405);
+}
+
+#[tokio::test]
+async fn duplicate_update_is_handled_once() {
+    let bot = Bot::start("bot-dup").await;
+    let update = text(77, 504, "/start");
+    for _ in 0..3 {
+        assert_eq!(bot.post(&update).await, 200);
+    }
+    let greetings = bot.texts().iter().filter(|t| t.contains("Привет")).count();
+    assert_eq!(greetings, 1, "{:?}", bot.texts());
+    assert_eq!(bot.balance(504).await, 100);
+}
+
+#[test]
+fn concurrent_duplicates_create_one_job() {
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .expect("rt");
+    let bot = rt.block_on(Bot::start("bot-dup-conc"));
+    let user = 505;
+    rt.block_on(async {
+        started(&bot, user).await;
+        bot.post(&callback(bot.id(), user, "preset:anime", 10))
+            .await;
+        bot.post(&photo(bot.id(), user, "PHOTO-A", None)).await;
+    });
+    let go = body(&callback(9_001, user, "go", 11));
+    let threads: Vec<_> = (0..8)
+        .map(|_| {
+            let env = bot.env.clone();
+            let go = go.clone();
+            std::thread::spawn(move || {
+                let rt = tokio::runtime::Builder::new_current_thread()
+                    .enable_all()
+                    .build()
+                    .expect("rt");
+                rt.block_on(env.call(&request(go, Some(SECRET)))).status
+            })
+        })
+        .collect();
+    let statuses: Vec<u16> = threads
+        .into_iter()
+        .map(|t| t.join().expect("thread"))
+        .collect();
+    assert!(statuses.iter().all(|s| *s == 200), "{statuses:?}");
+    rt.block_on(async {
+        assert_eq!(bot.jobs(user).await.len(), 1);
+        assert_eq!(bot.stream_len().await, 1);
+        assert_eq!(bot.balance(user).await, 90);
+        bot.cleanup().await;
+    });
+}
+
+#[tokio::test]
+async fn album_photos_arriving_concurrently_are_all_kept() {
+    let bot = Bot::start("bot-album-conc").await;
+    let user = 506;
+    started(&bot, user).await;
+    bot.post(&callback(bot.id(), user, "preset:anime", 10))
+        .await;
+    let photos: Vec<_> = (0..3)
+        .map(|i| photo(bot.id(), user, &format!("ALB-{i}"), Some("grp-1")))
+        .collect();
+    let envs: Vec<_> = photos
+        .iter()
+        .map(|p| {
+            let (env, b) = (bot.env.clone(), body(p));
+            std::thread::spawn(move || {
+                let rt = tokio::runtime::Builder::new_current_thread()
+                    .enable_all()
+                    .build()
+                    .expect("rt");
+                rt.block_on(env.call(&request(b, Some(SECRET)))).status
+            })
+        })
+        .collect();
+    for t in envs {
+        assert_eq!(t.join().expect("thread"), 200);
+    }
+    assert_eq!(bot.post(&callback(bot.id(), user, "go", 12)).await, 200);
+    let jobs = bot.jobs(user).await;
+    assert_eq!(jobs.len(), 1);
+    let mut files = jobs[0].file_ids.clone();
+    files.sort();
+    assert_eq!(files, vec!["ALB-0", "ALB-1", "ALB-2"]);
+    bot.cleanup().await;
+}
+
+#[tokio::test]
+async fn sqlite_down_is_503_then_the_redelivered_update_succeeds_once() {
+    let bot = Bot::start("bot-sql-down").await;
+    let user = 507;
+    started(&bot, user).await;
+    bot.post(&callback(bot.id(), user, "preset:anime", 10))
+        .await;
+    bot.post(&photo(bot.id(), user, "PHOTO-B", None)).await;
+    let go = callback(bot.id(), user, "go", 11);
+    assert_eq!(bot.post_via(&bot.broken_db(), &go).await, 503);
+    assert!(bot.jobs(user).await.is_empty());
+    assert_eq!(bot.post(&go).await, 200);
+    assert_eq!(bot.post(&go).await, 200);
+    assert_eq!(bot.jobs(user).await.len(), 1);
+    assert_eq!(bot.stream_len().await, 1);
+    assert!(
+        bot.last_text().contains("Задание принято"),
+        "{}",
+        bot.last_text()
+    );
+    bot.cleanup().await;
+}
+
+#[tokio::test]
+async fn redis_down_is_503_then_the_redelivered_update_succeeds_once() {
+    let bot = Bot::start("bot-redis-down").await;
+    let user = 508;
+    started(&bot, user).await;
+    bot.post(&callback(bot.id(), user, "custom", 10)).await;
+    bot.post(&photo(bot.id(), user, "PHOTO-C", None)).await;
+    let prompt = text(bot.id(), user, "make the sky purple");
+    assert_eq!(bot.post_via(&bot.broken_redis(), &prompt).await, 503);
+    assert_eq!(
+        bot.balance(user).await,
+        100,
+        "the failed enqueue is refunded"
+    );
+    assert_eq!(bot.post(&prompt).await, 200);
+    assert_eq!(bot.post(&prompt).await, 200);
+    let queued: Vec<_> = bot
+        .jobs(user)
+        .await
+        .into_iter()
+        .filter(|j| j.status == "queued")
+        .collect();
+    assert_eq!(queued.len(), 1);
+    assert_eq!(queued[0].file_ids, vec!["PHOTO-C"]);
+    assert_eq!(queued[0].prompt, "make the sky purple");
+    assert_eq!(bot.stream_len().await, 1);
+    assert_eq!(bot.balance(user).await, 90);
+    bot.cleanup().await;
+}
+
+#[tokio::test]
+async fn kv_down_is_503_then_the_redelivered_update_succeeds() {
+    let bot = Bot::start("bot-kv-down").await;
+    let user = 509;
+    started(&bot, user).await;
+    let cats = callback(bot.id(), user, "cats", 10);
+    assert_eq!(bot.post_via(&bot.broken_kv(), &cats).await, 503);
+    assert_eq!(bot.post(&cats).await, 200);
+    assert_eq!(
+        bot.state(user).await.expect("state")["state"]["kind"],
+        "select_preset_category"
+    );
+}
+
+#[tokio::test]
+async fn broken_or_old_state_resets_to_the_main_menu_once() {
+    let bot = Bot::start("bot-broken-state").await;
+    let user = 510;
+    started(&bot, user).await;
+    for raw in [
+        &b"\x00\xffgarbage"[..],
+        br#"{"v":0,"state":{"kind":"main_menu"}}"#,
+    ] {
+        bot.set_raw_state(user, raw).await;
+        assert_eq!(bot.post(&text(bot.id(), user, "hello")).await, 200);
+        assert!(
+            bot.texts().iter().any(|t| t.contains("Сессия устарела")),
+            "{:?}",
+            bot.texts()
+        );
+        assert_eq!(bot.state(user).await.expect("state")["v"], 1);
+        bot.tg.clear_calls();
+        assert_eq!(bot.post(&text(bot.id(), user, "hello")).await, 200);
+        assert!(
+            !bot.texts().iter().any(|t| t.contains("Сессия устарела")),
+            "no error loop"
+        );
+    }
+}
+
+#[tokio::test]
+async fn telegram_errors_never_fail_the_update() {
+    use testkit::fakes::telegram::Failure;
+    let bot = Bot::start("bot-tg-errors").await;
+    let user = 511;
+    started(&bot, user).await;
+    bot.tg.fail_next(
+        "sendMessage",
+        1,
+        Failure::TooManyRequests { retry_after: 3 },
+    );
+    assert_eq!(bot.post(&text(bot.id(), user, "/help")).await, 200);
+    bot.tg.fail_next(
+        "editMessageText",
+        1,
+        Failure::BadRequest("message to edit not found".into()),
+    );
+    assert_eq!(bot.post(&callback(bot.id(), user, "help", 10)).await, 200);
+    assert!(
+        bot.last_text().contains("Как это работает"),
+        "edit failed → sent instead"
+    );
+    bot.tg.fail_next("sendMessage", 1, Failure::Blocked);
+    assert_eq!(bot.post(&text(bot.id(), user, "/balance")).await, 200);
+    assert!(
+        bot.user(user).await.expect("user").blocked_at.is_some(),
+        "403 recorded on the user"
+    );
+    let answered = bot.tg.calls_of("answerCallbackQuery");
+    assert_eq!(answered.len(), 1);
+    let _ = buttons;
+}

@@ -1,0 +1,111 @@
+//! Operator statistics: users, today's jobs by status, the queue, today's top-ups.
+
+use serde::Serialize;
+
+use crate::error::CoreResult;
+use crate::ports::{Queue, Sql};
+use crate::settings::Settings;
+use crate::users::JobCounts;
+
+const DAY_MS: i64 = 86_400_000;
+
+/// A snapshot for `/stats` and `GET /api/stats`. "Today" is the current UTC day.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Default)]
+pub struct Stats {
+    /// Start of the UTC day counted as "today", Unix ms.
+    pub day_start: i64,
+    /// Registered users.
+    pub users: i64,
+    /// Users registered today.
+    pub users_today: i64,
+    /// Jobs created today, by status.
+    pub jobs_today: JobCounts,
+    /// Jobs waiting for a GPU now (any day).
+    pub queued_now: i64,
+    /// Entries in the Redis jobs stream (`None` when Redis did not answer).
+    pub stream_length: Option<u64>,
+    /// Top-ups credited today.
+    pub topups_today: i64,
+    /// Credits topped up today (without bonuses).
+    pub topup_credits_today: i64,
+}
+
+/// Collects the statistics. A Redis failure leaves `stream_length` empty rather than failing.
+///
+/// # Errors
+/// The storage error.
+pub async fn collect(
+    sql: &dyn Sql,
+    queue: &dyn Queue,
+    settings: &Settings,
+    now_ms: i64,
+) -> CoreResult<Stats> {
+    let day_start = now_ms - now_ms.rem_euclid(DAY_MS);
+    let mut s = Stats {
+        day_start,
+        users: count(sql, "SELECT COUNT(*) FROM users", &[]).await?,
+        users_today: count(
+            sql,
+            "SELECT COUNT(*) FROM users WHERE created_at >= ?1",
+            &[day_start],
+        )
+        .await?,
+        jobs_today: jobs_since(sql, day_start).await?,
+        queued_now: count(
+            sql,
+            "SELECT COUNT(*) FROM jobs WHERE status = 'queued'",
+            &[],
+        )
+        .await?,
+        ..Stats::default()
+    };
+    let topups = sql
+        .execute(
+            "SELECT COUNT(*), COALESCE(SUM(amount), 0) FROM ledger WHERE kind = 'topup' AND created_at >= ?1",
+            &[day_start.into()],
+        )
+        .await?;
+    s.topups_today = topups.first().map(|r| r.int(0)).unwrap_or(0);
+    s.topup_credits_today = topups.first().map(|r| r.int(1)).unwrap_or(0);
+    s.stream_length = queue.len(&settings.jobs_stream).await.ok();
+    Ok(s)
+}
+
+async fn count(sql: &dyn Sql, stmt: &str, args: &[i64]) -> CoreResult<i64> {
+    let params: Vec<_> = args.iter().map(|a| (*a).into()).collect();
+    let rows = sql.execute(stmt, &params).await?;
+    Ok(rows.first().map(|r| r.int(0)).unwrap_or(0))
+}
+
+async fn jobs_since(sql: &dyn Sql, since: i64) -> CoreResult<JobCounts> {
+    let rows = sql
+        .execute(
+            "SELECT status, COUNT(*) FROM jobs WHERE created_at >= ?1 GROUP BY status",
+            &[since.into()],
+        )
+        .await?;
+    let mut c = JobCounts::default();
+    for r in &rows {
+        let n = r.int(1);
+        c.total += n;
+        match r.text(0).as_str() {
+            "queued" => c.queued = n,
+            "running" => c.running = n,
+            "succeeded" => c.succeeded = n,
+            "failed" => c.failed = n,
+            _ => c.cancelled += n,
+        }
+    }
+    Ok(c)
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn day_start_is_utc_midnight() {
+        let now = 1_700_000_000_123_i64;
+        let start = now - now.rem_euclid(super::DAY_MS);
+        assert_eq!(start % super::DAY_MS, 0);
+        assert!(now - start < super::DAY_MS);
+    }
+}

@@ -1,0 +1,50 @@
+//! The `telegram` Spin component: a thin adapter that reads the webhook request, opens the
+//! `default` SQLite database and key-value store, the Redis queue and outbound HTTP, and
+//! hands everything to [`bot::webhook::handle`]. No conversation logic lives here.
+
+#[cfg(target_arch = "wasm32")]
+mod component {
+    use bot::{BotSettings, Ctx};
+    use qwen_core::http::{error, from_core};
+    use qwen_core::ports::HttpResponse;
+    use spin_adapters::{
+        SpinConfig, SpinHttp, SpinKv, SpinQueue, SpinSql, SystemClock, into_response, read_request,
+        settings,
+    };
+
+    /// Entry point of the `telegram` component.
+    #[spin_sdk::http_service]
+    async fn handle(req: spin_sdk::http::Request) -> impl spin_sdk::http::IntoResponse {
+        into_response(answer(req).await)
+    }
+
+    async fn answer(req: spin_sdk::http::Request) -> HttpResponse {
+        let (settings, bot) = match (settings().await, BotSettings::load(&SpinConfig).await) {
+            (Ok(s), Ok(b)) => (s, b),
+            (Err(e), _) | (_, Err(e)) => return error(500, "bad_configuration", &e.to_string()),
+        };
+        let request = match read_request(req, settings.max_body_bytes).await {
+            Ok(r) => r,
+            Err(resp) => return resp,
+        };
+        let sql = match SpinSql::open_default().await {
+            Ok(s) => s,
+            Err(e) => return from_core(&e.into()),
+        };
+        let kv = match SpinKv::open_default().await {
+            Ok(k) => k,
+            Err(e) => return error(503, "unavailable", &e.to_string()),
+        };
+        let queue = SpinQueue::new(&settings.redis_url);
+        let ctx = Ctx {
+            sql: &sql,
+            kv: &kv,
+            queue: &queue,
+            http: &SpinHttp,
+            clock: &SystemClock,
+            settings: &settings,
+            bot: &bot,
+        };
+        bot::handle(&ctx, &request).await
+    }
+}
