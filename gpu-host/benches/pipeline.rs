@@ -1,1 +1,144 @@
-fn main() {}
+//! Pushes 200 jobs through a real `gpu-host` process against the fake ComfyUI with a fixed
+//! 200 ms run time, and prints the GPU busy ratio, the latency the host adds per job and
+//! its peak memory.
+//!
+//! * busy ratio = ComfyUI run time ÷ wall time from the first run's start to the last run's
+//!   end;
+//! * added latency of a job = (run start − when the GPU became free for it: the previous
+//!   run's end, or the push for the first job) + (`succeeded` accepted by the api − run end):
+//!   everything the host adds around the GPU time, the photo's delivery included;
+//! * peak RSS = `VmHWM` of the host process.
+
+#[path = "../tests/common/mod.rs"]
+mod common;
+
+use std::time::{Duration, Instant};
+
+use common::World;
+use qwen_core::contract::comfy_prompt_id;
+
+const JOBS: usize = 200;
+const RUN_TIME: Duration = Duration::from_millis(200);
+
+fn main() {
+    let rt = match tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+    {
+        Ok(rt) => rt,
+        Err(e) => {
+            eprintln!("bench: no runtime: {e}");
+            return;
+        }
+    };
+    rt.block_on(bench());
+}
+
+fn peak_rss_mb(pid: u32) -> f64 {
+    let status = std::fs::read_to_string(format!("/proc/{pid}/status")).unwrap_or_default();
+    let kb: f64 = status
+        .lines()
+        .find(|l| l.starts_with("VmHWM:"))
+        .and_then(|l| l.split_whitespace().nth(1))
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(0.0);
+    kb / 1024.0
+}
+
+fn percentile(sorted: &[f64], p: f64) -> f64 {
+    if sorted.is_empty() {
+        return 0.0;
+    }
+    let idx = ((sorted.len() as f64 - 1.0) * p).round() as usize;
+    sorted[idx.min(sorted.len() - 1)]
+}
+
+async fn bench() {
+    let w = World::start().await;
+    w.comfy.set_run_time(RUN_TIME);
+    w.comfy.set_steps(4);
+    let mut host = w.spawn_child_with("bench-host", &[("RUST_LOG", "warn".into())]);
+    while w.comfy.health_calls() == 0 {
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
+    let pushed = Instant::now();
+    let ids: Vec<String> = (0..JOBS).map(|i| format!("bench-{i:03}")).collect();
+    for id in &ids {
+        w.submit(id, "en").await;
+    }
+    for id in &ids {
+        let st = w.api.wait_final(id, Duration::from_secs(120)).await;
+        if st.status != "succeeded" {
+            eprintln!("bench: job {id} ended as {:?}", st.status);
+        }
+    }
+    let rss = peak_rss_mb(host.id());
+    common::sigterm(&host);
+    let _ = host.wait();
+    report(&w, &ids, pushed, rss);
+    w.cleanup().await;
+}
+
+fn report(w: &World, ids: &[String], pushed: Instant, rss: f64) {
+    let runs = w.comfy.runs();
+    let run_of = |id: &str| {
+        let pid = comfy_prompt_id(id, 1);
+        runs.iter().find(|r| r.prompt_id == pid).cloned()
+    };
+    let mut busy = Duration::ZERO;
+    let mut added = Vec::with_capacity(ids.len());
+    let (mut befores, mut afters) = (Vec::new(), Vec::new());
+    let mut free_at = pushed;
+    let (mut first, mut last) = (None, None);
+    let mut ordered: Vec<_> = ids
+        .iter()
+        .filter_map(|id| run_of(id).map(|r| (id.clone(), r)))
+        .collect();
+    ordered.sort_by_key(|(_, r)| r.started);
+    for (id, run) in &ordered {
+        let Some(end) = run.finished else { continue };
+        busy += end - run.started;
+        first.get_or_insert(run.started);
+        last = Some(end);
+        let before = run.started.saturating_duration_since(free_at);
+        let after = w
+            .api
+            .event_time(id, "succeeded")
+            .map_or(Duration::ZERO, |t| t.saturating_duration_since(end));
+        added.push((before + after).as_secs_f64() * 1000.0);
+        befores.push(before.as_secs_f64() * 1000.0);
+        afters.push(after.as_secs_f64() * 1000.0);
+        free_at = end;
+    }
+    let wall = match (first, last) {
+        (Some(a), Some(b)) => b - a,
+        _ => Duration::from_secs(1),
+    };
+    added.sort_by(|a, b| a.total_cmp(b));
+    befores.sort_by(|a, b| a.total_cmp(b));
+    afters.sort_by(|a, b| a.total_cmp(b));
+    println!("bench: jobs = {} of {}", ordered.len(), ids.len());
+    println!(
+        "bench: gap_before_run_ms p50/p99/max = {:.2}/{:.2}/{:.2}, delivery_after_run_ms p50/p99/max = {:.2}/{:.2}/{:.2}",
+        percentile(&befores, 0.5),
+        percentile(&befores, 0.99),
+        befores.last().copied().unwrap_or(0.0),
+        percentile(&afters, 0.5),
+        percentile(&afters, 0.99),
+        afters.last().copied().unwrap_or(0.0)
+    );
+    println!(
+        "bench: gpu_busy_ratio = {:.4}",
+        busy.as_secs_f64() / wall.as_secs_f64().max(1e-9)
+    );
+    println!(
+        "bench: added_latency_p50_ms = {:.2}",
+        percentile(&added, 0.50)
+    );
+    println!(
+        "bench: added_latency_p99_ms = {:.2}",
+        percentile(&added, 0.99)
+    );
+    println!("bench: peak_rss_mb = {rss:.1}");
+}

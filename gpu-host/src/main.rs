@@ -127,6 +127,8 @@ async fn run(cfg: Config) -> Result<(), String> {
         metrics,
         held: RefCell::default(),
         deliveries: RefCell::default(),
+        gate: Default::default(),
+        last_run_end: Default::default(),
     });
     let (stop_tx, stop_rx) = watch::channel(false);
     tokio::task::spawn_local(async move {

@@ -14,13 +14,13 @@
 
 mod job;
 
-use std::cell::RefCell;
+use std::cell::{Cell, RefCell};
 use std::collections::HashSet;
 use std::rc::Rc;
 use std::sync::Arc;
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
-use tokio::sync::{mpsc, watch};
+use tokio::sync::{Notify, mpsc, watch};
 
 use crate::comfy::{ComfyClient, ComfyWatcher};
 use crate::events::EventsClient;
@@ -80,6 +80,47 @@ pub struct Host {
     pub held: RefCell<HashSet<String>>,
     /// Background deliveries still running.
     pub deliveries: RefCell<Vec<tokio::task::JoinHandle<()>>>,
+    /// Keeps background work off the runtime while the next job is being queued.
+    pub gate: Gate,
+    /// When the last ComfyUI run ended (a fresh run counts as a health check).
+    pub last_run_end: Cell<Option<Instant>>,
+}
+
+/// A "the GPU is between two jobs" flag: while it is set, the background stages (the next
+/// read, a delivery) wait — at most [`Gate::MAX_WAIT`] — so the single-threaded runtime
+/// spends those few milliseconds on queueing the next prompt.
+#[derive(Debug, Default)]
+pub struct Gate {
+    busy: Cell<bool>,
+    notify: Notify,
+}
+
+impl Gate {
+    /// Longest a background stage waits for the gate.
+    pub const MAX_WAIT: Duration = Duration::from_millis(50);
+
+    /// Closes the gate.
+    pub fn enter(&self) {
+        self.busy.set(true);
+    }
+
+    /// Opens the gate (idempotent).
+    pub fn leave(&self) {
+        if self.busy.replace(false) {
+            self.notify.notify_waiters();
+        }
+    }
+
+    /// Waits until the gate is open, or [`Gate::MAX_WAIT`].
+    pub async fn wait_clear(&self) {
+        let end = tokio::time::Instant::now() + Self::MAX_WAIT;
+        while self.busy.get() {
+            let opened = self.notify.notified();
+            if !self.busy.get() || tokio::time::timeout_at(end, opened).await.is_err() {
+                return;
+            }
+        }
+    }
 }
 
 impl Host {
@@ -151,6 +192,7 @@ async fn prepare_loop(host: Rc<Host>, tx: mpsc::Sender<Prepared>, mut stop: watc
         let Ok(permit) = tx.reserve().await else {
             return;
         };
+        host.gate.wait_clear().await;
         if *stop.borrow() || !host.wait_comfy(&mut stop).await {
             return;
         }
@@ -166,14 +208,23 @@ async fn prepare_loop(host: Rc<Host>, tx: mpsc::Sender<Prepared>, mut stop: watc
 }
 
 async fn run_loop(host: Rc<Host>, mut rx: mpsc::Receiver<Prepared>, stop: watch::Receiver<bool>) {
-    while let Some(prepared) = rx.recv().await {
+    let mut next = rx.recv().await;
+    while let Some(prepared) = next.take() {
         if *stop.borrow() {
             job::release(&host, &prepared.ctx.entry_id);
             tracing::info!(job_id = %prepared.ctx.msg.job_id, "stopping: leaving a prepared job pending");
-            continue;
+        } else {
+            job::run_and_hand_off(&host, prepared).await;
         }
-        job::run_and_hand_off(&host, prepared).await;
+        next = match rx.try_recv() {
+            Ok(p) => Some(p),
+            Err(_) => {
+                host.gate.leave();
+                rx.recv().await
+            }
+        };
     }
+    host.gate.leave();
 }
 
 async fn heartbeat(host: Rc<Host>) {

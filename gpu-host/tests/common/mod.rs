@@ -50,7 +50,7 @@ pub struct JobState {
 #[derive(Default)]
 struct ApiState {
     jobs: HashMap<String, JobState>,
-    events: Vec<(String, JobEvent, u16)>,
+    events: Vec<(String, JobEvent, u16, Instant)>,
     sweeps: u32,
     fail_next: u32,
 }
@@ -126,20 +126,29 @@ impl FakeApi {
         let st = self.state.lock().expect("lock");
         st.events
             .iter()
-            .filter(|(j, _, _)| j == job_id)
-            .map(|(_, e, s)| (e.kind.name().to_owned(), e.attempt, *s))
+            .filter(|(j, _, _, _)| j == job_id)
+            .map(|(_, e, s, _)| (e.kind.name().to_owned(), e.attempt, *s))
             .collect()
     }
 
     /// The `failed` event's reason of a job, if any.
     pub fn failure(&self, job_id: &str) -> Option<(String, String)> {
         let st = self.state.lock().expect("lock");
-        st.events.iter().find_map(|(j, e, s)| match &e.kind {
+        st.events.iter().find_map(|(j, e, s, _)| match &e.kind {
             JobEventKind::Failed(f) if j == job_id && *s == 200 => {
                 Some((f.reason.clone(), f.user_message.clone()))
             }
             _ => None,
         })
+    }
+
+    /// When the api accepted the job's event `kind` (e.g. `succeeded`).
+    pub fn event_time(&self, job_id: &str, kind: &str) -> Option<Instant> {
+        let st = self.state.lock().expect("lock");
+        st.events
+            .iter()
+            .find(|(j, e, s, _)| j == job_id && e.kind.name() == kind && *s == 200)
+            .map(|(_, _, _, t)| *t)
     }
 
     /// Sweep calls so far.
@@ -245,7 +254,8 @@ async fn api_handle(
         ),
         Some(job) => apply(job, &event),
     };
-    st.events.push((job_id.to_owned(), event, status));
+    st.events
+        .push((job_id.to_owned(), event, status, Instant::now()));
     Ok(api_reply(status, reply))
 }
 
@@ -486,6 +496,8 @@ impl World {
             metrics: Arc::new(Metrics::default()),
             held: RefCell::default(),
             deliveries: RefCell::default(),
+            gate: Default::default(),
+            last_run_end: Default::default(),
             settings,
             queue,
             comfy,
