@@ -381,22 +381,23 @@ impl<'a> Performer<'a> {
             reference: &reference,
             note: Some(reason),
         };
-        match ledger::post(self.ctx.sql, &entry, self.now()).await {
+        let posted = ledger::post(self.ctx.sql, &entry, self.now()).await;
+        self.adjusted(telegram_id, amount, posted).await
+    }
+
+    async fn adjusted(
+        &mut self,
+        telegram_id: i64,
+        amount: i64,
+        posted: qwen_core::CoreResult<ledger::Posted>,
+    ) -> Result<(), BotError> {
+        match posted {
             Ok(posted) => {
                 self.committed = true;
-                tracing::info!(
-                    user_id = telegram_id,
-                    admin_id = self.target.user.id,
-                    amount,
-                    "balance adjusted"
-                );
-                self.send_new(admin::adjusted(
-                    self.lang,
-                    telegram_id,
-                    amount,
-                    posted.balance,
-                ))
-                .await;
+                let admin_id = self.target.user.id;
+                tracing::info!(user_id = telegram_id, admin_id, amount, "balance adjusted");
+                let r = admin::adjusted(self.lang, telegram_id, amount, posted.balance);
+                self.send_new(r).await;
                 Ok(())
             }
             Err(CoreError::InsufficientBalance { needed, balance }) => {

@@ -16,7 +16,7 @@ use crate::event::{self, Event, Incoming};
 use crate::i18n::Lang;
 use crate::settings::BotSettings;
 use crate::state::{self, DialogState, Loaded};
-use crate::transition::transition;
+use crate::transition::{Effect, transition};
 
 /// The header Telegram sends the webhook secret in.
 pub const SECRET_HEADER: &str = "x-telegram-bot-api-secret-token";
@@ -139,13 +139,7 @@ async fn process(ctx: &Ctx<'_>, inc: &Incoming) -> Result<(), BotError> {
     }
     let (lang, new_user) = load_user(ctx, from).await?;
     let key = state::key(chat_id);
-    let raw = ctx.kv.get(&key).await?;
-    let (current, reset) = match state::decode(raw.as_deref()) {
-        Loaded::State(s) => (s, false),
-        Loaded::Fresh => (DialogState::MainMenu, false),
-        Loaded::Reset => (DialogState::MainMenu, true),
-    };
-    let step = transition(&current, &inc.event, ctx.settings.is_admin(from.id));
+    let stored = load_state(ctx, &key).await?;
     let target = Target {
         update_id: inc.update_id,
         chat_id,
@@ -153,30 +147,60 @@ async fn process(ctx: &Ctx<'_>, inc: &Incoming) -> Result<(), BotError> {
         new_user,
         callback: inc.callback.clone(),
     };
-    let mut p = Performer::new(ctx, target, lang, current.clone());
-    if reset {
-        tracing::info!(
-            user_id = from.id,
-            "dialog state unreadable; reset to the main menu"
-        );
-        p.run(vec![crate::transition::Effect::Say {
+    let mut p = Performer::new(ctx, target, lang, stored.current.clone());
+    let next = converse(&mut p, &stored, &inc.event, ctx.settings.is_admin(from.id)).await?;
+    if next != stored.current || stored.must_write {
+        save(ctx, &key, &next, p.committed, from.id).await?;
+    }
+    Ok(())
+}
+
+/// The state found in key-value.
+struct Stored {
+    current: DialogState,
+    reset: bool,
+    must_write: bool,
+}
+
+async fn load_state(ctx: &Ctx<'_>, key: &str) -> Result<Stored, BotError> {
+    let raw = ctx.kv.get(key).await?;
+    let (current, reset) = match state::decode(raw.as_deref()) {
+        Loaded::State(s) => (s, false),
+        Loaded::Fresh => (DialogState::MainMenu, false),
+        Loaded::Reset => (DialogState::MainMenu, true),
+    };
+    let must_write = reset || raw.is_none();
+    Ok(Stored {
+        current,
+        reset,
+        must_write,
+    })
+}
+
+/// Runs the transition's effects (after the reset notice, if any); returns the next state.
+async fn converse(
+    p: &mut Performer<'_>,
+    stored: &Stored,
+    event: &Event,
+    is_admin: bool,
+) -> Result<DialogState, BotError> {
+    if stored.reset {
+        tracing::info!("dialog state unreadable; reset to the main menu");
+        p.run(vec![Effect::Say {
             key: "state_reset",
             menu: false,
         }])
         .await?;
     }
+    let step = transition(&stored.current, event, is_admin);
     let result = p.run(step.effects).await;
     p.finish(result.is_err()).await;
     match result {
         Err(e) if e.is_transient() && !p.committed => return Err(e),
-        Err(e) => tracing::error!(user_id = from.id, error = %e, "effect failed"),
+        Err(e) => tracing::error!(error = %e, "effect failed"),
         Ok(()) => {}
     }
-    let next = p.next_state.take().unwrap_or(step.state);
-    if next != current || reset || raw.is_none() {
-        save(ctx, &key, &next, p.committed, from.id).await?;
-    }
-    Ok(())
+    Ok(p.next_state.take().unwrap_or(step.state))
 }
 
 async fn save(

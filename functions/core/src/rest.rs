@@ -63,6 +63,8 @@ pub enum Op {
     JobEvent,
     /// `POST /internal/jobs/sweep`
     Sweep,
+    /// `GET /api/stats`
+    Stats,
 }
 
 /// One route: method, path pattern (`{name}` = one segment), operation.
@@ -107,6 +109,7 @@ pub const ROUTES: &[Route] = &[
     route("POST", "/api/jobs/", Op::CreateJob),
     route("GET", "/api/jobs/{id}", Op::GetJob),
     route("POST", "/api/jobs/{id}/cancel", Op::CancelJob),
+    route("GET", "/api/stats", Op::Stats),
     route("POST", "/internal/jobs/sweep", Op::Sweep),
     route("POST", "/internal/jobs/{id}/events", Op::JobEvent),
 ];
@@ -179,10 +182,10 @@ pub async fn handle(ctx: &Ctx<'_>, req: &Request) -> HttpResponse {
     if let Err(resp) = authorize(ctx, req, op) {
         return resp;
     }
-    if !matches!(op, Op::Health | Op::OpenApi) {
-        if let Err(e) = db::ensure_ready(ctx.sql, ctx.clock.now_ms()).await {
-            return http::from_core(&CoreError::Storage(e));
-        }
+    if !matches!(op, Op::Health | Op::OpenApi)
+        && let Err(e) = db::ensure_ready(ctx.sql, ctx.clock.now_ms()).await
+    {
+        return http::from_core(&CoreError::Storage(e));
     }
     match dispatch(ctx, req, op, &caps).await {
         Ok(resp) | Err(resp) => resp,
@@ -287,6 +290,7 @@ async fn dispatch(ctx: &Ctx<'_>, req: &Request, op: Op, caps: &[&str]) -> Answer
         Op::CancelJob => cancel_job(ctx, cap(caps, 0)).await,
         Op::JobEvent => job_event(ctx, req, cap(caps, 0)).await,
         Op::Sweep => sweep(ctx).await,
+        Op::Stats => stats(ctx).await,
     }
 }
 
@@ -506,4 +510,11 @@ async fn sweep(ctx: &Ctx<'_>) -> Answer {
         .await
         .map_err(core)?;
     Ok(http::json(200, &report))
+}
+
+async fn stats(ctx: &Ctx<'_>) -> Answer {
+    let s = crate::stats::collect(ctx.sql, ctx.queue, ctx.settings, ctx.clock.now_ms())
+        .await
+        .map_err(core)?;
+    Ok(http::json(200, &s))
 }

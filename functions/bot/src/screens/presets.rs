@@ -51,25 +51,17 @@ pub async fn categories(view: &View<'_>) -> CoreResult<Rendered> {
 /// [`CoreError::NotFound`] for an unknown category; the storage error.
 pub async fn list(view: &View<'_>, category: &str, page: u32) -> CoreResult<Rendered> {
     let lang = view.lang;
-    let cats = presets::categories(view.sql).await?;
-    let cat = cats
-        .iter()
-        .map(|(c, _)| c)
-        .find(|c| c.id == category)
-        .ok_or_else(|| CoreError::not_found("category_not_found", "no such category"))?;
+    let cat = find_category(view, category).await?;
     let all = presets::list(view.sql, Some(category)).await?;
     let pages = all.len().div_ceil(PAGE_SIZE).max(1);
     let page = (page as usize).min(pages - 1);
     let shown = &all[page * PAGE_SIZE..((page + 1) * PAGE_SIZE).min(all.len())];
-    let mut text = tf(
-        lang,
-        "presets_header",
-        &[
-            ("category", category_name(cat, lang).to_owned()),
-            ("page", (page + 1).to_string()),
-            ("pages", pages.to_string()),
-        ],
-    );
+    let header = [
+        ("category", category_name(&cat, lang).to_owned()),
+        ("page", (page + 1).to_string()),
+        ("pages", pages.to_string()),
+    ];
+    let mut text = tf(lang, "presets_header", &header);
     for p in shown {
         text.push('\n');
         text.push_str(&line(p, lang));
@@ -86,6 +78,15 @@ pub async fn list(view: &View<'_>, category: &str, page: u32) -> CoreResult<Rend
     rows.extend(pager(lang, category, page, pages));
     rows.extend(nav(lang, Button::Categories));
     Ok(Rendered::new(text, rows))
+}
+
+async fn find_category(view: &View<'_>, id: &str) -> CoreResult<Category> {
+    presets::categories(view.sql)
+        .await?
+        .into_iter()
+        .map(|(c, _)| c)
+        .find(|c| c.id == id)
+        .ok_or_else(|| CoreError::not_found("category_not_found", "no such category"))
 }
 
 fn line(p: &Preset, lang: Lang) -> String {

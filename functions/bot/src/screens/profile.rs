@@ -29,46 +29,38 @@ pub async fn balance(view: &View<'_>) -> CoreResult<Rendered> {
 pub async fn render(view: &View<'_>) -> CoreResult<Rendered> {
     let lang = view.lang;
     let profile = users::profile(view.sql, view.user_id).await?;
-    let (entries, _) = ledger::history(view.sql, view.user_id, Page::new(RECENT, 0)).await?;
-    let (recent_jobs, _) =
-        jobs::list_for_user(view.sql, view.user_id, Page::new(RECENT, 0)).await?;
-    let mut text = tf(
-        lang,
-        "profile",
-        &[
-            ("balance", profile.balance.to_string()),
-            ("jobs", profile.jobs.total.to_string()),
-        ],
-    );
+    let args = [
+        ("balance", profile.balance.to_string()),
+        ("jobs", profile.jobs.total.to_string()),
+    ];
+    let mut text = tf(lang, "profile", &args);
     text.push_str("\n\n");
     text.push_str(t(lang, "profile_ledger"));
-    let ledger_lines: Vec<String> = entries
-        .iter()
-        .map(|e| {
-            format!(
-                "{:+} — {}",
-                e.amount,
-                t(lang, &format!("kind_{}", e.kind.as_str()))
-            )
-        })
-        .collect();
-    push_lines(&mut text, lang, &ledger_lines);
+    push_lines(&mut text, lang, &ledger_lines(view).await?);
     text.push_str("\n\n");
     text.push_str(t(lang, "profile_jobs"));
-    let job_lines: Vec<String> = recent_jobs
-        .iter()
-        .map(|j| {
-            format!(
-                "{} — {}",
-                short_id(&j.id),
-                t(lang, &format!("status_{}", j.status))
-            )
-        })
-        .collect();
-    push_lines(&mut text, lang, &job_lines);
+    push_lines(&mut text, lang, &job_lines(view).await?);
     let mut rows = vec![vec![button(lang, "btn_topup", Button::TopUp)]];
     rows.extend(nav(lang, Button::MainMenu));
     Ok(Rendered::new(text, rows))
+}
+
+async fn ledger_lines(view: &View<'_>) -> CoreResult<Vec<String>> {
+    let (entries, _) = ledger::history(view.sql, view.user_id, Page::new(RECENT, 0)).await?;
+    let kind = |k: &str| t(view.lang, &format!("kind_{k}")).to_owned();
+    Ok(entries
+        .iter()
+        .map(|e| format!("{:+} — {}", e.amount, kind(e.kind.as_str())))
+        .collect())
+}
+
+async fn job_lines(view: &View<'_>) -> CoreResult<Vec<String>> {
+    let (recent, _) = jobs::list_for_user(view.sql, view.user_id, Page::new(RECENT, 0)).await?;
+    let status = |s: &str| t(view.lang, &format!("status_{s}")).to_owned();
+    Ok(recent
+        .iter()
+        .map(|j| format!("{} — {}", short_id(&j.id), status(&j.status)))
+        .collect())
 }
 
 fn push_lines(text: &mut String, lang: Lang, lines: &[String]) {
