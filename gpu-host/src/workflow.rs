@@ -217,10 +217,10 @@ impl Workflows {
                 templates.insert(name.to_owned(), Template::load(dir, name)?);
             }
         }
-        if let Some(f) = forced {
-            if !templates.contains_key(f) {
-                return Err(WorkflowError::UnknownWorkflow(f.to_owned()));
-            }
+        if let Some(f) = forced
+            && !templates.contains_key(f)
+        {
+            return Err(WorkflowError::UnknownWorkflow(f.to_owned()));
         }
         Ok(Self {
             templates,

@@ -316,10 +316,10 @@ pub fn output_images(outputs: &Value, prefer: Option<&str>) -> Vec<ImageRef> {
     let images = |node: &Value| -> Vec<ImageRef> {
         serde_json::from_value(node["images"].clone()).unwrap_or_default()
     };
-    if let Some(found) = prefer.and_then(|id| outputs.get(id)).map(images) {
-        if !found.is_empty() {
-            return found;
-        }
+    if let Some(found) = prefer.and_then(|id| outputs.get(id)).map(images)
+        && !found.is_empty()
+    {
+        return found;
     }
     outputs
         .as_object()

@@ -147,10 +147,10 @@ fn dispatch(subs: &Subscribers, text: &str) {
     let Some(ev) = parse_event(v["type"].as_str().unwrap_or(""), data) else {
         return;
     };
-    if let Ok(subs) = subs.lock() {
-        if let Some(tx) = subs.get(prompt_id) {
-            let _ = tx.send(ev);
-        }
+    if let Ok(subs) = subs.lock()
+        && let Some(tx) = subs.get(prompt_id)
+    {
+        let _ = tx.send(ev);
     }
 }
 

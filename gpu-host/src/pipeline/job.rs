@@ -301,14 +301,14 @@ impl Ctx {
     async fn earlier_run(&self, host: &Host, output_node: &str) -> Option<(String, RunOutcome)> {
         for a in (1..=self.attempt).rev() {
             let pid = comfy_prompt_id(&self.msg.job_id, a);
-            if let Ok(Some(entry)) = host.comfy.history(&pid).await {
-                if let Ok(outcome) = from_history(&entry, Some(output_node)) {
-                    tracing::info!(
-                        earlier_attempt = a,
-                        "found a finished run in ComfyUI history: delivering it"
-                    );
-                    return Some((pid, outcome));
-                }
+            if let Ok(Some(entry)) = host.comfy.history(&pid).await
+                && let Ok(outcome) = from_history(&entry, Some(output_node))
+            {
+                tracing::info!(
+                    earlier_attempt = a,
+                    "found a finished run in ComfyUI history: delivering it"
+                );
+                return Some((pid, outcome));
             }
         }
         None

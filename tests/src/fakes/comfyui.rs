@@ -309,10 +309,8 @@ type Resp = Response<Full<Bytes>>;
 fn reply(status: u16, content_type: Option<&str>, body: impl Into<Bytes>) -> Resp {
     let mut r = Response::new(Full::new(body.into()));
     *r.status_mut() = StatusCode::from_u16(status).unwrap_or(StatusCode::OK);
-    if let Some(ct) = content_type {
-        if let Ok(v) = ct.parse() {
-            r.headers_mut().insert("content-type", v);
-        }
+    if let Some(v) = content_type.and_then(|ct| ct.parse().ok()) {
+        r.headers_mut().insert("content-type", v);
     }
     r
 }
