@@ -299,3 +299,57 @@ async fn two_hosts_share_one_queue_one_photo_per_job() {
     }
     w.cleanup().await;
 }
+
+#[tokio::test(flavor = "current_thread")]
+async fn input_over_20_mb_is_refused_with_a_clear_message() {
+    let w = World::start().await;
+    let host = w.host("host-a", settings()).await;
+    let msg = job("job-big", "file-big", "ru");
+    w.tg.add_file("file-big", vec![0u8; 21 * 1024 * 1024]);
+    w.api.add_job("job-big");
+    push(&w.names, &msg).await;
+    let state = with_host(host, w.api.wait_final("job-big", WAIT)).await;
+    assert_eq!(state.status, "failed");
+    let (why, words) = w.api.failure("job-big").expect("failure");
+    assert_eq!(why, reason::BAD_INPUT);
+    assert!(words.contains("20 МБ"), "{words}");
+    assert!(w.comfy.prompts().is_empty());
+    w.cleanup().await;
+}
+
+#[tokio::test(flavor = "current_thread")]
+async fn result_too_large_for_a_photo_goes_as_a_document() {
+    let w = World::start().await;
+    w.comfy.set_output(vec![7u8; 11 * 1024 * 1024]);
+    let state = run_one(&w, "job-doc", "en").await;
+    assert_eq!(state.status, "succeeded");
+    assert!(w.tg.calls_of("sendPhoto").is_empty());
+    let docs = w.tg.calls_of("sendDocument");
+    assert_eq!(docs.len(), 1);
+    assert_eq!(
+        docs[0].file("document").map(|f| f.bytes.len()),
+        Some(11 * 1024 * 1024)
+    );
+    w.cleanup().await;
+}
+
+#[tokio::test(flavor = "current_thread")]
+async fn progress_bar_is_edited_at_most_once_a_second() {
+    let w = World::start().await;
+    w.comfy.set_run_time(Duration::from_millis(2500));
+    w.comfy.set_steps(20);
+    let state = run_one(&w, "job-progress", "en").await;
+    assert_eq!(state.status, "succeeded");
+    let edits = w.tg.calls_of("editMessageText");
+    let during: Vec<_> = edits
+        .iter()
+        .filter_map(|c| c.param("text").as_str().map(str::to_owned))
+        .filter(|t| t.contains('%') && !t.contains("100%"))
+        .collect();
+    assert!(!during.is_empty(), "the bar moved: {edits:?}");
+    assert!(
+        during.len() <= 4,
+        "at most ~1 edit/s over 2.5 s: {during:?}"
+    );
+    w.cleanup().await;
+}

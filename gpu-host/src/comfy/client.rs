@@ -73,7 +73,8 @@ pub struct HistoryEntry {
 }
 
 impl HistoryEntry {
-    fn from_json(v: &Value) -> Self {
+    /// Reads one entry of a `/history` answer (the value under the prompt id).
+    pub fn from_json(v: &Value) -> Self {
         let status = &v["status"];
         let messages = status["messages"].as_array().cloned().unwrap_or_default();
         let kinds: Vec<String> = messages
