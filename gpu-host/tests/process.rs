@@ -37,7 +37,7 @@ async fn wait_exit(
 #[tokio::test(flavor = "current_thread")]
 async fn host_killed_mid_job_another_finishes_it_once() {
     let w = World::start().await;
-    w.comfy.set_run_time(Duration::from_millis(1500));
+    w.comfy.set_run_time(Duration::from_millis(3000));
     let mut a = w.spawn_child("host-a");
     w.submit("job-kill", "ru").await;
     wait_run_started(&w.comfy, 1).await;
@@ -50,6 +50,11 @@ async fn host_killed_mid_job_another_finishes_it_once() {
     assert_eq!(state.refunds, 0, "one charge, no refund");
     tokio::time::sleep(Duration::from_millis(300)).await;
     assert_eq!(w.tg.calls_of("sendPhoto").len(), 1, "one photo");
+    assert_eq!(
+        w.comfy.prompts().len(),
+        1,
+        "the second host waited for the first run instead of paying for another"
+    );
     assert_eq!(pending(&w.names).await, 0);
     sigterm(&b);
     let _ = wait_exit(&mut b, Duration::from_secs(15)).await;
@@ -114,5 +119,76 @@ async fn two_processes_on_one_lock_never_run_at_once() {
             "GPU runs overlapped"
         );
     }
+    w.cleanup().await;
+}
+
+#[tokio::test(flavor = "current_thread")]
+async fn metrics_healthz_and_no_token_in_logs() {
+    let w = World::start().await;
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .expect("bind")
+        .local_addr()
+        .expect("addr")
+        .port();
+    let log = std::env::temp_dir().join(format!(
+        "gpu-host-log-{}.txt",
+        uuid::Uuid::new_v4().simple()
+    ));
+    let file = std::fs::File::create(&log).expect("log file");
+    let mut cmd = std::process::Command::new(env!("CARGO_BIN_EXE_gpu-host"));
+    cmd.env_clear()
+        .envs(w.child_args("host-m"))
+        .env("METRICS_ADDR", format!("127.0.0.1:{port}"))
+        .env("RUST_LOG", "debug")
+        .stderr(file);
+    let mut child = cmd.spawn().expect("spawn");
+    w.submit("job-metrics", "en").await;
+    assert_eq!(
+        w.api.wait_final("job-metrics", WAIT).await.status,
+        "succeeded"
+    );
+    let http = reqwest::Client::new();
+    let base = format!("http://127.0.0.1:{port}");
+    let health = http
+        .get(format!("{base}/healthz"))
+        .send()
+        .await
+        .expect("healthz");
+    assert_eq!(health.status(), 200);
+    let end = Instant::now() + WAIT;
+    let text = loop {
+        let text = http
+            .get(format!("{base}/metrics"))
+            .send()
+            .await
+            .expect("metrics")
+            .text()
+            .await
+            .expect("text");
+        if text.contains("gpu_host_jobs_total{outcome=\"succeeded\"} 1") || Instant::now() > end {
+            break text;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    };
+    for needle in [
+        "gpu_host_jobs_total{outcome=\"succeeded\"} 1",
+        "gpu_host_job_duration_seconds_count 1",
+        "gpu_host_comfyui_run_seconds_count 1",
+        "gpu_host_queue_lag_seconds",
+        "gpu_host_comfyui_up 1",
+        "gpu_host_gpu_busy_ratio",
+    ] {
+        assert!(text.contains(needle), "missing {needle} in\n{text}");
+    }
+    sigterm(&child);
+    let _ = wait_exit(&mut child, Duration::from_secs(15)).await;
+    let _ = child.kill();
+    let logs = std::fs::read_to_string(&log).unwrap_or_default();
+    assert!(logs.contains("job-metrics"), "logs carry the job id");
+    assert!(
+        !logs.contains(w.tg.token()),
+        "the bot token never appears in logs"
+    );
+    let _ = std::fs::remove_file(log);
     w.cleanup().await;
 }

@@ -28,6 +28,9 @@ pub struct WaitSpec<'a> {
     pub deadline: Instant,
     /// How often to ask `/history` anyway.
     pub reconcile_every: Duration,
+    /// Ask `/history` before waiting (for a run adopted from an earlier attempt, whose
+    /// messages may all be gone).
+    pub check_first: bool,
 }
 
 /// Waits for the run of `spec.prompt_id` to end; `progress(value, max)` sees sampler steps.
@@ -44,6 +47,11 @@ pub async fn wait_for_run(
 ) -> Result<RunOutcome, ComfyError> {
     let mut outputs = serde_json::Map::new();
     let mut failure: Option<ComfyError> = None;
+    if spec.check_first
+        && let Some(done) = reconcile(client, spec).await
+    {
+        return done;
+    }
     let mut tick =
         tokio::time::interval_at(Instant::now() + spec.reconcile_every, spec.reconcile_every);
     loop {

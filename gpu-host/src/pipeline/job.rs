@@ -43,6 +43,17 @@ pub struct Prepared {
     pub output_node: String,
     /// An earlier attempt's finished run, found in `/history`.
     pub finished: Option<(String, RunOutcome)>,
+    /// An earlier attempt's prompt still queued or running in ComfyUI: waited for, not
+    /// run again.
+    pub adopt: Option<String>,
+}
+
+/// An earlier attempt's run found in ComfyUI.
+enum Earlier {
+    /// Finished well: deliver its output.
+    Finished(String, RunOutcome),
+    /// Still queued or running: wait for it.
+    Running(String),
 }
 
 /// What ended a job early.
@@ -163,14 +174,15 @@ pub async fn run_and_hand_off(host: &Rc<Host>, p: Prepared) {
         graph,
         output_node,
         finished,
+        adopt,
     } = p;
     let prompt_id = comfy_prompt_id(&ctx.msg.job_id, ctx.attempt);
     let result = match finished {
         Some((pid, outcome)) => Ok((pid, outcome)),
-        None => ctx
-            .run_gpu(host, &graph, &prompt_id, &output_node)
-            .await
-            .map(|o| (prompt_id, o)),
+        None => {
+            ctx.run_or_adopt(host, &graph, &prompt_id, &output_node, adopt)
+                .await
+        }
     };
     host.gate.leave();
     host.gate.enter();
@@ -256,7 +268,11 @@ impl Ctx {
             Fail(reason::BAD_INPUT)
         })?;
         let output_node = template.output_node().to_owned();
-        let finished = self.earlier_run(host, &output_node).await;
+        let (finished, adopt) = match self.earlier_run(host, &output_node).await {
+            Some(Earlier::Finished(pid, outcome)) => (Some((pid, outcome)), None),
+            Some(Earlier::Running(pid)) => (None, Some(pid)),
+            None => (None, None),
+        };
         self.status(host, 0).await?;
         let images = if finished.is_some() {
             vec![]
@@ -284,6 +300,7 @@ impl Ctx {
             graph,
             output_node,
             finished,
+            adopt,
         })
     }
 
@@ -297,8 +314,9 @@ impl Ctx {
         }
     }
 
-    /// An earlier attempt's run that finished well (so it is delivered, not run again).
-    async fn earlier_run(&self, host: &Host, output_node: &str) -> Option<(String, RunOutcome)> {
+    /// An earlier attempt's run that finished well (delivered, not run again), or one still
+    /// queued or running in ComfyUI (waited for, not run again).
+    async fn earlier_run(&self, host: &Host, output_node: &str) -> Option<Earlier> {
         for a in (1..=self.attempt).rev() {
             let pid = comfy_prompt_id(&self.msg.job_id, a);
             if let Ok(Some(entry)) = host.comfy.history(&pid).await
@@ -308,10 +326,43 @@ impl Ctx {
                     earlier_attempt = a,
                     "found a finished run in ComfyUI history: delivering it"
                 );
-                return Some((pid, outcome));
+                return Some(Earlier::Finished(pid, outcome));
+            }
+            if a < self.attempt && host.comfy.in_queue(&pid).await.unwrap_or(false) {
+                tracing::info!(
+                    earlier_attempt = a,
+                    "an earlier attempt's run is still in ComfyUI: waiting for it"
+                );
+                return Some(Earlier::Running(pid));
             }
         }
         None
+    }
+
+    /// Waits for an adopted earlier run; runs the job itself when there is none or ComfyUI
+    /// lost it.
+    async fn run_or_adopt(
+        &self,
+        host: &Rc<Host>,
+        graph: &Value,
+        prompt_id: &str,
+        output_node: &str,
+        adopt: Option<String>,
+    ) -> Result<(String, RunOutcome), &'static str> {
+        if let Some(pid) = adopt {
+            match self.run_once(host, graph, &pid, output_node, false).await {
+                Ok(outcome) => return Ok((pid, outcome)),
+                Err(RunError::Comfy(ComfyError::Lost)) => {
+                    tracing::warn!("the adopted run vanished from ComfyUI: running the job");
+                }
+                Err(e) => {
+                    tracing::error!(error = %e, "the adopted ComfyUI run failed");
+                    return Err(reason_of(&e));
+                }
+            }
+        }
+        let outcome = self.run_gpu(host, graph, prompt_id, output_node).await?;
+        Ok((prompt_id.to_owned(), outcome))
     }
 
     /// Shows (or updates) the status message; 403 ends the job.
@@ -377,7 +428,7 @@ impl Ctx {
             .settings
             .retry
             .run("comfy_run", &self.msg.job_id, || {
-                self.run_once(host, graph, prompt_id, output_node)
+                self.run_once(host, graph, prompt_id, output_node, true)
             })
             .await;
         res.map_err(|e| {
@@ -392,6 +443,7 @@ impl Ctx {
         graph: &Value,
         prompt_id: &str,
         output_node: &str,
+        submit: bool,
     ) -> Result<RunOutcome, RunError> {
         let _gpu = host.lock.acquire(host.settings.lock_timeout).await?;
         if !fresh_run(host) {
@@ -404,7 +456,7 @@ impl Ctx {
         let mut events = host.watcher.subscribe(prompt_id);
         let began = Instant::now();
         let result = self
-            .submit_and_wait(host, &mut events, graph, prompt_id, output_node)
+            .submit_and_wait(host, &mut events, graph, prompt_id, output_node, submit)
             .await;
         host.watcher.unsubscribe(prompt_id);
         host.metrics.comfy_run(began.elapsed());
@@ -421,15 +473,19 @@ impl Ctx {
         graph: &Value,
         prompt_id: &str,
         output_node: &str,
+        submit: bool,
     ) -> Result<RunOutcome, ComfyError> {
-        let submitted = host.comfy.submit(graph, prompt_id).await;
-        host.gate.leave();
-        submitted?;
+        if submit {
+            let submitted = host.comfy.submit(graph, prompt_id).await;
+            host.gate.leave();
+            submitted?;
+        }
         let spec = WaitSpec {
             prompt_id,
             output_node: Some(output_node),
             deadline: tokio::time::Instant::now() + host.settings.job_deadline,
             reconcile_every: host.settings.reconcile,
+            check_first: !submit,
         };
         let progress = ProgressBar::new(host.clone(), self);
         wait_for_run(&host.comfy, events, &spec, |v, m| progress.update(v, m)).await
