@@ -192,3 +192,28 @@ async fn metrics_healthz_and_no_token_in_logs() {
     let _ = std::fs::remove_file(log);
     w.cleanup().await;
 }
+
+#[tokio::test(flavor = "current_thread")]
+async fn sigterm_past_grace_leaves_the_job_pending_for_another_host() {
+    let w = World::start().await;
+    w.comfy.set_run_time(Duration::from_millis(3000));
+    let mut a = w.spawn_child_with("host-a", &[("SHUTDOWN_GRACE_SECS", "0.3".into())]);
+    w.submit("job-grace", "en").await;
+    wait_run_started(&w.comfy, 1).await;
+    sigterm(&a);
+    let status = wait_exit(&mut a, Duration::from_secs(10)).await;
+    let _ = a.kill();
+    assert!(status.is_some(), "the host stops after its grace period");
+    assert_ne!(w.api.job("job-grace").status, "succeeded");
+    assert_eq!(pending(&w.names).await, 1, "the entry stays pending");
+    let mut b = w.spawn_child("host-b");
+    let state = w.api.wait_final("job-grace", WAIT).await;
+    assert_eq!(state.status, "succeeded");
+    assert_eq!(state.attempt, 2);
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    assert_eq!(w.tg.calls_of("sendPhoto").len(), 1);
+    sigterm(&b);
+    let _ = wait_exit(&mut b, Duration::from_secs(15)).await;
+    let _ = b.kill();
+    w.cleanup().await;
+}
