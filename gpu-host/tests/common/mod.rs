@@ -474,7 +474,25 @@ impl World {
 
     /// Builds an in-process host named `consumer`.
     pub async fn host(&self, consumer: &str, settings: Settings) -> Rc<Host> {
-        let mut names = self.names.clone();
+        self.host_for(
+            consumer,
+            settings,
+            self.names.clone(),
+            &self.api.url(),
+            SECRET,
+        )
+        .await
+    }
+
+    /// Builds an in-process host on other stream names and another api (e.g. the real one).
+    pub async fn host_for(
+        &self,
+        consumer: &str,
+        settings: Settings,
+        mut names: StreamNames,
+        api_url: &str,
+        secret: &str,
+    ) -> Rc<Host> {
         names.consumer = consumer.into();
         let queue = JobQueue::connect(&redis_url(), names).await.expect("queue");
         let comfy = ComfyClient::new(
@@ -485,7 +503,7 @@ impl World {
         let watcher = ComfyWatcher::start(comfy.ws_url());
         let dir = std::path::PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../workflows");
         Rc::new(Host {
-            events: EventsClient::new(&self.api.url(), SECRET, consumer, settings.retry),
+            events: EventsClient::new(api_url, secret, consumer, settings.retry),
             tg: Rc::new(BotMessenger::new(
                 &self.tg.base_url(),
                 self.tg.token(),
