@@ -34,7 +34,12 @@ struct ApiHandler {
 impl Handler for ApiHandler {
     async fn call(&self, req: Request) -> HttpResponse {
         let sql = SqliteSql::open(&self.app.db);
-        let ctx = Ctx { sql: &sql, queue: &self.queue, clock: self.app.clock.as_ref(), settings: &self.app.settings };
+        let ctx = Ctx {
+            sql: &sql,
+            queue: &self.queue,
+            clock: self.app.clock.as_ref(),
+            settings: &self.app.settings,
+        };
         rest::handle(&ctx, &req).await
     }
 }
@@ -42,7 +47,11 @@ impl Handler for ApiHandler {
 impl ApiApp {
     /// An app on `db` with `settings` and `clock`.
     pub fn new(db: &Path, settings: Settings, clock: Arc<dyn Clock + Send + Sync>) -> ApiApp {
-        ApiApp { db: db.to_owned(), settings, clock }
+        ApiApp {
+            db: db.to_owned(),
+            settings,
+            clock,
+        }
     }
 
     /// Serves the app on loopback.
@@ -52,13 +61,21 @@ impl ApiApp {
     pub fn serve(&self) -> std::io::Result<TestServer> {
         let app = self.clone();
         let factory: HandlerFactory = Arc::new(move || {
-            Box::new(ApiHandler { queue: RedisQueue::new(&app.settings.redis_url), app: app.clone() })
+            Box::new(ApiHandler {
+                queue: RedisQueue::new(&app.settings.redis_url),
+                app: app.clone(),
+            })
         });
         TestServer::start(factory, self.settings.max_body_bytes)
     }
 
     /// Runs one request in-process (no HTTP), on the caller's runtime.
     pub async fn call(&self, req: Request) -> HttpResponse {
-        ApiHandler { queue: RedisQueue::new(&self.settings.redis_url), app: self.clone() }.call(req).await
+        ApiHandler {
+            queue: RedisQueue::new(&self.settings.redis_url),
+            app: self.clone(),
+        }
+        .call(req)
+        .await
     }
 }

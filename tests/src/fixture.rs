@@ -64,7 +64,14 @@ impl ApiFixture {
         let clock = Arc::new(FakeClock::new());
         let app = ApiApp::new(&dir.path().join("app.db"), settings, clock.clone());
         let server = app.serve().expect("server starts");
-        ApiFixture { dir, app, clock, server, prefix, client: reqwest::Client::new() }
+        ApiFixture {
+            dir,
+            app,
+            clock,
+            server,
+            prefix,
+            client: reqwest::Client::new(),
+        }
     }
 
     /// The jobs stream name.
@@ -90,7 +97,10 @@ impl ApiFixture {
         let (status, body) = self
             .call("POST", "/api/users/", Some(json!({"telegram_id": telegram_id, "first_name": "Test", "language_code": "ru"})))
             .await;
-        assert!(status == 201 || status == 200, "register failed: {status} {body}");
+        assert!(
+            status == 201 || status == 200,
+            "register failed: {status} {body}"
+        );
         body
     }
 
@@ -115,15 +125,30 @@ impl ApiFixture {
     }
 
     /// Sends a signed job event.
-    pub async fn event(&self, job_id: &str, attempt: u32, host: &str, kind: JobEventKind) -> (u16, Value) {
-        let ev = JobEvent { v: 1, attempt, host: host.into(), at: self.clock.now_ms(), kind };
+    pub async fn event(
+        &self,
+        job_id: &str,
+        attempt: u32,
+        host: &str,
+        kind: JobEventKind,
+    ) -> (u16, Value) {
+        let ev = JobEvent {
+            v: 1,
+            attempt,
+            host: host.into(),
+            at: self.clock.now_ms(),
+            kind,
+        };
         let body = serde_json::to_vec(&ev).unwrap_or_default();
-        self.signed(&format!("/internal/jobs/{job_id}/events"), &body).await
+        self.signed(&format!("/internal/jobs/{job_id}/events"), &body)
+            .await
     }
 
     /// The user's balance via the API.
     pub async fn balance(&self, telegram_id: i64) -> i64 {
-        let (_, body) = self.call("GET", &format!("/api/balance/{telegram_id}"), None).await;
+        let (_, body) = self
+            .call("GET", &format!("/api/balance/{telegram_id}"), None)
+            .await;
         body["balance"].as_i64().unwrap_or(i64::MIN)
     }
 
@@ -139,7 +164,10 @@ pub async fn send(req: reqwest::RequestBuilder) -> (u16, Value) {
         Ok(resp) => {
             let status = resp.status().as_u16();
             let bytes = resp.bytes().await.unwrap_or_default();
-            (status, serde_json::from_slice(&bytes).unwrap_or(Value::Null))
+            (
+                status,
+                serde_json::from_slice(&bytes).unwrap_or(Value::Null),
+            )
         }
         Err(e) => (0, json!({ "transport_error": e.to_string() })),
     }

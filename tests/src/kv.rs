@@ -14,14 +14,19 @@ pub struct SqliteKv {
 impl SqliteKv {
     /// Uses (and creates) the store at `path`.
     pub fn new(path: &Path) -> SqliteKv {
-        SqliteKv { path: path.to_owned() }
+        SqliteKv {
+            path: path.to_owned(),
+        }
     }
 
     fn conn(&self) -> Result<rusqlite::Connection, KvError> {
         let c = rusqlite::Connection::open(&self.path).map_err(err)?;
         let _ = c.busy_timeout(std::time::Duration::from_millis(5000));
-        c.execute("CREATE TABLE IF NOT EXISTS spin_key_value (key TEXT PRIMARY KEY, value BLOB NOT NULL)", [])
-            .map_err(err)?;
+        c.execute(
+            "CREATE TABLE IF NOT EXISTS spin_key_value (key TEXT PRIMARY KEY, value BLOB NOT NULL)",
+            [],
+        )
+        .map_err(err)?;
         Ok(c)
     }
 }
@@ -34,7 +39,9 @@ fn err(e: rusqlite::Error) -> KvError {
 impl KeyValue for SqliteKv {
     async fn get(&self, key: &str) -> Result<Option<Vec<u8>>, KvError> {
         let c = self.conn()?;
-        let mut stmt = c.prepare("SELECT value FROM spin_key_value WHERE key = ?1").map_err(err)?;
+        let mut stmt = c
+            .prepare("SELECT value FROM spin_key_value WHERE key = ?1")
+            .map_err(err)?;
         let mut rows = stmt.query([key]).map_err(err)?;
         match rows.next().map_err(err)? {
             Some(row) => Ok(Some(row.get::<_, Vec<u8>>(0).map_err(err)?)),
@@ -53,7 +60,9 @@ impl KeyValue for SqliteKv {
     }
 
     async fn delete(&self, key: &str) -> Result<(), KvError> {
-        self.conn()?.execute("DELETE FROM spin_key_value WHERE key = ?1", [key]).map_err(err)?;
+        self.conn()?
+            .execute("DELETE FROM spin_key_value WHERE key = ?1", [key])
+            .map_err(err)?;
         Ok(())
     }
 }

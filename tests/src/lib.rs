@@ -7,9 +7,9 @@
 pub mod api;
 pub mod clock;
 pub mod fakes;
+pub mod fixture;
 pub mod kv;
 pub mod queue;
 pub mod redis_util;
 pub mod server;
 pub mod sql;
-pub mod fixture;

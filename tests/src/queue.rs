@@ -5,7 +5,7 @@ use std::cell::RefCell;
 use std::time::Duration;
 
 use async_trait::async_trait;
-use qwen_core::ports::{Queue, QueueError};
+use qwen_core::ports::{ADD_MARKED_SCRIPT, Queue, QueueError};
 use redis::aio::MultiplexedConnection;
 
 /// How long one Redis call may take.
@@ -20,14 +20,18 @@ pub struct RedisQueue {
 impl RedisQueue {
     /// A queue on `url` (connects on first use).
     pub fn new(url: &str) -> RedisQueue {
-        RedisQueue { url: url.to_owned(), conn: RefCell::new(None) }
+        RedisQueue {
+            url: url.to_owned(),
+            conn: RefCell::new(None),
+        }
     }
 
     async fn connection(&self) -> Result<MultiplexedConnection, QueueError> {
         if let Some(c) = self.conn.borrow().as_ref() {
             return Ok(c.clone());
         }
-        let client = redis::Client::open(self.url.as_str()).map_err(|e| QueueError(e.to_string()))?;
+        let client =
+            redis::Client::open(self.url.as_str()).map_err(|e| QueueError(e.to_string()))?;
         let conn = tokio::time::timeout(REDIS_TIMEOUT, client.get_multiplexed_async_connection())
             .await
             .map_err(|_| QueueError("redis connect timed out".into()))?
@@ -53,10 +57,30 @@ impl RedisQueue {
 
 #[async_trait(?Send)]
 impl Queue for RedisQueue {
-    async fn add(&self, stream: &str, field: &str, value: &str) -> Result<String, QueueError> {
-        let mut cmd = redis::cmd("XADD");
-        cmd.arg(stream).arg("*").arg(field).arg(value);
+    async fn add_marked(
+        &self,
+        stream: &str,
+        marker: &str,
+        field: &str,
+        value: &str,
+        ttl_secs: u64,
+    ) -> Result<String, QueueError> {
+        let mut cmd = redis::cmd("EVAL");
+        cmd.arg(ADD_MARKED_SCRIPT)
+            .arg(2)
+            .arg(stream)
+            .arg(marker)
+            .arg(field)
+            .arg(value)
+            .arg(ttl_secs);
         self.call(cmd).await
+    }
+
+    async fn exist(&self, keys: &[String]) -> Result<Vec<bool>, QueueError> {
+        let mut cmd = redis::cmd("MGET");
+        cmd.arg(keys);
+        let values: Vec<Option<String>> = self.call(cmd).await?;
+        Ok(values.iter().map(Option::is_some).collect())
     }
 
     async fn len(&self, stream: &str) -> Result<u64, QueueError> {

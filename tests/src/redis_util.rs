@@ -12,9 +12,17 @@ pub fn unique_prefix(name: &str) -> String {
 
 /// Deletes every key under `prefix` (best effort).
 pub async fn cleanup(prefix: &str) {
-    let Ok(client) = redis::Client::open(redis_url()) else { return };
-    let Ok(mut conn) = client.get_multiplexed_async_connection().await else { return };
-    let keys: Vec<String> = redis::cmd("KEYS").arg(format!("{prefix}*")).query_async(&mut conn).await.unwrap_or_default();
+    let Ok(client) = redis::Client::open(redis_url()) else {
+        return;
+    };
+    let Ok(mut conn) = client.get_multiplexed_async_connection().await else {
+        return;
+    };
+    let keys: Vec<String> = redis::cmd("KEYS")
+        .arg(format!("{prefix}*"))
+        .query_async(&mut conn)
+        .await
+        .unwrap_or_default();
     if !keys.is_empty() {
         let _: Result<(), _> = redis::cmd("DEL").arg(keys).query_async(&mut conn).await;
     }
@@ -22,13 +30,22 @@ pub async fn cleanup(prefix: &str) {
 
 /// Reads every job message on `stream` (field `job`), oldest first.
 pub async fn stream_jobs(stream: &str) -> Vec<String> {
-    let Ok(client) = redis::Client::open(redis_url()) else { return Vec::new() };
-    let Ok(mut conn) = client.get_multiplexed_async_connection().await else { return Vec::new() };
-    let reply: redis::streams::StreamRangeReply =
-        match redis::cmd("XRANGE").arg(stream).arg("-").arg("+").query_async(&mut conn).await {
-            Ok(r) => r,
-            Err(_) => return Vec::new(),
-        };
+    let Ok(client) = redis::Client::open(redis_url()) else {
+        return Vec::new();
+    };
+    let Ok(mut conn) = client.get_multiplexed_async_connection().await else {
+        return Vec::new();
+    };
+    let reply: redis::streams::StreamRangeReply = match redis::cmd("XRANGE")
+        .arg(stream)
+        .arg("-")
+        .arg("+")
+        .query_async(&mut conn)
+        .await
+    {
+        Ok(r) => r,
+        Err(_) => return Vec::new(),
+    };
     reply
         .ids
         .iter()

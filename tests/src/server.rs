@@ -64,7 +64,12 @@ impl Drop for TestServer {
     }
 }
 
-fn accept_loop(listener: TcpListener, factory: HandlerFactory, max_body: usize, stop: Arc<AtomicBool>) {
+fn accept_loop(
+    listener: TcpListener,
+    factory: HandlerFactory,
+    max_body: usize,
+    stop: Arc<AtomicBool>,
+) {
     for stream in listener.incoming() {
         if stop.load(Ordering::SeqCst) {
             return;
@@ -78,20 +83,35 @@ fn accept_loop(listener: TcpListener, factory: HandlerFactory, max_body: usize, 
 fn serve_connection(stream: std::net::TcpStream, factory: HandlerFactory, max_body: usize) {
     let _ = stream.set_nodelay(true);
     let _ = stream.set_nonblocking(true);
-    let Ok(rt) = tokio::runtime::Builder::new_current_thread().enable_all().build() else { return };
+    let Ok(rt) = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+    else {
+        return;
+    };
     rt.block_on(async move {
-        let Ok(stream) = tokio::net::TcpStream::from_std(stream) else { return };
+        let Ok(stream) = tokio::net::TcpStream::from_std(stream) else {
+            return;
+        };
         let handler: Arc<dyn Handler> = Arc::from(factory());
         let service = hyper::service::service_fn(move |req| {
             let handler = handler.clone();
-            async move { Ok::<_, std::convert::Infallible>(answer(handler.as_ref(), req, max_body).await) }
+            async move {
+                Ok::<_, std::convert::Infallible>(answer(handler.as_ref(), req, max_body).await)
+            }
         });
         let io = hyper_util::rt::TokioIo::new(stream);
-        let _ = hyper::server::conn::http1::Builder::new().serve_connection(io, service).await;
+        let _ = hyper::server::conn::http1::Builder::new()
+            .serve_connection(io, service)
+            .await;
     });
 }
 
-async fn answer(handler: &dyn Handler, req: hyper::Request<Incoming>, max_body: usize) -> hyper::Response<Full<Bytes>> {
+async fn answer(
+    handler: &dyn Handler,
+    req: hyper::Request<Incoming>,
+    max_body: usize,
+) -> hyper::Response<Full<Bytes>> {
     let resp = match read_request(req, max_body).await {
         Ok(r) => handler.call(r).await,
         Err(resp) => resp,
@@ -103,12 +123,20 @@ async fn answer(handler: &dyn Handler, req: hyper::Request<Incoming>, max_body: 
 ///
 /// # Errors
 /// The 413 answer when the body is over `max_body`.
-pub async fn read_request(req: hyper::Request<Incoming>, max_body: usize) -> Result<Request, HttpResponse> {
+pub async fn read_request(
+    req: hyper::Request<Incoming>,
+    max_body: usize,
+) -> Result<Request, HttpResponse> {
     let (parts, body) = req.into_parts();
     let headers: Vec<(String, String)> = parts
         .headers
         .iter()
-        .map(|(k, v)| (k.as_str().to_owned(), String::from_utf8_lossy(v.as_bytes()).into_owned()))
+        .map(|(k, v)| {
+            (
+                k.as_str().to_owned(),
+                String::from_utf8_lossy(v.as_bytes()).into_owned(),
+            )
+        })
         .collect();
     if declared_too_large(&headers, max_body) {
         return Err(too_large(max_body));
@@ -132,7 +160,9 @@ async fn read_limited(body: Incoming, limit: usize) -> Result<Vec<u8>, HttpRespo
     let mut drained = 0usize;
     while let Some(frame) = body.frame().await {
         let Ok(frame) = frame else { break };
-        let Ok(chunk) = frame.into_data() else { continue };
+        let Ok(chunk) = frame.into_data() else {
+            continue;
+        };
         if bytes.len() + chunk.len() <= limit && drained == 0 {
             bytes.extend_from_slice(&chunk);
         } else {
@@ -142,7 +172,11 @@ async fn read_limited(body: Incoming, limit: usize) -> Result<Vec<u8>, HttpRespo
             }
         }
     }
-    if drained > 0 { Err(too_large(limit)) } else { Ok(bytes) }
+    if drained > 0 {
+        Err(too_large(limit))
+    } else {
+        Ok(bytes)
+    }
 }
 
 /// How much of an oversized body is read and thrown away before answering 413.
@@ -155,5 +189,9 @@ fn to_hyper(resp: HttpResponse) -> hyper::Response<Full<Bytes>> {
     }
     builder
         .body(Full::new(Bytes::from(resp.body)))
-        .unwrap_or_else(|_| hyper::Response::new(Full::new(Bytes::from_static(b"{\"error\":{\"code\":\"internal\"}}"))))
+        .unwrap_or_else(|_| {
+            hyper::Response::new(Full::new(Bytes::from_static(
+                b"{\"error\":{\"code\":\"internal\"}}",
+            )))
+        })
 }

@@ -20,7 +20,10 @@ impl SqliteSql {
             let _ = c.busy_timeout(std::time::Duration::from_millis(5000));
             let _ = c.pragma_update(None, "synchronous", "FULL");
         });
-        SqliteSql { conn, path: path.to_owned() }
+        SqliteSql {
+            conn,
+            path: path.to_owned(),
+        }
     }
 }
 
@@ -44,7 +47,11 @@ fn from_ref(v: ValueRef<'_>) -> SqlValue {
     }
 }
 
-fn run(conn: &rusqlite::Connection, sql: &str, params: &[SqlValue]) -> rusqlite::Result<Vec<SqlRow>> {
+fn run(
+    conn: &rusqlite::Connection,
+    sql: &str,
+    params: &[SqlValue],
+) -> rusqlite::Result<Vec<SqlRow>> {
     let mut stmt = conn.prepare(sql)?;
     let values: Vec<Value> = params.iter().map(to_value).collect();
     let cols = stmt.column_count();
@@ -63,10 +70,9 @@ fn run(conn: &rusqlite::Connection, sql: &str, params: &[SqlValue]) -> rusqlite:
 #[async_trait(?Send)]
 impl Sql for SqliteSql {
     async fn execute(&self, sql: &str, params: &[SqlValue]) -> Result<Vec<SqlRow>, SqlError> {
-        let conn = self
-            .conn
-            .as_ref()
-            .ok_or_else(|| SqlError::Unavailable(format!("unable to open database {}", self.path.display())))?;
+        let conn = self.conn.as_ref().ok_or_else(|| {
+            SqlError::Unavailable(format!("unable to open database {}", self.path.display()))
+        })?;
         run(conn, sql, params).map_err(|e| SqlError::from_message(e.to_string()))
     }
 

@@ -6,11 +6,19 @@ use qwen_core::signing;
 use testkit::fixture::{ApiFixture, EVENT_SECRET, send};
 
 fn output() -> JobEventKind {
-    JobEventKind::Succeeded(OutputMeta { comfy_prompt_id: "p".into(), bytes: 1234, sent_as: "photo".into(), run_ms: 900 })
+    JobEventKind::Succeeded(OutputMeta {
+        comfy_prompt_id: "p".into(),
+        bytes: 1234,
+        sent_as: "photo".into(),
+        run_ms: 900,
+    })
 }
 
 fn failed(reason: &str) -> JobEventKind {
-    JobEventKind::Failed(Failure { reason: reason.into(), user_message: "Не получилось".into() })
+    JobEventKind::Failed(Failure {
+        reason: reason.into(),
+        user_message: "Не получилось".into(),
+    })
 }
 
 async fn job(f: &ApiFixture, user: i64) -> String {
@@ -25,7 +33,10 @@ async fn happy_path_started_delivering_succeeded() {
     let f = ApiFixture::start("events_happy").await;
     let id = job(&f, 701).await;
     let (s, r) = f.event(&id, 1, "gpu-a", JobEventKind::Started).await;
-    assert_eq!((s, r["proceed"].as_bool(), r["status"].as_str()), (200, Some(true), Some("running")));
+    assert_eq!(
+        (s, r["proceed"].as_bool(), r["status"].as_str()),
+        (200, Some(true), Some("running"))
+    );
     let (s, r) = f.event(&id, 1, "gpu-a", JobEventKind::Delivering).await;
     assert_eq!((s, r["proceed"].as_bool()), (200, Some(true)));
     let (s, r) = f.event(&id, 1, "gpu-a", output()).await;
@@ -36,7 +47,11 @@ async fn happy_path_started_delivering_succeeded() {
     for kind in [JobEventKind::Started, JobEventKind::Delivering, output()] {
         let (s, r) = f.event(&id, 1, "gpu-a", kind.clone()).await;
         let expect_proceed = !matches!(kind, JobEventKind::Started);
-        assert_eq!((s, r["proceed"].as_bool()), (200, Some(expect_proceed)), "repeat of {kind:?}: {r}");
+        assert_eq!(
+            (s, r["proceed"].as_bool()),
+            (200, Some(expect_proceed)),
+            "repeat of {kind:?}: {r}"
+        );
     }
     let (s, r) = f.event(&id, 1, "gpu-a", failed("late")).await;
     assert_eq!((s, r["error"]["code"].as_str()), (409, Some("job_final")));
@@ -50,15 +65,31 @@ async fn newer_attempt_takes_over_and_older_one_is_fenced_off() {
     let id = job(&f, 702).await;
     f.event(&id, 1, "gpu-a", JobEventKind::Started).await;
     let (s, r) = f.event(&id, 2, "gpu-b", JobEventKind::Started).await;
-    assert_eq!((s, r["proceed"].as_bool(), r["attempt"].as_u64()), (200, Some(true), Some(2)));
-    for kind in [JobEventKind::Delivering, output(), failed("x"), JobEventKind::Started] {
+    assert_eq!(
+        (s, r["proceed"].as_bool(), r["attempt"].as_u64()),
+        (200, Some(true), Some(2))
+    );
+    for kind in [
+        JobEventKind::Delivering,
+        output(),
+        failed("x"),
+        JobEventKind::Started,
+    ] {
         let (s, r) = f.event(&id, 1, "gpu-a", kind).await;
-        assert_eq!((s, r["error"]["code"].as_str()), (409, Some("stale_attempt")), "{r}");
+        assert_eq!(
+            (s, r["error"]["code"].as_str()),
+            (409, Some("stale_attempt")),
+            "{r}"
+        );
     }
     let (s, r) = f.event(&id, 2, "gpu-b", JobEventKind::Delivering).await;
     assert_eq!((s, r["proceed"].as_bool()), (200, Some(true)));
     let (s, r) = f.event(&id, 3, "gpu-c", JobEventKind::Started).await;
-    assert_eq!((s, r["proceed"].as_bool()), (200, Some(false)), "no takeover once the photo is on its way");
+    assert_eq!(
+        (s, r["proceed"].as_bool()),
+        (200, Some(false)),
+        "no takeover once the photo is on its way"
+    );
     let (s, _) = f.event(&id, 2, "gpu-b", output()).await;
     assert_eq!(s, 200);
     f.cleanup().await;
@@ -89,7 +120,13 @@ async fn failure_refunds_exactly_once() {
     assert_eq!(s, 200, "repeating an event changes nothing");
     assert_eq!(f.balance(704).await, 100);
     let (_, got) = f.call("GET", &format!("/api/jobs/{id}"), None).await;
-    assert_eq!((got["failure_reason"].as_str(), got["failure_message"].as_str()), (Some("comfy_execution"), Some("Не получилось")));
+    assert_eq!(
+        (
+            got["failure_reason"].as_str(),
+            got["failure_message"].as_str()
+        ),
+        (Some("comfy_execution"), Some("Не получилось"))
+    );
     let (s, _) = f.event(&id, 1, "gpu-a", output()).await;
     assert_eq!(s, 409);
     f.cleanup().await;
@@ -109,9 +146,13 @@ async fn dead_letter_failure_of_a_never_started_job_refunds() {
 async fn cancelled_job_is_skipped_at_started() {
     let f = ApiFixture::start("events_cancelled").await;
     let id = job(&f, 706).await;
-    f.call("POST", &format!("/api/jobs/{id}/cancel"), None).await;
+    f.call("POST", &format!("/api/jobs/{id}/cancel"), None)
+        .await;
     let (s, r) = f.event(&id, 1, "gpu-a", JobEventKind::Started).await;
-    assert_eq!((s, r["proceed"].as_bool(), r["status"].as_str()), (200, Some(false), Some("cancelled")));
+    assert_eq!(
+        (s, r["proceed"].as_bool(), r["status"].as_str()),
+        (200, Some(false), Some("cancelled"))
+    );
     let (s, _) = f.event(&id, 1, "gpu-a", JobEventKind::Delivering).await;
     assert_eq!(s, 409);
     assert_eq!(f.balance(706).await, 100);
@@ -123,11 +164,19 @@ async fn delivery_before_start_and_success_without_grant_are_refused() {
     let f = ApiFixture::start("events_order").await;
     let id = job(&f, 707).await;
     let (s, r) = f.event(&id, 1, "gpu-a", JobEventKind::Delivering).await;
-    assert_eq!((s, r["error"]["code"].as_str()), (409, Some("job_not_running")));
+    assert_eq!(
+        (s, r["error"]["code"].as_str()),
+        (409, Some("job_not_running"))
+    );
     f.event(&id, 1, "gpu-a", JobEventKind::Started).await;
     let (s, r) = f.event(&id, 1, "gpu-a", output()).await;
-    assert_eq!((s, r["error"]["code"].as_str()), (409, Some("delivery_not_granted")));
-    let (s, _) = f.event("no-such-job", 1, "gpu-a", JobEventKind::Started).await;
+    assert_eq!(
+        (s, r["error"]["code"].as_str()),
+        (409, Some("delivery_not_granted"))
+    );
+    let (s, _) = f
+        .event("no-such-job", 1, "gpu-a", JobEventKind::Started)
+        .await;
     assert_eq!(s, 404);
     f.cleanup().await;
 }
@@ -137,7 +186,8 @@ async fn signatures_good_bad_stale_missing_and_replayed() {
     let f = ApiFixture::start("events_signature").await;
     let id = job(&f, 708).await;
     let url = format!("{}/internal/jobs/{id}/events", f.server.url());
-    let body = format!(r#"{{"v":1,"attempt":1,"host":"gpu-a","at":0,"kind":{{"type":"started"}}}}"#);
+    let body =
+        r#"{"v":1,"attempt":1,"host":"gpu-a","at":0,"kind":{"type":"started"}}"#.to_string();
     let now = f.clock.now_ms() / 1000;
     let post = |ts: i64, sig: String| {
         f.client
@@ -146,11 +196,25 @@ async fn signatures_good_bad_stale_missing_and_replayed() {
             .header(signing::SIGNATURE_HEADER, sig)
             .body(body.clone())
     };
-    let (s, r) = send(post(now, signing::sign(b"wrong-secret", now, body.as_bytes()))).await;
-    assert_eq!((s, r["error"]["code"].as_str()), (401, Some("bad_signature")));
+    let (s, r) = send(post(
+        now,
+        signing::sign(b"wrong-secret", now, body.as_bytes()),
+    ))
+    .await;
+    assert_eq!(
+        (s, r["error"]["code"].as_str()),
+        (401, Some("bad_signature"))
+    );
     let stale = now - 301;
-    let (s, r) = send(post(stale, signing::sign(EVENT_SECRET.as_bytes(), stale, body.as_bytes()))).await;
-    assert_eq!((s, r["error"]["message"].as_str()), (401, Some("stale signature timestamp")));
+    let (s, r) = send(post(
+        stale,
+        signing::sign(EVENT_SECRET.as_bytes(), stale, body.as_bytes()),
+    ))
+    .await;
+    assert_eq!(
+        (s, r["error"]["message"].as_str()),
+        (401, Some("stale signature timestamp"))
+    );
     let (s, _) = send(f.client.post(&url).body(body.clone())).await;
     assert_eq!(s, 401);
     let (_, job) = f.call("GET", &format!("/api/jobs/{id}"), None).await;
@@ -159,8 +223,14 @@ async fn signatures_good_bad_stale_missing_and_replayed() {
     let (s, first) = send(post(now, good.clone())).await;
     assert_eq!((s, first["proceed"].as_bool()), (200, Some(true)));
     let (s, replay) = send(post(now, good)).await;
-    assert_eq!((s, &replay), (200, &first), "a replay is harmless: same answer, no change");
-    let (s, _) = f.signed(&format!("/internal/jobs/{id}/events"), b"{not json").await;
+    assert_eq!(
+        (s, &replay),
+        (200, &first),
+        "a replay is harmless: same answer, no change"
+    );
+    let (s, _) = f
+        .signed(&format!("/internal/jobs/{id}/events"), b"{not json")
+        .await;
     assert_eq!(s, 400);
     f.cleanup().await;
 }

@@ -9,7 +9,10 @@ use testkit::fixture::{API_TOKEN, ApiFixture, send};
 async fn unknown_routes_and_methods() {
     let f = ApiFixture::start("http_routes").await;
     let (status, body) = f.call("GET", "/api/nope", None).await;
-    assert_eq!((status, body["error"]["code"].as_str()), (404, Some("not_found")));
+    assert_eq!(
+        (status, body["error"]["code"].as_str()),
+        (404, Some("not_found"))
+    );
     let resp = f
         .client
         .delete(format!("{}/api/jobs/", f.server.url()))
@@ -18,7 +21,10 @@ async fn unknown_routes_and_methods() {
         .await
         .expect("request");
     assert_eq!(resp.status().as_u16(), 405);
-    assert_eq!(resp.headers().get("allow").and_then(|v| v.to_str().ok()), Some("POST"));
+    assert_eq!(
+        resp.headers().get("allow").and_then(|v| v.to_str().ok()),
+        Some("POST")
+    );
     f.cleanup().await;
 }
 
@@ -37,21 +43,49 @@ async fn oversized_bodies_get_413_declared_or_streamed() {
     let big = vec![b' '; 4096];
     let url = format!("{}/api/users/", f.server.url());
     let (status, body) = send(f.client.post(&url).bearer_auth(API_TOKEN).body(big.clone())).await;
-    assert_eq!((status, body["error"]["code"].as_str()), (413, Some("payload_too_large")));
-    let stream = futures::stream::iter(big.chunks(100).map(|c| Ok::<_, std::io::Error>(c.to_vec())).collect::<Vec<_>>());
+    assert_eq!(
+        (status, body["error"]["code"].as_str()),
+        (413, Some("payload_too_large"))
+    );
+    let stream = futures::stream::iter(
+        big.chunks(100)
+            .map(|c| Ok::<_, std::io::Error>(c.to_vec()))
+            .collect::<Vec<_>>(),
+    );
     let chunked = reqwest::Body::wrap_stream(stream);
     let (status, _) = send(f.client.post(&url).bearer_auth(API_TOKEN).body(chunked)).await;
-    assert_eq!(status, 413, "a chunked body without content-length is counted too");
+    assert_eq!(
+        status, 413,
+        "a chunked body without content-length is counted too"
+    );
     f.cleanup().await;
 }
 
 #[tokio::test]
 async fn malformed_json_is_400_never_500() {
     let f = ApiFixture::start("http_malformed").await;
-    for body in [&b"{"[..], b"", b"null", b"[1,2]", b"\xff\xfe", b"{\"telegram_id\": 1e400}"] {
-        for path in ["/api/users/", "/api/jobs/", "/api/balance/1/adjust", "/api/presets/x"] {
+    for body in [
+        &b"{"[..],
+        b"",
+        b"null",
+        b"[1,2]",
+        b"\xff\xfe",
+        b"{\"telegram_id\": 1e400}",
+    ] {
+        for path in [
+            "/api/users/",
+            "/api/jobs/",
+            "/api/balance/1/adjust",
+            "/api/presets/x",
+        ] {
             let url = format!("{}{path}", f.server.url());
-            let (status, resp) = send(f.client.post(&url).bearer_auth(API_TOKEN).body(body.to_vec())).await;
+            let (status, resp) = send(
+                f.client
+                    .post(&url)
+                    .bearer_auth(API_TOKEN)
+                    .body(body.to_vec()),
+            )
+            .await;
             assert_eq!(status, 400, "{path} {body:?} → {resp}");
             assert_eq!(resp["error"]["code"], "malformed_json");
         }
@@ -65,10 +99,16 @@ async fn health_reports_database_and_queue() {
     let (status, body) = send(f.client.get(format!("{}/health", f.server.url()))).await;
     assert_eq!(status, 200, "{body}");
     assert_eq!(body["queue"], "ok");
-    let down = ApiFixture::start_with("http_health_down", |s| s.redis_url = "redis://127.0.0.1:1".into()).await;
+    let down = ApiFixture::start_with("http_health_down", |s| {
+        s.redis_url = "redis://127.0.0.1:1".into()
+    })
+    .await;
     let (status, body) = send(down.client.get(format!("{}/health", down.server.url()))).await;
     assert_eq!(status, 503);
-    assert_eq!((body["database"].as_str(), body["queue"].as_str()), (Some("ok"), Some("unavailable")));
+    assert_eq!(
+        (body["database"].as_str(), body["queue"].as_str()),
+        (Some("ok"), Some("unavailable"))
+    );
     f.cleanup().await;
 }
 
@@ -86,7 +126,13 @@ async fn openapi_document_matches_the_routes() {
             }
         }
     }
-    let routed: BTreeSet<_> = ROUTES.iter().map(|r| (r.method.to_owned(), r.path.to_owned())).collect();
-    assert_eq!(documented, routed, "OpenAPI paths must equal the router's routes");
+    let routed: BTreeSet<_> = ROUTES
+        .iter()
+        .map(|r| (r.method.to_owned(), r.path.to_owned()))
+        .collect();
+    assert_eq!(
+        documented, routed,
+        "OpenAPI paths must equal the router's routes"
+    );
     f.cleanup().await;
 }

@@ -23,7 +23,10 @@ async fn shipped_presets_are_listed_and_filtered_by_category() {
     let cats = cats["items"].as_array().cloned().unwrap_or_default();
     assert_eq!(cats[0]["id"], "style", "sorted by their sort key");
     assert_eq!(cats[0]["presets"].as_u64(), Some(style.len() as u64));
-    assert!(cats.iter().all(|c| c["name_ru"].is_string() && c["name_en"].is_string()));
+    assert!(
+        cats.iter()
+            .all(|c| c["name_ru"].is_string() && c["name_en"].is_string())
+    );
     let (status, one) = f.call("GET", "/api/presets/anime", None).await;
     assert_eq!((status, one["name_en"].as_str()), (200, Some("Anime")));
     f.cleanup().await;
@@ -32,16 +35,40 @@ async fn shipped_presets_are_listed_and_filtered_by_category() {
 #[tokio::test]
 async fn create_update_delete_a_preset() {
     let f = ApiFixture::start("presets_crud").await;
-    let (status, created) = f.call("POST", "/api/presets/comic", Some(preset("Make it a comic"))).await;
+    let (status, created) = f
+        .call(
+            "POST",
+            "/api/presets/comic",
+            Some(preset("Make it a comic")),
+        )
+        .await;
     assert_eq!(status, 201, "{created}");
     assert_eq!(created["id"], "comic");
-    let (status, body) = f.call("POST", "/api/presets/comic", Some(preset("again"))).await;
-    assert_eq!((status, body["error"]["code"].as_str()), (409, Some("preset_exists")));
-    let (status, updated) = f.call("PUT", "/api/presets/comic", Some(preset("Make it a bold comic"))).await;
-    assert_eq!((status, updated["prompt"].as_str()), (200, Some("Make it a bold comic")));
+    let (status, body) = f
+        .call("POST", "/api/presets/comic", Some(preset("again")))
+        .await;
+    assert_eq!(
+        (status, body["error"]["code"].as_str()),
+        (409, Some("preset_exists"))
+    );
+    let (status, updated) = f
+        .call(
+            "PUT",
+            "/api/presets/comic",
+            Some(preset("Make it a bold comic")),
+        )
+        .await;
+    assert_eq!(
+        (status, updated["prompt"].as_str()),
+        (200, Some("Make it a bold comic"))
+    );
     f.register(901).await;
     let (status, job) = f.create_job(901, "comic").await;
-    assert_eq!((status, job["cost"].as_i64()), (201, Some(7)), "jobs use the edited price");
+    assert_eq!(
+        (status, job["cost"].as_i64()),
+        (201, Some(7)),
+        "jobs use the edited price"
+    );
     let (status, _) = f.call("DELETE", "/api/presets/comic", None).await;
     assert_eq!(status, 204);
     let (status, _) = f.call("GET", "/api/presets/comic", None).await;
@@ -50,8 +77,13 @@ async fn create_update_delete_a_preset() {
     assert_eq!(status, 404, "a deleted preset cannot be used");
     let (status, _) = f.call("DELETE", "/api/presets/comic", None).await;
     assert_eq!(status, 404);
-    let (status, revived) = f.call("POST", "/api/presets/comic", Some(preset("Back again"))).await;
-    assert_eq!((status, revived["prompt"].as_str()), (201, Some("Back again")));
+    let (status, revived) = f
+        .call("POST", "/api/presets/comic", Some(preset("Back again")))
+        .await;
+    assert_eq!(
+        (status, revived["prompt"].as_str()),
+        (201, Some("Back again"))
+    );
     f.cleanup().await;
 }
 
@@ -72,13 +104,23 @@ async fn invalid_presets_are_refused() {
         ("/api/presets/neg", negative, "invalid_preset"),
         ("/api/presets/noname", no_name, "invalid_preset"),
         ("/api/presets/Bad-Id", preset("ok"), "invalid_preset"),
-        ("/api/presets/nocost", json!({"category": "style"}), "invalid_preset"),
+        (
+            "/api/presets/nocost",
+            json!({"category": "style"}),
+            "invalid_preset",
+        ),
     ];
     for (path, body, code) in cases {
         let (status, resp) = f.call("POST", path, Some(body)).await;
-        assert_eq!((status, resp["error"]["code"].as_str()), (422, Some(code)), "{path}: {resp}");
+        assert_eq!(
+            (status, resp["error"]["code"].as_str()),
+            (422, Some(code)),
+            "{path}: {resp}"
+        );
     }
-    let (status, _) = f.call("PUT", "/api/presets/missing", Some(preset("ok"))).await;
+    let (status, _) = f
+        .call("PUT", "/api/presets/missing", Some(preset("ok")))
+        .await;
     assert_eq!(status, 404);
     f.cleanup().await;
 }

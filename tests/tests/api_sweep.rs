@@ -16,7 +16,17 @@ struct HangingQueue;
 
 #[async_trait(?Send)]
 impl Queue for HangingQueue {
-    async fn add(&self, _: &str, _: &str, _: &str) -> Result<String, QueueError> {
+    async fn add_marked(
+        &self,
+        _: &str,
+        _: &str,
+        _: &str,
+        _: &str,
+        _: u64,
+    ) -> Result<String, QueueError> {
+        pending().await
+    }
+    async fn exist(&self, _: &[String]) -> Result<Vec<bool>, QueueError> {
         pending().await
     }
     async fn len(&self, _: &str) -> Result<u64, QueueError> {
@@ -26,8 +36,19 @@ impl Queue for HangingQueue {
 
 async fn die_between_commit_and_xadd(f: &ApiFixture, user: i64) {
     let sql = SqliteSql::open(&f.app.db);
-    let input = NewJob { telegram_id: user, preset_id: Some("anime".into()), file_ids: vec!["f1".into()], ..NewJob::default() };
-    let create = jobs::create(&sql, &HangingQueue, &f.app.settings, &input, f.clock.now_ms());
+    let input = NewJob {
+        telegram_id: user,
+        preset_id: Some("anime".into()),
+        file_ids: vec!["f1".into()],
+        ..NewJob::default()
+    };
+    let create = jobs::create(
+        &sql,
+        &HangingQueue,
+        &f.app.settings,
+        &input,
+        f.clock.now_ms(),
+    );
     let died = tokio::time::timeout(std::time::Duration::from_millis(200), create).await;
     assert!(died.is_err(), "the request must have been cut off mid-XADD");
 }
@@ -40,7 +61,11 @@ async fn sweep_enqueues_a_charged_job_that_never_reached_the_stream() {
     assert_eq!(f.balance(801).await, 90, "the job is charged");
     assert!(stream_jobs(&f.stream()).await.is_empty());
     let (s, r) = f.signed("/internal/jobs/sweep", b"{}").await;
-    assert_eq!((s, r["enqueued"].as_u64()), (200, Some(0)), "too young: the request may still be running");
+    assert_eq!(
+        (s, r["enqueued"].as_u64()),
+        (200, Some(0)),
+        "too young: the request may still be running"
+    );
     f.clock.advance(jobs::SWEEP_GRACE_MS + 1);
     let (s, r) = f.signed("/internal/jobs/sweep", b"{}").await;
     assert_eq!((s, r["enqueued"].as_u64()), (200, Some(1)), "{r}");
@@ -48,21 +73,59 @@ async fn sweep_enqueues_a_charged_job_that_never_reached_the_stream() {
     assert_eq!((s, r["enqueued"].as_u64()), (200, Some(0)), "enqueued once");
     let raw = stream_jobs(&f.stream()).await;
     assert_eq!(raw.len(), 1);
-    let (_, list) = f.call("GET", "/api/users/801/jobs", None).await;
-    assert!(list["items"][0]["enqueued_at"].is_i64());
+    f.cleanup().await;
+}
+
+#[tokio::test]
+async fn sweep_recovers_queued_jobs_after_redis_lost_its_data() {
+    let f = ApiFixture::start("sweep_redis_lost").await;
+    f.register(804).await;
+    let (_, a) = f.create_job(804, "anime").await;
+    let (_, b) = f.create_job(804, "smile").await;
+    f.event(
+        b["job_id"].as_str().unwrap_or_default(),
+        1,
+        "gpu-a",
+        JobEventKind::Started,
+    )
+    .await;
+    f.clock.advance(jobs::SWEEP_GRACE_MS + 1);
+    let (_, r) = f.signed("/internal/jobs/sweep", b"{}").await;
+    assert_eq!(
+        (r["checked"].as_u64(), r["enqueued"].as_u64()),
+        (Some(1), Some(0)),
+        "{r}"
+    );
+    testkit::redis_util::cleanup(&f.prefix).await;
+    let (s, r) = f.signed("/internal/jobs/sweep", b"{}").await;
+    assert_eq!(
+        (s, r["enqueued"].as_u64()),
+        (200, Some(1)),
+        "only the never-started job: {r}"
+    );
+    let raw = stream_jobs(&f.stream()).await;
+    assert_eq!(raw.len(), 1);
+    assert!(raw[0].contains(a["job_id"].as_str().unwrap_or("?")));
     f.cleanup().await;
 }
 
 #[tokio::test]
 async fn sweep_with_redis_down_is_503_and_keeps_the_job_for_later() {
-    let f = ApiFixture::start_with("sweep_down", |s| s.redis_url = "redis://127.0.0.1:1".into()).await;
+    let f =
+        ApiFixture::start_with("sweep_down", |s| s.redis_url = "redis://127.0.0.1:1".into()).await;
     f.register(802).await;
     die_between_commit_and_xadd(&f, 802).await;
     f.clock.advance(jobs::SWEEP_GRACE_MS + 1);
     let (s, r) = f.signed("/internal/jobs/sweep", b"{}").await;
-    assert_eq!((s, r["error"]["code"].as_str()), (503, Some("queue_unavailable")));
+    assert_eq!(
+        (s, r["error"]["code"].as_str()),
+        (503, Some("queue_unavailable"))
+    );
     let (_, list) = f.call("GET", "/api/users/802/jobs", None).await;
-    assert_eq!(list["items"][0]["status"], "queued", "a later sweep still finds it");
+    assert_eq!(
+        list["items"][0]["status"], "queued",
+        "a later sweep still finds it"
+    );
     assert_eq!(f.balance(802).await, 90);
 }
 
@@ -86,7 +149,12 @@ async fn sweep_closes_an_unconfirmed_delivery_without_refund() {
 #[tokio::test]
 async fn sweep_requires_a_signature() {
     let f = ApiFixture::start("sweep_auth").await;
-    let (s, _) = testkit::fixture::send(f.client.post(format!("{}/internal/jobs/sweep", f.server.url())).body("{}")).await;
+    let (s, _) = testkit::fixture::send(
+        f.client
+            .post(format!("{}/internal/jobs/sweep", f.server.url()))
+            .body("{}"),
+    )
+    .await;
     assert_eq!(s, 401);
     f.cleanup().await;
 }

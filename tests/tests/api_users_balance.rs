@@ -7,16 +7,32 @@ use testkit::fixture::{API_TOKEN, ApiFixture, send};
 async fn register_is_an_idempotent_upsert_with_a_single_signup_bonus() {
     let f = ApiFixture::start("users_upsert").await;
     let (status, body) = f
-        .call("POST", "/api/users/", Some(json!({"telegram_id": 501, "username": "anna", "language_code": "en"})))
+        .call(
+            "POST",
+            "/api/users/",
+            Some(json!({"telegram_id": 501, "username": "anna", "language_code": "en"})),
+        )
         .await;
     assert_eq!(status, 201, "{body}");
     assert_eq!(body["balance"], 100);
     assert_eq!(body["username"], "anna");
-    let (status, body) = f.call("POST", "/api/users/", Some(json!({"telegram_id": 501, "username": "anna2"}))).await;
+    let (status, body) = f
+        .call(
+            "POST",
+            "/api/users/",
+            Some(json!({"telegram_id": 501, "username": "anna2"})),
+        )
+        .await;
     assert_eq!(status, 200, "{body}");
-    assert_eq!(body["balance"], 100, "second upsert must not pay the bonus again");
+    assert_eq!(
+        body["balance"], 100,
+        "second upsert must not pay the bonus again"
+    );
     assert_eq!(body["username"], "anna2");
-    assert_eq!(body["language_code"], "en", "a missing language_code keeps the stored one");
+    assert_eq!(
+        body["language_code"], "en",
+        "a missing language_code keeps the stored one"
+    );
     let (status, hist) = f.call("GET", "/api/balance/501/history", None).await;
     assert_eq!(status, 200);
     assert_eq!(hist["total"], 1);
@@ -52,13 +68,29 @@ async fn profile_has_balance_and_job_counts() {
 async fn user_errors_are_json_with_the_right_status() {
     let f = ApiFixture::start("users_errors").await;
     let (status, body) = f.call("GET", "/api/users/777", None).await;
-    assert_eq!((status, body["error"]["code"].as_str()), (404, Some("user_not_found")));
+    assert_eq!(
+        (status, body["error"]["code"].as_str()),
+        (404, Some("user_not_found"))
+    );
     let (status, body) = f.call("GET", "/api/users/abc", None).await;
-    assert_eq!((status, body["error"]["code"].as_str()), (422, Some("invalid_user")));
-    let (status, body) = f.call("POST", "/api/users/", Some(json!({"telegram_id": -5}))).await;
-    assert_eq!((status, body["error"]["code"].as_str()), (422, Some("invalid_user")));
-    let (status, body) = f.call("POST", "/api/users/", Some(json!({"username": "no id"}))).await;
-    assert_eq!((status, body["error"]["code"].as_str()), (400, Some("malformed_json")));
+    assert_eq!(
+        (status, body["error"]["code"].as_str()),
+        (422, Some("invalid_user"))
+    );
+    let (status, body) = f
+        .call("POST", "/api/users/", Some(json!({"telegram_id": -5})))
+        .await;
+    assert_eq!(
+        (status, body["error"]["code"].as_str()),
+        (422, Some("invalid_user"))
+    );
+    let (status, body) = f
+        .call("POST", "/api/users/", Some(json!({"username": "no id"})))
+        .await;
+    assert_eq!(
+        (status, body["error"]["code"].as_str()),
+        (400, Some("malformed_json"))
+    );
     let (status, body) = f.call("GET", "/api/balance/777", None).await;
     assert_eq!(status, 404, "{body}");
     f.cleanup().await;
@@ -69,7 +101,10 @@ async fn bearer_token_is_required_and_compared_exactly() {
     let f = ApiFixture::start("users_auth").await;
     let url = format!("{}/api/users/1", f.server.url());
     let (status, body) = send(f.client.get(&url)).await;
-    assert_eq!((status, body["error"]["code"].as_str()), (401, Some("unauthorized")));
+    assert_eq!(
+        (status, body["error"]["code"].as_str()),
+        (401, Some("unauthorized"))
+    );
     let (status, _) = send(f.client.get(&url).bearer_auth(format!("{API_TOKEN}x"))).await;
     assert_eq!(status, 401);
     let (status, _) = send(f.client.get(&url).header("authorization", API_TOKEN)).await;
@@ -92,12 +127,20 @@ async fn history_is_paginated_newest_first() {
     f.register(504).await;
     for i in 0..5 {
         let (status, _) = f
-            .call("POST", "/api/balance/504/adjust", Some(json!({"amount": i + 1, "reason": "gift", "reference": format!("r{i}")})))
+            .call(
+                "POST",
+                "/api/balance/504/adjust",
+                Some(json!({"amount": i + 1, "reason": "gift", "reference": format!("r{i}")})),
+            )
             .await;
         assert_eq!(status, 201);
     }
-    let (_, page1) = f.call("GET", "/api/balance/504/history?limit=2", None).await;
-    let (_, page2) = f.call("GET", "/api/balance/504/history?limit=2&offset=2", None).await;
+    let (_, page1) = f
+        .call("GET", "/api/balance/504/history?limit=2", None)
+        .await;
+    let (_, page2) = f
+        .call("GET", "/api/balance/504/history?limit=2&offset=2", None)
+        .await;
     assert_eq!(page1["total"], 6);
     assert_eq!(page1["items"].as_array().map(Vec::len), Some(2));
     assert_eq!(page1["items"][0]["amount"], 5, "newest first");
@@ -110,19 +153,32 @@ async fn adjustments_are_idempotent_and_never_overdraw() {
     let f = ApiFixture::start("balance_adjust").await;
     f.register(505).await;
     let body = json!({"amount": 50, "reason": "compensation", "reference": "ticket-1"});
-    let (status, first) = f.call("POST", "/api/balance/505/adjust", Some(body.clone())).await;
+    let (status, first) = f
+        .call("POST", "/api/balance/505/adjust", Some(body.clone()))
+        .await;
     assert_eq!(status, 201, "{first}");
     assert_eq!(first["balance"], 150);
     let (status, again) = f.call("POST", "/api/balance/505/adjust", Some(body)).await;
     assert_eq!(status, 200, "a repeat is a no-op returning the first entry");
     assert_eq!(again["entry"]["id"], first["entry"]["id"]);
     assert_eq!(f.balance(505).await, 150);
-    let (status, short) =
-        f.call("POST", "/api/balance/505/adjust", Some(json!({"amount": -151, "reason": "too much"}))).await;
+    let (status, short) = f
+        .call(
+            "POST",
+            "/api/balance/505/adjust",
+            Some(json!({"amount": -151, "reason": "too much"})),
+        )
+        .await;
     assert_eq!(status, 402, "{short}");
     assert_eq!(short["error"]["shortfall"], 1);
     assert_eq!(f.balance(505).await, 150);
-    let (status, _) = f.call("POST", "/api/balance/505/adjust", Some(json!({"amount": -150, "reason": "reset"}))).await;
+    let (status, _) = f
+        .call(
+            "POST",
+            "/api/balance/505/adjust",
+            Some(json!({"amount": -150, "reason": "reset"})),
+        )
+        .await;
     assert_eq!(status, 201);
     assert_eq!(f.balance(505).await, 0);
     f.cleanup().await;
@@ -139,11 +195,18 @@ async fn adjustment_input_is_validated() {
         (json!({"amount": "5", "reason": "x"}), 400),
     ];
     for (body, want) in cases {
-        let (status, resp) = f.call("POST", "/api/balance/506/adjust", Some(body.clone())).await;
+        let (status, resp) = f
+            .call("POST", "/api/balance/506/adjust", Some(body.clone()))
+            .await;
         assert_eq!(status, want, "{body} → {resp}");
     }
-    let (status, resp) =
-        f.call("POST", "/api/balance/506/adjust", Some(json!({"amount": 5, "reason": "ok", "admin_id": 1}))).await;
+    let (status, resp) = f
+        .call(
+            "POST",
+            "/api/balance/506/adjust",
+            Some(json!({"amount": 5, "reason": "ok", "admin_id": 1})),
+        )
+        .await;
     assert_eq!(status, 201, "{resp}");
     assert_eq!(resp["entry"]["note"], "ok (by 1)");
     f.cleanup().await;

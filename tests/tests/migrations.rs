@@ -1,8 +1,8 @@
 //! Schema migrations on an empty database, an already-migrated one, and concurrently.
 
 use qwen_core::db::{self, latest_version};
-use qwen_core::presets;
 use qwen_core::ports::Sql;
+use qwen_core::presets;
 use testkit::sql::SqliteSql;
 
 #[tokio::test]
@@ -10,17 +10,38 @@ async fn empty_then_already_migrated() {
     let dir = tempfile::tempdir().expect("dir");
     let path = dir.path().join("m.db");
     let sql = SqliteSql::open(&path);
-    assert_eq!(db::migrate(&sql).await.expect("migrate"), db::MIGRATIONS.len());
-    assert_eq!(db::current_version(&sql).await.expect("version"), latest_version());
+    assert_eq!(
+        db::migrate(&sql).await.expect("migrate"),
+        db::MIGRATIONS.len()
+    );
+    assert_eq!(
+        db::current_version(&sql).await.expect("version"),
+        latest_version()
+    );
     assert_eq!(db::migrate(&sql).await.expect("again"), 0);
-    let mode = sql.execute("PRAGMA journal_mode", &[]).await.expect("pragma");
+    let mode = sql
+        .execute("PRAGMA journal_mode", &[])
+        .await
+        .expect("pragma");
     assert_eq!(mode[0].text(0), "wal");
     let tables = sql
-        .execute("SELECT name FROM sqlite_master WHERE type = 'table' ORDER BY name", &[])
+        .execute(
+            "SELECT name FROM sqlite_master WHERE type = 'table' ORDER BY name",
+            &[],
+        )
         .await
         .expect("tables");
     let names: Vec<String> = tables.iter().map(|r| r.text(0)).collect();
-    for t in ["users", "ledger", "balances", "jobs", "payments", "presets", "preset_categories", "schema_migrations"] {
+    for t in [
+        "users",
+        "ledger",
+        "balances",
+        "jobs",
+        "payments",
+        "presets",
+        "preset_categories",
+        "schema_migrations",
+    ] {
         assert!(names.iter().any(|n| n == t), "missing table {t}: {names:?}");
     }
 }
@@ -33,13 +54,22 @@ fn concurrent_first_use_applies_each_migration_once() {
         .map(|_| {
             let path = path.clone();
             std::thread::spawn(move || {
-                let rt = tokio::runtime::Builder::new_current_thread().build().expect("rt");
+                let rt = tokio::runtime::Builder::new_current_thread()
+                    .build()
+                    .expect("rt");
                 rt.block_on(async { db::migrate(&SqliteSql::open(&path)).await })
             })
         })
         .collect();
-    let applied: Vec<usize> = threads.into_iter().map(|t| t.join().expect("join").expect("migrate ok")).collect();
-    assert_eq!(applied.iter().sum::<usize>(), db::MIGRATIONS.len(), "{applied:?}");
+    let applied: Vec<usize> = threads
+        .into_iter()
+        .map(|t| t.join().expect("join").expect("migrate ok"))
+        .collect();
+    assert_eq!(
+        applied.iter().sum::<usize>(),
+        db::MIGRATIONS.len(),
+        "{applied:?}"
+    );
 }
 
 #[tokio::test]
@@ -53,9 +83,17 @@ async fn ledger_is_append_only() {
     )
     .await
     .expect("insert");
-    assert!(sql.execute("UPDATE ledger SET amount = 500", &[]).await.is_err());
+    assert!(
+        sql.execute("UPDATE ledger SET amount = 500", &[])
+            .await
+            .is_err()
+    );
     assert!(sql.execute("DELETE FROM ledger", &[]).await.is_err());
-    assert!(sql.execute("UPDATE balances SET balance = -1 WHERE user_id = 1", &[]).await.is_err());
+    assert!(
+        sql.execute("UPDATE balances SET balance = -1 WHERE user_id = 1", &[])
+            .await
+            .is_err()
+    );
 }
 
 #[tokio::test]
@@ -68,5 +106,8 @@ async fn deleted_builtin_preset_is_not_seeded_again() {
     assert_eq!(count, presets::BUILTIN_PRESETS.len());
     presets::delete(&sql, "anime", 2).await.expect("delete");
     presets::seed_builtin(&sql, 3).await.expect("seed again");
-    assert_eq!(presets::list(&sql, None).await.expect("list").len(), count - 1);
+    assert_eq!(
+        presets::list(&sql, None).await.expect("list").len(),
+        count - 1
+    );
 }

@@ -4,9 +4,9 @@
 
 #[cfg(target_arch = "wasm32")]
 mod component {
-    use spin_adapters::{SpinQueue, SpinSql, SystemClock, into_response, read_request, settings};
     use qwen_core::http::{error, from_core};
     use qwen_core::rest::{Ctx, handle as handle_rest};
+    use spin_adapters::{SpinQueue, SpinSql, SystemClock, into_response, read_request, settings};
 
     /// Entry point of the `api` component.
     #[spin_sdk::http_service]
@@ -28,7 +28,12 @@ mod component {
             Err(e) => return from_core(&e.into()),
         };
         let queue = SpinQueue::new(&settings.redis_url);
-        let ctx = Ctx { sql: &sql, queue: &queue, clock: &SystemClock, settings: &settings };
+        let ctx = Ctx {
+            sql: &sql,
+            queue: &queue,
+            clock: &SystemClock,
+            settings: &settings,
+        };
         handle_rest(&ctx, &request).await
     }
 }

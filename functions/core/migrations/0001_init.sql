@@ -109,7 +109,6 @@ CREATE TABLE IF NOT EXISTS jobs (
     failure_message  TEXT,
     output           TEXT,
     created_at       INTEGER NOT NULL,
-    enqueued_at      INTEGER,
     started_at       INTEGER,
     delivery_at      INTEGER,
     finished_at      INTEGER

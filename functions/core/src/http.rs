@@ -43,9 +43,14 @@ impl Request {
     /// A 400 `malformed_json` response naming the problem.
     pub fn json<T: serde::de::DeserializeOwned>(&self) -> Result<T, HttpResponse> {
         let malformed = |e: &dyn std::fmt::Display| {
-            error(400, "malformed_json", &format!("request body is not valid JSON for this route: {e}"))
+            error(
+                400,
+                "malformed_json",
+                &format!("request body is not valid JSON for this route: {e}"),
+            )
         };
-        let value: serde_json::Value = serde_json::from_slice(&self.body).map_err(|e| malformed(&e))?;
+        let value: serde_json::Value =
+            serde_json::from_slice(&self.body).map_err(|e| malformed(&e))?;
         if !value.is_object() {
             return Err(malformed(&"expected a JSON object"));
         }

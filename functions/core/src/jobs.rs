@@ -16,6 +16,8 @@ use crate::{ledger, users};
 pub const MAX_IMAGES: usize = 3;
 /// How long a job may sit charged but not enqueued before the sweep enqueues it (ms).
 pub const SWEEP_GRACE_MS: i64 = 30_000;
+/// How long the Redis marker "this job reached the stream" is kept (s).
+pub const MARKER_TTL_SECS: u64 = 30 * 86_400;
 /// After this long (ms) a job whose delivery was granted but never confirmed is closed as
 /// succeeded: the photo most likely reached the user, and it must not be charged back or sent twice.
 pub const DELIVERY_CONFIRM_TIMEOUT_MS: i64 = 15 * 60_000;
@@ -74,8 +76,6 @@ pub struct Job {
     pub output: Option<serde_json::Value>,
     /// Unix ms.
     pub created_at: i64,
-    /// When it reached the stream, Unix ms.
-    pub enqueued_at: Option<i64>,
     /// When the current attempt started, Unix ms.
     pub started_at: Option<i64>,
     /// When it ended, Unix ms.
@@ -126,7 +126,7 @@ pub struct Created {
 }
 
 const COLUMNS: &str = "seq, id, user_id, chat_id, preset_id, prompt, file_ids, cost, seed, workflow, lang, status, \
-    attempt, failure_reason, failure_message, output, created_at, enqueued_at, started_at, finished_at, host, \
+    attempt, failure_reason, failure_message, output, created_at, started_at, finished_at, host, \
     delivery_attempt";
 
 fn from_row(r: &SqlRow) -> Job {
@@ -148,11 +148,10 @@ fn from_row(r: &SqlRow) -> Job {
         failure_message: r.opt_text(14),
         output: r.opt_text(15).and_then(|s| serde_json::from_str(&s).ok()),
         created_at: r.int(16),
-        enqueued_at: r.opt_int(17),
-        started_at: r.opt_int(18),
-        finished_at: r.opt_int(19),
-        host: r.opt_text(20),
-        delivery_attempt: r.opt_int(21),
+        started_at: r.opt_int(17),
+        finished_at: r.opt_int(18),
+        host: r.opt_text(19),
+        delivery_attempt: r.opt_int(20),
     }
 }
 
@@ -241,7 +240,7 @@ pub async fn create(
     let plan = plan(sql, settings, input).await?;
     let job = insert(sql, settings, input, &user, plan, now_ms).await?;
     tracing::info!(job_id = %job.id, user_id = job.user_id, preset_id = ?job.preset_id, cost = job.cost, "job created");
-    if let Err(e) = enqueue(sql, queue, settings, &job, now_ms).await {
+    if let Err(e) = enqueue(queue, settings, &job).await {
         fail_unqueued(sql, &job, now_ms).await?;
         return Err(e);
     }
@@ -293,21 +292,20 @@ async fn insert(
     }
 }
 
-async fn enqueue(
-    sql: &dyn Sql,
-    queue: &dyn Queue,
-    settings: &Settings,
-    job: &Job,
-    now_ms: i64,
-) -> CoreResult<()> {
+/// The Redis key that records that `job_id` reached `stream`.
+pub fn marker_key(stream: &str, job_id: &str) -> String {
+    format!("{stream}:enqueued:{job_id}")
+}
+
+/// `XADD`s the job message and its marker atomically. Nothing is written to SQLite here: a
+/// job costs one SQLite commit (one fsync), and the sweep finds unmarked jobs in Redis.
+async fn enqueue(queue: &dyn Queue, settings: &Settings, job: &Job) -> CoreResult<()> {
+    let stream = &settings.jobs_stream;
+    let marker = marker_key(stream, &job.id);
+    let msg = job.message().to_json();
     let entry = queue
-        .add(&settings.jobs_stream, JOB_FIELD, &job.message().to_json())
+        .add_marked(stream, &marker, JOB_FIELD, &msg, MARKER_TTL_SECS)
         .await?;
-    sql.execute(
-        "UPDATE jobs SET enqueued_at = ?2 WHERE id = ?1",
-        &[job.id.as_str().into(), now_ms.into()],
-    )
-    .await?;
     tracing::debug!(job_id = %job.id, entry = %entry, "job enqueued");
     Ok(())
 }
@@ -578,7 +576,10 @@ fn refusal(job: &Job, ev: &JobEvent) -> CoreError {
 /// What a sweep did.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, Default)]
 pub struct SweepReport {
-    /// Jobs that were charged but had never reached the stream, now enqueued.
+    /// Queued jobs checked against their Redis markers.
+    pub checked: u64,
+    /// Jobs that were charged but had never reached the stream (or whose stream Redis lost),
+    /// now enqueued.
     pub enqueued: u64,
     /// Jobs whose delivery was granted long ago without confirmation, closed as succeeded.
     pub closed: u64,
@@ -586,8 +587,9 @@ pub struct SweepReport {
     pub pruned_updates: u64,
 }
 
-/// Enqueues jobs that were committed but never reached the stream (the instance died
-/// between commit and `XADD`), and closes deliveries that were never confirmed.
+/// Enqueues queued jobs whose "reached the stream" marker is missing in Redis: the instance
+/// died between commit and `XADD`, or Redis lost its data. Closes deliveries that were never
+/// confirmed, and prunes old Telegram update claims.
 ///
 /// # Errors
 /// [`CoreError::QueueUnavailable`] when Redis is down (what was enqueued so far stays so), storage.
@@ -599,18 +601,36 @@ pub async fn sweep(
 ) -> CoreResult<SweepReport> {
     let mut report = SweepReport::default();
     let stmt = format!(
-        "SELECT {COLUMNS} FROM jobs WHERE status = 'queued' AND enqueued_at IS NULL AND created_at < ?1 \
-         ORDER BY seq LIMIT 200"
+        "SELECT {COLUMNS} FROM jobs WHERE status = 'queued' AND attempt = 0 AND created_at < ?1 \
+         ORDER BY seq LIMIT 500"
     );
-    for row in sql
+    let waiting: Vec<Job> = sql
         .execute(&stmt, &[(now_ms - SWEEP_GRACE_MS).into()])
         .await?
-    {
-        let job = from_row(&row);
-        enqueue(sql, queue, settings, &job, now_ms).await?;
-        tracing::warn!(job_id = %job.id, user_id = job.user_id, "sweep enqueued a job that never reached the stream");
+        .iter()
+        .map(from_row)
+        .collect();
+    let keys: Vec<String> = waiting
+        .iter()
+        .map(|j| marker_key(&settings.jobs_stream, &j.id))
+        .collect();
+    let present = if keys.is_empty() {
+        Vec::new()
+    } else {
+        queue.exist(&keys).await?
+    };
+    report.checked = waiting.len() as u64;
+    for (job, _) in waiting.iter().zip(&present).filter(|(_, here)| !**here) {
+        enqueue(queue, settings, job).await?;
+        tracing::warn!(job_id = %job.id, user_id = job.user_id, "sweep enqueued a job missing from the stream");
         report.enqueued += 1;
     }
+    report.closed = close_unconfirmed(sql, now_ms).await?;
+    report.pruned_updates = crate::updates::prune(sql, now_ms).await?;
+    Ok(report)
+}
+
+async fn close_unconfirmed(sql: &dyn Sql, now_ms: i64) -> CoreResult<u64> {
     let closed = sql
         .execute(
             "UPDATE jobs SET status = 'succeeded', finished_at = ?1 WHERE status = 'running' \
@@ -618,7 +638,8 @@ pub async fn sweep(
             &[now_ms.into(), (now_ms - DELIVERY_CONFIRM_TIMEOUT_MS).into()],
         )
         .await?;
-    report.closed = closed.len() as u64;
-    report.pruned_updates = crate::updates::prune(sql, now_ms).await?;
-    Ok(report)
+    for row in &closed {
+        tracing::warn!(job_id = %row.text(0), "delivery never confirmed: closed as succeeded");
+    }
+    Ok(closed.len() as u64)
 }

@@ -137,11 +137,27 @@ pub trait KeyValue {
 #[error("queue unavailable: {0}")]
 pub struct QueueError(pub String);
 
+/// Lua script for [`Queue::add_marked`]: `XADD` the entry and set its marker key in one atomic
+/// step, so "in the stream" and "marked as enqueued" can never disagree.
+/// KEYS: stream, marker. ARGV: field, value, marker TTL in seconds. Returns the entry id.
+pub const ADD_MARKED_SCRIPT: &str = "local id = redis.call('XADD', KEYS[1], '*', ARGV[1], ARGV[2]) \
+    redis.call('SET', KEYS[2], id, 'EX', tonumber(ARGV[3])) return id";
+
 /// The jobs stream in Redis.
 #[async_trait(?Send)]
 pub trait Queue {
-    /// `XADD stream * field value`; returns the entry id.
-    async fn add(&self, stream: &str, field: &str, value: &str) -> Result<String, QueueError>;
+    /// Runs [`ADD_MARKED_SCRIPT`]: appends `field = value` to `stream` and sets `marker` (with
+    /// `ttl_secs`) atomically; returns the entry id.
+    async fn add_marked(
+        &self,
+        stream: &str,
+        marker: &str,
+        field: &str,
+        value: &str,
+        ttl_secs: u64,
+    ) -> Result<String, QueueError>;
+    /// For each key, whether it exists (`MGET`).
+    async fn exist(&self, keys: &[String]) -> Result<Vec<bool>, QueueError>;
     /// `XLEN stream`.
     async fn len(&self, stream: &str) -> Result<u64, QueueError>;
 }

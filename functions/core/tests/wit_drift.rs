@@ -16,7 +16,11 @@ fn resolve() -> (Resolve, BTreeMap<String, TypeId>) {
     let package = &resolve.packages[pkg];
     assert_eq!(package.name.to_string(), "qwenedit:contract@1.0.0");
     let iface = package.interfaces["types"];
-    let types = resolve.interfaces[iface].types.iter().map(|(k, v)| (k.clone(), *v)).collect();
+    let types = resolve.interfaces[iface]
+        .types
+        .iter()
+        .map(|(k, v)| (k.clone(), *v))
+        .collect();
     (resolve, types)
 }
 
@@ -39,7 +43,9 @@ fn check(resolve: &Resolve, ty: &Type, value: &Value, at: &str) {
 fn check_def(resolve: &Resolve, id: TypeId, value: &Value, at: &str) {
     match &resolve.types[id].kind {
         TypeDefKind::Record(r) => {
-            let obj = value.as_object().unwrap_or_else(|| panic!("{at}: expected object, got {value}"));
+            let obj = value
+                .as_object()
+                .unwrap_or_else(|| panic!("{at}: expected object, got {value}"));
             let wit: Vec<String> = r.fields.iter().map(|f| snake(&f.name)).collect();
             let mut rust: Vec<String> = obj.keys().filter(|k| *k != "type").cloned().collect();
             let mut sorted = wit.clone();
@@ -47,7 +53,12 @@ fn check_def(resolve: &Resolve, id: TypeId, value: &Value, at: &str) {
             rust.sort();
             assert_eq!(rust, sorted, "{at}: fields differ between Rust and WIT");
             for f in &r.fields {
-                check(resolve, &f.ty, &obj[&snake(&f.name)], &format!("{at}.{}", f.name));
+                check(
+                    resolve,
+                    &f.ty,
+                    &obj[&snake(&f.name)],
+                    &format!("{at}.{}", f.name),
+                );
             }
         }
         TypeDefKind::Option(inner) => {
@@ -56,16 +67,31 @@ fn check_def(resolve: &Resolve, id: TypeId, value: &Value, at: &str) {
             }
         }
         TypeDefKind::List(inner) => {
-            for (i, item) in value.as_array().unwrap_or_else(|| panic!("{at}: expected array")).iter().enumerate() {
+            for (i, item) in value
+                .as_array()
+                .unwrap_or_else(|| panic!("{at}: expected array"))
+                .iter()
+                .enumerate()
+            {
                 check(resolve, inner, item, &format!("{at}[{i}]"));
             }
         }
         TypeDefKind::Variant(v) => {
-            let tag = value["type"].as_str().unwrap_or_else(|| panic!("{at}: variant without \"type\""));
-            let case = v.cases.iter().find(|c| snake(&c.name) == tag).unwrap_or_else(|| panic!("{at}: no WIT case {tag}"));
+            let tag = value["type"]
+                .as_str()
+                .unwrap_or_else(|| panic!("{at}: variant without \"type\""));
+            let case = v
+                .cases
+                .iter()
+                .find(|c| snake(&c.name) == tag)
+                .unwrap_or_else(|| panic!("{at}: no WIT case {tag}"));
             match &case.ty {
                 Some(payload) => check(resolve, payload, value, &format!("{at}<{tag}>")),
-                None => assert_eq!(value.as_object().map(|o| o.len()), Some(1), "{at}: case {tag} has no payload"),
+                None => assert_eq!(
+                    value.as_object().map(|o| o.len()),
+                    Some(1),
+                    "{at}: case {tag} has no payload"
+                ),
             }
         }
         TypeDefKind::Type(t) => check(resolve, t, value, at),
@@ -74,7 +100,11 @@ fn check_def(resolve: &Resolve, id: TypeId, value: &Value, at: &str) {
 }
 
 fn ty(types: &BTreeMap<String, TypeId>, name: &str) -> Type {
-    Type::Id(*types.get(name).unwrap_or_else(|| panic!("wit has no type {name}")))
+    Type::Id(
+        *types
+            .get(name)
+            .unwrap_or_else(|| panic!("wit has no type {name}")),
+    )
 }
 
 fn message() -> JobMessage {
@@ -97,32 +127,79 @@ fn message() -> JobMessage {
 fn job_message_matches_wit() {
     let (resolve, types) = resolve();
     let t = ty(&types, "job-message");
-    check(&resolve, &t, &serde_json::to_value(message()).expect("json"), "job-message");
+    check(
+        &resolve,
+        &t,
+        &serde_json::to_value(message()).expect("json"),
+        "job-message",
+    );
     let mut none = message();
     none.preset_id = None;
-    check(&resolve, &t, &serde_json::to_value(none).expect("json"), "job-message");
+    check(
+        &resolve,
+        &t,
+        &serde_json::to_value(none).expect("json"),
+        "job-message",
+    );
 }
 
 #[test]
 fn every_job_event_case_matches_wit() {
     let (resolve, types) = resolve();
-    let out = OutputMeta { comfy_prompt_id: "p".into(), bytes: 1, sent_as: "photo".into(), run_ms: 2 };
-    let fail = Failure { reason: "timeout".into(), user_message: "m".into() };
-    let kinds = [JobEventKind::Started, JobEventKind::Delivering, JobEventKind::Succeeded(out), JobEventKind::Failed(fail)];
+    let out = OutputMeta {
+        comfy_prompt_id: "p".into(),
+        bytes: 1,
+        sent_as: "photo".into(),
+        run_ms: 2,
+    };
+    let fail = Failure {
+        reason: "timeout".into(),
+        user_message: "m".into(),
+    };
+    let kinds = [
+        JobEventKind::Started,
+        JobEventKind::Delivering,
+        JobEventKind::Succeeded(out),
+        JobEventKind::Failed(fail),
+    ];
     let wit_cases = match &resolve.types[types["job-event-kind"]].kind {
         TypeDefKind::Variant(v) => v.cases.len(),
         _ => 0,
     };
-    assert_eq!(wit_cases, kinds.len(), "a WIT case has no Rust counterpart or the reverse");
+    assert_eq!(
+        wit_cases,
+        kinds.len(),
+        "a WIT case has no Rust counterpart or the reverse"
+    );
     for kind in kinds {
-        let ev = JobEvent { v: 1, attempt: 1, host: "h".into(), at: 5, kind };
-        check(&resolve, &ty(&types, "job-event"), &serde_json::to_value(ev).expect("json"), "job-event");
+        let ev = JobEvent {
+            v: 1,
+            attempt: 1,
+            host: "h".into(),
+            at: 5,
+            kind,
+        };
+        check(
+            &resolve,
+            &ty(&types, "job-event"),
+            &serde_json::to_value(ev).expect("json"),
+            "job-event",
+        );
     }
 }
 
 #[test]
 fn event_reply_matches_wit() {
     let (resolve, types) = resolve();
-    let reply = EventReply { status: "running".into(), proceed: true, attempt: 1 };
-    check(&resolve, &ty(&types, "event-reply"), &serde_json::to_value(reply).expect("json"), "event-reply");
+    let reply = EventReply {
+        status: "running".into(),
+        proceed: true,
+        attempt: 1,
+    };
+    check(
+        &resolve,
+        &ty(&types, "event-reply"),
+        &serde_json::to_value(reply).expect("json"),
+        "event-reply",
+    );
 }

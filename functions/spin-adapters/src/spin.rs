@@ -10,8 +10,8 @@ use futures::future::{Either, select};
 use http_body_util::Full;
 use qwen_core::http::{Request, declared_too_large, too_large};
 use qwen_core::ports::{
-    Clock, Config, HttpClient, HttpError, HttpRequest, HttpResponse, KeyValue, KvError, Queue, QueueError, Sql,
-    SqlError, SqlRow, SqlValue,
+    ADD_MARKED_SCRIPT, Clock, Config, HttpClient, HttpError, HttpRequest, HttpResponse, KeyValue,
+    KvError, Queue, QueueError, Sql, SqlError, SqlRow, SqlValue,
 };
 use qwen_core::settings::{Settings, SettingsError};
 use spin_sdk::http::body::IncomingBodyExt;
@@ -21,7 +21,10 @@ use spin_sdk::{key_value, redis, sqlite, variables};
 pub const REDIS_TIMEOUT: Duration = Duration::from_secs(2);
 
 /// Races `fut` against a timer; `None` when the timer wins.
-pub async fn with_timeout<T>(limit: Duration, fut: impl std::future::Future<Output = T>) -> Option<T> {
+pub async fn with_timeout<T>(
+    limit: Duration,
+    fut: impl std::future::Future<Output = T>,
+) -> Option<T> {
     let fut = std::pin::pin!(fut);
     let timer = std::pin::pin!(spin_sdk::time::sleep(limit));
     match select(fut, timer).await {
@@ -76,9 +79,16 @@ fn sql_error(e: sqlite::Error) -> SqlError {
 #[async_trait(?Send)]
 impl Sql for SpinSql {
     async fn execute(&self, sql: &str, params: &[SqlValue]) -> Result<Vec<SqlRow>, SqlError> {
-        let result = self.0.execute(sql, params.iter().map(to_spin)).await.map_err(sql_error)?;
+        let result = self
+            .0
+            .execute(sql, params.iter().map(to_spin))
+            .await
+            .map_err(sql_error)?;
         let rows = result.collect().await.map_err(sql_error)?;
-        Ok(rows.into_iter().map(|r| SqlRow(r.values.into_iter().map(from_spin).collect())).collect())
+        Ok(rows
+            .into_iter()
+            .map(|r| SqlRow(r.values.into_iter().map(from_spin).collect()))
+            .collect())
     }
 }
 
@@ -91,7 +101,10 @@ impl SpinKv {
     /// # Errors
     /// [`KvError`] when it cannot be opened.
     pub async fn open_default() -> Result<SpinKv, KvError> {
-        key_value::Store::open_default().await.map(SpinKv).map_err(|e| KvError(format!("{e:?}")))
+        key_value::Store::open_default()
+            .await
+            .map(SpinKv)
+            .map_err(|e| KvError(format!("{e:?}")))
     }
 }
 
@@ -101,10 +114,16 @@ impl KeyValue for SpinKv {
         self.0.get(key).await.map_err(|e| KvError(format!("{e:?}")))
     }
     async fn set(&self, key: &str, value: &[u8]) -> Result<(), KvError> {
-        self.0.set(key, value).await.map_err(|e| KvError(format!("{e:?}")))
+        self.0
+            .set(key, value)
+            .await
+            .map_err(|e| KvError(format!("{e:?}")))
     }
     async fn delete(&self, key: &str) -> Result<(), KvError> {
-        self.0.delete(key).await.map_err(|e| KvError(format!("{e:?}")))
+        self.0
+            .delete(key)
+            .await
+            .map_err(|e| KvError(format!("{e:?}")))
     }
 }
 
@@ -122,7 +141,9 @@ pub struct SpinQueue {
 impl SpinQueue {
     /// A queue on `url`.
     pub fn new(url: &str) -> SpinQueue {
-        SpinQueue { url: url.to_owned() }
+        SpinQueue {
+            url: url.to_owned(),
+        }
     }
 
     async fn connection(&self) -> Result<std::rc::Rc<redis::Connection>, QueueError> {
@@ -138,7 +159,11 @@ impl SpinQueue {
         Ok(conn)
     }
 
-    async fn execute(&self, cmd: &str, args: Vec<redis::RedisParameter>) -> Result<Vec<redis::RedisResult>, QueueError> {
+    async fn execute(
+        &self,
+        cmd: &str,
+        args: Vec<redis::RedisParameter>,
+    ) -> Result<Vec<redis::RedisResult>, QueueError> {
         let conn = self.connection().await?;
         let outcome = match with_timeout(REDIS_TIMEOUT, conn.execute(cmd, args)).await {
             Some(Ok(v)) => Ok(v),
@@ -158,17 +183,41 @@ fn bin(s: &str) -> redis::RedisParameter {
 
 #[async_trait(?Send)]
 impl Queue for SpinQueue {
-    async fn add(&self, stream: &str, field: &str, value: &str) -> Result<String, QueueError> {
-        let out = self.execute("XADD", vec![bin(stream), bin("*"), bin(field), bin(value)]).await?;
-        match out.into_iter().next() {
+    async fn add_marked(
+        &self,
+        stream: &str,
+        marker: &str,
+        field: &str,
+        value: &str,
+        ttl_secs: u64,
+    ) -> Result<String, QueueError> {
+        let ttl = ttl_secs.to_string();
+        let args = [ADD_MARKED_SCRIPT, "2", stream, marker, field, value, &ttl]
+            .map(bin)
+            .to_vec();
+        match self.execute("EVAL", args).await?.into_iter().next() {
             Some(redis::RedisResult::Binary(id)) => Ok(String::from_utf8_lossy(&id).into_owned()),
             Some(redis::RedisResult::Status(id)) => Ok(id),
-            other => Err(QueueError(format!("unexpected XADD reply {other:?}"))),
+            other => Err(QueueError(format!("unexpected EVAL reply {other:?}"))),
         }
     }
 
+    async fn exist(&self, keys: &[String]) -> Result<Vec<bool>, QueueError> {
+        let args = keys.iter().map(|k| bin(k)).collect();
+        let values = self.execute("MGET", args).await?;
+        Ok(values
+            .iter()
+            .map(|v| !matches!(v, redis::RedisResult::Nil))
+            .collect())
+    }
+
     async fn len(&self, stream: &str) -> Result<u64, QueueError> {
-        match self.execute("XLEN", vec![bin(stream)]).await?.into_iter().next() {
+        match self
+            .execute("XLEN", vec![bin(stream)])
+            .await?
+            .into_iter()
+            .next()
+        {
             Some(redis::RedisResult::Int64(n)) => Ok(n.max(0) as u64),
             other => Err(QueueError(format!("unexpected XLEN reply {other:?}"))),
         }
@@ -218,11 +267,15 @@ impl Clock for SystemClock {
 pub struct SpinHttp;
 
 fn build_request(req: HttpRequest) -> Result<spin_sdk::http::Request<Full<Bytes>>, HttpError> {
-    let mut builder = spin_sdk::http::Request::builder().method(req.method.as_str()).uri(req.url.as_str());
+    let mut builder = spin_sdk::http::Request::builder()
+        .method(req.method.as_str())
+        .uri(req.url.as_str());
     for (k, v) in &req.headers {
         builder = builder.header(k.as_str(), v.as_str());
     }
-    builder.body(Full::new(Bytes::from(req.body))).map_err(|e| HttpError::Other(e.to_string()))
+    builder
+        .body(Full::new(Bytes::from(req.body)))
+        .map_err(|e| HttpError::Other(e.to_string()))
 }
 
 #[async_trait(?Send)]
@@ -231,20 +284,37 @@ impl HttpClient for SpinHttp {
         let limit = Duration::from_millis(req.timeout_ms.max(1));
         let request = build_request(req)?;
         let exchange = async {
-            let resp = spin_sdk::http::send(request).await.map_err(|e| HttpError::Connect(format!("{e:?}")))?;
+            let resp = spin_sdk::http::send(request)
+                .await
+                .map_err(|e| HttpError::Connect(format!("{e:?}")))?;
             let status = resp.status().as_u16();
             let headers = header_pairs(resp.headers());
-            let body = resp.into_body().bytes().await.map_err(|e| HttpError::Other(format!("{e:?}")))?;
-            Ok(HttpResponse { status, headers, body: body.to_vec() })
+            let body = resp
+                .into_body()
+                .bytes()
+                .await
+                .map_err(|e| HttpError::Other(format!("{e:?}")))?;
+            Ok(HttpResponse {
+                status,
+                headers,
+                body: body.to_vec(),
+            })
         };
-        with_timeout(limit, exchange).await.unwrap_or(Err(HttpError::Timeout))
+        with_timeout(limit, exchange)
+            .await
+            .unwrap_or(Err(HttpError::Timeout))
     }
 }
 
 fn header_pairs(headers: &spin_sdk::http::HeaderMap) -> Vec<(String, String)> {
     headers
         .iter()
-        .map(|(k, v)| (k.as_str().to_owned(), String::from_utf8_lossy(v.as_bytes()).into_owned()))
+        .map(|(k, v)| {
+            (
+                k.as_str().to_owned(),
+                String::from_utf8_lossy(v.as_bytes()).into_owned(),
+            )
+        })
         .collect()
 }
 
@@ -254,7 +324,10 @@ fn header_pairs(headers: &spin_sdk::http::HeaderMap) -> Vec<(String, String)> {
 ///
 /// # Errors
 /// The 413 answer, or 400 when the body cannot be read.
-pub async fn read_request(req: spin_sdk::http::Request, limit: usize) -> Result<Request, HttpResponse> {
+pub async fn read_request(
+    req: spin_sdk::http::Request,
+    limit: usize,
+) -> Result<Request, HttpResponse> {
     let (parts, body) = req.into_parts();
     let headers = header_pairs(&parts.headers);
     if declared_too_large(&headers, limit) {
@@ -263,7 +336,9 @@ pub async fn read_request(req: spin_sdk::http::Request, limit: usize) -> Result<
     let mut stream = body.stream();
     let mut bytes = Vec::new();
     while let Some(chunk) = stream.next().await {
-        let chunk = chunk.map_err(|_| qwen_core::http::error(400, "bad_body", "the request body could not be read"))?;
+        let chunk = chunk.map_err(|_| {
+            qwen_core::http::error(400, "bad_body", "the request body could not be read")
+        })?;
         if bytes.len() + chunk.len() > limit {
             return Err(too_large(limit));
         }
@@ -284,6 +359,10 @@ pub fn into_response(resp: HttpResponse) -> spin_sdk::http::Response<Full<Bytes>
     for (k, v) in &resp.headers {
         builder = builder.header(k.as_str(), v.as_str());
     }
-    let fallback = Full::new(Bytes::from_static(b"{\"error\":{\"code\":\"internal\",\"message\":\"bad response\"}}"));
-    builder.body(Full::new(Bytes::from(resp.body))).unwrap_or_else(|_| spin_sdk::http::Response::new(fallback))
+    let fallback = Full::new(Bytes::from_static(
+        b"{\"error\":{\"code\":\"internal\",\"message\":\"bad response\"}}",
+    ));
+    builder
+        .body(Full::new(Bytes::from(resp.body)))
+        .unwrap_or_else(|_| spin_sdk::http::Response::new(fallback))
 }

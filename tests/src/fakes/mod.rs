@@ -1,2 +1,2 @@
-pub mod telegram;
 pub mod comfyui;
+pub mod telegram;
