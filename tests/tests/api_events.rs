@@ -186,8 +186,7 @@ async fn signatures_good_bad_stale_missing_and_replayed() {
     let f = ApiFixture::start("events_signature").await;
     let id = job(&f, 708).await;
     let url = format!("{}/internal/jobs/{id}/events", f.server.url());
-    let body =
-        r#"{"v":1,"attempt":1,"host":"gpu-a","at":0,"kind":{"type":"started"}}"#.to_string();
+    let body = r#"{"v":1,"attempt":1,"host":"gpu-a","at":0,"kind":{"type":"started"}}"#.to_string();
     let now = f.clock.now_ms() / 1000;
     let post = |ts: i64, sig: String| {
         f.client
