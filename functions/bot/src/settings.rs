@@ -33,6 +33,21 @@ pub const VARIABLES: &[Variable] = &[
     },
 ];
 
+/// Core variables the `telegram` component does not read (it never serves `/api` or
+/// `/internal`), so `spin.toml` does not grant it these secrets.
+pub const UNUSED_CORE_VARIABLES: &[&str] = &["api_token", "gpu_event_secret"];
+
+/// Every variable the `telegram` component reads: the core's (less
+/// [`UNUSED_CORE_VARIABLES`]) and the bot's own [`VARIABLES`].
+pub fn component_variables() -> Vec<Variable> {
+    qwen_core::settings::VARIABLES
+        .iter()
+        .filter(|v| !UNUSED_CORE_VARIABLES.contains(&v.name))
+        .chain(VARIABLES)
+        .copied()
+        .collect()
+}
+
 /// Parsed bot configuration.
 #[derive(Clone, PartialEq)]
 pub struct BotSettings {
@@ -138,6 +153,13 @@ mod tests {
         names
             .iter()
             .all(|n| qwen_core::settings::VARIABLES.iter().all(|c| c.name != *n))
+    }
+
+    #[test]
+    fn the_component_reads_no_api_secrets() {
+        let names: Vec<_> = component_variables().iter().map(|v| v.name).collect();
+        assert!(names.contains(&"telegram_bot_token") && names.contains(&"redis_url"));
+        assert!(!names.contains(&"api_token") && !names.contains(&"gpu_event_secret"));
     }
 
     #[test]

@@ -105,11 +105,17 @@ impl Bot {
 
     /// A bot after `tweak` adjusted the core settings.
     pub async fn start_with(name: &str, tweak: impl FnOnce(&mut Settings)) -> Bot {
+        Bot::start_in(name, &std::env::temp_dir(), tweak).await
+    }
+
+    /// A bot whose SQLite files live under `base` (e.g. a tmpfs, to measure the handler
+    /// without the disk's fsync cost).
+    pub async fn start_in(name: &str, base: &Path, tweak: impl FnOnce(&mut Settings)) -> Bot {
         let prefix = unique_prefix(name);
         let mut settings = test_settings(&prefix);
         tweak(&mut settings);
         let tg = FakeTelegram::start().await;
-        let dir = tempfile::tempdir().expect("temp dir");
+        let dir = tempfile::tempdir_in(base).expect("temp dir");
         let bot = BotSettings {
             bot_token: tg.token().to_owned(),
             webhook_secret: SECRET.into(),
@@ -208,6 +214,16 @@ impl Bot {
             .await
             .expect("jobs")
             .0
+    }
+
+    /// How many jobs the user has.
+    pub async fn job_count(&self, user: i64) -> i64 {
+        let sql = SqliteSql::open(&self.env.db);
+        let stmt = "SELECT COUNT(*) FROM jobs WHERE user_id = ?1";
+        let rows = qwen_core::ports::Sql::execute(&sql, stmt, &[user.into()])
+            .await
+            .expect("count");
+        rows.first().map(|r| r.int(0)).unwrap_or(0)
     }
 
     /// The stored user.
