@@ -90,6 +90,10 @@ pub struct Config {
     /// Attempts for retryable failures (ComfyUI 5xx, connection errors, Telegram 5xx).
     #[arg(long, env = "RETRY_ATTEMPTS", default_value_t = 5)]
     pub retry_attempts: u32,
+    /// Attempts for a job event while the api is unreachable (5xx, connection errors, 401);
+    /// the entry stays pending and claimed meanwhile, then is left for a later delivery.
+    #[arg(long, env = "EVENT_RETRY_ATTEMPTS", default_value_t = 20)]
+    pub event_retry_attempts: u32,
     /// First retry delay, milliseconds (doubles each time, with jitter).
     #[arg(long, env = "RETRY_BASE_MS", default_value_t = 500)]
     pub retry_base_ms: u64,

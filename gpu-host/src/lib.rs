@@ -10,6 +10,8 @@
 //! messenger port over `botapi`), [`retry`] (backoff), [`pipeline`] (the three stages that
 //! keep the GPU busy), [`metrics`] (Prometheus text and `/healthz`), [`config`] (clap + env).
 
+#![warn(missing_docs)]
+
 pub mod comfy;
 pub mod config;
 pub mod events;

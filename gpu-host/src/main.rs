@@ -76,6 +76,20 @@ fn settings(cfg: &Config) -> Settings {
 }
 
 async fn run(cfg: Config) -> Result<(), String> {
+    let host = build_host(&cfg).await?;
+    let (stop_tx, stop_rx) = watch::channel(false);
+    tokio::task::spawn_local(async move {
+        wait_for_signal().await;
+        tracing::info!("signal received: shutting down");
+        let _ = stop_tx.send(true);
+    });
+    host.run(stop_rx).await;
+    tracing::info!("gpu-host stopped");
+    Ok(())
+}
+
+/// Loads the workflows, connects to Redis and wires every part of the host.
+async fn build_host(cfg: &Config) -> Result<Rc<Host>, String> {
     let consumer = cfg.consumer();
     tracing::info!(config = ?cfg, consumer = %consumer, "gpu-host starting");
     let mut workflows = Workflows::load_dir(&cfg.workflows_dir, cfg.workflow.as_deref())
@@ -90,13 +104,41 @@ async fn run(cfg: Config) -> Result<(), String> {
     let queue = JobQueue::connect(&cfg.redis_url, names)
         .await
         .map_err(|e| e.to_string())?;
-    let settings = settings(&cfg);
-    let comfy = ComfyClient::new(
-        &cfg.comfyui_url,
-        &cfg.health_url(),
-        &format!("{consumer}-{}", uuid::Uuid::new_v4()),
-    );
-    let watcher = ComfyWatcher::start(comfy.ws_url());
+    let settings = settings(cfg);
+    let client_id = format!("{consumer}-{}", uuid::Uuid::new_v4());
+    let comfy = ComfyClient::new(&cfg.comfyui_url, &cfg.health_url(), &client_id);
+    let events_retry = RetryPolicy {
+        max_attempts: cfg.event_retry_attempts.max(1),
+        ..settings.retry
+    };
+    Ok(Rc::new(Host {
+        events: EventsClient::new(
+            &cfg.api_base_url,
+            &cfg.gpu_event_secret,
+            &consumer,
+            events_retry,
+        ),
+        tg: Rc::new(BotMessenger::new(
+            &cfg.telegram_api_url,
+            &cfg.telegram_bot_token,
+            settings.retry,
+        )),
+        lock: GpuLock::new(&cfg.gpu_lock_path),
+        watcher: ComfyWatcher::start(comfy.ws_url()),
+        metrics: spawn_metrics(cfg),
+        settings,
+        queue,
+        comfy,
+        workflows,
+        held: RefCell::default(),
+        deliveries: RefCell::default(),
+        gate: Default::default(),
+        last_run_end: Default::default(),
+    }))
+}
+
+/// The metrics registry, served on `METRICS_ADDR` when set.
+fn spawn_metrics(cfg: &Config) -> Arc<Metrics> {
     let metrics = Arc::new(Metrics::default());
     if let Some(addr) = cfg.metrics_socket() {
         let m = metrics.clone();
@@ -106,39 +148,7 @@ async fn run(cfg: Config) -> Result<(), String> {
             }
         });
     }
-    let host = Rc::new(Host {
-        events: EventsClient::new(
-            &cfg.api_base_url,
-            &cfg.gpu_event_secret,
-            &consumer,
-            settings.retry,
-        ),
-        tg: Rc::new(BotMessenger::new(
-            &cfg.telegram_api_url,
-            &cfg.telegram_bot_token,
-            settings.retry,
-        )),
-        lock: GpuLock::new(&cfg.gpu_lock_path),
-        settings,
-        queue,
-        comfy,
-        watcher,
-        workflows,
-        metrics,
-        held: RefCell::default(),
-        deliveries: RefCell::default(),
-        gate: Default::default(),
-        last_run_end: Default::default(),
-    });
-    let (stop_tx, stop_rx) = watch::channel(false);
-    tokio::task::spawn_local(async move {
-        wait_for_signal().await;
-        tracing::info!("signal received: shutting down");
-        let _ = stop_tx.send(true);
-    });
-    host.run(stop_rx).await;
-    tracing::info!("gpu-host stopped");
-    Ok(())
+    metrics
 }
 
 async fn wait_for_signal() {

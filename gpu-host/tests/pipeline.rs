@@ -353,3 +353,44 @@ async fn progress_bar_is_edited_at_most_once_a_second() {
     );
     w.cleanup().await;
 }
+
+#[tokio::test(flavor = "current_thread")]
+async fn unreadable_entry_is_dead_lettered_and_acked() {
+    let w = World::start().await;
+    let mut r = redis().await;
+    let _: String = redis::cmd("XADD")
+        .arg(&w.names.stream)
+        .arg("*")
+        .arg("job")
+        .arg("{not json")
+        .query_async(&mut r)
+        .await
+        .expect("xadd");
+    let host = w.host("host-a", settings()).await;
+    with_host(host, async {
+        let end = std::time::Instant::now() + WAIT;
+        while xlen(&w.names.dead).await == 0 {
+            assert!(std::time::Instant::now() < end, "dead-lettered");
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+    })
+    .await;
+    assert_eq!(pending(&w.names).await, 0);
+    w.cleanup().await;
+}
+
+#[tokio::test(flavor = "current_thread")]
+async fn wrong_event_secret_keeps_the_entry_pending() {
+    let w = World::start().await;
+    let mut s = settings();
+    s.visibility = Duration::from_secs(30);
+    let host = w
+        .host_for("host-a", s, w.names.clone(), &w.api.url(), "wrong-secret")
+        .await;
+    w.submit("job-401", "en").await;
+    with_host(host, tokio::time::sleep(Duration::from_millis(1500))).await;
+    assert_eq!(pending(&w.names).await, 1, "nothing acked on 401");
+    assert!(w.api.events("job-401").is_empty(), "no event was accepted");
+    assert!(w.comfy.prompts().is_empty(), "no run without the edge's go");
+    w.cleanup().await;
+}

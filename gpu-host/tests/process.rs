@@ -217,3 +217,60 @@ async fn sigterm_past_grace_leaves_the_job_pending_for_another_host() {
     let _ = b.kill();
     w.cleanup().await;
 }
+
+#[tokio::test(flavor = "current_thread")]
+async fn a_stale_host_that_wakes_up_late_sends_no_second_photo() {
+    let w = World::start().await;
+    w.comfy.set_run_time(Duration::from_millis(2500));
+    let mut a = w.spawn_child("host-a");
+    w.submit("job-stale", "en").await;
+    wait_run_started(&w.comfy, 1).await;
+    let pid = a.id().to_string();
+    let _ = std::process::Command::new("kill")
+        .args(["-STOP", &pid])
+        .status();
+    // Host B is another GPU machine: its own ComfyUI and GPU lock.
+    let other = FakeComfy::start().await;
+    let lock_b = format!("{}.b", w.lock_path.display());
+    let mut b = w.spawn_child_with(
+        "host-b",
+        &[
+            ("COMFYUI_URL", other.url()),
+            ("GPU_LOCK_PATH", lock_b.clone()),
+        ],
+    );
+    let state = w.api.wait_final("job-stale", WAIT).await;
+    assert_eq!(state.status, "succeeded");
+    assert_eq!(state.attempt, 2);
+    let _ = std::process::Command::new("kill")
+        .args(["-CONT", &pid])
+        .status();
+    tokio::time::sleep(Duration::from_millis(1500)).await;
+    assert_eq!(
+        w.tg.calls_of("sendPhoto").len(),
+        1,
+        "the woken host was fenced off"
+    );
+    let refused = w
+        .api
+        .events("job-stale")
+        .iter()
+        .filter(|e| e.1 == 1 && e.2 == 409)
+        .count();
+    assert!(
+        refused >= 1,
+        "host A's late event was refused: {:?}",
+        w.api.events("job-stale")
+    );
+    for c in [&a, &b] {
+        sigterm(c);
+    }
+    let _ = (
+        wait_exit(&mut a, Duration::from_secs(15)).await,
+        wait_exit(&mut b, Duration::from_secs(15)).await,
+    );
+    let _ = (a.kill(), b.kill());
+    assert_eq!(pending(&w.names).await, 0);
+    let _ = std::fs::remove_file(lock_b);
+    w.cleanup().await;
+}

@@ -45,18 +45,17 @@ pub async fn wait_for_run(
     spec: &WaitSpec<'_>,
     mut progress: impl FnMut(u64, u64),
 ) -> Result<RunOutcome, ComfyError> {
-    let mut outputs = serde_json::Map::new();
-    let mut failure: Option<ComfyError> = None;
+    let mut seen = Seen::default();
     if spec.check_first
         && let Some(done) = reconcile(client, spec).await
     {
         return done;
     }
-    let mut tick =
-        tokio::time::interval_at(Instant::now() + spec.reconcile_every, spec.reconcile_every);
+    let every = spec.reconcile_every;
+    let mut tick = tokio::time::interval_at(Instant::now() + every, every);
     loop {
         let ev = tokio::select! {
-            ev = events.recv() => ev,
+            ev = events.recv(), if !events.is_closed() => ev,
             _ = tick.tick() => Some(WsEvent::Reconnected),
             _ = tokio::time::sleep_until(spec.deadline) => {
                 tracing::warn!(prompt_id = spec.prompt_id, "run passed its deadline: interrupting");
@@ -66,23 +65,33 @@ pub async fn wait_for_run(
         };
         match ev {
             Some(WsEvent::Progress { value, max }) => progress(value, max),
-            Some(WsEvent::Executed { node, output }) => {
-                outputs.insert(node, output);
-            }
-            Some(WsEvent::Error(v)) => failure = Some(execution_error(&v)),
-            Some(WsEvent::Interrupted) => failure = Some(ComfyError::Interrupted),
-            Some(WsEvent::Done) => {
-                return finish(client, spec, failure, Value::Object(outputs)).await;
-            }
+            Some(WsEvent::Done) => return finish(client, spec, seen).await,
             Some(WsEvent::Reconnected) | None => {
                 if let Some(done) = reconcile(client, spec).await {
                     return done;
                 }
-                if events.is_closed() {
-                    tokio::time::sleep(spec.reconcile_every).await;
-                }
             }
-            Some(WsEvent::Success | WsEvent::Executing(_)) => {}
+            Some(other) => seen.note(other),
+        }
+    }
+}
+
+/// What the socket said about a run so far.
+#[derive(Default)]
+struct Seen {
+    outputs: serde_json::Map<String, Value>,
+    failure: Option<ComfyError>,
+}
+
+impl Seen {
+    fn note(&mut self, ev: WsEvent) {
+        match ev {
+            WsEvent::Executed { node, output } => {
+                self.outputs.insert(node, output);
+            }
+            WsEvent::Error(v) => self.failure = Some(execution_error(&v)),
+            WsEvent::Interrupted => self.failure = Some(ComfyError::Interrupted),
+            _ => {}
         }
     }
 }
@@ -90,13 +99,12 @@ pub async fn wait_for_run(
 async fn finish(
     client: &ComfyClient,
     spec: &WaitSpec<'_>,
-    failure: Option<ComfyError>,
-    outputs: Value,
+    seen: Seen,
 ) -> Result<RunOutcome, ComfyError> {
-    if let Some(err) = failure {
+    if let Some(err) = seen.failure {
         return Err(err);
     }
-    let images = output_images(&outputs, spec.output_node);
+    let images = output_images(&Value::Object(seen.outputs), spec.output_node);
     if !images.is_empty() {
         return Ok(RunOutcome { images });
     }

@@ -8,6 +8,7 @@ use qwen_core::contract::{
     Failure, JobEventKind, JobMessage, OutputMeta, comfy_prompt_id, failure_reason as reason,
 };
 use serde_json::Value;
+use tracing::Instrument;
 
 use super::Host;
 use crate::comfy::run::{WaitSpec, from_history};
@@ -124,7 +125,10 @@ pub async fn prepare(host: &Host, entry: Entry) -> Option<Prepared> {
         other => {
             let err = other.map(|r| r.err().map(|e| e.to_string()));
             tracing::error!(entry = %entry.id, ?err, "unreadable job message: dead-lettering");
-            dead_letter(host, &entry, "unreadable").await;
+            if dead_letter(host, &entry, "unreadable").await {
+                release(host, &entry.id);
+                let _ = host.queue.ack(&entry.id).await;
+            }
             return None;
         }
     };
@@ -135,34 +139,48 @@ pub async fn prepare(host: &Host, entry: Entry) -> Option<Prepared> {
         taken: Instant::now(),
         status_msg: Cell::new(None),
     };
-    let span = tracing::info_span!("job", job_id = %ctx.msg.job_id, user_id = ctx.msg.user_id, attempt = ctx.attempt);
-    let _enter = span.enter();
-    if ctx.attempt > host.settings.max_deliveries {
-        tracing::error!("delivered too often: dead-lettering and failing the job");
-        dead_letter(host, &entry, reason::REDELIVERY_LIMIT).await;
-        ctx.fail(host, reason::REDELIVERY_LIMIT).await;
-        return None;
+    let span = ctx.span();
+    ctx.start(host, &entry).instrument(span).await
+}
+
+impl Ctx {
+    /// The tracing span of this job's run.
+    fn span(&self) -> tracing::Span {
+        tracing::info_span!("job", job_id = %self.msg.job_id, user_id = self.msg.user_id, attempt = self.attempt)
     }
-    if !ctx.event_says_go(host, JobEventKind::Started).await {
-        return None;
-    }
-    match ctx.ready(host).await {
-        Ok(p) => Some(p),
-        Err(Fail(why)) => {
-            ctx.fail(host, why).await;
-            None
+
+    /// Checks the delivery count, reports `started`, then gets the inputs ready.
+    async fn start(self, host: &Host, entry: &Entry) -> Option<Prepared> {
+        if self.attempt > host.settings.max_deliveries {
+            tracing::error!("delivered too often: dead-lettering and failing the job");
+            dead_letter(host, entry, reason::REDELIVERY_LIMIT).await;
+            self.fail(host, reason::REDELIVERY_LIMIT).await;
+            return None;
+        }
+        if !self.event_says_go(host, JobEventKind::Started).await {
+            return None;
+        }
+        match self.ready(host).await {
+            Ok(p) => Some(p),
+            Err(Fail(why)) => {
+                self.fail(host, why).await;
+                None
+            }
         }
     }
 }
 
-async fn dead_letter(host: &Host, entry: &Entry, why: &str) {
+/// Copies the entry to the dead-letter stream (the caller acks it once the job is settled).
+async fn dead_letter(host: &Host, entry: &Entry, why: &str) -> bool {
     match host.queue.dead_letter(entry, why).await {
         Ok(()) => {
-            release(host, &entry.id);
-            let _ = host.queue.ack(&entry.id).await;
             host.metrics.job("dead_lettered", Duration::ZERO);
+            true
         }
-        Err(e) => tracing::error!(entry = %entry.id, error = %e, "dead-lettering failed"),
+        Err(e) => {
+            tracing::error!(entry = %entry.id, error = %e, "dead-lettering failed");
+            false
+        }
     }
 }
 
@@ -181,21 +199,24 @@ pub async fn run_and_hand_off(host: &Rc<Host>, p: Prepared) {
         Some((pid, outcome)) => Ok((pid, outcome)),
         None => {
             ctx.run_or_adopt(host, &graph, &prompt_id, &output_node, adopt)
+                .instrument(ctx.span())
                 .await
         }
     };
     host.gate.leave();
     host.gate.enter();
     let host2 = host.clone();
-    let handle = tokio::task::spawn_local(async move {
-        host2.gate.wait_clear().await;
-        let span = tracing::info_span!("job", job_id = %ctx.msg.job_id, user_id = ctx.msg.user_id, attempt = ctx.attempt);
-        let _enter = span.enter();
-        match result {
-            Ok((pid, outcome)) => ctx.deliver(&host2, &pid, &outcome).await,
-            Err(why) => ctx.fail(&host2, why).await,
+    let span = ctx.span();
+    let handle = tokio::task::spawn_local(
+        async move {
+            host2.gate.wait_clear().await;
+            match result {
+                Ok((pid, outcome)) => ctx.deliver(&host2, &pid, &outcome).await,
+                Err(why) => ctx.fail(&host2, why).await,
+            }
         }
-    });
+        .instrument(span),
+    );
     let mut list = host.deliveries.borrow_mut();
     list.retain(|h| !h.is_finished());
     list.push(handle);
@@ -274,33 +295,35 @@ impl Ctx {
             None => (None, None),
         };
         self.status(host, 0).await?;
-        let images = if finished.is_some() {
-            vec![]
-        } else {
-            self.inputs(host).await?
+        let graph = match finished {
+            Some(_) => Value::Null,
+            None => self.graph(template, &self.inputs(host).await?)?,
         };
-        let graph = if finished.is_some() {
-            Value::Null
-        } else {
-            let prefix = format!("qwen_edit/{}", self.msg.job_id);
-            let job = crate::workflow::JobInputs {
-                images: &images,
-                prompt: &self.msg.prompt,
-                seed: self.msg.seed,
-                output_prefix: &prefix,
-            };
-            template.build(&job).map_err(|e| {
-                tracing::error!(error = %e, "cannot build the workflow");
-                Fail(reason::BAD_INPUT)
-            })?
-        };
-        let ctx = self.clone_ctx();
         Ok(Prepared {
-            ctx,
+            ctx: self.clone_ctx(),
             graph,
             output_node,
             finished,
             adopt,
+        })
+    }
+
+    /// The job's graph: the template with its images, prompt, seed and output prefix.
+    fn graph(
+        &self,
+        template: &crate::workflow::Template,
+        images: &[String],
+    ) -> Result<Value, Fail> {
+        let prefix = format!("qwen_edit/{}", self.msg.job_id);
+        let job = crate::workflow::JobInputs {
+            images,
+            prompt: &self.msg.prompt,
+            seed: self.msg.seed,
+            output_prefix: &prefix,
+        };
+        template.build(&job).map_err(|e| {
+            tracing::error!(error = %e, "cannot build the workflow");
+            Fail(reason::BAD_INPUT)
         })
     }
 
@@ -504,26 +527,9 @@ impl Ctx {
             return;
         }
         let size = bytes.len() as u64;
-        let name = format!("{}.png", self.msg.job_id);
-        let sent = send_result(
-            host.tg.as_ref(),
-            self.msg.chat_id,
-            &name,
-            bytes,
-            &text::done(self.lang()),
-        )
-        .await;
-        let sent_as = match sent {
+        let sent_as = match self.send(host, bytes).await {
             Ok(how) => how,
-            Err(e) => {
-                tracing::error!(error = %e, "sending the result failed");
-                let why = if matches!(e, TgError::Blocked) {
-                    reason::TELEGRAM_BLOCKED
-                } else {
-                    reason::RETRIES_EXHAUSTED
-                };
-                return self.fail(host, why).await;
-            }
+            Err(why) => return self.fail(host, why).await,
         };
         self.clear_status(host).await;
         let meta = OutputMeta {
@@ -534,6 +540,21 @@ impl Ctx {
         };
         self.final_event(host, JobEventKind::Succeeded(meta), "succeeded")
             .await;
+    }
+
+    /// Sends the result to the chat; the failure reason when it cannot.
+    async fn send(&self, host: &Host, bytes: Vec<u8>) -> Result<&'static str, &'static str> {
+        let name = format!("{}.png", self.msg.job_id);
+        let caption = text::done(self.lang());
+        send_result(host.tg.as_ref(), self.msg.chat_id, &name, bytes, &caption)
+            .await
+            .map_err(|e| {
+                tracing::error!(error = %e, "sending the result failed");
+                match e {
+                    TgError::Blocked => reason::TELEGRAM_BLOCKED,
+                    _ => reason::RETRIES_EXHAUSTED,
+                }
+            })
     }
 
     async fn fetch(&self, host: &Host, image: &ImageRef) -> Result<Vec<u8>, &'static str> {
