@@ -80,6 +80,9 @@ pub struct Performer<'a> {
     pub committed: bool,
     /// A state to store instead of the transition's (e.g. keep the flow after a 402).
     pub next_state: Option<DialogState>,
+    /// A call Telegram refused with 429, to hand back in the webhook's answer (Telegram
+    /// performs a method given there itself, at its own pace, instead of us hammering it).
+    pub deferred: Option<serde_json::Value>,
     previous: DialogState,
 }
 
@@ -98,6 +101,7 @@ impl<'a> Performer<'a> {
             answered: false,
             committed: false,
             next_state: None,
+            deferred: None,
             previous,
         }
     }
@@ -423,6 +427,9 @@ impl<'a> Performer<'a> {
             req = req.text(text, alert);
         }
         if let Err(e) = self.api.answer_callback_query(&req).await {
+            if self.deferred.is_none() {
+                self.defer("answerCallbackQuery", &req, &e);
+            }
             self.telegram_failed("answerCallbackQuery", e).await;
         }
     }
@@ -445,6 +452,7 @@ impl<'a> Performer<'a> {
         match self.api.edit_message_text(&req).await {
             Ok(_) => {}
             Err(e @ (BotApiError::Forbidden { .. } | BotApiError::TooManyRequests { .. })) => {
+                self.defer("editMessageText", &req, &e);
                 self.telegram_failed("editMessageText", e).await;
             }
             Err(e) => {
@@ -460,7 +468,19 @@ impl<'a> Performer<'a> {
             req = req.reply_markup(k);
         }
         if let Err(e) = self.api.send_message(&req).await {
+            self.defer("sendMessage", &req, &e);
             self.telegram_failed("sendMessage", e).await;
+        }
+    }
+
+    /// Keeps `req` for the webhook's answer when Telegram asked us to slow down (429).
+    fn defer<T: serde::Serialize>(&mut self, method: &str, req: &T, e: &BotApiError) {
+        if !matches!(e, BotApiError::TooManyRequests { .. }) {
+            return;
+        }
+        if let Ok(serde_json::Value::Object(mut call)) = serde_json::to_value(req) {
+            call.insert("method".into(), method.into());
+            self.deferred = Some(serde_json::Value::Object(call));
         }
     }
 

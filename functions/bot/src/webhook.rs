@@ -88,15 +88,17 @@ pub async fn handle_update(ctx: &Ctx<'_>, update: &Update) -> HttpResponse {
         }
     }
     let incoming = event::parse(update);
+    let mut answer = ok();
     match process(ctx, &incoming).await {
-        Ok(()) => {}
+        Ok(Some(deferred)) => answer = http::json(200, &deferred),
+        Ok(None) => {}
         Err(e) if e.is_transient() => return release(ctx, &incoming, &e).await,
         Err(e) => tracing::error!(update_id = incoming.update_id, error = %e, "update failed"),
     }
     if update.update_id % PRUNE_EVERY == 0 {
         prune(ctx, now).await;
     }
-    ok()
+    answer
 }
 
 fn unavailable() -> HttpResponse {
@@ -125,15 +127,17 @@ async fn prune(ctx: &Ctx<'_>, now: i64) {
     }
 }
 
-async fn process(ctx: &Ctx<'_>, inc: &Incoming) -> Result<(), BotError> {
+/// Handles the update; returns a Bot API call to put in the webhook's answer, if any.
+async fn process(ctx: &Ctx<'_>, inc: &Incoming) -> Result<Option<serde_json::Value>, BotError> {
     let (Some(chat_id), Some(from)) = (inc.chat_id, inc.user.as_ref()) else {
-        return Ok(());
+        return Ok(None);
     };
     match inc.event {
-        Event::Ignored => return Ok(()),
+        Event::Ignored => return Ok(None),
         Event::Blocked => {
             tracing::info!(user_id = from.id, "user blocked the bot");
-            return Ok(users::mark_blocked(ctx.sql, from.id, ctx.clock.now_ms()).await?);
+            users::mark_blocked(ctx.sql, from.id, ctx.clock.now_ms()).await?;
+            return Ok(None);
         }
         _ => {}
     }
@@ -152,7 +156,7 @@ async fn process(ctx: &Ctx<'_>, inc: &Incoming) -> Result<(), BotError> {
     if next != stored.current || stored.must_write {
         save(ctx, &key, &next, p.committed, from.id).await?;
     }
-    Ok(())
+    Ok(p.deferred.take())
 }
 
 /// The state found in key-value.

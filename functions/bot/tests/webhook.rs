@@ -264,3 +264,40 @@ async fn telegram_errors_never_fail_the_update() {
     assert_eq!(answered.len(), 1);
     let _ = buttons;
 }
+
+#[tokio::test]
+async fn a_429_hands_the_message_back_in_the_webhook_answer() {
+    use testkit::fakes::telegram::Failure;
+    let bot = Bot::start("bot-429").await;
+    let user = 512;
+    started(&bot, user).await;
+    bot.tg.fail_next(
+        "sendMessage",
+        1,
+        Failure::TooManyRequests { retry_after: 5 },
+    );
+    let resp = bot
+        .env
+        .call(&request(
+            body(&text(bot.id(), user, "/balance")),
+            Some(SECRET),
+        ))
+        .await;
+    assert_eq!(resp.status, 200);
+    let reply: serde_json::Value = serde_json::from_slice(&resp.body).expect("json");
+    assert_eq!(reply["method"], "sendMessage", "{reply}");
+    assert_eq!(reply["chat_id"], user);
+    assert!(
+        reply["text"].as_str().unwrap_or("").contains("100"),
+        "{reply}"
+    );
+    assert_eq!(
+        bot.tg
+            .calls_of("sendMessage")
+            .iter()
+            .filter(|c| c.status == 429)
+            .count(),
+        1,
+        "not retried inline"
+    );
+}
