@@ -70,3 +70,59 @@ fn recorded_histories_classify_success_error_and_interrupt() {
         Err(ComfyError::Interrupted)
     ));
 }
+
+/// The fake ComfyUI sends a run's messages in the order the real one did.
+#[tokio::test(flavor = "current_thread")]
+async fn fake_comfy_replays_the_recorded_message_order() {
+    use futures::StreamExt;
+    let Some(run) = wire("workflow_basic_run.json") else {
+        return;
+    };
+    let kinds = |frames: &[Value]| -> Vec<String> {
+        frames
+            .iter()
+            .filter_map(|f| f["type"].as_str().map(str::to_owned))
+            .filter(|k| k != "progress_state")
+            .collect()
+    };
+    let recorded: Vec<Value> = run["ws"]
+        .as_array()
+        .expect("frames")
+        .iter()
+        .map(|f| f["json"].clone())
+        .collect();
+    let fake = testkit::fakes::comfyui::FakeComfy::start().await;
+    fake.set_steps(0);
+    let client = gpu_host::comfy::ComfyClient::new(
+        &fake.url(),
+        &format!("{}/system_stats", fake.url()),
+        "wire-test",
+    );
+    let (mut ws, _) = tokio_tungstenite::connect_async(client.ws_url())
+        .await
+        .expect("ws");
+    let hello = ws.next().await.expect("hello").expect("frame");
+    let hello: Value = serde_json::from_str(hello.to_text().expect("text")).expect("json");
+    assert_eq!(
+        hello["data"]["sid"], "wire-test",
+        "the first frame is status with our sid"
+    );
+    let name = client
+        .upload_image("sample.png", testkit::fakes::comfyui::TINY_PNG.to_vec())
+        .await
+        .expect("upload");
+    let graph: Value = run["post"]["request"]["json"]["prompt"].clone();
+    assert_eq!(name, graph["1"]["inputs"]["image"]);
+    let pid = qwen_core::contract::comfy_prompt_id("wire", 1);
+    client.submit(&graph, &pid).await.expect("submit");
+    let mut got = vec![];
+    while let Some(Ok(msg)) = ws.next().await {
+        let v: Value = serde_json::from_str(msg.to_text().unwrap_or("{}")).unwrap_or(Value::Null);
+        let done = v["type"] == "executing" && v["data"]["node"].is_null();
+        got.push(v);
+        if done {
+            break;
+        }
+    }
+    assert_eq!(kinds(&got), kinds(&recorded));
+}

@@ -426,62 +426,58 @@ fn error_body(kind: &str, message: &str, details: &str) -> Value {
 /// Checks a graph like ComfyUI's validation does, for the cases the host can cause.
 fn validate(st: &State, graph: &Value) -> Option<Value> {
     let nodes = graph.as_object()?;
-    if nodes.is_empty() {
-        return Some(error_body("prompt_no_outputs", "Prompt has no outputs", ""));
-    }
-    let known = [
-        "LoadImage",
-        "ImageScale",
-        "ColorTransfer",
-        "SaveImage",
-        "PreviewImage",
-        "ImageInvert",
-        "UNETLoader",
-        "CLIPLoader",
-        "VAELoader",
-        "ModelSamplingAuraFlow",
-        "CFGNorm",
-        "LoraLoaderModelOnly",
-        "PrimitiveBoolean",
-        "PrimitiveFloat",
-        "PrimitiveInt",
-        "ComfySwitchNode",
-        "TextEncodeQwenImageEditPlus",
-        "FluxKontextMultiReferenceLatentMethod",
-        "FluxKontextImageScale",
-        "VAEEncode",
-        "VAEDecode",
-        "KSampler",
-    ];
-    for (id, node) in nodes {
-        let class = node["class_type"].as_str().unwrap_or("");
-        if !known.contains(&class) {
-            let msg = format!("Node '{class}' not found. The custom node may not be installed.");
-            let mut v = error_body("missing_node_type", &msg, &format!("Node ID '#{id}'"));
-            v["error"]["extra_info"] =
-                json!({"node_id": id, "class_type": class, "node_title": class});
-            return Some(v);
-        }
-        if class == "LoadImage" {
-            let image = node["inputs"]["image"].as_str().unwrap_or("");
-            if !st.uploads.contains_key(image) {
-                let details = format!("image - Invalid image file: {image}");
-                return Some(validation_error(
-                    id,
-                    class,
-                    "custom_validation_failed",
-                    "Custom validation failed for node",
-                    &details,
-                    "image",
-                ));
-            }
-        }
-    }
-    if !nodes
+    let has_output = nodes
         .values()
-        .any(|n| n["class_type"] == "SaveImage" || n["class_type"] == "PreviewImage")
-    {
+        .any(|n| n["class_type"] == "SaveImage" || n["class_type"] == "PreviewImage");
+    if !has_output {
         return Some(error_body("prompt_no_outputs", "Prompt has no outputs", ""));
+    }
+    nodes.iter().find_map(|(id, node)| check_node(st, id, node))
+}
+
+/// Node classes the fake knows (those of the Qwen and the model-free graphs).
+const KNOWN_NODES: [&str; 22] = [
+    "LoadImage",
+    "ImageScale",
+    "ColorTransfer",
+    "SaveImage",
+    "PreviewImage",
+    "ImageInvert",
+    "UNETLoader",
+    "CLIPLoader",
+    "VAELoader",
+    "ModelSamplingAuraFlow",
+    "CFGNorm",
+    "LoraLoaderModelOnly",
+    "PrimitiveBoolean",
+    "PrimitiveFloat",
+    "PrimitiveInt",
+    "ComfySwitchNode",
+    "TextEncodeQwenImageEditPlus",
+    "FluxKontextMultiReferenceLatentMethod",
+    "FluxKontextImageScale",
+    "VAEEncode",
+    "VAEDecode",
+    "KSampler",
+];
+
+/// The recorded error for an unknown class or a `LoadImage` of a file never uploaded.
+fn check_node(st: &State, id: &str, node: &Value) -> Option<Value> {
+    let class = node["class_type"].as_str().unwrap_or("");
+    if !KNOWN_NODES.contains(&class) {
+        let msg = format!("Node '{class}' not found. The custom node may not be installed.");
+        let mut v = error_body("missing_node_type", &msg, &format!("Node ID '#{id}'"));
+        v["error"]["extra_info"] = json!({"node_id": id, "class_type": class, "node_title": class});
+        return Some(v);
+    }
+    let image = node["inputs"]["image"].as_str().unwrap_or("");
+    if class == "LoadImage" && !st.uploads.contains_key(image) {
+        let details = format!("image - Invalid image file: {image}");
+        let (kind, msg) = (
+            "custom_validation_failed",
+            "Custom validation failed for node",
+        );
+        return Some(validation_error(id, class, kind, msg, &details, "image"));
     }
     None
 }
@@ -491,58 +487,25 @@ fn canonical_uuid(s: &str) -> bool {
 }
 
 fn post_prompt(inner: &Inner, body: &[u8]) -> Resp {
-    let Ok(v) = serde_json::from_slice::<Value>(body) else {
-        return reply(500, Some("text/plain; charset=utf-8"), SERVER_ERROR);
-    };
-    let Some(graph) = v.get("prompt").cloned() else {
-        return json_reply(
-            400,
-            &error_body("no_prompt", "No prompt provided", "No prompt provided"),
-        );
-    };
-    let prompt_id = match v["prompt_id"].as_str() {
-        Some(id) if !canonical_uuid(id) => {
-            let details = "prompt_id must be a UUID string in canonical lowercase hyphenated form; omit it to let the server generate one";
-            return json_reply(
-                400,
-                &error_body(
-                    "invalid_prompt_id",
-                    "prompt_id must be a valid UUID",
-                    details,
-                ),
-            );
-        }
-        Some(id) => id.to_owned(),
-        None => uuid::Uuid::new_v4().to_string(),
+    let (graph, prompt_id, client_id) = match parse_prompt(body) {
+        Ok(parts) => parts,
+        Err(resp) => return *resp,
     };
     let mut st = inner.lock();
     let behaviour = st.behaviours.pop_front().unwrap_or(Behaviour::Succeed);
-    match behaviour {
-        Behaviour::Fail500 => return reply(500, Some("text/plain; charset=utf-8"), SERVER_ERROR),
-        Behaviour::Reject400 => {
-            let v = validation_error(
-                "2",
-                "ImageScale",
-                "required_input_missing",
-                "Required input is missing",
-                "height",
-                "height",
-            );
-            return json_reply(400, &v);
-        }
-        _ => {}
+    if let Some(resp) =
+        scripted_refusal(&behaviour).or_else(|| validate(&st, &graph).map(|e| json_reply(400, &e)))
+    {
+        return resp;
     }
-    if let Some(err) = validate(&st, &graph) {
-        return json_reply(400, &err);
-    }
-    let client_id = v["client_id"].as_str().unwrap_or("").to_owned();
     let number = st.number;
     st.number += 1;
-    st.prompts.push(PromptRecord {
+    let record = PromptRecord {
         prompt_id: prompt_id.clone(),
         client_id: client_id.clone(),
         graph: graph.clone(),
-    });
+    };
+    st.prompts.push(record);
     st.queue.push_back(Queued {
         number,
         prompt_id: prompt_id.clone(),
@@ -552,12 +515,60 @@ fn post_prompt(inner: &Inner, body: &[u8]) -> Resp {
     });
     let remaining = st.queue.len() + usize::from(st.running.is_some());
     broadcast_status(&mut st, remaining);
+    // A real ComfyUI sends the queue status twice on a new prompt.
+    broadcast_status(&mut st, remaining);
     drop(st);
     inner.work.notify_one();
     json_reply(
         200,
         &json!({"prompt_id": prompt_id, "number": number, "node_errors": {}}),
     )
+}
+
+/// The graph, prompt id and client id of a `POST /prompt` body, or the recorded refusal.
+fn parse_prompt(body: &[u8]) -> Result<(Value, String, String), Box<Resp>> {
+    let Ok(v) = serde_json::from_slice::<Value>(body) else {
+        return Err(Box::new(reply(
+            500,
+            Some("text/plain; charset=utf-8"),
+            SERVER_ERROR,
+        )));
+    };
+    let Some(graph) = v.get("prompt").cloned() else {
+        let body = error_body("no_prompt", "No prompt provided", "No prompt provided");
+        return Err(Box::new(json_reply(400, &body)));
+    };
+    let prompt_id = match v["prompt_id"].as_str() {
+        Some(id) if !canonical_uuid(id) => {
+            let details = "prompt_id must be a UUID string in canonical lowercase hyphenated form; omit it to let the server generate one";
+            let body = error_body(
+                "invalid_prompt_id",
+                "prompt_id must be a valid UUID",
+                details,
+            );
+            return Err(Box::new(json_reply(400, &body)));
+        }
+        Some(id) => id.to_owned(),
+        None => uuid::Uuid::new_v4().to_string(),
+    };
+    Ok((
+        graph,
+        prompt_id,
+        v["client_id"].as_str().unwrap_or("").to_owned(),
+    ))
+}
+
+/// The answer a test scripted for `/prompt` itself (a 500 or a 400), if any.
+fn scripted_refusal(b: &Behaviour) -> Option<Resp> {
+    match b {
+        Behaviour::Fail500 => Some(reply(500, Some("text/plain; charset=utf-8"), SERVER_ERROR)),
+        Behaviour::Reject400 => {
+            let (kind, msg) = ("required_input_missing", "Required input is missing");
+            let v = validation_error("2", "ImageScale", kind, msg, "height", "height");
+            Some(json_reply(400, &v))
+        }
+        _ => None,
+    }
 }
 
 fn queue_json(st: &State) -> Value {
@@ -699,6 +710,11 @@ fn send_to(st: &mut State, client_id: &str, v: Value) {
 
 fn broadcast_status(st: &mut State, remaining: usize) {
     let v = json!({"type": "status", "data": {"status": {"exec_info": {"queue_remaining": remaining}}}});
+    broadcast(st, &v);
+}
+
+/// Sends a message to every open socket (ComfyUI does so for `status` and interrupts).
+fn broadcast(st: &mut State, v: &Value) {
     let text = v.to_string();
     st.sockets.retain(|(_, tx)| !tx.is_closed());
     for (_, tx) in &st.sockets {
@@ -762,115 +778,131 @@ fn node_order(graph: &Value) -> Vec<(String, String)> {
 
 /// Runs one prompt; `Some(down_for)` when it crashed the server.
 async fn execute(inner: &Arc<Inner>, job: &Queued) -> Option<Duration> {
-    let pid = job.prompt_id.clone();
-    let cid = job.client_id.clone();
-    let (run_time, steps) = {
-        let st = inner.lock();
-        (st.run_time, st.steps)
-    };
-    let started = Instant::now();
-    let mut messages = vec![];
-    let start = json!({"prompt_id": pid, "timestamp": now_ms()});
-    let cached = json!({"nodes": [], "prompt_id": pid, "timestamp": now_ms()});
-    {
-        let mut st = inner.lock();
-        st.runs.push(RunRecord {
-            prompt_id: pid.clone(),
-            started,
-            finished: None,
-            outcome: String::new(),
-        });
-        send_to(
-            &mut st,
-            &cid,
-            json!({"type": "execution_start", "data": start}),
-        );
-        send_to(
-            &mut st,
-            &cid,
-            json!({"type": "execution_cached", "data": cached}),
-        );
-    }
-    messages.push(json!(["execution_start", start]));
-    messages.push(json!(["execution_cached", cached]));
+    let mut run = Run::begin(inner, job);
     let nodes = node_order(&job.graph);
-    let op_index = nodes
+    let op = nodes
         .iter()
-        .position(|(_, c)| c == "KSampler" || c == "ColorTransfer" || c == "ImageScale")
+        .position(|(_, c)| ["KSampler", "ColorTransfer", "ImageScale"].contains(&c.as_str()))
         .unwrap_or(0);
-    let mut executed: Vec<String> = vec![];
-    let mut outputs = json!({});
     for (i, (node, class)) in nodes.iter().enumerate() {
-        {
-            let mut st = inner.lock();
-            send_to(
-                &mut st,
-                &cid,
-                json!({"type": "progress_state", "data": {"prompt_id": pid, "nodes": {node: {"value": 0.0, "max": 1.0, "state": "running", "node_id": node, "prompt_id": pid, "display_node_id": node, "parent_node_id": null, "real_node_id": node}}}}),
-            );
-            send_to(
-                &mut st,
-                &cid,
-                json!({"type": "executing", "data": {"node": node, "display_node": node, "prompt_id": pid}}),
-            );
-        }
-        if i == op_index {
-            match run_op(inner, job, node, class, run_time, steps).await {
+        run.announce(node);
+        if i == op {
+            match run_op(inner, job, node, class).await {
                 OpEnd::Done => {}
                 OpEnd::Crash(d) => {
-                    mark_run(inner, &pid, "crashed", false);
+                    mark_run(inner, &job.prompt_id, "crashed", false);
                     return Some(d);
                 }
-                OpEnd::Error(err) => {
-                    messages.push(json!(["execution_error", err.clone()]));
-                    finish_run(
-                        inner,
-                        job,
-                        "error",
-                        json!({}),
-                        messages,
-                        Some(("execution_error", err)),
-                    );
-                    return None;
-                }
+                OpEnd::Error(err) => return run.end("execution_error", err, "error"),
                 OpEnd::Interrupted => {
-                    let v = json!({"prompt_id": pid, "node_id": node, "node_type": class, "executed": executed, "timestamp": now_ms()});
-                    messages.push(json!(["execution_interrupted", v.clone()]));
-                    finish_run(
-                        inner,
-                        job,
-                        "interrupted",
-                        json!({}),
-                        messages,
-                        Some(("execution_interrupted", v)),
-                    );
-                    return None;
+                    let v = json!({"prompt_id": job.prompt_id, "node_id": node, "node_type": class,
+                        "executed": run.executed, "timestamp": now_ms()});
+                    return run.end("execution_interrupted", v, "interrupted");
                 }
             }
         }
         if class == "SaveImage" {
-            let out = save_output(inner, job);
-            let mut st = inner.lock();
-            send_to(
-                &mut st,
-                &cid,
-                json!({"type": "executed", "data": {"node": node, "display_node": node, "output": out, "prompt_id": pid}}),
-            );
-            outputs[node] = out;
+            run.save(node);
         }
-        executed.push(node.clone());
+        run.executed.push(node.clone());
     }
-    let success = json!({"prompt_id": pid, "timestamp": now_ms()});
-    messages.push(json!(["execution_success", success.clone()]));
-    finish_run(
-        inner,
-        job,
-        "success",
-        outputs,
-        messages,
-        Some(("execution_success", success)),
-    );
-    None
+    let success = json!({"prompt_id": job.prompt_id, "timestamp": now_ms()});
+    run.end("execution_success", success, "success")
+}
+
+/// One prompt being executed: what it has sent and produced so far.
+struct Run<'a> {
+    inner: &'a Arc<Inner>,
+    job: &'a Queued,
+    messages: Vec<Value>,
+    executed: Vec<String>,
+    outputs: Value,
+}
+
+impl<'a> Run<'a> {
+    /// Records the run and sends `execution_start` and `execution_cached`.
+    fn begin(inner: &'a Arc<Inner>, job: &'a Queued) -> Self {
+        let pid = &job.prompt_id;
+        let start = json!({"prompt_id": pid, "timestamp": now_ms()});
+        let cached = json!({"nodes": [], "prompt_id": pid, "timestamp": now_ms()});
+        let mut st = inner.lock();
+        let record = RunRecord {
+            prompt_id: pid.clone(),
+            started: Instant::now(),
+            finished: None,
+            outcome: String::new(),
+        };
+        st.runs.push(record);
+        send_to(
+            &mut st,
+            &job.client_id,
+            json!({"type": "execution_start", "data": start}),
+        );
+        send_to(
+            &mut st,
+            &job.client_id,
+            json!({"type": "execution_cached", "data": cached}),
+        );
+        let messages = vec![
+            json!(["execution_start", start]),
+            json!(["execution_cached", cached]),
+        ];
+        Run {
+            inner,
+            job,
+            messages,
+            executed: vec![],
+            outputs: json!({}),
+        }
+    }
+
+    /// `progress_state` and `executing {node}` for a node that starts.
+    fn announce(&self, node: &str) {
+        let pid = &self.job.prompt_id;
+        let state = json!({"value": 0.0, "max": 1.0, "state": "running", "node_id": node, "prompt_id": pid,
+            "display_node_id": node, "parent_node_id": null, "real_node_id": node});
+        let mut st = self.inner.lock();
+        let cid = &self.job.client_id;
+        send_to(
+            &mut st,
+            cid,
+            json!({"type": "progress_state", "data": {"prompt_id": pid, "nodes": {node: state}}}),
+        );
+        send_to(
+            &mut st,
+            cid,
+            json!({"type": "executing", "data": {"node": node, "display_node": node, "prompt_id": pid}}),
+        );
+    }
+
+    /// Saves the output image and sends `executed`.
+    fn save(&mut self, node: &str) {
+        let out = save_output(self.inner, self.job);
+        let data = json!({"node": node, "display_node": node, "output": out, "prompt_id": self.job.prompt_id});
+        send_to(
+            &mut self.inner.lock(),
+            &self.job.client_id,
+            json!({"type": "executed", "data": data}),
+        );
+        self.outputs[node] = out;
+    }
+
+    /// Sends the outcome message, writes the history, then `status` and the terminal
+    /// `executing {node: null}`.
+    fn end(mut self, kind: &str, data: Value, outcome: &str) -> Option<Duration> {
+        self.messages.push(json!([kind, data.clone()]));
+        let msg = json!({"type": kind, "data": data});
+        {
+            let mut st = self.inner.lock();
+            if kind == "execution_interrupted" {
+                broadcast(&mut st, &msg);
+            } else {
+                send_to(&mut st, &self.job.client_id, msg);
+            }
+        }
+        finish_run(self.inner, self.job, outcome, self.outputs, self.messages);
+        None
+    }
 }
 
 enum OpEnd {
@@ -880,55 +912,55 @@ enum OpEnd {
     Crash(Duration),
 }
 
-async fn run_op(
-    inner: &Arc<Inner>,
-    job: &Queued,
-    node: &str,
-    class: &str,
-    run_time: Duration,
-    steps: u64,
-) -> OpEnd {
-    let pid = &job.prompt_id;
+/// The image node's work: `run_time` in `steps` slices, one `progress` per slice, with the
+/// scripted misbehaviour (hang, dropped sockets, crash, error) and interrupts between slices.
+async fn run_op(inner: &Arc<Inner>, job: &Queued, node: &str, class: &str) -> OpEnd {
+    let (run_time, steps) = {
+        let st = inner.lock();
+        (st.run_time, st.steps)
+    };
     let slices = steps.max(1);
-    let slice = run_time / slices as u32;
-    let mut elapsed = 0u64;
-    loop {
-        tokio::time::sleep(slice).await;
-        elapsed += 1;
+    let mut done = 0u64;
+    while done < slices {
+        tokio::time::sleep(run_time / slices as u32).await;
         let mut st = inner.lock();
-        if st.interrupt {
-            st.interrupt = false;
+        if std::mem::take(&mut st.interrupt) {
             return OpEnd::Interrupted;
         }
         if job.behaviour == Behaviour::Hang {
             continue;
         }
-        if steps > 0 && elapsed <= steps {
+        done += 1;
+        if steps > 0 {
+            let data =
+                json!({"value": done, "max": steps, "prompt_id": job.prompt_id, "node": node});
             send_to(
                 &mut st,
                 &job.client_id,
-                json!({"type": "progress", "data": {"value": elapsed, "max": steps, "prompt_id": pid, "node": node}}),
+                json!({"type": "progress", "data": data}),
             );
         }
-        if elapsed * 2 >= slices && elapsed * 2 < slices + 2 {
+        if done * 2 >= slices && done * 2 < slices + 2 {
             match &job.behaviour {
                 Behaviour::DropWebsocket => st.sockets.clear(),
                 Behaviour::Crash(d) => return OpEnd::Crash(*d),
                 _ => {}
             }
         }
-        if elapsed >= slices {
-            break;
-        }
     }
-    if job.behaviour == Behaviour::ExecutionError {
-        return OpEnd::Error(
-            json!({"prompt_id": pid, "node_id": node, "node_type": class, "executed": [],
-            "exception_message": "Allocation on device would exceed allowed memory.\n", "exception_type": "torch.OutOfMemoryError",
-            "traceback": ["  File \"ComfyUI/execution.py\", line 545, in execute\n"], "current_inputs": {}, "current_outputs": {}}),
-        );
+    match job.behaviour {
+        Behaviour::ExecutionError => OpEnd::Error(oom_error(job, node, class)),
+        _ => OpEnd::Done,
     }
-    OpEnd::Done
+}
+
+/// An `execution_error` payload shaped like the recorded one.
+fn oom_error(job: &Queued, node: &str, class: &str) -> Value {
+    json!({"prompt_id": job.prompt_id, "node_id": node, "node_type": class, "executed": [],
+        "exception_message": "Allocation on device would exceed allowed memory.\n",
+        "exception_type": "torch.OutOfMemoryError",
+        "traceback": ["  File \"ComfyUI/execution.py\", line 545, in execute\n"],
+        "current_inputs": {}, "current_outputs": {}})
 }
 
 fn save_output(inner: &Arc<Inner>, job: &Queued) -> Value {
@@ -968,7 +1000,6 @@ fn finish_run(
     outcome: &str,
     outputs: Value,
     messages: Vec<Value>,
-    last: Option<(&str, Value)>,
 ) {
     let pid = &job.prompt_id;
     let ok = outcome == "success";
@@ -979,32 +1010,12 @@ fn finish_run(
         "meta": {}
     });
     let mut st = inner.lock();
-    if let Some((kind, data)) = last {
-        let target = if kind == "execution_interrupted" {
-            None
-        } else {
-            Some(job.client_id.clone())
-        };
-        let msg = json!({"type": kind, "data": data});
-        match target {
-            Some(c) => send_to(&mut st, &c, msg),
-            None => {
-                let text = msg.to_string();
-                for (_, tx) in &st.sockets {
-                    let _ = tx.send(Message::Text(text.clone().into()));
-                }
-            }
-        }
-    }
     st.history.insert(pid.clone(), entry);
     st.running = None;
     let remaining = st.queue.len();
     broadcast_status(&mut st, remaining);
-    send_to(
-        &mut st,
-        &job.client_id,
-        json!({"type": "executing", "data": {"node": null, "prompt_id": pid}}),
-    );
+    let done = json!({"type": "executing", "data": {"node": null, "prompt_id": pid}});
+    send_to(&mut st, &job.client_id, done);
     drop(st);
     mark_run(inner, pid, outcome, true);
 }
