@@ -18,8 +18,8 @@ use common::{Bot, Env, SECRET, body, callback, photo, request, text};
 use testkit::queue::RedisQueue;
 
 const THREADS: usize = 4;
-const UPDATES_PER_THREAD: i64 = 400;
-const LATENCY_SAMPLES: usize = 200;
+const UPDATES_PER_THREAD: i64 = 250;
+const LATENCY_SAMPLES: usize = 150;
 
 fn runtime() -> tokio::runtime::Runtime {
     tokio::runtime::Builder::new_current_thread()

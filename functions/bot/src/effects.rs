@@ -196,13 +196,7 @@ impl<'a> Performer<'a> {
 
     async fn greet(&mut self) -> Result<(), BotError> {
         let u = &self.target.user;
-        let input = users::UserInput {
-            telegram_id: u.id,
-            username: u.username.clone(),
-            first_name: Some(u.first_name.clone()),
-            last_name: u.last_name.clone(),
-            language_code: u.language_code.clone(),
-        };
+        let input = crate::webhook::user_input(u);
         let (profile, created) =
             users::upsert(self.ctx.sql, self.ctx.settings, &input, self.now()).await?;
         self.lang = Lang::parse(profile.user.language()).unwrap_or_default();

@@ -113,6 +113,8 @@ pub enum Event {
     Unsupported,
     /// The user blocked the bot (`my_chat_member` → `kicked`).
     Blocked,
+    /// The user unblocked the bot (`my_chat_member` → `member`).
+    Unblocked,
     /// Nothing to do (edited messages, channel posts, other update kinds).
     Ignored,
 }
@@ -142,15 +144,12 @@ pub fn parse(update: &Update) -> Incoming {
             Some((q.id.clone(), q.message.as_ref().map(|m| m.message_id))),
         )
     } else if let Some(m) = &update.my_chat_member {
-        let blocked = m.new_chat_member.status == "kicked" && m.chat.kind == "private";
-        (
-            if blocked {
-                Event::Blocked
-            } else {
-                Event::Ignored
-            },
-            None,
-        )
+        let event = match (m.chat.kind.as_str(), m.new_chat_member.status.as_str()) {
+            ("private", "kicked") => Event::Blocked,
+            ("private", "member") => Event::Unblocked,
+            _ => Event::Ignored,
+        };
+        (event, None)
     } else {
         (Event::Ignored, None)
     };

@@ -107,6 +107,7 @@ pub fn transition(state: &DialogState, event: &Event, is_admin: bool) -> Step {
         Event::NotImage => step(same, vec![say("not_image", false)]),
         Event::Unsupported => step(same, vec![say("unsupported", false)]),
         Event::Blocked => step(same, vec![Effect::MarkBlocked]),
+        Event::Unblocked => step(same, vec![]),
         Event::Ignored => step(same, vec![]),
     }
 }

@@ -139,6 +139,12 @@ async fn process(ctx: &Ctx<'_>, inc: &Incoming) -> Result<Option<serde_json::Val
             users::mark_blocked(ctx.sql, from.id, ctx.clock.now_ms()).await?;
             return Ok(None);
         }
+        Event::Unblocked => {
+            tracing::info!(user_id = from.id, "user unblocked the bot");
+            let input = user_input(from);
+            users::upsert(ctx.sql, ctx.settings, &input, ctx.clock.now_ms()).await?;
+            return Ok(None);
+        }
         _ => {}
     }
     let (lang, new_user) = load_user(ctx, from).await?;
@@ -229,13 +235,7 @@ async fn load_user(ctx: &Ctx<'_>, from: &botapi::User) -> Result<(Lang, bool), B
     match users::get(ctx.sql, from.id).await {
         Ok(u) => Ok((Lang::parse(u.language()).unwrap_or_default(), false)),
         Err(qwen_core::CoreError::NotFound { .. }) => {
-            let input = users::UserInput {
-                telegram_id: from.id,
-                username: from.username.clone(),
-                first_name: Some(from.first_name.clone()),
-                last_name: from.last_name.clone(),
-                language_code: from.language_code.clone(),
-            };
+            let input = user_input(from);
             let (profile, created) =
                 users::upsert(ctx.sql, ctx.settings, &input, ctx.clock.now_ms()).await?;
             Ok((
@@ -244,5 +244,16 @@ async fn load_user(ctx: &Ctx<'_>, from: &botapi::User) -> Result<(Lang, bool), B
             ))
         }
         Err(e) => Err(e.into()),
+    }
+}
+
+/// The core's view of a Telegram user.
+pub fn user_input(from: &botapi::User) -> users::UserInput {
+    users::UserInput {
+        telegram_id: from.id,
+        username: from.username.clone(),
+        first_name: Some(from.first_name.clone()),
+        last_name: from.last_name.clone(),
+        language_code: from.language_code.clone(),
     }
 }

@@ -384,9 +384,14 @@ async fn blocking_the_bot_is_recorded() {
     assert_eq!(bot.post(&update).await, 200);
     assert!(bot.user(user).await.expect("user").blocked_at.is_some());
     assert_eq!(bot.tg.calls().len(), before);
-    started(&bot, user).await;
+    let mut unblock = update.clone();
+    unblock["update_id"] = json!(bot.id());
+    unblock["my_chat_member"]["old_chat_member"] = member("kicked");
+    unblock["my_chat_member"]["new_chat_member"] = member("member");
+    assert_eq!(bot.post(&unblock).await, 200);
     assert!(
         bot.user(user).await.expect("user").blocked_at.is_none(),
-        "/start again unblocks"
+        "unblocking is recorded"
     );
+    assert_eq!(bot.tg.calls().len(), before);
 }
