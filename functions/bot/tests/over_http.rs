@@ -1,0 +1,63 @@
+//! The webhook served over loopback HTTP the way Spin serves the component (body read with a
+//! limit first, then the same handler): 413 for oversized bodies, declared or chunked.
+
+mod common;
+
+use std::sync::Arc;
+
+use async_trait::async_trait;
+use common::{Bot, Env, SECRET, body, text};
+use qwen_core::http::Request;
+use qwen_core::ports::HttpResponse;
+use testkit::server::{Handler, HandlerFactory, TestServer};
+
+struct Webhook(Env);
+
+#[async_trait(?Send)]
+impl Handler for Webhook {
+    async fn call(&self, req: Request) -> HttpResponse {
+        self.0.call(&req).await
+    }
+}
+
+fn serve(bot: &Bot) -> TestServer {
+    let env = bot.env.clone();
+    let factory: HandlerFactory = Arc::new(move || Box::new(Webhook(env.clone())));
+    TestServer::start(factory, bot.env.settings.max_body_bytes).expect("server")
+}
+
+#[tokio::test]
+async fn over_http_updates_work_and_big_bodies_are_refused() {
+    let bot = Bot::start("bot-http").await;
+    let server = serve(&bot);
+    let url = format!("{}/telegram/webhook", server.url());
+    let client = reqwest::Client::new();
+    let post = |b: Vec<u8>| {
+        client
+            .post(&url)
+            .header(bot::webhook::SECRET_HEADER, SECRET)
+            .body(b)
+            .send()
+    };
+    let ok = post(body(&text(1, 520, "/start"))).await.expect("post");
+    assert_eq!(ok.status().as_u16(), 200);
+    assert!(bot.user(520).await.is_some());
+    let big = vec![b' '; bot.env.settings.max_body_bytes + 1];
+    assert_eq!(
+        post(big.clone()).await.expect("post").status().as_u16(),
+        413
+    );
+    let chunks = futures::stream::iter(
+        big.chunks(4096)
+            .map(|c| Ok::<_, std::io::Error>(c.to_vec()))
+            .collect::<Vec<_>>(),
+    );
+    let chunked = client
+        .post(&url)
+        .header(bot::webhook::SECRET_HEADER, SECRET)
+        .body(reqwest::Body::wrap_stream(chunks))
+        .send()
+        .await
+        .expect("post");
+    assert_eq!(chunked.status().as_u16(), 413);
+}
