@@ -112,9 +112,24 @@ pub fn transition(state: &DialogState, event: &Event, is_admin: bool) -> Step {
     }
 }
 
-fn main_menu(extra: Option<Effect>) -> Step {
-    let mut effects: Vec<Effect> = extra.into_iter().collect();
-    effects.extend([Effect::ClearDraft, Effect::Show(Screen::MainMenu)]);
+/// Whether draft images may exist in `state` (leaving it must clear them; elsewhere the
+/// draft is empty, so navigation writes nothing).
+pub fn holds_images(state: &DialogState) -> bool {
+    matches!(
+        state,
+        DialogState::AwaitingImageForPreset { .. }
+            | DialogState::AwaitingImageForCustomPrompt
+            | DialogState::AwaitingCustomPrompt
+    )
+}
+
+fn leave(from: &DialogState) -> Option<Effect> {
+    holds_images(from).then_some(Effect::ClearDraft)
+}
+
+fn main_menu(from: &DialogState, extra: Option<Effect>) -> Step {
+    let mut effects: Vec<Effect> = extra.into_iter().chain(leave(from)).collect();
+    effects.push(Effect::Show(Screen::MainMenu));
     step(DialogState::MainMenu, effects)
 }
 
@@ -128,8 +143,8 @@ fn on_command(state: DialogState, name: &str, args: &str, is_admin: bool) -> Ste
                 Effect::Show(Screen::MainMenu),
             ],
         ),
-        "menu" => main_menu(None),
-        "cancel" => main_menu(Some(say("cancelled", false))),
+        "menu" => main_menu(&state, None),
+        "cancel" => main_menu(&state, Some(say("cancelled", false))),
         "help" => step(state, vec![Effect::Show(Screen::Help)]),
         "balance" => step(state, vec![Effect::Show(Screen::Balance)]),
         "lang" | "language" => step(
@@ -161,10 +176,20 @@ pub fn parse_adjust(args: &str) -> Effect {
 }
 
 fn on_button(state: DialogState, button: &Button) -> Step {
-    let show =
+    let left = leave(&state);
+    let show = |s: DialogState, screen: Screen| {
+        step(
+            s,
+            left.clone()
+                .into_iter()
+                .chain([Effect::Show(screen)])
+                .collect(),
+        )
+    };
+    let enter =
         |s: DialogState, screen: Screen| step(s, vec![Effect::ClearDraft, Effect::Show(screen)]);
     match button {
-        Button::MainMenu => main_menu(None),
+        Button::MainMenu => main_menu(&state, None),
         Button::Categories => show(DialogState::SelectPresetCategory, Screen::Categories),
         Button::Category(category, page) => show(
             DialogState::SelectPreset {
@@ -176,13 +201,13 @@ fn on_button(state: DialogState, button: &Button) -> Step {
                 page: *page,
             },
         ),
-        Button::Preset(id) => show(
+        Button::Preset(id) => enter(
             DialogState::AwaitingImageForPreset {
                 preset_id: id.clone(),
             },
             Screen::PresetChosen(id.clone()),
         ),
-        Button::Custom => show(
+        Button::Custom => enter(
             DialogState::AwaitingImageForCustomPrompt,
             Screen::CustomAskPhoto,
         ),
@@ -220,18 +245,11 @@ fn on_button(state: DialogState, button: &Button) -> Step {
 }
 
 fn stale(state: DialogState) -> Step {
-    let _ = state;
-    step(
-        DialogState::MainMenu,
-        vec![
-            Effect::Answer {
-                key: Some("stale_button"),
-                alert: false,
-            },
-            Effect::ClearDraft,
-            Effect::Show(Screen::MainMenu),
-        ],
-    )
+    let answer = Effect::Answer {
+        key: Some("stale_button"),
+        alert: false,
+    };
+    main_menu(&state, Some(answer))
 }
 
 fn on_go(state: DialogState) -> Step {
@@ -322,6 +340,29 @@ mod tests {
                 Effect::Greet,
                 Effect::Show(Screen::MainMenu)
             ]
+        );
+    }
+
+    #[test]
+    fn navigation_writes_no_draft_outside_image_states() {
+        let s = transition(
+            &DialogState::MainMenu,
+            &Event::Button(Button::Categories),
+            false,
+        );
+        assert_eq!(s.effects, vec![Effect::Show(Screen::Categories)]);
+        let from = DialogState::AwaitingCustomPrompt;
+        let s = transition(&from, &Event::Button(Button::Categories), false);
+        assert_eq!(s.effects[0], Effect::ClearDraft);
+        let s = transition(
+            &DialogState::MainMenu,
+            &Event::Button(Button::Custom),
+            false,
+        );
+        assert_eq!(
+            s.effects[0],
+            Effect::ClearDraft,
+            "entering a flow always starts empty"
         );
     }
 

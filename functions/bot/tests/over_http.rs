@@ -57,7 +57,16 @@ async fn over_http_updates_work_and_big_bodies_are_refused() {
         .header(bot::webhook::SECRET_HEADER, SECRET)
         .body(reqwest::Body::wrap_stream(chunks))
         .send()
-        .await
-        .expect("post");
-    assert_eq!(chunked.status().as_u16(), 413);
+        .await;
+    // The server answers 413 as soon as the limit is passed; a client still uploading may
+    // see the connection close before it reads that answer. Either way nothing was handled.
+    match chunked {
+        Ok(resp) => assert_eq!(resp.status().as_u16(), 413),
+        Err(e) => assert!(e.is_request(), "{e}"),
+    }
+    assert_eq!(
+        bot.tg.calls().len(),
+        2,
+        "only /start's greeting and menu were sent"
+    );
 }
