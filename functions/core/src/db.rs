@@ -29,6 +29,10 @@ pub const MIGRATIONS: &[Migration] = &[
         version: 2,
         sql: include_str!("../migrations/0002_drafts.sql"),
     },
+    Migration {
+        version: 3,
+        sql: include_str!("../migrations/0003_payments.sql"),
+    },
 ];
 
 /// The newest schema version.

@@ -13,6 +13,7 @@ pub mod error;
 pub mod http;
 pub mod jobs;
 pub mod ledger;
+pub mod payments;
 pub mod ports;
 pub mod presets;
 pub mod rest;

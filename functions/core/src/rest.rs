@@ -6,6 +6,7 @@ use serde::Deserialize;
 
 use crate::contract::JobEvent;
 use crate::http::{self, Request};
+use crate::payments::api::{PaymentOp, Providers};
 use crate::ports::{Clock, HttpResponse, Queue, Sql};
 use crate::settings::Settings;
 use crate::{CoreError, Page, db, jobs, ledger, presets, signing, users};
@@ -65,6 +66,8 @@ pub enum Op {
     Sweep,
     /// `GET /api/stats`
     Stats,
+    /// `/api/payments/…` and `GET /api/users/{telegram_id}/payments`
+    Payments(PaymentOp),
 }
 
 /// One route: method, path pattern (`{name}` = one segment), operation.
@@ -110,6 +113,19 @@ pub const ROUTES: &[Route] = &[
     route("GET", "/api/jobs/{id}", Op::GetJob),
     route("POST", "/api/jobs/{id}/cancel", Op::CancelJob),
     route("GET", "/api/stats", Op::Stats),
+    route("POST", "/api/payments/", Op::Payments(PaymentOp::Create)),
+    route("GET", "/api/payments/", Op::Payments(PaymentOp::List)),
+    route("GET", "/api/payments/{id}", Op::Payments(PaymentOp::Get)),
+    route(
+        "POST",
+        "/api/payments/{id}/refund",
+        Op::Payments(PaymentOp::Refund),
+    ),
+    route(
+        "GET",
+        "/api/users/{telegram_id}/payments",
+        Op::Payments(PaymentOp::ForUser),
+    ),
     route("POST", "/internal/jobs/sweep", Op::Sweep),
     route("POST", "/internal/jobs/{id}/events", Op::JobEvent),
 ];
@@ -160,7 +176,18 @@ pub fn find_route<'p>(
 }
 
 /// Handles one request of the `api` component. Never panics; every failure is a JSON error.
+/// Payment routes that call out (create, refund) answer 503 here; see [`handle_with_payments`].
 pub async fn handle(ctx: &Ctx<'_>, req: &Request) -> HttpResponse {
+    handle_with_payments(ctx, None, req).await
+}
+
+/// [`handle`] with what creating and refunding payments needs (outbound HTTP, payment
+/// configuration).
+pub async fn handle_with_payments(
+    ctx: &Ctx<'_>,
+    payments: Option<&Providers<'_>>,
+    req: &Request,
+) -> HttpResponse {
     if req.body.len() > ctx.settings.max_body_bytes {
         return http::too_large(ctx.settings.max_body_bytes);
     }
@@ -186,6 +213,9 @@ pub async fn handle(ctx: &Ctx<'_>, req: &Request) -> HttpResponse {
         && let Err(e) = db::ensure_ready(ctx.sql, ctx.clock.now_ms()).await
     {
         return http::from_core(&CoreError::Storage(e));
+    }
+    if let Op::Payments(pay_op) = op {
+        return crate::payments::api::dispatch(ctx, payments, req, pay_op, cap(&caps, 0)).await;
     }
     match dispatch(ctx, req, op, &caps).await {
         Ok(resp) | Err(resp) => resp,
@@ -291,6 +321,7 @@ async fn dispatch(ctx: &Ctx<'_>, req: &Request, op: Op, caps: &[&str]) -> Answer
         Op::JobEvent => job_event(ctx, req, cap(caps, 0)).await,
         Op::Sweep => sweep(ctx).await,
         Op::Stats => stats(ctx).await,
+        Op::Payments(_) => Err(http::error(500, "internal", "payment route not dispatched")),
     }
 }
 

@@ -1,0 +1,171 @@
+//! The payment routes of the REST API (`/api/payments/…`), called from [`crate::rest`].
+//! Amounts in the API: `package`/`amount` in whole roubles or stars; stored and returned
+//! `amount` in kopecks (RUB) or stars (XTR).
+
+use serde_json::json;
+
+use super::{Deps, PaymentSettings, ops, stars, store};
+use crate::error::CoreError;
+use crate::http::{self, Request};
+use crate::ports::{HttpClient, HttpResponse};
+use crate::rest::Ctx;
+use crate::{Page, users};
+
+/// What creating and refunding payments needs beyond the REST context.
+pub struct Providers<'a> {
+    /// Outbound HTTP (YooKassa, Bot API).
+    pub http: &'a dyn HttpClient,
+    /// Payment configuration.
+    pub pay: &'a PaymentSettings,
+}
+
+/// A payment route.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum PaymentOp {
+    /// `POST /api/payments/`
+    Create,
+    /// `GET /api/payments/`
+    List,
+    /// `GET /api/payments/{id}`
+    Get,
+    /// `POST /api/payments/{id}/refund`
+    Refund,
+    /// `GET /api/users/{telegram_id}/payments`
+    ForUser,
+}
+
+type Answer = Result<HttpResponse, HttpResponse>;
+
+fn core(e: CoreError) -> HttpResponse {
+    http::from_core(&e)
+}
+
+fn deps<'a>(ctx: &'a Ctx<'a>, prov: Option<&'a Providers<'a>>) -> Result<Deps<'a>, HttpResponse> {
+    let prov = prov.ok_or_else(|| {
+        http::error(
+            503,
+            "payments_unavailable",
+            "payments are not configured in this component",
+        )
+    })?;
+    Ok(Deps {
+        sql: ctx.sql,
+        http: prov.http,
+        clock: ctx.clock,
+        settings: ctx.settings,
+        pay: prov.pay,
+    })
+}
+
+fn page(req: &Request) -> Page {
+    let num = |name: &str, d: i64| {
+        req.query_param(name)
+            .and_then(|v| v.parse().ok())
+            .unwrap_or(d)
+    };
+    Page::new(num("limit", 20), num("offset", 0))
+}
+
+/// Answers one payment route (`arg` is the path capture, if any).
+pub async fn dispatch(
+    ctx: &Ctx<'_>,
+    prov: Option<&Providers<'_>>,
+    req: &Request,
+    op: PaymentOp,
+    arg: &str,
+) -> HttpResponse {
+    let answer = match op {
+        PaymentOp::Create => create(ctx, prov, req).await,
+        PaymentOp::List => list(ctx, req).await,
+        PaymentOp::Get => store::get(ctx.sql, arg)
+            .await
+            .map(|p| http::json(200, &p))
+            .map_err(core),
+        PaymentOp::Refund => refund(ctx, prov, req, arg).await,
+        PaymentOp::ForUser => for_user(ctx, req, arg).await,
+    };
+    match answer {
+        Ok(r) | Err(r) => r,
+    }
+}
+
+async fn create(ctx: &Ctx<'_>, prov: Option<&Providers<'_>>, req: &Request) -> Answer {
+    let input: ops::NewPayment = req.json()?;
+    let deps = deps(ctx, prov)?;
+    let created = ops::create(&deps, &input).await.map_err(core)?;
+    Ok(http::json(
+        if created.created { 201 } else { 200 },
+        &created,
+    ))
+}
+
+async fn for_user(ctx: &Ctx<'_>, req: &Request, raw: &str) -> Answer {
+    let id = raw.parse::<i64>().ok().filter(|i| *i > 0).ok_or_else(|| {
+        http::error(
+            422,
+            "invalid_user",
+            "telegram_id must be a positive integer",
+        )
+    })?;
+    users::get(ctx.sql, id).await.map_err(core)?;
+    let p = page(req);
+    let (items, total) = store::list_for_user(ctx.sql, id, p).await.map_err(core)?;
+    Ok(http::json(
+        200,
+        &json!({ "items": items, "total": total, "limit": p.limit, "offset": p.offset }),
+    ))
+}
+
+fn admin_check(ctx: &Ctx<'_>, admin: Option<String>) -> Result<(), HttpResponse> {
+    match admin.map(|a| a.parse::<i64>()) {
+        Some(Ok(a)) if !ctx.settings.is_admin(a) => Err(http::error(
+            403,
+            "not_admin",
+            "admin_id is not in ADMIN_IDS",
+        )),
+        Some(Err(_)) => Err(http::error(
+            422,
+            "invalid_admin",
+            "admin_id must be a Telegram id",
+        )),
+        _ => Ok(()),
+    }
+}
+
+async fn list(ctx: &Ctx<'_>, req: &Request) -> Answer {
+    admin_check(ctx, req.query_param("admin_id"))?;
+    let ms = |name: &str| -> Result<Option<i64>, HttpResponse> {
+        req.query_param(name)
+            .filter(|v| !v.is_empty())
+            .map(|v| v.parse::<i64>())
+            .transpose()
+            .map_err(|_| http::error(422, "invalid_period", "from and to are Unix milliseconds"))
+    };
+    let filter = store::Filter {
+        status: req.query_param("status").filter(|s| !s.is_empty()),
+        from: ms("from")?,
+        to: ms("to")?,
+    };
+    let p = page(req);
+    let (items, total, totals) = store::admin_list(ctx.sql, &filter, p).await.map_err(core)?;
+    Ok(http::json(
+        200,
+        &json!({ "items": items, "total": total, "totals": totals, "limit": p.limit, "offset": p.offset }),
+    ))
+}
+
+async fn refund(ctx: &Ctx<'_>, prov: Option<&Providers<'_>>, req: &Request, id: &str) -> Answer {
+    let body: serde_json::Value = if req.body.is_empty() {
+        json!({})
+    } else {
+        req.json()?
+    };
+    admin_check(
+        ctx,
+        body.get("admin_id")
+            .map(|v| v.to_string().trim_matches('"').to_owned()),
+    )?;
+    let deps = deps(ctx, prov)?;
+    let p = stars::refund(&deps, id).await.map_err(core)?;
+    Ok(http::json(200, &p))
+}

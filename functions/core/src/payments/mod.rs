@@ -1,0 +1,218 @@
+//! Top-ups: YooKassa bank card, YooKassa SBP and Telegram Stars, credited exactly once.
+//!
+//! * A payment method is one file implementing [`PaymentMethod`], registered in [`METHODS`].
+//! * Money units: `Payment::amount` is in the currency's smallest unit (kopecks for RUB, stars
+//!   for XTR); `credits`, `bonus`, `refunded` and `shortfall` are credits.
+//! * Crediting and refunding are status changes of the payment row; triggers in migration 3
+//!   write the ledger entries (unique per payment) in the same statement, so the ledger and the
+//!   payments table cannot disagree, and duplicates change nothing.
+
+pub mod allowlist;
+pub mod api;
+pub mod ops;
+pub mod settings;
+pub mod stars;
+pub mod store;
+pub mod telegram;
+pub mod webhook;
+pub mod yookassa;
+pub mod yookassa_card;
+pub mod yookassa_sbp;
+
+use async_trait::async_trait;
+use serde::{Deserialize, Serialize};
+
+use crate::error::{CoreError, CoreResult};
+use crate::ports::{Clock, HttpClient, Sql};
+use crate::settings::Settings;
+pub use settings::{Package, PaymentSettings};
+
+/// Every payment method, in the order the bot offers them. A new method is a new file plus
+/// one line here.
+pub const METHODS: &[&dyn PaymentMethod] = &[
+    &yookassa_card::YookassaCard,
+    &yookassa_sbp::YookassaSbp,
+    &stars::Stars,
+];
+
+/// The method registered under `id`.
+///
+/// # Errors
+/// [`CoreError::Invalid`] for an unknown method.
+pub fn method(id: &str) -> CoreResult<&'static dyn PaymentMethod> {
+    METHODS
+        .iter()
+        .copied()
+        .find(|m| m.id() == id)
+        .ok_or_else(|| {
+            let known: Vec<&str> = METHODS.iter().map(|m| m.id()).collect();
+            CoreError::invalid(
+                "invalid_method",
+                format!("unknown payment method {id:?}; use one of {known:?}"),
+            )
+        })
+}
+
+/// What a payment needs from the outside world.
+pub struct Deps<'a> {
+    /// The database connection of this request.
+    pub sql: &'a dyn Sql,
+    /// Outbound HTTP (YooKassa, Bot API).
+    pub http: &'a dyn HttpClient,
+    /// The time.
+    pub clock: &'a dyn Clock,
+    /// Core configuration (bonus percent, admins).
+    pub settings: &'a Settings,
+    /// Payment configuration.
+    pub pay: &'a PaymentSettings,
+}
+
+/// A currency the app accepts.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Currency {
+    /// Russian rouble (stored in kopecks).
+    Rub,
+    /// Telegram Stars (stored in stars).
+    Xtr,
+}
+
+impl Currency {
+    /// ISO-style code: `RUB` or `XTR`.
+    pub fn code(self) -> &'static str {
+        match self {
+            Currency::Rub => "RUB",
+            Currency::Xtr => "XTR",
+        }
+    }
+    /// Smallest units per whole unit (100 kopecks, 1 star).
+    pub fn minor_per_unit(self) -> i64 {
+        match self {
+            Currency::Rub => 100,
+            Currency::Xtr => 1,
+        }
+    }
+    /// Configured packages.
+    pub fn packages(self, s: &PaymentSettings) -> &[Package] {
+        match self {
+            Currency::Rub => &s.rub_packages,
+            Currency::Xtr => &s.stars_packages,
+        }
+    }
+    /// Smallest and largest top-up in whole units.
+    pub fn limits(self, s: &PaymentSettings) -> (i64, i64) {
+        match self {
+            Currency::Rub => (s.min_rub, s.max_rub),
+            Currency::Xtr => (s.min_stars, s.max_stars),
+        }
+    }
+    /// Credits per whole unit of a custom amount.
+    pub fn credits_per_unit(self, s: &PaymentSettings) -> i64 {
+        match self {
+            Currency::Rub => s.credits_per_rub,
+            Currency::Xtr => s.credits_per_star,
+        }
+    }
+}
+
+/// A payment row.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Payment {
+    /// Our id (UUID); YooKassa's Idempotence-Key and the Stars invoice payload.
+    pub id: String,
+    /// Telegram id of the payer.
+    pub user_id: i64,
+    /// Method id (`yookassa_card`, `yookassa_sbp`, `stars`).
+    pub method: String,
+    /// Amount in the smallest unit (kopecks, stars).
+    pub amount: i64,
+    /// `RUB` or `XTR`.
+    pub currency: String,
+    /// Credits paid for.
+    pub credits: i64,
+    /// Bonus credits.
+    pub bonus: i64,
+    /// `pending`, `succeeded`, `canceled`, `failed`, `refunded`.
+    pub status: String,
+    /// YooKassa's payment id.
+    pub provider_payment_id: Option<String>,
+    /// Where the payer confirms (YooKassa page).
+    pub confirmation_url: Option<String>,
+    /// Why creation or verification failed.
+    pub failure: Option<String>,
+    /// The provider's last verified status.
+    pub provider_status: Option<String>,
+    /// Telegram's `telegram_payment_charge_id` (Stars).
+    pub charge_id: Option<String>,
+    /// Refund id (YooKassa refund or `stars:<charge>`).
+    pub refund_id: Option<String>,
+    /// Credits taken back by a refund.
+    pub refunded: i64,
+    /// Credits a refund could not take back (the balance was short): for admins.
+    pub shortfall: i64,
+    /// Unix ms.
+    pub created_at: i64,
+    /// Unix ms.
+    pub updated_at: i64,
+    /// Unix ms of the credit.
+    pub credited_at: Option<i64>,
+    /// Unix ms of the refund.
+    pub refunded_at: Option<i64>,
+}
+
+/// A Stars invoice for `sendInvoice` (currency `XTR`, no provider token).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Invoice {
+    /// Title.
+    pub title: String,
+    /// Description.
+    pub description: String,
+    /// Our payment id.
+    pub payload: String,
+    /// `XTR`.
+    pub currency: String,
+    /// Stars.
+    pub amount: i64,
+}
+
+/// What starting a payment at its provider produced.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Started {
+    /// Provider payment id.
+    pub provider_payment_id: Option<String>,
+    /// Provider status.
+    pub provider_status: Option<String>,
+    /// Confirmation URL.
+    pub confirmation_url: Option<String>,
+    /// Stars invoice.
+    pub invoice: Option<Invoice>,
+}
+
+/// Optional payer contacts for a 54-FZ receipt.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Deserialize)]
+pub struct Customer {
+    /// E-mail.
+    #[serde(default)]
+    pub email: Option<String>,
+    /// Phone, digits.
+    #[serde(default)]
+    pub phone: Option<String>,
+}
+
+/// A way to pay. Implementations are unit structs registered in [`METHODS`].
+#[async_trait(?Send)]
+pub trait PaymentMethod: Sync {
+    /// Stable id used in the API and stored on the row.
+    fn id(&self) -> &'static str;
+    /// The currency it charges.
+    fn currency(&self) -> Currency;
+    /// Starts the (already stored, pending) payment at the provider.
+    ///
+    /// # Errors
+    /// [`CoreError::Upstream`] when the provider refuses or is unreachable.
+    async fn start(
+        &self,
+        deps: &Deps<'_>,
+        payment: &Payment,
+        customer: &Customer,
+    ) -> CoreResult<Started>;
+}

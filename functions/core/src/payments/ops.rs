@@ -1,0 +1,253 @@
+//! Payment operations: create (quote, store, start at the provider), credit a verified
+//! payment once and tell the user, take a refund back.
+
+use serde::{Deserialize, Serialize};
+
+use super::{Currency, Customer, Deps, Invoice, Payment, store};
+use crate::error::{CoreError, CoreResult};
+use crate::{ledger, users};
+
+/// Input of [`create`] (`POST /api/payments/`).
+#[derive(Debug, Clone, Default, Deserialize)]
+pub struct NewPayment {
+    /// The payer.
+    pub telegram_id: i64,
+    /// Method id (`yookassa_card`, `yookassa_sbp`, `stars`).
+    pub method: String,
+    /// A configured package, by its amount in whole roubles or stars.
+    #[serde(default)]
+    pub package: Option<i64>,
+    /// A custom amount in whole roubles or stars (when no package).
+    #[serde(default)]
+    pub amount: Option<i64>,
+    /// Client key: the same key (for the same user) never creates a second payment.
+    #[serde(default)]
+    pub idempotency_key: Option<String>,
+    /// Receipt contacts (54-FZ), used when receipts are enabled.
+    #[serde(flatten)]
+    pub customer: Customer,
+}
+
+/// What [`create`] produced.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Created {
+    /// The payment row.
+    pub payment: Payment,
+    /// Where the payer confirms (YooKassa).
+    pub confirmation_url: Option<String>,
+    /// The invoice to send (Stars).
+    pub invoice: Option<Invoice>,
+    /// False when an earlier request with the same key made it.
+    pub created: bool,
+}
+
+/// `(amount in whole units, credits)` for a package or custom amount, within the limits.
+///
+/// # Errors
+/// [`CoreError::Invalid`] for no/both choices, an unknown package, or an amount out of range.
+pub fn quote(
+    cur: Currency,
+    s: &super::PaymentSettings,
+    package: Option<i64>,
+    amount: Option<i64>,
+) -> CoreResult<(i64, i64)> {
+    let (units, credits) = match (package, amount) {
+        (Some(p), None) => cur
+            .packages(s)
+            .iter()
+            .find(|k| k.amount == p)
+            .map(|k| (k.amount, k.credits))
+            .ok_or_else(|| {
+                CoreError::invalid(
+                    "invalid_package",
+                    format!("no {} package of {p}", cur.code()),
+                )
+            })?,
+        (None, Some(a)) => (a, a.saturating_mul(cur.credits_per_unit(s))),
+        _ => {
+            return Err(CoreError::invalid(
+                "invalid_amount",
+                "give either package or amount",
+            ));
+        }
+    };
+    let (min, max) = cur.limits(s);
+    if units < min || units > max {
+        return Err(CoreError::invalid(
+            "amount_out_of_range",
+            format!("amount must be between {min} and {max} {}", cur.code()),
+        ));
+    }
+    Ok((units, credits))
+}
+
+fn payment_id(input: &NewPayment) -> String {
+    match input.idempotency_key.as_deref().filter(|k| !k.is_empty()) {
+        Some(key) => {
+            let name = format!("payment:{}:{key}", input.telegram_id);
+            uuid::Uuid::new_v5(&uuid::Uuid::NAMESPACE_OID, name.as_bytes()).to_string()
+        }
+        None => uuid::Uuid::new_v4().to_string(),
+    }
+}
+
+fn draft(deps: &Deps<'_>, input: &NewPayment, cur: Currency) -> CoreResult<Payment> {
+    let (units, credits) = quote(cur, deps.pay, input.package, input.amount)?;
+    let now = deps.clock.now_ms();
+    Ok(Payment {
+        id: payment_id(input),
+        user_id: input.telegram_id,
+        method: input.method.clone(),
+        amount: units * cur.minor_per_unit(),
+        currency: cur.code().into(),
+        credits,
+        bonus: ledger::calculate_bonus(credits, deps.settings.topup_bonus_percent),
+        status: "pending".into(),
+        provider_payment_id: None,
+        confirmation_url: None,
+        failure: None,
+        provider_status: None,
+        charge_id: None,
+        refund_id: None,
+        refunded: 0,
+        shortfall: 0,
+        created_at: now,
+        updated_at: now,
+        credited_at: None,
+        refunded_at: None,
+    })
+}
+
+/// Creates a payment: validates, stores it pending, starts it at the provider (YooKassa:
+/// `POST /v3/payments` with `Idempotence-Key` = payment id; Stars: the invoice). A retry with
+/// the same `idempotency_key` reuses the row and therefore the YooKassa payment.
+///
+/// # Errors
+/// [`CoreError::Invalid`], [`CoreError::NotFound`] (user), [`CoreError::Conflict`] (same key,
+/// different payment), [`CoreError::Upstream`] (recorded on the row), storage errors.
+pub async fn create(deps: &Deps<'_>, input: &NewPayment) -> CoreResult<Created> {
+    let method = super::method(&input.method)?;
+    users::get(deps.sql, input.telegram_id).await?;
+    let wanted = draft(deps, input, method.currency())?;
+    let (row, created) = store::insert(deps.sql, &wanted).await?;
+    if !created
+        && (row.user_id, &row.method, row.amount) != (wanted.user_id, &wanted.method, wanted.amount)
+    {
+        return Err(CoreError::conflict(
+            "idempotency_key_reused",
+            "this idempotency_key was used for another payment",
+        ));
+    }
+    if !created
+        && (row.confirmation_url.is_some() || !matches!(row.status.as_str(), "pending" | "failed"))
+    {
+        return Ok(Created {
+            confirmation_url: row.confirmation_url.clone(),
+            invoice: None,
+            payment: row,
+            created,
+        });
+    }
+    let started = match method.start(deps, &row, &input.customer).await {
+        Ok(s) => s,
+        Err(e) => return Err(record_failure(deps, &row, e).await),
+    };
+    store::record_started(deps.sql, &row.id, &started, deps.clock.now_ms()).await?;
+    tracing::info!(payment_id = %row.id, user_id = row.user_id, method = %row.method, amount = row.amount, "payment created");
+    Ok(Created {
+        payment: store::get(deps.sql, &row.id).await?,
+        confirmation_url: started.confirmation_url,
+        invoice: started.invoice,
+        created,
+    })
+}
+
+async fn record_failure(deps: &Deps<'_>, row: &Payment, e: CoreError) -> CoreError {
+    let final_failure = !matches!(
+        e,
+        CoreError::Upstream {
+            transient: true,
+            ..
+        }
+    );
+    tracing::warn!(payment_id = %row.id, user_id = row.user_id, error = %e, final_failure, "payment creation failed");
+    if let Err(se) = store::record_failure(
+        deps.sql,
+        &row.id,
+        &e.to_string(),
+        final_failure,
+        deps.clock.now_ms(),
+    )
+    .await
+    {
+        tracing::error!(payment_id = %row.id, error = %se, "could not record the payment failure");
+    }
+    e
+}
+
+/// Credits a verified payment (top-up + bonus, once) and tells the user. True when this call
+/// credited it; false when it was credited (or closed) before.
+///
+/// # Errors
+/// Storage errors (the caller answers 5xx so the provider redelivers).
+pub async fn credit(
+    deps: &Deps<'_>,
+    p: &Payment,
+    provider_status: &str,
+    charge_id: Option<&str>,
+) -> CoreResult<bool> {
+    let now = deps.clock.now_ms();
+    let Some(done) =
+        store::mark_succeeded(deps.sql, &p.id, provider_status, charge_id, now).await?
+    else {
+        tracing::info!(payment_id = %p.id, user_id = p.user_id, "payment already credited, nothing to do");
+        return Ok(false);
+    };
+    let balance = ledger::balance(deps.sql, done.user_id).await?;
+    tracing::info!(payment_id = %done.id, user_id = done.user_id, credits = done.credits, bonus = done.bonus, balance, "payment credited");
+    notify(deps, &done, balance).await;
+    Ok(true)
+}
+
+/// The "balance topped up" message: credits, bonus, new balance, in the user's language.
+pub fn topped_up_text(lang: &str, credits: i64, bonus: i64, balance: i64) -> String {
+    if lang == "en" {
+        format!(
+            "✅ Balance topped up: +{credits} credits, bonus +{bonus}. Balance: {balance} credits."
+        )
+    } else {
+        format!(
+            "✅ Баланс пополнен: +{credits} кредитов, бонус +{bonus}. Баланс: {balance} кредитов."
+        )
+    }
+}
+
+async fn notify(deps: &Deps<'_>, p: &Payment, balance: i64) {
+    let lang = match users::get(deps.sql, p.user_id).await {
+        Ok(u) => u.language(),
+        Err(_) => "ru",
+    };
+    let text = topped_up_text(lang, p.credits, p.bonus, balance);
+    if let Err(e) = super::telegram::send_message(deps, p.user_id, &text).await {
+        tracing::warn!(payment_id = %p.id, user_id = p.user_id, error = %e, "could not send the top-up message");
+    }
+}
+
+/// Takes a refunded payment back (at most the balance; the rest is recorded as shortfall).
+/// True when this call did it.
+///
+/// # Errors
+/// Storage errors.
+pub async fn take_back(deps: &Deps<'_>, p: &Payment, refund_id: &str) -> CoreResult<bool> {
+    let now = deps.clock.now_ms();
+    let Some(done) = store::mark_refunded(deps.sql, &p.id, refund_id, now).await? else {
+        tracing::info!(payment_id = %p.id, status = %p.status, "refund ignored: payment not in succeeded state");
+        return Ok(false);
+    };
+    if done.shortfall > 0 {
+        tracing::warn!(payment_id = %done.id, user_id = done.user_id, refunded = done.refunded, shortfall = done.shortfall, "refund exceeds the balance: shortfall recorded");
+    } else {
+        tracing::info!(payment_id = %done.id, user_id = done.user_id, refunded = done.refunded, "refund taken back");
+    }
+    Ok(true)
+}

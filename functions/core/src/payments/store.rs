@@ -1,0 +1,309 @@
+//! The `payments` table: every read and status change. Status changes that move money
+//! (`succeeded`, `refunded`) are single guarded `UPDATE … RETURNING` statements whose
+//! triggers write the ledger, so concurrent duplicates change nothing.
+
+use serde::Serialize;
+
+use super::{Payment, Started};
+use crate::error::{CoreError, CoreResult};
+use crate::ports::{Sql, SqlRow, SqlValue};
+
+const COLUMNS: &str = "id, user_id, method, amount, currency, credits, bonus, status, \
+    provider_payment_id, confirmation_url, failure, provider_status, charge_id, refund_id, \
+    refunded, shortfall, created_at, updated_at, credited_at, refunded_at";
+
+fn from_row(r: &SqlRow) -> Payment {
+    Payment {
+        id: r.text(0),
+        user_id: r.int(1),
+        method: r.text(2),
+        amount: r.int(3),
+        currency: r.text(4),
+        credits: r.int(5),
+        bonus: r.int(6),
+        status: r.text(7),
+        provider_payment_id: r.opt_text(8),
+        confirmation_url: r.opt_text(9),
+        failure: r.opt_text(10),
+        provider_status: r.opt_text(11),
+        charge_id: r.opt_text(12),
+        refund_id: r.opt_text(13),
+        refunded: r.int(14),
+        shortfall: r.int(15),
+        created_at: r.int(16),
+        updated_at: r.int(17),
+        credited_at: r.opt_int(18),
+        refunded_at: r.opt_int(19),
+    }
+}
+
+async fn one(sql: &dyn Sql, stmt: &str, args: &[SqlValue]) -> CoreResult<Option<Payment>> {
+    Ok(sql.execute(stmt, args).await?.first().map(from_row))
+}
+
+/// Inserts a pending payment; returns `(row, created)` — the existing row when the id exists.
+///
+/// # Errors
+/// The storage error.
+pub async fn insert(sql: &dyn Sql, p: &Payment) -> CoreResult<(Payment, bool)> {
+    let stmt = format!(
+        "INSERT INTO payments (id, user_id, method, amount, currency, credits, bonus, status, \
+         created_at, updated_at) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, 'pending', ?8, ?8) \
+         ON CONFLICT(id) DO NOTHING RETURNING {COLUMNS}"
+    );
+    let args = [
+        p.id.as_str().into(),
+        p.user_id.into(),
+        p.method.as_str().into(),
+        p.amount.into(),
+        p.currency.as_str().into(),
+        p.credits.into(),
+        p.bonus.into(),
+        p.created_at.into(),
+    ];
+    match one(sql, &stmt, &args).await? {
+        Some(row) => Ok((row, true)),
+        None => Ok((get(sql, &p.id).await?, false)),
+    }
+}
+
+/// The payment `id`.
+///
+/// # Errors
+/// [`CoreError::NotFound`] or the storage error.
+pub async fn get(sql: &dyn Sql, id: &str) -> CoreResult<Payment> {
+    find(sql, id)
+        .await?
+        .ok_or_else(|| CoreError::not_found("payment_not_found", format!("no payment {id}")))
+}
+
+/// The payment `id`, if any.
+///
+/// # Errors
+/// The storage error.
+pub async fn find(sql: &dyn Sql, id: &str) -> CoreResult<Option<Payment>> {
+    let stmt = format!("SELECT {COLUMNS} FROM payments WHERE id = ?1");
+    one(sql, &stmt, &[id.into()]).await
+}
+
+/// The payment with YooKassa id `provider_id`, if any.
+///
+/// # Errors
+/// The storage error.
+pub async fn by_provider_id(sql: &dyn Sql, provider_id: &str) -> CoreResult<Option<Payment>> {
+    let stmt = format!("SELECT {COLUMNS} FROM payments WHERE provider_payment_id = ?1");
+    one(sql, &stmt, &[provider_id.into()]).await
+}
+
+/// Records what the provider answered on creation (clears an earlier failure).
+///
+/// # Errors
+/// The storage error.
+pub async fn record_started(sql: &dyn Sql, id: &str, s: &Started, now: i64) -> CoreResult<()> {
+    sql.execute(
+        "UPDATE payments SET provider_payment_id = COALESCE(?2, provider_payment_id), \
+         provider_status = COALESCE(?3, provider_status), confirmation_url = COALESCE(?4, confirmation_url), \
+         failure = NULL, status = CASE WHEN status = 'failed' THEN 'pending' ELSE status END, updated_at = ?5 WHERE id = ?1",
+        &[
+            id.into(),
+            s.provider_payment_id.clone().into(),
+            s.provider_status.clone().into(),
+            s.confirmation_url.clone().into(),
+            now.into(),
+        ],
+    )
+    .await?;
+    Ok(())
+}
+
+/// Records a failure; `final_failure` also marks a pending payment `failed`.
+///
+/// # Errors
+/// The storage error.
+pub async fn record_failure(
+    sql: &dyn Sql,
+    id: &str,
+    message: &str,
+    final_failure: bool,
+    now: i64,
+) -> CoreResult<()> {
+    sql.execute(
+        "UPDATE payments SET failure = ?2, updated_at = ?4, \
+         status = CASE WHEN ?3 = 1 AND status = 'pending' THEN 'failed' ELSE status END WHERE id = ?1",
+        &[
+            id.into(),
+            message.into(),
+            i64::from(final_failure).into(),
+            now.into(),
+        ],
+    )
+    .await?;
+    Ok(())
+}
+
+/// Marks a pending (or failed-at-creation) payment succeeded, which credits it (trigger).
+/// `Some` only for the one call that made the change.
+///
+/// # Errors
+/// The storage error (a `charge_id` already used by another payment is a constraint error).
+pub async fn mark_succeeded(
+    sql: &dyn Sql,
+    id: &str,
+    provider_status: &str,
+    charge_id: Option<&str>,
+    now: i64,
+) -> CoreResult<Option<Payment>> {
+    let stmt = format!(
+        "UPDATE payments SET status = 'succeeded', provider_status = ?2, charge_id = COALESCE(?3, charge_id), \
+         failure = NULL, credited_at = ?4, updated_at = ?4 \
+         WHERE id = ?1 AND status IN ('pending', 'failed') RETURNING {COLUMNS}"
+    );
+    let args = [
+        id.into(),
+        provider_status.into(),
+        charge_id.into(),
+        now.into(),
+    ];
+    one(sql, &stmt, &args).await
+}
+
+/// Marks a pending payment canceled; true when this call changed it.
+///
+/// # Errors
+/// The storage error.
+pub async fn mark_canceled(sql: &dyn Sql, id: &str, reason: &str, now: i64) -> CoreResult<bool> {
+    let rows = sql
+        .execute(
+            "UPDATE payments SET status = 'canceled', provider_status = 'canceled', failure = ?2, updated_at = ?3 \
+             WHERE id = ?1 AND status IN ('pending', 'failed') RETURNING id",
+            &[id.into(), reason.into(), now.into()],
+        )
+        .await?;
+    Ok(!rows.is_empty())
+}
+
+/// Marks a succeeded payment refunded: takes back what it credited, at most the balance
+/// (trigger), and records the rest as `shortfall`. `Some` only for the call that changed it.
+///
+/// # Errors
+/// The storage error.
+pub async fn mark_refunded(
+    sql: &dyn Sql,
+    id: &str,
+    refund_id: &str,
+    now: i64,
+) -> CoreResult<Option<Payment>> {
+    let stmt = format!(
+        "UPDATE payments SET status = 'refunded', refund_id = ?2, refunded_at = ?3, updated_at = ?3, \
+         refunded = MIN(credits + bonus, COALESCE((SELECT balance FROM balances b WHERE b.user_id = payments.user_id), 0)), \
+         shortfall = credits + bonus - MIN(credits + bonus, COALESCE((SELECT balance FROM balances b WHERE b.user_id = payments.user_id), 0)) \
+         WHERE id = ?1 AND status = 'succeeded' RETURNING {COLUMNS}"
+    );
+    one(sql, &stmt, &[id.into(), refund_id.into(), now.into()]).await
+}
+
+/// A page of the user's payments, newest first, and their number.
+///
+/// # Errors
+/// The storage error.
+pub async fn list_for_user(
+    sql: &dyn Sql,
+    user_id: i64,
+    page: crate::Page,
+) -> CoreResult<(Vec<Payment>, i64)> {
+    let stmt = format!(
+        "SELECT {COLUMNS} FROM payments WHERE user_id = ?1 ORDER BY created_at DESC, rowid DESC LIMIT ?2 OFFSET ?3"
+    );
+    let rows = sql
+        .execute(
+            &stmt,
+            &[user_id.into(), page.limit.into(), page.offset.into()],
+        )
+        .await?;
+    let total = sql
+        .execute(
+            "SELECT COUNT(*) FROM payments WHERE user_id = ?1",
+            &[user_id.into()],
+        )
+        .await?;
+    Ok((
+        rows.iter().map(from_row).collect(),
+        total.first().map(|r| r.int(0)).unwrap_or(0),
+    ))
+}
+
+/// Admin filter: status and a `[from, to)` window of creation time (Unix ms).
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Filter {
+    /// Only this status.
+    pub status: Option<String>,
+    /// Created at or after (ms).
+    pub from: Option<i64>,
+    /// Created before (ms).
+    pub to: Option<i64>,
+}
+
+/// Totals of one currency and status in an admin listing.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Total {
+    /// `RUB` or `XTR`.
+    pub currency: String,
+    /// Status.
+    pub status: String,
+    /// Payments.
+    pub count: i64,
+    /// Sum of amounts (kopecks or stars).
+    pub amount: i64,
+    /// Sum of credits.
+    pub credits: i64,
+    /// Sum of bonuses.
+    pub bonus: i64,
+    /// Sum of credits taken back.
+    pub refunded: i64,
+    /// Sum of refund shortfalls.
+    pub shortfall: i64,
+}
+
+const WHERE_FILTER: &str = "WHERE (?1 IS NULL OR status = ?1) AND (?2 IS NULL OR created_at >= ?2) \
+    AND (?3 IS NULL OR created_at < ?3)";
+
+/// Payments matching `f`, newest first, their number, and totals per currency and status.
+///
+/// # Errors
+/// The storage error.
+pub async fn admin_list(
+    sql: &dyn Sql,
+    f: &Filter,
+    page: crate::Page,
+) -> CoreResult<(Vec<Payment>, i64, Vec<Total>)> {
+    let args = [f.status.clone().into(), f.from.into(), f.to.into()];
+    let stmt = format!(
+        "SELECT {COLUMNS} FROM payments {WHERE_FILTER} ORDER BY created_at DESC, rowid DESC LIMIT {} OFFSET {}",
+        page.limit, page.offset
+    );
+    let rows = sql.execute(&stmt, &args).await?;
+    let totals = sql
+        .execute(
+            &format!(
+                "SELECT currency, status, COUNT(*), SUM(amount), SUM(credits), SUM(bonus), SUM(refunded), \
+                 SUM(shortfall) FROM payments {WHERE_FILTER} GROUP BY currency, status ORDER BY currency, status"
+            ),
+            &args,
+        )
+        .await?;
+    let totals: Vec<Total> = totals
+        .iter()
+        .map(|r| Total {
+            currency: r.text(0),
+            status: r.text(1),
+            count: r.int(2),
+            amount: r.int(3),
+            credits: r.int(4),
+            bonus: r.int(5),
+            refunded: r.int(6),
+            shortfall: r.int(7),
+        })
+        .collect();
+    let count = totals.iter().map(|t| t.count).sum();
+    Ok((rows.iter().map(from_row).collect(), count, totals))
+}

@@ -1,0 +1,28 @@
+//! YooKassa bank card: a redirect payment with `payment_method_data: {type: bank_card}`.
+
+use async_trait::async_trait;
+
+use super::{Currency, Customer, Deps, Payment, PaymentMethod, Started, yookassa};
+use crate::error::CoreResult;
+
+/// Bank card through YooKassa.
+pub struct YookassaCard;
+
+#[async_trait(?Send)]
+impl PaymentMethod for YookassaCard {
+    fn id(&self) -> &'static str {
+        "yookassa_card"
+    }
+    fn currency(&self) -> Currency {
+        Currency::Rub
+    }
+    async fn start(
+        &self,
+        deps: &Deps<'_>,
+        p: &Payment,
+        customer: &Customer,
+    ) -> CoreResult<Started> {
+        let created = yookassa::create(deps, p, "bank_card", customer).await?;
+        Ok(yookassa::started(created))
+    }
+}
