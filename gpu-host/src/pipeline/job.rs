@@ -531,7 +531,6 @@ impl Ctx {
             Ok(how) => how,
             Err(why) => return self.fail(host, why).await,
         };
-        self.clear_status(host).await;
         let meta = OutputMeta {
             comfy_prompt_id: prompt_id.to_owned(),
             bytes: size,
@@ -540,6 +539,8 @@ impl Ctx {
         };
         self.final_event(host, JobEventKind::Succeeded(meta), "succeeded")
             .await;
+        // The photo is there: the status bar is finished off last, off the critical path.
+        self.clear_status(host).await;
     }
 
     /// Sends the result to the chat; the failure reason when it cannot.
