@@ -35,10 +35,10 @@ pub async fn render(view: &View<'_>) -> CoreResult<Rendered> {
     ];
     let mut text = tf(lang, "profile", &args);
     text.push_str("\n\n");
-    text.push_str(t(lang, "profile_ledger"));
+    text.push_str(&t(lang, "profile_ledger"));
     push_lines(&mut text, lang, &ledger_lines(view).await?);
     text.push_str("\n\n");
-    text.push_str(t(lang, "profile_jobs"));
+    text.push_str(&t(lang, "profile_jobs"));
     push_lines(&mut text, lang, &job_lines(view).await?);
     let mut rows = vec![vec![button(lang, "btn_topup", Button::TopUp)]];
     rows.extend(nav(lang, Button::MainMenu));
@@ -66,7 +66,7 @@ async fn job_lines(view: &View<'_>) -> CoreResult<Vec<String>> {
 fn push_lines(text: &mut String, lang: Lang, lines: &[String]) {
     if lines.is_empty() {
         text.push('\n');
-        text.push_str(t(lang, "profile_none"));
+        text.push_str(&t(lang, "profile_none"));
     }
     for l in lines {
         text.push('\n');

@@ -19,7 +19,7 @@ pub async fn render(view: &View<'_>) -> CoreResult<Rendered> {
     let balance = ledger::balance(view.sql, view.user_id).await?;
     let mut text = tf(lang, "topup", &[("balance", balance.to_string())]);
     text.push_str("\n\n");
-    text.push_str(t(lang, "topup_unavailable"));
+    text.push_str(&t(lang, "topup_unavailable"));
     let amounts = AMOUNTS
         .iter()
         .map(|a| {
