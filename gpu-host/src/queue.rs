@@ -10,8 +10,7 @@
 use std::time::Duration;
 
 use qwen_core::contract::JOB_FIELD;
-use redis::AsyncConnectionConfig;
-use redis::aio::MultiplexedConnection;
+use redis::aio::{ConnectionManager, ConnectionManagerConfig};
 use redis::streams::{StreamAutoClaimReply, StreamPendingCountReply, StreamReadReply};
 
 /// Renews the claim only if `ARGV[2]` still owns entry `ARGV[3]`.
@@ -81,31 +80,33 @@ pub struct StreamNames {
 #[derive(Clone)]
 pub struct JobQueue {
     names: StreamNames,
-    cmd: MultiplexedConnection,
-    blocking: MultiplexedConnection,
+    cmd: ConnectionManager,
+    blocking: ConnectionManager,
     heartbeat: redis::Script,
     ack: redis::Script,
 }
 
 impl JobQueue {
-    /// Connects (two connections: one for blocking reads) and creates the group if missing.
+    /// Connects (two self-healing connections: one for blocking reads) and creates the group
+    /// if missing. A Redis restart costs the failing calls, not the host.
     ///
     /// # Errors
     /// [`QueueError`] when Redis is unreachable.
     pub async fn connect(url: &str, names: StreamNames) -> Result<Self, QueueError> {
         let client = redis::Client::open(url)?;
-        let cmd_cfg = AsyncConnectionConfig::new()
-            .set_response_timeout(Some(Duration::from_secs(10)))
-            .set_connection_timeout(Some(Duration::from_secs(5)));
-        let block_cfg = AsyncConnectionConfig::new()
-            .set_response_timeout(None)
-            .set_connection_timeout(Some(Duration::from_secs(5)));
-        let cmd = client
-            .get_multiplexed_async_connection_with_config(&cmd_cfg)
-            .await?;
-        let blocking = client
-            .get_multiplexed_async_connection_with_config(&block_cfg)
-            .await?;
+        let config = |response: Option<Duration>| {
+            ConnectionManagerConfig::new()
+                .set_response_timeout(response)
+                .set_connection_timeout(Some(Duration::from_secs(5)))
+                .set_number_of_retries(3)
+                .set_max_delay(Duration::from_secs(2))
+        };
+        let cmd = ConnectionManager::new_with_config(
+            client.clone(),
+            config(Some(Duration::from_secs(10))),
+        )
+        .await?;
+        let blocking = ConnectionManager::new_with_config(client, config(None)).await?;
         let queue = Self {
             names,
             cmd,
