@@ -118,9 +118,9 @@ fn report(w: &World, ids: &[String], pushed: Instant, rss: f64) {
     added.sort_by(|a, b| a.total_cmp(b));
     befores.sort_by(|a, b| a.total_cmp(b));
     afters.sort_by(|a, b| a.total_cmp(b));
-    println!("bench: jobs = {} of {}", ordered.len(), ids.len());
-    println!(
-        "bench: gap_before_run_ms p50/p99/max = {:.2}/{:.2}/{:.2}, delivery_after_run_ms p50/p99/max = {:.2}/{:.2}/{:.2}",
+    eprintln!("detail: jobs delivered = {} of {}", ordered.len(), ids.len());
+    eprintln!(
+        "detail: gap_before_run_ms p50/p99/max = {:.2}/{:.2}/{:.2}, delivery_after_run_ms p50/p99/max = {:.2}/{:.2}/{:.2}",
         percentile(&befores, 0.5),
         percentile(&befores, 0.99),
         befores.last().copied().unwrap_or(0.0),
