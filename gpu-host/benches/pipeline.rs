@@ -28,7 +28,7 @@ fn main() {
     {
         Ok(rt) => rt,
         Err(e) => {
-            eprintln!("bench: no runtime: {e}");
+            eprintln!("detail: no runtime: {e}");
             return;
         }
     };
@@ -70,7 +70,7 @@ async fn bench() {
     for id in &ids {
         let st = w.api.wait_final(id, Duration::from_secs(120)).await;
         if st.status != "succeeded" {
-            eprintln!("bench: job {id} ended as {:?}", st.status);
+            eprintln!("detail: job {id} ended as {:?}", st.status);
         }
     }
     let rss = peak_rss_mb(host.id());
