@@ -9,6 +9,7 @@ pub mod clock;
 pub mod fakes;
 pub mod fixture;
 pub mod kv;
+pub mod payments;
 pub mod queue;
 pub mod redis_util;
 pub mod server;

@@ -1,2 +1,3 @@
 pub mod comfyui;
 pub mod telegram;
+pub mod yookassa;

@@ -1,0 +1,534 @@
+//! A faithful fake of the YooKassa API v3, on loopback.
+//!
+//! Real paths and shapes (the `yookassa` Python SDK's models were the cross-check):
+//! `POST /v3/payments` (HTTP Basic `shop_id:secret_key`, `Idempotence-Key` required),
+//! `GET /v3/payments/{id}`, `GET /v3/refunds/{id}`; payment objects with `id`, `status`,
+//! `paid`, `amount {value, currency}`, `confirmation {type: redirect, confirmation_url}`,
+//! `created_at`, `description`, `metadata`, `payment_method`, `recipient`, `refundable`,
+//! `refunded_amount`, `test`; errors as `{"type":"error","id","code","description","parameter"}`.
+//!
+//! Idempotence: the same key with the same body answers the same payment; the same key with
+//! another body is a 400 `invalid_request` on `Idempotence-Key`. Tests change a payment's
+//! status ([`FakeYooKassa::set_status`]), tamper with it ([`FakeYooKassa::set_field`]),
+//! refund it, script 429/500/401/slow answers ([`FakeYooKassa::fail_next`]), take the whole
+//! service down ([`FakeYooKassa::set_down`]: connections are closed at once), and send
+//! notifications to the webhook ([`FakeYooKassa::notify`]).
+
+use std::collections::HashMap;
+use std::net::SocketAddr;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, Mutex, MutexGuard};
+use std::time::Duration;
+
+use bytes::Bytes;
+use http_body_util::{BodyExt, Full};
+use hyper::body::Incoming;
+use hyper::{Request, Response};
+use serde_json::{Value, json};
+
+/// The shop id [`FakeYooKassa::start`] expects.
+pub const SHOP_ID: &str = "506751";
+/// The secret key [`FakeYooKassa::start`] expects.
+pub const SECRET_KEY: &str = "test_Fh8hUAVVBGUGbjmlzba6TB0iyUbos_lueTHE-axOwM0";
+
+/// A scripted answer for the next matching requests.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Failure {
+    /// 429 `too_many_requests`.
+    TooManyRequests,
+    /// 500 `internal_server_error`.
+    ServerError,
+    /// 401 `invalid_credentials`.
+    Unauthorized,
+    /// Handles the request normally (a payment is created), then waits this long before
+    /// answering: a client timeout after the work was done.
+    Slow(Duration),
+}
+
+/// One request the fake received.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Recorded {
+    /// `GET` or `POST`.
+    pub method: String,
+    /// Path.
+    pub path: String,
+    /// `Idempotence-Key` header.
+    pub idempotence_key: Option<String>,
+    /// Whether Basic auth matched.
+    pub authorized: bool,
+    /// JSON body (Null when none).
+    pub body: Value,
+}
+
+#[derive(Default)]
+struct State {
+    payments: HashMap<String, Value>,
+    order: Vec<String>,
+    refunds: HashMap<String, Value>,
+    keys: HashMap<String, (Value, String)>,
+    scripts: Vec<(String, u32, Failure)>,
+    requests: Vec<Recorded>,
+}
+
+struct Inner {
+    auth: String,
+    state: Mutex<State>,
+    down: AtomicBool,
+}
+
+impl Inner {
+    fn lock(&self) -> MutexGuard<'_, State> {
+        self.state.lock().unwrap_or_else(|p| p.into_inner())
+    }
+}
+
+/// A running fake YooKassa; stops when dropped.
+pub struct FakeYooKassa {
+    addr: SocketAddr,
+    inner: Arc<Inner>,
+    stop: Option<tokio::sync::oneshot::Sender<()>>,
+    client: reqwest::Client,
+}
+
+impl Drop for FakeYooKassa {
+    fn drop(&mut self) {
+        if let Some(s) = self.stop.take() {
+            let _ = s.send(());
+        }
+    }
+}
+
+fn error_body(code: &str, description: &str, parameter: Option<&str>) -> Value {
+    let mut v = json!({"type": "error", "id": uuid::Uuid::new_v4().to_string(), "code": code, "description": description});
+    if let Some(p) = parameter {
+        v["parameter"] = p.into();
+    }
+    v
+}
+
+fn now_iso() -> String {
+    let secs = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.as_secs())
+        .unwrap_or(0);
+    let (days, rem) = (secs / 86_400, secs % 86_400);
+    // Civil date from days since 1970-01-01 (Howard Hinnant's algorithm).
+    let z = days as i64 + 719_468;
+    let era = z.div_euclid(146_097);
+    let doe = z - era * 146_097;
+    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
+    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+    let mp = (5 * doy + 2) / 153;
+    let d = doy - (153 * mp + 2) / 5 + 1;
+    let m = if mp < 10 { mp + 3 } else { mp - 9 };
+    let y = yoe + era * 400 + i64::from(m <= 2);
+    format!(
+        "{y:04}-{m:02}-{d:02}T{:02}:{:02}:{:02}.000Z",
+        rem / 3600,
+        rem % 3600 / 60,
+        rem % 60
+    )
+}
+
+impl FakeYooKassa {
+    /// Starts a fake expecting [`SHOP_ID`] and [`SECRET_KEY`].
+    pub async fn start() -> FakeYooKassa {
+        FakeYooKassa::start_with(SHOP_ID, SECRET_KEY)
+    }
+
+    /// Starts a fake expecting `shop_id:secret_key`, on 127.0.0.1 and a free port.
+    ///
+    /// # Panics
+    /// When no loopback port can be bound.
+    pub fn start_with(shop_id: &str, secret_key: &str) -> FakeYooKassa {
+        let listener = std::net::TcpListener::bind("127.0.0.1:0").expect("bind 127.0.0.1:0");
+        let addr = listener.local_addr().expect("local addr");
+        listener.set_nonblocking(true).expect("nonblocking");
+        let creds = format!("{shop_id}:{secret_key}");
+        let inner = Arc::new(Inner {
+            auth: format!(
+                "Basic {}",
+                qwen_core::payments::yookassa::base64(creds.as_bytes())
+            ),
+            state: Mutex::new(State::default()),
+            down: AtomicBool::new(false),
+        });
+        let (stop, stopped) = tokio::sync::oneshot::channel();
+        let shared = inner.clone();
+        std::thread::spawn(move || serve_thread(listener, shared, stopped));
+        FakeYooKassa {
+            addr,
+            inner,
+            stop: Some(stop),
+            client: reqwest::Client::new(),
+        }
+    }
+
+    /// `http://127.0.0.1:port` (the client appends `/v3/...`).
+    pub fn base_url(&self) -> String {
+        format!("http://{}", self.addr)
+    }
+
+    /// Every payment, in creation order.
+    pub fn payments(&self) -> Vec<Value> {
+        let st = self.inner.lock();
+        st.order
+            .iter()
+            .filter_map(|id| st.payments.get(id).cloned())
+            .collect()
+    }
+
+    /// One payment.
+    pub fn payment(&self, id: &str) -> Option<Value> {
+        self.inner.lock().payments.get(id).cloned()
+    }
+
+    /// Every request received.
+    pub fn requests(&self) -> Vec<Recorded> {
+        self.inner.lock().requests.clone()
+    }
+
+    /// Moves a payment to `status` as YooKassa would: `succeeded` (paid, captured, card),
+    /// `canceled` (with cancellation details), `waiting_for_capture`, `pending`.
+    pub fn set_status(&self, id: &str, status: &str) {
+        let mut st = self.inner.lock();
+        let Some(p) = st.payments.get_mut(id) else {
+            return;
+        };
+        p["status"] = status.into();
+        p["paid"] = matches!(status, "succeeded" | "waiting_for_capture").into();
+        match status {
+            "succeeded" => {
+                p["captured_at"] = now_iso().into();
+                p["refundable"] = true.into();
+                p["income_amount"] = p["amount"].clone();
+                p["payment_method"]["saved"] = false.into();
+                p["payment_method"]["status"] = "inactive".into();
+                p["payment_method"]["title"] = "Bank card *4444".into();
+            }
+            "canceled" => {
+                p["cancellation_details"] =
+                    json!({"party": "yoo_money", "reason": "expired_on_confirmation"});
+            }
+            _ => {}
+        }
+    }
+
+    /// Sets a field of a payment by JSON pointer (e.g. `/amount/value`): a tampered answer.
+    pub fn set_field(&self, id: &str, pointer: &str, value: Value) {
+        if let Some(slot) = self
+            .inner
+            .lock()
+            .payments
+            .get_mut(id)
+            .and_then(|p| p.pointer_mut(pointer))
+        {
+            *slot = value;
+        }
+    }
+
+    /// Refunds a succeeded payment in full; returns the (succeeded) refund's id.
+    pub fn refund(&self, payment_id: &str) -> String {
+        let mut st = self.inner.lock();
+        let amount = st
+            .payments
+            .get(payment_id)
+            .map(|p| p["amount"].clone())
+            .unwrap_or(Value::Null);
+        let id = uuid::Uuid::new_v4().to_string();
+        let refund = json!({"id": id, "payment_id": payment_id, "status": "succeeded", "created_at": now_iso(), "amount": amount});
+        if let Some(p) = st.payments.get_mut(payment_id) {
+            p["refunded_amount"] = amount;
+        }
+        st.refunds.insert(id.clone(), refund);
+        id
+    }
+
+    /// Answers the next `times` requests whose path starts with `path_prefix` with `failure`.
+    pub fn fail_next(&self, path_prefix: &str, times: u32, failure: Failure) {
+        self.inner
+            .lock()
+            .scripts
+            .push((path_prefix.to_owned(), times, failure));
+    }
+
+    /// Down: every connection is closed at once (clients see a connection error).
+    pub fn set_down(&self, down: bool) {
+        self.inner.down.store(down, Ordering::SeqCst);
+    }
+
+    /// The notification YooKassa would send for `event` about object `id` (a payment, or a
+    /// refund for `refund.*`), from the object's current state.
+    pub fn notification(&self, event: &str, id: &str) -> Value {
+        let st = self.inner.lock();
+        let object = if event.starts_with("refund.") {
+            st.refunds.get(id)
+        } else {
+            st.payments.get(id)
+        };
+        json!({"type": "notification", "event": event, "object": object.cloned().unwrap_or_else(|| json!({"id": id}))})
+    }
+
+    /// Posts `body` to `url` as YooKassa's notifier, with the source address header
+    /// `(name, value)` when given; returns the status (0 on a transport error).
+    pub async fn post_notification(
+        &self,
+        url: &str,
+        body: &Value,
+        source: Option<(&str, &str)>,
+    ) -> u16 {
+        let mut req = self.client.post(url).json(body);
+        if let Some((name, value)) = source {
+            req = req.header(name, value);
+        }
+        req.send().await.map(|r| r.status().as_u16()).unwrap_or(0)
+    }
+
+    /// Sends the notification for `event` about `id` to `url` from a YooKassa address.
+    pub async fn notify(&self, url: &str, event: &str, id: &str) -> u16 {
+        let body = self.notification(event, id);
+        self.post_notification(url, &body, Some(("spin-client-addr", "185.71.76.10:443")))
+            .await
+    }
+}
+
+fn serve_thread(
+    listener: std::net::TcpListener,
+    inner: Arc<Inner>,
+    stopped: tokio::sync::oneshot::Receiver<()>,
+) {
+    let Ok(rt) = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+    else {
+        return;
+    };
+    rt.block_on(async move {
+        let Ok(listener) = tokio::net::TcpListener::from_std(listener) else {
+            return;
+        };
+        tokio::select! {
+            _ = accept_loop(listener, inner) => {}
+            _ = stopped => {}
+        }
+    });
+}
+
+async fn accept_loop(listener: tokio::net::TcpListener, inner: Arc<Inner>) {
+    loop {
+        let Ok((stream, _)) = listener.accept().await else {
+            continue;
+        };
+        if inner.down.load(Ordering::SeqCst) {
+            drop(stream);
+            continue;
+        }
+        let _ = stream.set_nodelay(true);
+        let inner = inner.clone();
+        tokio::spawn(async move {
+            let svc = hyper::service::service_fn(move |req| {
+                let inner = inner.clone();
+                async move { Ok::<_, std::convert::Infallible>(handle(req, &inner).await) }
+            });
+            let io = hyper_util::rt::TokioIo::new(stream);
+            let _ = hyper::server::conn::http1::Builder::new()
+                .serve_connection(io, svc)
+                .await;
+        });
+    }
+}
+
+fn reply(status: u16, body: &Value) -> Response<Full<Bytes>> {
+    Response::builder()
+        .status(status)
+        .header("content-type", "application/json")
+        .body(Full::new(Bytes::from(body.to_string())))
+        .unwrap_or_else(|_| Response::new(Full::new(Bytes::new())))
+}
+
+async fn handle(req: Request<Incoming>, inner: &Inner) -> Response<Full<Bytes>> {
+    let (parts, body) = req.into_parts();
+    let header = |n: &str| {
+        parts
+            .headers
+            .get(n)
+            .and_then(|v| v.to_str().ok())
+            .map(str::to_owned)
+    };
+    let bytes = body
+        .collect()
+        .await
+        .map(|b| b.to_bytes())
+        .unwrap_or_default();
+    let rec = Recorded {
+        method: parts.method.as_str().to_owned(),
+        path: parts.uri.path().to_owned(),
+        idempotence_key: header("idempotence-key"),
+        authorized: header("authorization").as_deref() == Some(inner.auth.as_str()),
+        body: serde_json::from_slice(&bytes).unwrap_or(Value::Null),
+    };
+    inner.lock().requests.push(rec.clone());
+    let scripted = take_script(inner, &rec.path);
+    match scripted {
+        Some(Failure::TooManyRequests) => {
+            return reply(
+                429,
+                &error_body(
+                    "too_many_requests",
+                    "Too many requests. Try again later",
+                    None,
+                ),
+            );
+        }
+        Some(Failure::ServerError) => {
+            return reply(
+                500,
+                &error_body("internal_server_error", "Internal server error", None),
+            );
+        }
+        Some(Failure::Unauthorized) => return reply(401, &unauthorized()),
+        _ => {}
+    }
+    let (status, value) = if rec.authorized {
+        route(inner, &rec)
+    } else {
+        (401, unauthorized())
+    };
+    if let Some(Failure::Slow(d)) = scripted {
+        tokio::time::sleep(d).await;
+    }
+    reply(status, &value)
+}
+
+fn unauthorized() -> Value {
+    error_body(
+        "invalid_credentials",
+        "Authentication by given credentials failed",
+        None,
+    )
+}
+
+fn take_script(inner: &Inner, path: &str) -> Option<Failure> {
+    let mut st = inner.lock();
+    let pos = st
+        .scripts
+        .iter()
+        .position(|(p, n, _)| path.starts_with(p.as_str()) && *n > 0)?;
+    st.scripts[pos].1 -= 1;
+    Some(st.scripts[pos].2.clone())
+}
+
+fn route(inner: &Inner, rec: &Recorded) -> (u16, Value) {
+    let segs: Vec<&str> = rec.path.trim_matches('/').split('/').collect();
+    let not_found = || {
+        (
+            404,
+            error_body(
+                "not_found",
+                "Incorrect payment_id. Payment doesn't exist or access denied",
+                None,
+            ),
+        )
+    };
+    match (rec.method.as_str(), segs.as_slice()) {
+        ("POST", ["v3", "payments"]) => create(inner, rec),
+        ("GET", ["v3", "payments", id]) => inner
+            .lock()
+            .payments
+            .get(*id)
+            .cloned()
+            .map_or_else(not_found, |p| (200, p)),
+        ("GET", ["v3", "refunds", id]) => inner
+            .lock()
+            .refunds
+            .get(*id)
+            .cloned()
+            .map_or_else(not_found, |r| (200, r)),
+        _ => (404, error_body("not_found", "Not found", None)),
+    }
+}
+
+fn invalid(description: &str, parameter: &str) -> (u16, Value) {
+    (
+        400,
+        error_body("invalid_request", description, Some(parameter)),
+    )
+}
+
+fn validate(body: &Value) -> Result<(), (u16, Value)> {
+    let value = body["amount"]["value"].as_str().unwrap_or("");
+    if qwen_core::payments::yookassa::parse_value(value).is_none_or(|v| v <= 0) {
+        return Err(invalid("Invalid amount value", "amount.value"));
+    }
+    if body["amount"]["currency"].as_str() != Some("RUB") {
+        return Err(invalid("Invalid currency", "amount.currency"));
+    }
+    let confirmation = &body["confirmation"];
+    if confirmation["type"] == "redirect"
+        && confirmation["return_url"]
+            .as_str()
+            .is_none_or(str::is_empty)
+    {
+        return Err(invalid(
+            "Missing return_url for redirect confirmation",
+            "confirmation.return_url",
+        ));
+    }
+    let method = body["payment_method_data"]["type"]
+        .as_str()
+        .unwrap_or("bank_card");
+    if !["bank_card", "sbp", "yoo_money", "sberbank", "tinkoff_bank"].contains(&method) {
+        return Err(invalid(
+            "Invalid payment method type",
+            "payment_method_data.type",
+        ));
+    }
+    Ok(())
+}
+
+fn create(inner: &Inner, rec: &Recorded) -> (u16, Value) {
+    let Some(key) = rec.idempotence_key.clone().filter(|k| !k.is_empty()) else {
+        return invalid("Idempotence key is missing", "Idempotence-Key");
+    };
+    if let Err(e) = validate(&rec.body) {
+        return e;
+    }
+    let mut st = inner.lock();
+    if let Some((body, id)) = st.keys.get(&key).cloned() {
+        if body != rec.body {
+            return invalid(
+                "Idempotence key duplicated with another request body",
+                "Idempotence-Key",
+            );
+        }
+        return (200, st.payments.get(&id).cloned().unwrap_or(Value::Null));
+    }
+    let id = uuid::Uuid::new_v4().to_string();
+    let payment = new_payment(&id, &rec.body);
+    st.keys.insert(key, (rec.body.clone(), id.clone()));
+    st.payments.insert(id.clone(), payment.clone());
+    st.order.push(id);
+    (200, payment)
+}
+
+fn new_payment(id: &str, body: &Value) -> Value {
+    let method = body["payment_method_data"]["type"]
+        .as_str()
+        .unwrap_or("bank_card");
+    json!({
+        "id": id,
+        "status": "pending",
+        "paid": false,
+        "amount": body["amount"],
+        "confirmation": {"type": "redirect", "return_url": body["confirmation"]["return_url"],
+            "confirmation_url": format!("https://yoomoney.ru/api-pages/v2/payment-confirm/epl?orderId={id}")},
+        "created_at": now_iso(),
+        "description": body["description"],
+        "metadata": body.get("metadata").cloned().unwrap_or_else(|| json!({})),
+        "payment_method": {"type": method, "id": id, "saved": false},
+        "recipient": {"account_id": SHOP_ID, "gateway_id": "2044214"},
+        "refundable": false,
+        "refunded_amount": {"value": "0.00", "currency": "RUB"},
+        "test": true,
+    })
+}
