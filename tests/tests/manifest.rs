@@ -21,7 +21,11 @@ fn manifest() -> Value {
 /// The variables each component reads, from the code's own lists.
 fn reads(component: &str) -> Vec<Variable> {
     match component {
-        "api" => VARIABLES.to_vec(),
+        "api" => VARIABLES
+            .iter()
+            .chain(qwen_core::payments::settings::VARIABLES)
+            .copied()
+            .collect(),
         other => extra_reads(other),
     }
 }
@@ -31,6 +35,7 @@ fn reads(component: &str) -> Vec<Variable> {
 fn extra_reads(component: &str) -> Vec<Variable> {
     match component {
         "telegram" => bot::settings::component_variables(),
+        "payments" => qwen_core::payments::settings::component_variables(),
         _ => panic!(
             "component {component:?} is in spin.toml but this test does not know what it reads"
         ),

@@ -5,8 +5,12 @@
 #[cfg(target_arch = "wasm32")]
 mod component {
     use qwen_core::http::{error, from_core};
-    use qwen_core::rest::{Ctx, handle as handle_rest};
-    use spin_adapters::{SpinQueue, SpinSql, SystemClock, into_response, read_request, settings};
+    use qwen_core::payments::{PaymentSettings, api::Providers};
+    use qwen_core::rest::{Ctx, handle_with_payments};
+    use spin_adapters::{
+        SpinConfig, SpinHttp, SpinQueue, SpinSql, SystemClock, into_response, read_request,
+        settings,
+    };
 
     /// Entry point of the `api` component.
     #[spin_sdk::http_service]
@@ -15,9 +19,9 @@ mod component {
     }
 
     async fn answer(req: spin_sdk::http::Request) -> qwen_core::ports::HttpResponse {
-        let settings = match settings().await {
-            Ok(s) => s,
-            Err(e) => return error(500, "bad_configuration", &e.to_string()),
+        let (settings, pay) = match (settings().await, PaymentSettings::load(&SpinConfig).await) {
+            (Ok(s), Ok(p)) => (s, p),
+            (Err(e), _) | (_, Err(e)) => return error(500, "bad_configuration", &e.to_string()),
         };
         let request = match read_request(req, settings.max_body_bytes).await {
             Ok(r) => r,
@@ -34,6 +38,10 @@ mod component {
             clock: &SystemClock,
             settings: &settings,
         };
-        handle_rest(&ctx, &request).await
+        let providers = Providers {
+            http: &SpinHttp,
+            pay: &pay,
+        };
+        handle_with_payments(&ctx, Some(&providers), &request).await
     }
 }

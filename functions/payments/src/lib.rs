@@ -1,0 +1,42 @@
+//! The `payments` Spin component: a thin adapter that reads the YooKassa notification,
+//! opens the `default` SQLite database and outbound HTTP, and hands everything to
+//! [`qwen_core::payments::webhook::handle`] (source allowlist, re-fetch, exactly-once credit).
+
+#[cfg(target_arch = "wasm32")]
+mod component {
+    use qwen_core::http::{error, from_core};
+    use qwen_core::payments::{Deps, PaymentSettings, webhook};
+    use qwen_core::ports::HttpResponse;
+    use spin_adapters::{
+        SpinConfig, SpinHttp, SpinSql, SystemClock, into_response, read_request, settings,
+    };
+
+    /// Entry point of the `payments` component.
+    #[spin_sdk::http_service]
+    async fn handle(req: spin_sdk::http::Request) -> impl spin_sdk::http::IntoResponse {
+        into_response(answer(req).await)
+    }
+
+    async fn answer(req: spin_sdk::http::Request) -> HttpResponse {
+        let (settings, pay) = match (settings().await, PaymentSettings::load(&SpinConfig).await) {
+            (Ok(s), Ok(p)) => (s, p),
+            (Err(e), _) | (_, Err(e)) => return error(500, "bad_configuration", &e.to_string()),
+        };
+        let request = match read_request(req, settings.max_body_bytes).await {
+            Ok(r) => r,
+            Err(resp) => return resp,
+        };
+        let sql = match SpinSql::open_default().await {
+            Ok(s) => s,
+            Err(e) => return from_core(&e.into()),
+        };
+        let deps = Deps {
+            sql: &sql,
+            http: &SpinHttp,
+            clock: &SystemClock,
+            settings: &settings,
+            pay: &pay,
+        };
+        webhook::handle(&deps, &request).await
+    }
+}
