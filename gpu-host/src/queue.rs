@@ -7,6 +7,7 @@
 //! while it still owns the entry, checked atomically in a script, so a stale host never steals
 //! an entry back. `XACK` likewise acks only an entry this consumer owns.
 
+use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use qwen_core::contract::JOB_FIELD;
@@ -84,6 +85,7 @@ pub struct JobQueue {
     blocking: ConnectionManager,
     heartbeat: redis::Script,
     ack: redis::Script,
+    cursor: Arc<Mutex<String>>,
 }
 
 impl JobQueue {
@@ -113,6 +115,7 @@ impl JobQueue {
             blocking,
             heartbeat: redis::Script::new(HEARTBEAT_LUA),
             ack: redis::Script::new(ACK_LUA),
+            cursor: Arc::new(Mutex::new("0-0".to_owned())),
         };
         queue.ensure_group().await?;
         Ok(queue)
@@ -139,6 +142,8 @@ impl JobQueue {
     }
 
     /// Takes over one entry pending longer than `min_idle` on any consumer, if there is one.
+    /// The scan goes on from where the previous call stopped, so a long pending list is
+    /// covered in full.
     ///
     /// # Errors
     /// [`QueueError`] on Redis failures.
@@ -148,11 +153,14 @@ impl JobQueue {
             .arg(&self.names.group)
             .arg(&self.names.consumer)
             .arg(min_idle.as_millis() as u64)
-            .arg("0-0")
+            .arg(self.cursor())
             .arg("COUNT")
             .arg(1)
             .query_async(&mut self.cmd.clone())
             .await?;
+        if let Ok(mut c) = self.cursor.lock() {
+            c.clone_from(&reply.next_stream_id);
+        }
         let Some(sid) = reply.claimed.into_iter().next() else {
             return Ok(None);
         };
@@ -162,6 +170,13 @@ impl JobQueue {
             id: sid.id,
             deliveries,
         }))
+    }
+
+    fn cursor(&self) -> String {
+        self.cursor
+            .lock()
+            .map(|c| c.clone())
+            .unwrap_or_else(|_| "0-0".to_owned())
     }
 
     /// Reads one new entry, blocking at most `block`.
