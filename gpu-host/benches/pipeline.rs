@@ -118,7 +118,11 @@ fn report(w: &World, ids: &[String], pushed: Instant, rss: f64) {
     added.sort_by(|a, b| a.total_cmp(b));
     befores.sort_by(|a, b| a.total_cmp(b));
     afters.sort_by(|a, b| a.total_cmp(b));
-    eprintln!("detail: jobs delivered = {} of {}", ordered.len(), ids.len());
+    eprintln!(
+        "detail: jobs delivered = {} of {}",
+        ordered.len(),
+        ids.len()
+    );
     eprintln!(
         "detail: gap_before_run_ms p50/p99/max = {:.2}/{:.2}/{:.2}, delivery_after_run_ms p50/p99/max = {:.2}/{:.2}/{:.2}",
         percentile(&befores, 0.5),
