@@ -121,6 +121,11 @@ async fn payment_succeeded(deps: &Deps<'_>, provider_id: &str) -> CoreResult<&'s
         tracing::warn!(payment_id = %row.id, user_id = row.user_id, provider_id = %provider_id, %reason, "not credited: re-fetched payment does not confirm the notification");
         return Ok("mismatch");
     }
+    if !matches!(row.status.as_str(), "pending" | "failed") {
+        // Already closed: the guarded update would change nothing; skip the write lock.
+        tracing::info!(payment_id = %row.id, status = %row.status, "duplicate notification");
+        return Ok("duplicate");
+    }
     let credited = ops::credit(deps, &row, &fetched.status, None).await?;
     Ok(if credited { "credited" } else { "duplicate" })
 }
