@@ -91,3 +91,52 @@ fn an_unknown_title_fails_at_load_time() {
     assert!(matches!(err, Err(WorkflowError::UnknownTitle(_, t)) if t == "Prompt"));
     let _ = std::fs::remove_dir_all(tmp);
 }
+
+/// Every node of both graphs matches the recorded `GET /object_info/<Node>` of a real
+/// ComfyUI 0.33: known class, no unknown input, every required input set, combo values in
+/// their lists where the list is not a model folder (`shared/comfyui-wire/object_info/`,
+/// beside the repository; skipped when absent).
+#[test]
+fn graphs_match_the_recorded_node_specs() {
+    let info_dir = dir().join("../../shared/comfyui-wire/object_info");
+    if !info_dir.exists() {
+        return;
+    }
+    for name in ["qwen_edit_2511", "model_free"] {
+        let text = std::fs::read_to_string(dir().join(format!("{name}.json"))).expect("read");
+        let graph: serde_json::Value = serde_json::from_str(&text).expect("json");
+        for (id, node) in graph.as_object().expect("nodes") {
+            let class = node["class_type"].as_str().expect("class");
+            let spec_text = std::fs::read_to_string(info_dir.join(format!("{class}.json")))
+                .unwrap_or_else(|_| panic!("{name}#{id}: no recorded spec for {class}"));
+            let spec: serde_json::Value = serde_json::from_str(&spec_text).expect("spec");
+            let spec = &spec["response"]["json"][class]["input"];
+            check_node(name, id, node, spec);
+        }
+    }
+}
+
+fn check_node(name: &str, id: &str, node: &serde_json::Value, spec: &serde_json::Value) {
+    let inputs = node["inputs"].as_object().expect("inputs");
+    let required = spec["required"].as_object().cloned().unwrap_or_default();
+    let optional = spec["optional"].as_object().cloned().unwrap_or_default();
+    for key in required.keys() {
+        assert!(
+            inputs.contains_key(key),
+            "{name}#{id}: required input {key} missing"
+        );
+    }
+    for (key, value) in inputs {
+        let def = required.get(key).or_else(|| optional.get(key));
+        let def = def.unwrap_or_else(|| panic!("{name}#{id}: unknown input {key}"));
+        let options = def[0].as_array().or_else(|| def[1]["options"].as_array());
+        let (Some(options), Some(v)) = (options, value.as_str()) else {
+            continue;
+        };
+        let models = key.ends_with("_name") || key == "image";
+        if !models && !options.is_empty() {
+            let listed = options.iter().any(|o| o == v || o["key"] == v);
+            assert!(listed, "{name}#{id}: {key} = {v:?} not in {options:?}");
+        }
+    }
+}
