@@ -134,6 +134,7 @@ async fn build_host(cfg: &Config) -> Result<Rc<Host>, String> {
         deliveries: RefCell::default(),
         gate: Default::default(),
         last_run_end: Default::default(),
+        last_edit: Default::default(),
     }))
 }
 

@@ -633,7 +633,6 @@ struct ProgressBar {
     chat_id: i64,
     message_id: Option<i64>,
     lang: String,
-    last: Cell<Option<Instant>>,
     shown: Cell<u32>,
 }
 
@@ -644,7 +643,6 @@ impl ProgressBar {
             chat_id: ctx.msg.chat_id,
             message_id: ctx.status_msg.get(),
             lang: ctx.msg.lang.clone(),
-            last: Cell::new(Some(Instant::now())),
             shown: Cell::new(0),
         }
     }
@@ -654,14 +652,9 @@ impl ProgressBar {
             return;
         };
         let percent = (value.saturating_mul(100) / max.max(1)).min(99) as u32;
-        let due = self
-            .last
-            .get()
-            .is_none_or(|t| t.elapsed() >= Duration::from_secs(1));
-        if !due || percent == self.shown.get() {
+        if percent == self.shown.get() || !self.host.edit_due(self.chat_id) {
             return;
         }
-        self.last.set(Some(Instant::now()));
         self.shown.set(percent);
         let (host, chat, text) = (
             self.host.clone(),

@@ -15,7 +15,7 @@
 mod job;
 
 use std::cell::{Cell, RefCell};
-use std::collections::HashSet;
+use std::collections::{HashMap, HashSet};
 use std::rc::Rc;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -84,6 +84,8 @@ pub struct Host {
     pub gate: Gate,
     /// When the last ComfyUI run ended (a fresh run counts as a health check).
     pub last_run_end: Cell<Option<Instant>>,
+    /// When each chat's status message was last edited (progress edits: ≤ 1 per second).
+    pub last_edit: RefCell<HashMap<i64, Instant>>,
 }
 
 /// A "the GPU is between two jobs" flag: while it is set, the background stages (the next
@@ -149,6 +151,25 @@ impl Host {
         }
         sweep.abort();
         beat.abort();
+    }
+
+    /// `true` (and noted) when chat `chat_id` may get a progress edit now: the first one
+    /// waits a second after the status message, then at most one a second.
+    pub fn edit_due(&self, chat_id: i64) -> bool {
+        let mut edits = self.last_edit.borrow_mut();
+        edits.retain(|_, t| t.elapsed() < Duration::from_secs(60));
+        let now = Instant::now();
+        match edits.get(&chat_id) {
+            Some(t) if now.duration_since(*t) < Duration::from_secs(1) => false,
+            Some(_) => {
+                edits.insert(chat_id, now);
+                true
+            }
+            None => {
+                edits.insert(chat_id, now);
+                false
+            }
+        }
     }
 
     async fn wait_deliveries(&self) {

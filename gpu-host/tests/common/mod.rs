@@ -516,6 +516,7 @@ impl World {
             deliveries: RefCell::default(),
             gate: Default::default(),
             last_run_end: Default::default(),
+            last_edit: Default::default(),
             settings,
             queue,
             comfy,
