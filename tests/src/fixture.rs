@@ -57,10 +57,22 @@ impl ApiFixture {
     /// # Panics
     /// When the temp dir or the server cannot be created (test setup).
     pub async fn start_with(name: &str, tweak: impl FnOnce(&mut Settings)) -> ApiFixture {
+        Self::start_in(name, &std::env::temp_dir(), tweak).await
+    }
+
+    /// Starts an `api` whose database lives in a new directory under `parent` (e.g. a tmpfs).
+    ///
+    /// # Panics
+    /// When the temp dir or the server cannot be created (test setup).
+    pub async fn start_in(
+        name: &str,
+        parent: &std::path::Path,
+        tweak: impl FnOnce(&mut Settings),
+    ) -> ApiFixture {
         let prefix = unique_prefix(name);
         let mut settings = test_settings(&prefix);
         tweak(&mut settings);
-        let dir = tempfile::tempdir().expect("temp dir");
+        let dir = tempfile::tempdir_in(parent).expect("temp dir");
         let clock = Arc::new(FakeClock::new());
         let app = ApiApp::new(&dir.path().join("app.db"), settings, clock.clone());
         let server = app.serve().expect("server starts");
