@@ -5,9 +5,13 @@
 //! Core failures are either shown to the user (402, 404, 409, 422) or, when transient
 //! (SQLite, Redis, key-value unreachable), returned so the webhook answers 5xx.
 
-use botapi::{AnswerCallbackQuery, BotApi, BotApiError, EditMessageText, SendMessage};
+use botapi::{
+    AnswerCallbackQuery, BotApi, BotApiError, EditMessageText, InlineKeyboardButton, SendInvoice,
+    SendMessage,
+};
 use qwen_core::drafts::{self, Added};
 use qwen_core::jobs::{self, NewJob};
+use qwen_core::payments::ops::{self, NewPayment};
 use qwen_core::ports::{HttpClient, KvError, SqlError};
 use qwen_core::{CoreError, ledger, presets, stats, users};
 
@@ -154,6 +158,7 @@ impl<'a> Performer<'a> {
             Effect::MarkBlocked => {
                 Ok(users::mark_blocked(self.ctx.sql, self.target.user.id, self.now()).await?)
             }
+            Effect::Pay { method, package } => self.pay(method, package).await,
         }
     }
 
@@ -167,6 +172,7 @@ impl<'a> Performer<'a> {
             settings: self.ctx.settings,
             lang: self.lang,
             user_id: self.target.user.id,
+            pay: self.ctx.pay,
         }
     }
 
@@ -405,6 +411,76 @@ impl<'a> Performer<'a> {
             }
             Err(e) => Err(e.into()),
         }
+    }
+
+    /// Creates a payment for a package: a "Pay" URL button (YooKassa) or a Stars invoice.
+    /// The update id is the idempotency key, so a redelivery reuses the same payment.
+    async fn pay(&mut self, method: String, package: i64) -> Result<(), BotError> {
+        let user_id = self.target.user.id;
+        let input = NewPayment {
+            telegram_id: user_id,
+            method,
+            package: Some(package),
+            idempotency_key: Some(format!("telegram:{}", self.target.update_id)),
+            ..NewPayment::default()
+        };
+        let deps = crate::webhook::deps(self.ctx);
+        match ops::create(&deps, &input).await {
+            Ok(created) => {
+                self.answer(None, false).await;
+                self.payment_created(created).await;
+                Ok(())
+            }
+            Err(
+                e @ CoreError::Upstream {
+                    transient: true, ..
+                },
+            ) => Err(BotError::Transient(e.to_string())),
+            Err(CoreError::Invalid { .. }) => self.say("topup_invalid", true).await,
+            Err(e @ (CoreError::Upstream { .. } | CoreError::Conflict { .. })) => {
+                tracing::warn!(user_id, error = %e, "payment could not be started");
+                self.say("topup_failed", true).await
+            }
+            Err(e) => Err(e.into()),
+        }
+    }
+
+    async fn payment_created(&mut self, created: ops::Created) {
+        let p = &created.payment;
+        if let Some(inv) = created.invoice {
+            let req = SendInvoice::stars(
+                self.target.chat_id,
+                inv.title,
+                inv.description,
+                inv.payload,
+                inv.amount,
+            );
+            if let Err(e) = self.api.send_invoice(&req).await {
+                self.defer("sendInvoice", &req, &e);
+                self.telegram_failed("sendInvoice", e).await;
+            }
+            return;
+        }
+        let Some(url) = created.confirmation_url else {
+            tracing::warn!(payment_id = %p.id, status = %p.status, "payment has no confirmation url");
+            let r = crate::screens::admin::notice(self.lang, "topup_failed");
+            return self.send_new(r).await;
+        };
+        let cur = qwen_core::payments::method(&p.method)
+            .map_or(qwen_core::payments::Currency::Rub, |m| m.currency());
+        let args = [
+            ("amount", (p.amount / cur.minor_per_unit()).to_string()),
+            ("currency", cur.code().to_owned()),
+            ("credits", p.credits.to_string()),
+            ("bonus", p.bonus.to_string()),
+        ];
+        let text = crate::i18n::tf(self.lang, "topup_pay", &args);
+        let mut rows = vec![vec![InlineKeyboardButton::url(
+            t(self.lang, "btn_pay"),
+            url,
+        )]];
+        rows.extend(screens::nav(self.lang, crate::event::Button::TopUp));
+        self.deliver(Rendered::new(text, rows)).await;
     }
 
     /// Answers the pressed button (once per update).

@@ -26,8 +26,10 @@ pub enum Button {
     Profile,
     /// `topup`: the top-up screen.
     TopUp,
-    /// `amount:<credits>`: a top-up amount.
-    Amount(i64),
+    /// `paym:<method id>`: a payment method (its packages).
+    PayMethod(String),
+    /// `pkg:<method id>:<amount>`: a package of a method, in whole roubles or stars.
+    Package(String, i64),
     /// `help`.
     Help,
     /// `lang`: the language screen.
@@ -57,7 +59,13 @@ impl Button {
             ("cancel", id) if !id.is_empty() => Button::CancelJob(id.into()),
             ("profile", "") => Button::Profile,
             ("topup", "") => Button::TopUp,
-            ("amount", n) => n.parse().map_or(Button::Unknown, Button::Amount),
+            ("paym", m) if !m.is_empty() => Button::PayMethod(m.into()),
+            ("pkg", r) => match r.rsplit_once(':') {
+                Some((m, n)) if !m.is_empty() => n
+                    .parse()
+                    .map_or(Button::Unknown, |n| Button::Package(m.into(), n)),
+                _ => Button::Unknown,
+            },
             ("help", "") => Button::Help,
             ("lang", "") => Button::LanguageMenu,
             ("lang", code) => Button::Language(code.into()),
@@ -77,7 +85,8 @@ impl Button {
             Button::CancelJob(id) => format!("cancel:{id}"),
             Button::Profile => "profile".into(),
             Button::TopUp => "topup".into(),
-            Button::Amount(n) => format!("amount:{n}"),
+            Button::PayMethod(m) => format!("paym:{m}"),
+            Button::Package(m, n) => format!("pkg:{m}:{n}"),
             Button::Help => "help".into(),
             Button::LanguageMenu => "lang".into(),
             Button::Language(code) => format!("lang:{code}"),
@@ -115,6 +124,28 @@ pub enum Event {
     Blocked,
     /// The user unblocked the bot (`my_chat_member` → `member`).
     Unblocked,
+    /// A Stars checkout to confirm (`pre_checkout_query`).
+    PreCheckout {
+        /// Query id for `answerPreCheckoutQuery`.
+        id: String,
+        /// Currency (`XTR`).
+        currency: String,
+        /// Total in the smallest unit.
+        total_amount: i64,
+        /// Invoice payload (our payment id).
+        payload: String,
+    },
+    /// A completed payment (`message.successful_payment`).
+    Paid {
+        /// Currency (`XTR`).
+        currency: String,
+        /// Total in the smallest unit.
+        total_amount: i64,
+        /// Invoice payload (our payment id).
+        payload: String,
+        /// `telegram_payment_charge_id`.
+        charge_id: String,
+    },
     /// Nothing to do (edited messages, channel posts, other update kinds).
     Ignored,
 }
@@ -150,6 +181,14 @@ pub fn parse(update: &Update) -> Incoming {
             _ => Event::Ignored,
         };
         (event, None)
+    } else if let Some(q) = &update.pre_checkout_query {
+        let event = Event::PreCheckout {
+            id: q.id.clone(),
+            currency: q.currency.clone(),
+            total_amount: q.total_amount,
+            payload: q.invoice_payload.clone(),
+        };
+        (event, None)
     } else {
         (Event::Ignored, None)
     };
@@ -167,6 +206,14 @@ fn from_callback(q: &CallbackQuery) -> Event {
 }
 
 fn from_message(m: &Message) -> Event {
+    if let Some(p) = &m.successful_payment {
+        return Event::Paid {
+            currency: p.currency.clone(),
+            total_amount: p.total_amount,
+            payload: p.invoice_payload.clone(),
+            charge_id: p.telegram_payment_charge_id.clone(),
+        };
+    }
     if let Some(p) = m.largest_photo() {
         return image(&p.file_id, m);
     }
@@ -188,7 +235,6 @@ fn from_message(m: &Message) -> Event {
                 .into(),
         },
         (Some(text), None) => Event::Text(text.clone()),
-        (None, _) if m.successful_payment.is_some() => Event::Ignored,
         (None, _) => Event::Unsupported,
     }
 }
@@ -220,7 +266,8 @@ mod tests {
             Button::CancelJob("5f0c".into()),
             Button::Profile,
             Button::TopUp,
-            Button::Amount(500),
+            Button::PayMethod("stars".into()),
+            Button::Package("yookassa_card".into(), 500),
             Button::Help,
             Button::LanguageMenu,
             Button::Language("en".into()),

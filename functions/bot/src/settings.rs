@@ -38,14 +38,21 @@ pub const VARIABLES: &[Variable] = &[
 pub const UNUSED_CORE_VARIABLES: &[&str] = &["api_token", "gpu_event_secret"];
 
 /// Every variable the `telegram` component reads: the core's (less
-/// [`UNUSED_CORE_VARIABLES`]) and the bot's own [`VARIABLES`].
+/// [`UNUSED_CORE_VARIABLES`]), the bot's own [`VARIABLES`] and the payments'
+/// ([`qwen_core::payments::settings::VARIABLES`]; the Bot API ones are shared, listed once).
 pub fn component_variables() -> Vec<Variable> {
-    qwen_core::settings::VARIABLES
+    let mut out: Vec<Variable> = Vec::new();
+    let all = qwen_core::settings::VARIABLES
         .iter()
         .filter(|v| !UNUSED_CORE_VARIABLES.contains(&v.name))
         .chain(VARIABLES)
-        .copied()
-        .collect()
+        .chain(qwen_core::payments::settings::VARIABLES);
+    for v in all {
+        if !out.iter().any(|o| o.name == v.name) {
+            out.push(*v);
+        }
+    }
+    out
 }
 
 /// Parsed bot configuration.
@@ -160,6 +167,9 @@ mod tests {
         let names: Vec<_> = component_variables().iter().map(|v| v.name).collect();
         assert!(names.contains(&"telegram_bot_token") && names.contains(&"redis_url"));
         assert!(!names.contains(&"api_token") && !names.contains(&"gpu_event_secret"));
+        assert!(names.contains(&"yookassa_api_url") && names.contains(&"stars_packages"));
+        let unique: std::collections::BTreeSet<_> = names.iter().collect();
+        assert_eq!(unique.len(), names.len());
     }
 
     #[test]

@@ -73,6 +73,13 @@ pub enum Effect {
     },
     /// Record that the user blocked the bot.
     MarkBlocked,
+    /// Create a payment for a package and send its "Pay" link or Stars invoice.
+    Pay {
+        /// Method id (`yookassa_card`, `yookassa_sbp`, `stars`).
+        method: String,
+        /// Package amount in whole roubles or stars.
+        package: i64,
+    },
 }
 
 /// The outcome of a transition.
@@ -108,7 +115,7 @@ pub fn transition(state: &DialogState, event: &Event, is_admin: bool) -> Step {
         Event::Unsupported => step(same, vec![say("unsupported", false)]),
         Event::Blocked => step(same, vec![Effect::MarkBlocked]),
         Event::Unblocked => step(same, vec![]),
-        Event::Ignored => step(same, vec![]),
+        Event::Ignored | Event::PreCheckout { .. } | Event::Paid { .. } => step(same, vec![]),
     }
 }
 
@@ -221,11 +228,15 @@ fn on_button(state: DialogState, button: &Button) -> Step {
             DialogState::AwaitingPaymentAmount,
             vec![Effect::Show(Screen::TopUp)],
         ),
-        Button::Amount(_) => step(
-            state,
-            vec![Effect::Answer {
-                key: Some("topup_unavailable"),
-                alert: true,
+        Button::PayMethod(method) => step(
+            DialogState::AwaitingPaymentAmount,
+            vec![Effect::Show(Screen::Packages(method.clone()))],
+        ),
+        Button::Package(method, package) => step(
+            DialogState::AwaitingPaymentAmount,
+            vec![Effect::Pay {
+                method: method.clone(),
+                package: *package,
             }],
         ),
         Button::Help => step(state, vec![Effect::Show(Screen::Help)]),
@@ -286,7 +297,7 @@ fn on_text(state: DialogState, text: &str) -> Step {
         },
         DialogState::AwaitingImageForCustomPrompt => step(state, vec![say("need_image", false)]),
         DialogState::AwaitingImageForPreset { .. } => step(state, vec![say("need_image", false)]),
-        DialogState::AwaitingPaymentAmount => step(state, vec![say("topup_unavailable", true)]),
+        DialogState::AwaitingPaymentAmount => step(state, vec![Effect::Show(Screen::TopUp)]),
         other => step(other, vec![say("use_menu", true)]),
     }
 }
@@ -498,19 +509,32 @@ mod tests {
     }
 
     #[test]
-    fn topup_is_unavailable_without_fake_success() {
+    fn topup_method_then_package_pays() {
         let s = transition(
             &DialogState::ViewingProfile,
             &Event::Button(Button::TopUp),
             false,
         );
         assert_eq!(s.state, DialogState::AwaitingPaymentAmount);
-        let s = transition(&s.state, &Event::Button(Button::Amount(500)), false);
+        let s = transition(
+            &s.state,
+            &Event::Button(Button::PayMethod("stars".into())),
+            false,
+        );
         assert_eq!(
             s.effects,
-            vec![Effect::Answer {
-                key: Some("topup_unavailable"),
-                alert: true
+            vec![Effect::Show(Screen::Packages("stars".into()))]
+        );
+        let s = transition(
+            &s.state,
+            &Event::Button(Button::Package("stars".into(), 100)),
+            false,
+        );
+        assert_eq!(
+            s.effects,
+            vec![Effect::Pay {
+                method: "stars".into(),
+                package: 100
             }]
         );
     }

@@ -7,6 +7,7 @@
 
 use botapi::Update;
 use qwen_core::http::{self, Request};
+use qwen_core::payments::{self, PaymentSettings, stars};
 use qwen_core::ports::{Clock, HttpClient, HttpResponse, KeyValue, Queue, Sql};
 use qwen_core::settings::Settings;
 use qwen_core::{db, drafts, signing, updates, users};
@@ -40,6 +41,8 @@ pub struct Ctx<'a> {
     pub settings: &'a Settings,
     /// Bot configuration.
     pub bot: &'a BotSettings,
+    /// Payment configuration (packages, YooKassa, the "topped up" message).
+    pub pay: &'a PaymentSettings,
 }
 
 fn ok() -> HttpResponse {
@@ -129,7 +132,41 @@ async fn prune(ctx: &Ctx<'_>, now: i64) {
 
 /// Handles the update; returns a Bot API call to put in the webhook's answer, if any.
 async fn process(ctx: &Ctx<'_>, inc: &Incoming) -> Result<Option<serde_json::Value>, BotError> {
-    let (Some(chat_id), Some(from)) = (inc.chat_id, inc.user.as_ref()) else {
+    let Some(from) = inc.user.as_ref() else {
+        return Ok(None);
+    };
+    match &inc.event {
+        Event::PreCheckout {
+            id,
+            currency,
+            total_amount,
+            payload,
+        } => {
+            let q = stars::StarsPayment {
+                user_id: from.id,
+                currency,
+                total_amount: *total_amount,
+                payload,
+            };
+            return pre_checkout(ctx, id, &q).await;
+        }
+        Event::Paid {
+            currency,
+            total_amount,
+            payload,
+            charge_id,
+        } => {
+            let q = stars::StarsPayment {
+                user_id: from.id,
+                currency,
+                total_amount: *total_amount,
+                payload,
+            };
+            return paid(ctx, &q, charge_id).await;
+        }
+        _ => {}
+    }
+    let Some(chat_id) = inc.chat_id else {
         return Ok(None);
     };
     match inc.event {
@@ -163,6 +200,81 @@ async fn process(ctx: &Ctx<'_>, inc: &Incoming) -> Result<Option<serde_json::Val
         save(ctx, &key, &next, p.committed, from.id).await?;
     }
     Ok(p.deferred.take())
+}
+
+/// The payment dependencies of this request.
+pub fn deps<'a>(ctx: &'a Ctx<'a>) -> payments::Deps<'a> {
+    payments::Deps {
+        sql: ctx.sql,
+        http: ctx.http,
+        clock: ctx.clock,
+        settings: ctx.settings,
+        pay: ctx.pay,
+    }
+}
+
+/// `pre_checkout_query`: accepted when our pending Stars payment matches, else refused with
+/// the reason in the user's language. Always answered (Telegram waits at most 10 s).
+async fn pre_checkout(
+    ctx: &Ctx<'_>,
+    query_id: &str,
+    q: &stars::StarsPayment<'_>,
+) -> Result<Option<serde_json::Value>, BotError> {
+    let lang = match users::get(ctx.sql, q.user_id).await {
+        Ok(u) => Lang::parse(u.language()).unwrap_or_default(),
+        Err(_) => Lang::default(),
+    };
+    let req = match stars::pre_checkout(&deps(ctx), q).await {
+        Ok(Ok(p)) => {
+            tracing::info!(payment_id = %p.id, user_id = q.user_id, "pre-checkout accepted");
+            botapi::AnswerPreCheckoutQuery::accept(query_id)
+        }
+        Ok(Err(refusal)) => {
+            botapi::AnswerPreCheckoutQuery::refuse(query_id, refusal.message(lang.code()))
+        }
+        Err(e) => {
+            tracing::error!(payment_id = %q.payload, user_id = q.user_id, error = %e, "pre-checkout check failed");
+            botapi::AnswerPreCheckoutQuery::refuse(query_id, crate::i18n::t(lang, "error_generic"))
+        }
+    };
+    let api = botapi::BotApi::new(ctx.bot.api_url.clone(), ctx.bot.bot_token.clone(), ctx.http)
+        .with_timeout_ms(ctx.bot.timeout_ms.min(PRE_CHECKOUT_TIMEOUT_MS));
+    match api.answer_pre_checkout_query(&req).await {
+        Ok(_) => Ok(None),
+        Err(e) => {
+            tracing::warn!(user_id = q.user_id, error = %e, "answerPreCheckoutQuery failed; answering in the webhook response");
+            let mut call = serde_json::to_value(&req).unwrap_or_default();
+            if let Some(obj) = call.as_object_mut() {
+                obj.insert("method".into(), "answerPreCheckoutQuery".into());
+            }
+            Ok(Some(call))
+        }
+    }
+}
+
+/// The longest a pre-checkout answer may take (Telegram gives up after 10 s).
+pub const PRE_CHECKOUT_TIMEOUT_MS: u64 = 5_000;
+
+/// `message.successful_payment`: credits the Stars payment once. The core sends the
+/// "balance topped up" message itself, so nothing is sent here.
+async fn paid(
+    ctx: &Ctx<'_>,
+    q: &stars::StarsPayment<'_>,
+    charge_id: &str,
+) -> Result<Option<serde_json::Value>, BotError> {
+    match stars::successful_payment(&deps(ctx), q, charge_id).await {
+        Ok(credited) => {
+            tracing::info!(payment_id = %q.payload, user_id = q.user_id, credited, "successful_payment handled");
+            Ok(None)
+        }
+        Err(e) => {
+            let e = BotError::from(e);
+            if !e.is_transient() {
+                tracing::error!(payment_id = %q.payload, user_id = q.user_id, error = %e, "successful_payment not credited");
+            }
+            Err(e)
+        }
+    }
 }
 
 /// The state found in key-value.

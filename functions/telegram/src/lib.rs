@@ -6,6 +6,7 @@
 mod component {
     use bot::{BotSettings, Ctx};
     use qwen_core::http::{error, from_core};
+    use qwen_core::payments::PaymentSettings;
     use qwen_core::ports::HttpResponse;
     use spin_adapters::{
         SpinConfig, SpinHttp, SpinKv, SpinQueue, SpinSql, SystemClock, into_response, read_request,
@@ -19,9 +20,15 @@ mod component {
     }
 
     async fn answer(req: spin_sdk::http::Request) -> HttpResponse {
-        let (settings, bot) = match (settings().await, BotSettings::load(&SpinConfig).await) {
-            (Ok(s), Ok(b)) => (s, b),
-            (Err(e), _) | (_, Err(e)) => return error(500, "bad_configuration", &e.to_string()),
+        let (settings, bot, pay) = match (
+            settings().await,
+            BotSettings::load(&SpinConfig).await,
+            PaymentSettings::load(&SpinConfig).await,
+        ) {
+            (Ok(s), Ok(b), Ok(p)) => (s, b, p),
+            (Err(e), _, _) | (_, Err(e), _) | (_, _, Err(e)) => {
+                return error(500, "bad_configuration", &e.to_string());
+            }
         };
         let request = match read_request(req, settings.max_body_bytes).await {
             Ok(r) => r,
@@ -44,6 +51,7 @@ mod component {
             clock: &SystemClock,
             settings: &settings,
             bot: &bot,
+            pay: &pay,
         };
         bot::handle(&ctx, &request).await
     }

@@ -15,7 +15,12 @@ btn_prev = ◀️ Previous
 btn_next = Next ▶️
 btn_lang_ru = 🇷🇺 Русский
 btn_lang_en = 🇬🇧 English
-btn_amount = { $amount } credits
+btn_method_yookassa_card = 💳 Bank card
+btn_method_yookassa_sbp = 🏦 SBP
+btn_method_stars = ⭐ Telegram Stars
+btn_package_rub = { $amount } ₽ → { $credits } credits
+btn_package_stars = { $amount } ⭐ → { $credits } credits
+btn_pay = 💳 Pay
 greeting_new =
     👋 Hi, { $name }! I edit photos as you describe, with the Qwen-Image-Edit model.
     🎁 You got { $bonus } credits — balance: { $balance } credits.
@@ -88,8 +93,15 @@ status_failed = ❌ failed (refunded)
 status_cancelled = 🚫 cancelled (refunded)
 topup =
     💳 Top up your balance. Balance: { $balance } credits.
-    Choose an amount:
-topup_unavailable = Top-up is not available yet — card, SBP and Telegram Stars payments are coming soon.
+    Choose a payment method:
+topup_packages_yookassa_card = 💳 Bank card. Choose a package:
+topup_packages_yookassa_sbp = 🏦 SBP (Faster Payments System). Choose a package:
+topup_packages_stars = ⭐ Telegram Stars. Choose a package:
+topup_pay =
+    Payment of { $amount } { $currency } for { $credits } credits (bonus +{ $bonus }).
+    Press “Pay” — the balance is topped up as soon as the payment arrives.
+topup_failed = Sorry, the payment could not be started right now. Please try again a little later or choose another method.
+topup_invalid = This package is no longer available. Please open “Top up” again.
 language = 🌐 Выберите язык / Choose your language:
 language_set = Language: English.
 unknown_command = Unknown command. See /help for the list.

@@ -15,7 +15,12 @@ btn_prev = ◀️ Назад
 btn_next = Далее ▶️
 btn_lang_ru = 🇷🇺 Русский
 btn_lang_en = 🇬🇧 English
-btn_amount = { $amount } кр.
+btn_method_yookassa_card = 💳 Банковская карта
+btn_method_yookassa_sbp = 🏦 СБП
+btn_method_stars = ⭐ Telegram Stars
+btn_package_rub = { $amount } ₽ → { $credits } кр.
+btn_package_stars = { $amount } ⭐ → { $credits } кр.
+btn_pay = 💳 Оплатить
 greeting_new =
     👋 Привет, { $name }! Я меняю фото по вашему описанию с помощью нейросети Qwen-Image-Edit.
     🎁 Вам начислено { $bonus } кр. — баланс: { $balance } кр.
@@ -88,8 +93,15 @@ status_failed = ❌ ошибка (возврат)
 status_cancelled = 🚫 отменено (возврат)
 topup =
     💳 Пополнение баланса. Баланс: { $balance } кр.
-    Выберите сумму:
-topup_unavailable = Пополнение пока недоступно — скоро появится оплата картой, СБП и Telegram Stars.
+    Выберите способ оплаты:
+topup_packages_yookassa_card = 💳 Банковская карта. Выберите пакет:
+topup_packages_yookassa_sbp = 🏦 СБП (Система быстрых платежей). Выберите пакет:
+topup_packages_stars = ⭐ Telegram Stars. Выберите пакет:
+topup_pay =
+    Оплата { $amount } { $currency } за { $credits } кр. (бонус +{ $bonus }).
+    Нажмите «Оплатить» — баланс пополнится, как только придёт платёж.
+topup_failed = К сожалению, сейчас не получилось начать оплату. Попробуйте чуть позже или выберите другой способ.
+topup_invalid = Этот пакет больше недоступен. Откройте «Пополнить» ещё раз.
 language = 🌐 Выберите язык / Choose your language:
 language_set = Язык: русский.
 unknown_command = Неизвестная команда. Список команд — /help.

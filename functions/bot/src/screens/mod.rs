@@ -44,8 +44,10 @@ pub enum Screen {
     CustomAskPhoto,
     /// Balance, recent ledger entries and jobs.
     Profile,
-    /// Top-up amounts.
+    /// Top-up: payment methods.
     TopUp,
+    /// Top-up: the packages of a payment method.
+    Packages(String),
     /// Language choice.
     Language,
 }
@@ -77,6 +79,8 @@ pub struct View<'a> {
     pub lang: Lang,
     /// The user.
     pub user_id: i64,
+    /// Payment configuration (packages).
+    pub pay: &'a qwen_core::payments::PaymentSettings,
 }
 
 /// Renders `screen` for the user in `view`.
@@ -95,6 +99,7 @@ pub async fn render(view: &View<'_>, screen: &Screen) -> CoreResult<Rendered> {
         Screen::CustomAskPhoto => Ok(custom::ask_photo(view)),
         Screen::Profile => profile::render(view).await,
         Screen::TopUp => topup::render(view).await,
+        Screen::Packages(method) => topup::packages(view, method).await,
         Screen::Language => Ok(language::render(lang)),
     }
 }

@@ -1,33 +1,72 @@
-//! Top-up: amounts. Payments are not wired yet, so every amount answers that top-up is
-//! unavailable (no fake success).
+//! Top-up: choose a payment method (the payments registry [`METHODS`]), then a package (the
+//! payment settings). The package button creates the payment (see `effects.rs`).
 
+use botapi::InlineKeyboardButton;
+use qwen_core::payments::{self, METHODS};
 use qwen_core::{CoreResult, ledger};
 
 use crate::event::Button;
-use crate::i18n::{t, tf};
+use crate::i18n::{Lang, t, tf};
 use crate::screens::{Rendered, View, nav};
 
-/// Amounts offered, in credits.
-pub const AMOUNTS: &[i64] = &[100, 300, 500, 1000];
-
-/// The top-up screen: balance, amount buttons, and the notice that top-up is unavailable.
+/// The top-up screen: balance and one button per payment method.
 ///
 /// # Errors
 /// The storage error.
 pub async fn render(view: &View<'_>) -> CoreResult<Rendered> {
     let lang = view.lang;
     let balance = ledger::balance(view.sql, view.user_id).await?;
-    let mut text = tf(lang, "topup", &[("balance", balance.to_string())]);
-    text.push_str("\n\n");
-    text.push_str(&t(lang, "topup_unavailable"));
-    let amounts = AMOUNTS
+    let text = tf(lang, "topup", &[("balance", balance.to_string())]);
+    let mut rows: Vec<Vec<InlineKeyboardButton>> = METHODS
         .iter()
-        .map(|a| {
-            let label = tf(lang, "btn_amount", &[("amount", a.to_string())]);
-            botapi::InlineKeyboardButton::callback(label, Button::Amount(*a).data())
+        .map(|m| {
+            let label = t(lang, &format!("btn_method_{}", m.id()));
+            vec![InlineKeyboardButton::callback(
+                label,
+                Button::PayMethod(m.id().into()).data(),
+            )]
         })
         .collect();
-    let mut rows = vec![amounts];
     rows.extend(nav(lang, Button::Profile));
     Ok(Rendered::new(text, rows))
+}
+
+/// The packages of `method` (an unknown method shows the method choice again).
+///
+/// # Errors
+/// The storage error.
+pub async fn packages(view: &View<'_>, method: &str) -> CoreResult<Rendered> {
+    let Ok(m) = payments::method(method) else {
+        return render(view).await;
+    };
+    let lang = view.lang;
+    let cur = m.currency();
+    let rows = cur
+        .packages(view.pay)
+        .iter()
+        .map(|p| {
+            vec![InlineKeyboardButton::callback(
+                package_label(lang, cur, p.amount, p.credits),
+                Button::Package(method.into(), p.amount).data(),
+            )]
+        })
+        .chain(nav(lang, Button::TopUp))
+        .collect();
+    let text = t(lang, &format!("topup_packages_{}", m.id()));
+    Ok(Rendered::new(text, rows))
+}
+
+fn package_label(lang: Lang, cur: payments::Currency, amount: i64, credits: i64) -> String {
+    let key = match cur {
+        payments::Currency::Rub => "btn_package_rub",
+        payments::Currency::Xtr => "btn_package_stars",
+    };
+    tf(
+        lang,
+        key,
+        &[
+            ("amount", amount.to_string()),
+            ("credits", credits.to_string()),
+        ],
+    )
 }

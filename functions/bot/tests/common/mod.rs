@@ -10,11 +10,13 @@ use bot::{BotSettings, Ctx};
 use botapi::ReqwestHttp;
 use qwen_core::http::Request;
 use qwen_core::jobs::Job;
+use qwen_core::payments::PaymentSettings;
 use qwen_core::ports::{HttpResponse, KeyValue};
 use qwen_core::settings::Settings;
 use serde_json::{Value, json};
 use testkit::clock::FakeClock;
 use testkit::fakes::telegram::{Call, FakeTelegram};
+use testkit::fakes::yookassa::FakeYooKassa;
 use testkit::fixture::test_settings;
 use testkit::kv::SqliteKv;
 use testkit::queue::RedisQueue;
@@ -35,6 +37,8 @@ pub struct Env {
     pub settings: Settings,
     /// Bot settings.
     pub bot: BotSettings,
+    /// Payment settings (pointing at the fake YooKassa and Bot API).
+    pub pay: PaymentSettings,
     /// Clock.
     pub clock: Arc<FakeClock>,
 }
@@ -64,6 +68,7 @@ impl Env {
             clock: self.clock.as_ref(),
             settings: &self.settings,
             bot: &self.bot,
+            pay: &self.pay,
         };
         bot::handle(&ctx, req).await
     }
@@ -92,6 +97,8 @@ pub struct Bot {
     pub env: Env,
     /// The fake Bot API.
     pub tg: FakeTelegram,
+    /// The fake YooKassa.
+    pub yk: FakeYooKassa,
     /// Redis prefix.
     pub prefix: String,
     next_update: AtomicI64,
@@ -115,6 +122,8 @@ impl Bot {
         let mut settings = test_settings(&prefix);
         tweak(&mut settings);
         let tg = FakeTelegram::start().await;
+        let yk = FakeYooKassa::start().await;
+        let pay = testkit::payments::pay_settings(&yk, &tg);
         let dir = tempfile::tempdir_in(base).expect("temp dir");
         let bot = BotSettings {
             bot_token: tg.token().to_owned(),
@@ -127,12 +136,14 @@ impl Bot {
             kv: dir.path().join("kv.db"),
             settings,
             bot,
+            pay,
             clock: Arc::new(FakeClock::new()),
         };
         Bot {
             dir,
             env,
             tg,
+            yk,
             prefix,
             next_update: AtomicI64::new(1000),
         }

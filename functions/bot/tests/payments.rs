@@ -1,0 +1,208 @@
+//! Top-up through the bot: method → package → a "Pay" URL (YooKassa, fake) or a Stars
+//! invoice (fake Bot API); pre-checkout answers; `successful_payment` credits once.
+
+mod common;
+
+use common::{Bot, buttons, callback, message, started};
+use qwen_core::payments::stars::Refusal;
+use serde_json::{Value, json};
+use testkit::fakes::yookassa::Failure;
+use testkit::sql::SqliteSql;
+
+/// The user's payment ids, oldest first.
+async fn payment_ids(bot: &Bot, user: i64) -> Vec<String> {
+    let sql = SqliteSql::open(&bot.env.db);
+    let stmt = "SELECT id FROM payments WHERE user_id = ?1 ORDER BY created_at, id";
+    qwen_core::ports::Sql::execute(&sql, stmt, &[user.into()])
+        .await
+        .expect("payments")
+        .iter()
+        .map(|r| r.text(0))
+        .collect()
+}
+
+/// Every URL button of a recorded call.
+fn url_buttons(call: &testkit::fakes::telegram::Call) -> Vec<String> {
+    call.params["reply_markup"]["inline_keyboard"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .flat_map(|r| r.as_array().cloned().unwrap_or_default())
+        .filter_map(|b| b["url"].as_str().map(str::to_owned))
+        .collect()
+}
+
+fn pre_checkout(id: i64, user: i64, payload: &str, amount: i64) -> Value {
+    json!({"update_id": id, "pre_checkout_query": {
+        "id": format!("pcq-{id}"),
+        "from": {"id": user, "is_bot": false, "first_name": "Anna", "language_code": "ru"},
+        "currency": "XTR", "total_amount": amount, "invoice_payload": payload}})
+}
+
+fn successful_payment(id: i64, user: i64, payload: &str, amount: i64, charge: &str) -> Value {
+    message(
+        id,
+        user,
+        "ru",
+        json!({"successful_payment": {
+            "currency": "XTR", "total_amount": amount, "invoice_payload": payload,
+            "telegram_payment_charge_id": charge, "provider_payment_charge_id": ""}}),
+    )
+}
+
+#[tokio::test]
+async fn card_topup_shows_a_pay_url_button() {
+    let bot = Bot::start("bot_pay_card").await;
+    let user = 7101;
+    started(&bot, user).await;
+    assert_eq!(bot.post(&callback(bot.id(), user, "topup", 10)).await, 200);
+    let methods = buttons(&bot.last());
+    for m in ["paym:yookassa_card", "paym:yookassa_sbp", "paym:stars"] {
+        assert!(methods.contains(&m.to_owned()), "{methods:?}");
+    }
+    assert!(!bot.last_text().contains("недоступ"), "{}", bot.last_text());
+    assert_eq!(
+        bot.post(&callback(bot.id(), user, "paym:yookassa_card", 10))
+            .await,
+        200
+    );
+    let packages = buttons(&bot.last());
+    assert!(
+        packages.contains(&"pkg:yookassa_card:300".to_owned()),
+        "{packages:?}"
+    );
+    let press = callback(bot.id(), user, "pkg:yookassa_card:300", 10);
+    assert_eq!(bot.post(&press).await, 200);
+    let ids = payment_ids(&bot, user).await;
+    assert_eq!(ids.len(), 1);
+    let yk = bot.yk.payments();
+    assert_eq!(yk.len(), 1);
+    let url = yk[0]["confirmation"]["confirmation_url"]
+        .as_str()
+        .expect("confirmation url")
+        .to_owned();
+    assert_eq!(url_buttons(&bot.last()), vec![url]);
+    assert!(bot.last_text().contains("300"), "{}", bot.last_text());
+    // A redelivered update is a duplicate: no second payment.
+    assert_eq!(bot.post(&press).await, 200);
+    assert_eq!(payment_ids(&bot, user).await.len(), 1);
+    assert_eq!(bot.yk.payments().len(), 1);
+    bot.cleanup().await;
+}
+
+#[tokio::test]
+async fn yookassa_refusal_is_a_polite_message_not_an_error() {
+    let bot = Bot::start("bot_pay_refused").await;
+    let user = 7102;
+    started(&bot, user).await;
+    bot.yk.fail_next("/v3/payments", 1, Failure::Unauthorized);
+    let press = callback(bot.id(), user, "pkg:yookassa_sbp:100", 10);
+    assert_eq!(bot.post(&press).await, 200);
+    assert!(
+        bot.last_text().contains("не получилось начать оплату"),
+        "{}",
+        bot.last_text()
+    );
+    assert!(url_buttons(&bot.last()).is_empty());
+    bot.cleanup().await;
+}
+
+#[tokio::test]
+async fn stars_sends_an_invoice_with_the_payment_id() {
+    let bot = Bot::start("bot_pay_stars").await;
+    let user = 7103;
+    started(&bot, user).await;
+    assert_eq!(
+        bot.post(&callback(bot.id(), user, "paym:stars", 10)).await,
+        200
+    );
+    assert!(buttons(&bot.last()).contains(&"pkg:stars:100".to_owned()));
+    assert_eq!(
+        bot.post(&callback(bot.id(), user, "pkg:stars:100", 10))
+            .await,
+        200
+    );
+    let ids = payment_ids(&bot, user).await;
+    assert_eq!(ids.len(), 1);
+    let invoices = bot.tg.calls_of("sendInvoice");
+    assert_eq!(invoices.len(), 1);
+    let inv = &invoices[0];
+    assert_eq!(inv.param("payload").as_str(), Some(ids[0].as_str()));
+    assert_eq!(inv.param("currency").as_str(), Some("XTR"));
+    assert_eq!(inv.chat_id(), Some(user));
+    assert!(bot.yk.requests().is_empty(), "Stars never call YooKassa");
+    bot.cleanup().await;
+}
+
+#[tokio::test]
+async fn pre_checkout_is_answered_ok_or_refused_with_a_reason() {
+    let bot = Bot::start("bot_pay_precheckout").await;
+    let user = 7104;
+    started(&bot, user).await;
+    assert_eq!(
+        bot.post(&pre_checkout(bot.id(), user, "nope", 100)).await,
+        200
+    );
+    let answers = bot.tg.calls_of("answerPreCheckoutQuery");
+    assert_eq!(answers.len(), 1);
+    assert_eq!(answers[0].param("ok").as_bool(), Some(false));
+    assert_eq!(
+        answers[0].param("error_message").as_str(),
+        Some(Refusal::Unknown.message("ru"))
+    );
+
+    bot.post(&callback(bot.id(), user, "pkg:stars:100", 10))
+        .await;
+    let id = payment_ids(&bot, user).await.remove(0);
+    assert_eq!(bot.post(&pre_checkout(bot.id(), user, &id, 100)).await, 200);
+    let answers = bot.tg.calls_of("answerPreCheckoutQuery");
+    assert_eq!(answers.len(), 2);
+    assert_eq!(answers[1].param("ok").as_bool(), Some(true));
+    bot.cleanup().await;
+}
+
+#[tokio::test]
+async fn successful_payment_twice_credits_once() {
+    let bot = Bot::start("bot_pay_success").await;
+    let user = 7105;
+    started(&bot, user).await;
+    let before = bot.balance(user).await;
+    bot.post(&callback(bot.id(), user, "pkg:stars:100", 10))
+        .await;
+    let id = payment_ids(&bot, user).await.remove(0);
+    bot.tg.clear_calls();
+    for _ in 0..2 {
+        let update = successful_payment(bot.id(), user, &id, 100, "stxCHARGE");
+        assert_eq!(bot.post(&update).await, 200);
+    }
+    let credited = bot.balance(user).await - before;
+    assert!(credited >= 100, "credited {credited}");
+    let topped: Vec<_> = bot
+        .texts()
+        .into_iter()
+        .filter(|t| t.contains("Баланс пополнен"))
+        .collect();
+    assert_eq!(topped.len(), 1, "{:?}", bot.texts());
+    assert_eq!(bot.texts().len(), 1, "the bot adds no message of its own");
+    assert_eq!(bot.balance(user).await - before, credited);
+    bot.cleanup().await;
+}
+
+#[tokio::test]
+async fn yookassa_unreachable_asks_for_redelivery_then_reuses_the_payment() {
+    let bot = Bot::start("bot_pay_transient").await;
+    let user = 7106;
+    started(&bot, user).await;
+    bot.yk.set_down(true);
+    let press = callback(bot.id(), user, "pkg:yookassa_card:100", 10);
+    assert_eq!(bot.post(&press).await, 503);
+    bot.yk.set_down(false);
+    assert_eq!(bot.post(&press).await, 200);
+    assert_eq!(
+        payment_ids(&bot, user).await.len(),
+        1,
+        "same payment reused"
+    );
+    assert_eq!(url_buttons(&bot.last()).len(), 1);
+    bot.cleanup().await;
+}
