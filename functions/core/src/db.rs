@@ -8,7 +8,7 @@
 use std::collections::HashSet;
 use std::sync::Mutex;
 
-use crate::ports::{Sql, SqlError, SqlValue};
+use crate::ports::{Sql, SqlError, SqlRow, SqlValue};
 
 /// A schema migration: version and SQL text.
 #[derive(Debug, Clone, Copy)]
@@ -141,6 +141,32 @@ async fn run_in_transaction(sql: &dyn Sql, m: &Migration) -> Result<bool, SqlErr
         sql.execute(&statement, &[]).await?;
     }
     Ok(true)
+}
+
+/// Reads one page of an owner's rows and their total: `rows_sql` takes `?1` = owner,
+/// `?2` = limit, `?3` = offset; `count_sql` takes `?1` = owner.
+///
+/// # Errors
+/// The storage error.
+pub async fn page_of<T>(
+    sql: &dyn Sql,
+    rows_sql: &str,
+    count_sql: &str,
+    owner: i64,
+    page: crate::Page,
+    map: fn(&SqlRow) -> T,
+) -> crate::CoreResult<(Vec<T>, i64)> {
+    let rows = sql
+        .execute(
+            rows_sql,
+            &[owner.into(), page.limit.into(), page.offset.into()],
+        )
+        .await?;
+    let total = sql.execute(count_sql, &[owner.into()]).await?;
+    Ok((
+        rows.iter().map(map).collect(),
+        total.first().map(|r| r.int(0)).unwrap_or(0),
+    ))
 }
 
 /// Splits a migration file into statements: a statement ends at a line ending with `;`,

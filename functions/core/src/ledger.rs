@@ -202,22 +202,8 @@ pub async fn history(
     let stmt = format!(
         "SELECT {COLUMNS} FROM ledger WHERE user_id = ?1 ORDER BY id DESC LIMIT ?2 OFFSET ?3"
     );
-    let rows = sql
-        .execute(
-            &stmt,
-            &[user_id.into(), page.limit.into(), page.offset.into()],
-        )
-        .await?;
-    let total = sql
-        .execute(
-            "SELECT COUNT(*) FROM ledger WHERE user_id = ?1",
-            &[user_id.into()],
-        )
-        .await?;
-    Ok((
-        rows.iter().map(from_row).collect(),
-        total.first().map(|r| r.int(0)).unwrap_or(0),
-    ))
+    let count = "SELECT COUNT(*) FROM ledger WHERE user_id = ?1";
+    crate::db::page_of(sql, &stmt, count, user_id, page, from_row).await
 }
 
 /// Credits a verified top-up and its bonus, each exactly once per payment.

@@ -153,6 +153,24 @@ pub struct SettingsError {
     pub reason: String,
 }
 
+/// Reads each of `vars` that `config` has and hands its trimmed value to `apply` (a
+/// settings struct's parser); unset variables keep their defaults.
+///
+/// # Errors
+/// The first [`SettingsError`] `apply` returns.
+pub async fn load_variables(
+    config: &dyn Config,
+    vars: &[Variable],
+    mut apply: impl FnMut(&'static str, &str) -> Result<(), SettingsError>,
+) -> Result<(), SettingsError> {
+    for v in vars {
+        if let Some(value) = config.get(v.name).await {
+            apply(v.name, value.trim())?;
+        }
+    }
+    Ok(())
+}
+
 impl Settings {
     /// Reads every variable in [`VARIABLES`] from `config`, falling back to defaults.
     ///
@@ -160,11 +178,7 @@ impl Settings {
     /// [`SettingsError`] for a number or boolean that does not parse.
     pub async fn load(config: &dyn Config) -> Result<Settings, SettingsError> {
         let mut s = Settings::default();
-        for v in VARIABLES {
-            if let Some(value) = config.get(v.name).await {
-                s.apply(v.name, value.trim())?;
-            }
-        }
+        load_variables(config, VARIABLES, |name, value| s.apply(name, value)).await?;
         Ok(s)
     }
 

@@ -271,11 +271,8 @@ impl PaymentSettings {
     /// [`SettingsError`] for a value that does not parse.
     pub async fn load(config: &dyn Config) -> Result<PaymentSettings, SettingsError> {
         let mut s = PaymentSettings::default();
-        for v in VARIABLES {
-            if let Some(value) = config.get(v.name).await {
-                s.apply(v.name, value.trim())?;
-            }
-        }
+        crate::settings::load_variables(config, VARIABLES, |name, value| s.apply(name, value))
+            .await?;
         Ok(s)
     }
 

@@ -214,22 +214,8 @@ pub async fn list_for_user(
     let stmt = format!(
         "SELECT {COLUMNS} FROM payments WHERE user_id = ?1 ORDER BY created_at DESC, rowid DESC LIMIT ?2 OFFSET ?3"
     );
-    let rows = sql
-        .execute(
-            &stmt,
-            &[user_id.into(), page.limit.into(), page.offset.into()],
-        )
-        .await?;
-    let total = sql
-        .execute(
-            "SELECT COUNT(*) FROM payments WHERE user_id = ?1",
-            &[user_id.into()],
-        )
-        .await?;
-    Ok((
-        rows.iter().map(from_row).collect(),
-        total.first().map(|r| r.int(0)).unwrap_or(0),
-    ))
+    let count = "SELECT COUNT(*) FROM payments WHERE user_id = ?1";
+    crate::db::page_of(sql, &stmt, count, user_id, page, from_row).await
 }
 
 /// Admin filter: status and a `[from, to)` window of creation time (Unix ms).
