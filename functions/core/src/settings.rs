@@ -19,7 +19,8 @@ pub struct Variable {
     pub help: &'static str,
 }
 
-const fn var(
+/// Declares a [`Variable`] (for the `VARIABLES` lists).
+pub const fn var(
     name: &'static str,
     default: Option<&'static str>,
     secret: bool,

@@ -204,7 +204,9 @@ impl FakeTelegram {
         });
         let (stop, stopped) = tokio::sync::oneshot::channel();
         let shared = inner.clone();
-        std::thread::spawn(move || serve_thread(listener, shared, stopped));
+        std::thread::spawn(move || {
+            super::serve_thread(listener, stopped, move |l| accept_loop(l, shared))
+        });
         FakeTelegram {
             addr,
             inner,
@@ -349,28 +351,6 @@ fn insert_file(st: &mut State, file_id: &str, path: &str, bytes: Vec<u8>) {
     };
     st.paths.insert(path.to_owned(), file_id.to_owned());
     st.files.insert(file_id.to_owned(), file);
-}
-
-fn serve_thread(
-    listener: std::net::TcpListener,
-    inner: Arc<Inner>,
-    stopped: tokio::sync::oneshot::Receiver<()>,
-) {
-    let Ok(rt) = tokio::runtime::Builder::new_current_thread()
-        .enable_all()
-        .build()
-    else {
-        return;
-    };
-    rt.block_on(async move {
-        let Ok(listener) = tokio::net::TcpListener::from_std(listener) else {
-            return;
-        };
-        tokio::select! {
-            _ = accept_loop(listener, inner) => {}
-            _ = stopped => {}
-        }
-    });
 }
 
 async fn accept_loop(listener: tokio::net::TcpListener, inner: Arc<Inner>) {

@@ -155,7 +155,9 @@ impl FakeYooKassa {
         });
         let (stop, stopped) = tokio::sync::oneshot::channel();
         let shared = inner.clone();
-        std::thread::spawn(move || serve_thread(listener, shared, stopped));
+        std::thread::spawn(move || {
+            super::serve_thread(listener, stopped, move |l| accept_loop(l, shared))
+        });
         FakeYooKassa {
             addr,
             inner,
@@ -290,28 +292,6 @@ impl FakeYooKassa {
         self.post_notification(url, &body, Some(("spin-client-addr", "185.71.76.10:443")))
             .await
     }
-}
-
-fn serve_thread(
-    listener: std::net::TcpListener,
-    inner: Arc<Inner>,
-    stopped: tokio::sync::oneshot::Receiver<()>,
-) {
-    let Ok(rt) = tokio::runtime::Builder::new_current_thread()
-        .enable_all()
-        .build()
-    else {
-        return;
-    };
-    rt.block_on(async move {
-        let Ok(listener) = tokio::net::TcpListener::from_std(listener) else {
-            return;
-        };
-        tokio::select! {
-            _ = accept_loop(listener, inner) => {}
-            _ = stopped => {}
-        }
-    });
 }
 
 async fn accept_loop(listener: tokio::net::TcpListener, inner: Arc<Inner>) {

@@ -5,24 +5,10 @@
 //! amounts are whole stars; credits are the app's balance unit.
 
 use crate::ports::Config;
-use crate::settings::{SettingsError, Variable};
+use crate::settings::{SettingsError, Variable, var};
 
 /// YooKassa's published notification source ranges (yookassa.ru/developers, "IP addresses").
 pub const YOOKASSA_RANGES: &str = "185.71.76.0/27,185.71.77.0/27,77.75.153.0/25,77.75.156.11/32,77.75.156.35/32,77.75.154.128/25,2a02:5180::/32";
-
-const fn var(
-    name: &'static str,
-    default: Option<&'static str>,
-    secret: bool,
-    help: &'static str,
-) -> Variable {
-    Variable {
-        name,
-        default,
-        secret,
-        help,
-    }
-}
 
 /// Every variable the payment code reads (besides the core's `topup_bonus_percent`).
 pub const VARIABLES: &[Variable] = &[
