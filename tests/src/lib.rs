@@ -13,4 +13,5 @@ pub mod payments;
 pub mod queue;
 pub mod redis_util;
 pub mod server;
+pub mod spin;
 pub mod sql;

@@ -267,6 +267,23 @@ impl FakeTelegram {
             .collect()
     }
 
+    /// Does what Telegram does with a webhook's answer: when `body` is a JSON object with a
+    /// `method`, that method is called with the rest of the object as its parameters (its
+    /// result goes nowhere, as with Telegram). Returns the method called, if any.
+    pub async fn execute_webhook_answer(&self, body: &[u8]) -> Option<String> {
+        let Ok(Value::Object(mut call)) = serde_json::from_slice::<Value>(body) else {
+            return None;
+        };
+        let method = call.remove("method")?.as_str()?.to_owned();
+        let url = format!("{}/bot{}/{method}", self.base_url(), self.token());
+        let _ = reqwest::Client::new()
+            .post(url)
+            .json(&Value::Object(call))
+            .send()
+            .await;
+        Some(method)
+    }
+
     /// Forgets the recorded calls.
     pub fn clear_calls(&self) {
         self.inner.lock().calls.clear();
