@@ -135,11 +135,16 @@ impl<'a> Performer<'a> {
             Effect::AddImage {
                 file_id,
                 media_group_id,
+                message_id,
                 flow,
                 preset_id,
             } => {
+                let image = drafts::Image {
+                    file_id,
+                    message_id,
+                };
                 self.add_image(
-                    &file_id,
+                    &image,
                     media_group_id.as_deref(),
                     flow,
                     preset_id.as_deref(),
@@ -227,19 +232,13 @@ impl<'a> Performer<'a> {
 
     async fn add_image(
         &mut self,
-        file_id: &str,
+        image: &drafts::Image,
         group: Option<&str>,
         flow: Flow,
         preset_id: Option<&str>,
     ) -> Result<(), BotError> {
-        let added = drafts::add(
-            self.ctx.sql,
-            self.target.chat_id,
-            file_id,
-            group,
-            self.now(),
-        )
-        .await?;
+        let added =
+            drafts::add(self.ctx.sql, self.target.chat_id, image, group, self.now()).await?;
         if let Added::Stored { count, .. } = added {
             tracing::debug!(user_id = self.target.user.id, count, "draft image added");
         }
@@ -273,8 +272,8 @@ impl<'a> Performer<'a> {
         prompt: Option<String>,
     ) -> Result<(), BotError> {
         let (sql, chat_id) = (self.ctx.sql, self.target.chat_id);
-        let file_ids = drafts::take(sql, chat_id).await?;
-        if file_ids.is_empty() {
+        let images = drafts::take(sql, chat_id).await?;
+        if images.is_empty() {
             self.next_state = Some(self.previous.clone());
             return self.say("need_image", false).await;
         }
@@ -283,7 +282,7 @@ impl<'a> Performer<'a> {
             chat_id: Some(chat_id),
             preset_id,
             prompt,
-            file_ids,
+            file_ids: images.iter().map(|i| i.file_id.clone()).collect(),
         };
         match jobs::create(sql, self.ctx.queue, self.ctx.settings, &input, self.now()).await {
             Ok(created) => {
@@ -292,11 +291,11 @@ impl<'a> Performer<'a> {
                 self.deliver(job::created(self.lang, &created)).await;
                 Ok(())
             }
-            Err(e) => self.job_failed(e, &input.file_ids).await,
+            Err(e) => self.job_failed(e, &images).await,
         }
     }
 
-    async fn job_failed(&mut self, e: CoreError, files: &[String]) -> Result<(), BotError> {
+    async fn job_failed(&mut self, e: CoreError, files: &[drafts::Image]) -> Result<(), BotError> {
         let restore = matches!(
             e,
             CoreError::InsufficientBalance { .. }

@@ -115,6 +115,9 @@ pub enum Event {
         file_id: String,
         /// Album id, when part of an album.
         media_group_id: Option<String>,
+        /// The message's id: the images of a draft are kept in this order (an album's
+        /// photos arrive as separate updates, in any order).
+        message_id: i64,
     },
     /// A document that is not a JPEG, PNG or WEBP image.
     NotImage,
@@ -243,6 +246,7 @@ fn image(file_id: &str, m: &Message) -> Event {
     Event::Image {
         file_id: file_id.into(),
         media_group_id: m.media_group_id.clone(),
+        message_id: m.message_id,
     }
 }
 
@@ -291,7 +295,8 @@ mod tests {
             inc.event,
             Event::Image {
                 file_id: "big".into(),
-                media_group_id: Some("g1".into())
+                media_group_id: Some("g1".into()),
+                message_id: 5,
             }
         );
         assert_eq!(inc.chat_id, Some(7));

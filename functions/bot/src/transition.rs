@@ -44,6 +44,8 @@ pub enum Effect {
         file_id: String,
         /// Album id.
         media_group_id: Option<String>,
+        /// The message's id (the draft's order).
+        message_id: i64,
         /// The flow it belongs to.
         flow: Flow,
         /// The preset of a preset edit (its price is shown on "Start").
@@ -110,7 +112,8 @@ pub fn transition(state: &DialogState, event: &Event, is_admin: bool) -> Step {
         Event::Image {
             file_id,
             media_group_id,
-        } => on_image(same, file_id, media_group_id.clone()),
+            message_id,
+        } => on_image(same, file_id, media_group_id.clone(), *message_id),
         Event::NotImage => step(same, vec![say("not_image", false)]),
         Event::Unsupported => step(same, vec![say("unsupported", false)]),
         Event::Blocked => step(same, vec![Effect::MarkBlocked]),
@@ -302,10 +305,16 @@ fn on_text(state: DialogState, text: &str) -> Step {
     }
 }
 
-fn on_image(state: DialogState, file_id: &str, media_group_id: Option<String>) -> Step {
+fn on_image(
+    state: DialogState,
+    file_id: &str,
+    media_group_id: Option<String>,
+    message_id: i64,
+) -> Step {
     let add = |flow, preset_id| Effect::AddImage {
         file_id: file_id.to_owned(),
         media_group_id,
+        message_id,
         flow,
         preset_id,
     };
@@ -337,6 +346,7 @@ mod tests {
         Event::Image {
             file_id: id.into(),
             media_group_id: None,
+            message_id: 1,
         }
     }
 

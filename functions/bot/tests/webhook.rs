@@ -104,38 +104,72 @@ fn concurrent_duplicates_create_one_job() {
     });
 }
 
-#[tokio::test]
-async fn album_photos_arriving_concurrently_are_all_kept() {
-    let bot = Bot::start("bot-album-conc").await;
-    let user = 506;
-    started(&bot, user).await;
-    bot.post(&callback(bot.id(), user, "preset:anime", 10))
-        .await;
-    let photos: Vec<_> = (0..3)
-        .map(|i| photo(bot.id(), user, &format!("ALB-{i}"), Some("grp-1")))
-        .collect();
-    let envs: Vec<_> = photos
-        .iter()
-        .map(|p| {
-            let (env, b) = (bot.env.clone(), body(p));
+/// Posts the updates `bodies` from one thread each, all at once; returns their statuses.
+fn post_concurrently(env: &common::Env, bodies: Vec<Vec<u8>>) -> Vec<u16> {
+    let barrier = std::sync::Arc::new(std::sync::Barrier::new(bodies.len()));
+    let threads: Vec<_> = bodies
+        .into_iter()
+        .map(|b| {
+            let (env, barrier) = (env.clone(), barrier.clone());
             std::thread::spawn(move || {
                 let rt = tokio::runtime::Builder::new_current_thread()
                     .enable_all()
                     .build()
                     .expect("rt");
+                barrier.wait();
                 rt.block_on(env.call(&request(b, Some(SECRET)))).status
             })
         })
         .collect();
-    for t in envs {
-        assert_eq!(t.join().expect("thread"), 200);
+    threads
+        .into_iter()
+        .map(|t| t.join().expect("thread"))
+        .collect()
+}
+
+#[tokio::test]
+async fn album_photos_arriving_concurrently_keep_the_album_order() {
+    let bot = Bot::start("bot-album-conc").await;
+    let user = 506;
+    started(&bot, user).await;
+    for round in 0..8 {
+        bot.post(&callback(bot.id(), user, "preset:anime", 10))
+            .await;
+        let group = format!("grp-{round}");
+        let mut photos: Vec<_> = (0..3)
+            .map(|i| photo(bot.id(), user, &format!("ALB-{round}-{i}"), Some(&group)))
+            .collect();
+        photos.rotate_left(round % 3);
+        if round % 2 == 1 {
+            photos.reverse();
+        }
+        let statuses = post_concurrently(&bot.env, photos.iter().map(body).collect());
+        assert_eq!(statuses, vec![200; 3]);
+        assert_eq!(bot.post(&callback(bot.id(), user, "go", 12)).await, 200);
+        let jobs = bot.jobs(user).await;
+        let want: Vec<String> = (0..3).map(|i| format!("ALB-{round}-{i}")).collect();
+        assert_eq!(jobs[0].file_ids, want, "round {round}: the album's order");
+    }
+    assert_eq!(bot.jobs(user).await.len(), 8);
+    bot.cleanup().await;
+}
+
+#[tokio::test]
+async fn album_photos_delivered_out_of_order_come_out_in_message_order() {
+    let bot = Bot::start("bot-album-order").await;
+    let user = 508;
+    started(&bot, user).await;
+    bot.post(&callback(bot.id(), user, "preset:anime", 10))
+        .await;
+    let photos: Vec<_> = (0..3)
+        .map(|i| photo(bot.id(), user, &format!("ORD-{i}"), Some("grp-o")))
+        .collect();
+    for i in [2, 0, 1] {
+        assert_eq!(bot.post(&photos[i]).await, 200);
     }
     assert_eq!(bot.post(&callback(bot.id(), user, "go", 12)).await, 200);
     let jobs = bot.jobs(user).await;
-    assert_eq!(jobs.len(), 1);
-    let mut files = jobs[0].file_ids.clone();
-    files.sort();
-    assert_eq!(files, vec!["ALB-0", "ALB-1", "ALB-2"]);
+    assert_eq!(jobs[0].file_ids, vec!["ORD-0", "ORD-1", "ORD-2"]);
     bot.cleanup().await;
 }
 

@@ -33,6 +33,10 @@ pub const MIGRATIONS: &[Migration] = &[
         version: 3,
         sql: include_str!("../migrations/0003_payments.sql"),
     },
+    Migration {
+        version: 4,
+        sql: include_str!("../migrations/0004_draft_order.sql"),
+    },
 ];
 
 /// The newest schema version.

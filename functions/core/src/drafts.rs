@@ -2,8 +2,9 @@
 //!
 //! Each image is a row, added with one conditional insert, so the photos of an album that
 //! arrive as concurrent webhook updates are all kept (Spin's key-value store has no
-//! compare-and-set; `SPIN-FACTS.md`). Starting a job *takes* the rows in one `DELETE …
-//! RETURNING`, so two presses of "Start" cannot both use them.
+//! compare-and-set). Images are ordered by their message's id, so an album comes out in the
+//! album's order whatever order its updates arrived in. Starting a job *takes* the rows in one
+//! `DELETE … RETURNING`, so two presses of "Start" cannot both use them.
 
 use crate::error::CoreResult;
 use crate::jobs::MAX_IMAGES;
@@ -11,6 +12,15 @@ use crate::ports::Sql;
 
 /// Drafts older than this are pruned (ms).
 pub const KEEP_MS: i64 = 24 * 3_600_000;
+
+/// One image of a draft.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Image {
+    /// Telegram file id.
+    pub file_id: String,
+    /// The id of the message that carried it (the draft's order).
+    pub message_id: i64,
+}
 
 /// What adding an image did.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -39,28 +49,29 @@ pub enum Added {
 pub async fn add(
     sql: &dyn Sql,
     chat_id: i64,
-    file_id: &str,
+    image: &Image,
     media_group_id: Option<&str>,
     now_ms: i64,
 ) -> CoreResult<Added> {
     let inserted = sql
         .execute(
-            "INSERT INTO draft_images (chat_id, file_id, media_group_id, added_at) \
-             SELECT ?1, ?2, ?3, ?4 WHERE (SELECT COUNT(*) FROM draft_images WHERE chat_id = ?1) < ?5 \
+            "INSERT INTO draft_images (chat_id, file_id, media_group_id, added_at, message_id) \
+             SELECT ?1, ?2, ?3, ?4, ?6 WHERE (SELECT COUNT(*) FROM draft_images WHERE chat_id = ?1) < ?5 \
              ON CONFLICT(chat_id, file_id) DO NOTHING RETURNING file_id",
             &[
                 chat_id.into(),
-                file_id.into(),
+                image.file_id.as_str().into(),
                 media_group_id.into(),
                 now_ms.into(),
                 (MAX_IMAGES as i64).into(),
+                image.message_id.into(),
             ],
         )
         .await?;
     let files = list(sql, chat_id).await?;
     let count = files.len();
     if inserted.is_empty() {
-        return Ok(if files.iter().any(|f| f == file_id) {
+        return Ok(if files.contains(&image.file_id) {
             Added::Duplicate { count }
         } else {
             Added::Full
@@ -83,43 +94,49 @@ async fn group_size(sql: &dyn Sql, chat_id: i64, group: &str) -> CoreResult<i64>
     Ok(rows.first().map(|r| r.int(0)).unwrap_or(0))
 }
 
-/// The chat's draft images, oldest first.
+/// The chat's draft images' file ids, in message order.
 ///
 /// # Errors
 /// The storage error.
 pub async fn list(sql: &dyn Sql, chat_id: i64) -> CoreResult<Vec<String>> {
     let rows = sql
         .execute(
-            "SELECT file_id FROM draft_images WHERE chat_id = ?1 ORDER BY rowid",
+            "SELECT file_id FROM draft_images WHERE chat_id = ?1 ORDER BY message_id, rowid",
             &[chat_id.into()],
         )
         .await?;
     Ok(rows.iter().map(|r| r.text(0)).collect())
 }
 
-/// Removes and returns the chat's draft images, oldest first (empty when another request
-/// took them first).
+/// Removes and returns the chat's draft images in message order (empty when another
+/// request took them first).
 ///
 /// # Errors
 /// The storage error.
-pub async fn take(sql: &dyn Sql, chat_id: i64) -> CoreResult<Vec<String>> {
+pub async fn take(sql: &dyn Sql, chat_id: i64) -> CoreResult<Vec<Image>> {
     let mut rows = sql
         .execute(
-            "DELETE FROM draft_images WHERE chat_id = ?1 RETURNING rowid, file_id",
+            "DELETE FROM draft_images WHERE chat_id = ?1 RETURNING message_id, rowid, file_id",
             &[chat_id.into()],
         )
         .await?;
-    rows.sort_by_key(|r| r.int(0));
-    Ok(rows.iter().map(|r| r.text(1)).collect())
+    rows.sort_by_key(|r| (r.int(0), r.int(1)));
+    Ok(rows
+        .iter()
+        .map(|r| Image {
+            file_id: r.text(2),
+            message_id: r.int(0),
+        })
+        .collect())
 }
 
 /// Puts taken images back (after a transient failure, so the redelivered update finds them).
 ///
 /// # Errors
 /// The storage error.
-pub async fn restore(sql: &dyn Sql, chat_id: i64, files: &[String], now_ms: i64) -> CoreResult<()> {
-    for f in files {
-        add(sql, chat_id, f, None, now_ms).await?;
+pub async fn restore(sql: &dyn Sql, chat_id: i64, images: &[Image], now_ms: i64) -> CoreResult<()> {
+    for image in images {
+        add(sql, chat_id, image, None, now_ms).await?;
     }
     Ok(())
 }
