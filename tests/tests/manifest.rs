@@ -192,6 +192,24 @@ fn no_variable_literal_in_components_is_undeclared() {
     }
 }
 
+#[test]
+fn every_component_gets_the_log_level() {
+    let m = manifest();
+    assert!(
+        m["variables"].get("log_level").is_some(),
+        "log_level is declared"
+    );
+    for (name, c) in components(&m) {
+        assert_eq!(
+            c.get("variables")
+                .and_then(|v| v.get("log_level"))
+                .and_then(Value::as_str),
+            Some("{{ log_level }}"),
+            "component {name} must pass log_level (read by spin_adapters::init_logging)"
+        );
+    }
+}
+
 fn rust_files(dir: &Path) -> Vec<PathBuf> {
     let mut out = Vec::new();
     for entry in std::fs::read_dir(dir).into_iter().flatten().flatten() {

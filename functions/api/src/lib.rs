@@ -8,18 +8,20 @@ mod component {
     use qwen_core::payments::{PaymentSettings, api::Providers};
     use qwen_core::rest::{Ctx, handle_with_payments};
     use spin_adapters::{
-        SpinConfig, SpinHttp, SpinQueue, SpinSql, SystemClock, into_response, read_request,
-        settings,
+        SpinConfig, SpinHttp, SpinQueue, SpinSql, SystemClock, init_logging, into_response,
+        once_per_instance, read_request, settings,
     };
 
     /// Entry point of the `api` component.
     #[spin_sdk::http_service]
     async fn handle(req: spin_sdk::http::Request) -> impl spin_sdk::http::IntoResponse {
+        init_logging().await;
         into_response(answer(req).await)
     }
 
     async fn answer(req: spin_sdk::http::Request) -> qwen_core::ports::HttpResponse {
-        let (settings, pay) = match (settings().await, PaymentSettings::load(&SpinConfig).await) {
+        let pay = once_per_instance(|| PaymentSettings::load(&SpinConfig)).await;
+        let (settings, pay) = match (settings().await, pay) {
             (Ok(s), Ok(p)) => (s, p),
             (Err(e), _) | (_, Err(e)) => return error(500, "bad_configuration", &e.to_string()),
         };

@@ -56,7 +56,8 @@ pub async fn handle(ctx: &Ctx<'_>, req: &Request) -> HttpResponse {
     }
     let given = req.header(SECRET_HEADER).unwrap_or("");
     if ctx.bot.webhook_secret.is_empty() || !signing::secret_eq(given, &ctx.bot.webhook_secret) {
-        tracing::warn!("webhook call with a wrong secret");
+        let update_id = claimed_update_id(&req.body);
+        tracing::warn!(update_id, "webhook call with a wrong secret");
         return http::error(401, "unauthorized", "wrong webhook secret");
     }
     if req.body.len() > ctx.settings.max_body_bytes {
@@ -70,6 +71,18 @@ pub async fn handle(ctx: &Ctx<'_>, req: &Request) -> HttpResponse {
         }
     };
     handle_update(ctx, &update).await
+}
+
+/// The `update_id` an unauthenticated body claims to carry (for the log line only; never
+/// trusted), `None` when the body is no update.
+fn claimed_update_id(body: &[u8]) -> Option<i64> {
+    #[derive(serde::Deserialize)]
+    struct Claimed {
+        update_id: i64,
+    }
+    serde_json::from_slice::<Claimed>(body)
+        .ok()
+        .map(|c| c.update_id)
 }
 
 /// Handles one parsed update (claim, process, release on transient failure).

@@ -8,17 +8,20 @@ mod component {
     use qwen_core::payments::{Deps, PaymentSettings, webhook};
     use qwen_core::ports::HttpResponse;
     use spin_adapters::{
-        SpinConfig, SpinHttp, SpinSql, SystemClock, into_response, read_request, settings,
+        SpinConfig, SpinHttp, SpinSql, SystemClock, init_logging, into_response, once_per_instance,
+        read_request, settings,
     };
 
     /// Entry point of the `payments` component.
     #[spin_sdk::http_service]
     async fn handle(req: spin_sdk::http::Request) -> impl spin_sdk::http::IntoResponse {
+        init_logging().await;
         into_response(answer(req).await)
     }
 
     async fn answer(req: spin_sdk::http::Request) -> HttpResponse {
-        let (settings, pay) = match (settings().await, PaymentSettings::load(&SpinConfig).await) {
+        let pay = once_per_instance(|| PaymentSettings::load(&SpinConfig)).await;
+        let (settings, pay) = match (settings().await, pay) {
             (Ok(s), Ok(p)) => (s, p),
             (Err(e), _) | (_, Err(e)) => return error(500, "bad_configuration", &e.to_string()),
         };

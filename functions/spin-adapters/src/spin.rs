@@ -1,4 +1,5 @@
-//! Adapters from the core's ports to `spin_sdk`.
+//! Adapters from the core's ports to `spin_sdk`: key-value, Redis, variables, clock,
+//! outbound HTTP and the request/response conversion.
 
 use std::cell::RefCell;
 use std::time::Duration;
@@ -11,11 +12,11 @@ use http_body_util::Full;
 use qwen_core::http::{Request, declared_too_large, too_large};
 use qwen_core::ports::{
     ADD_MARKED_SCRIPT, Clock, Config, HttpClient, HttpError, HttpRequest, HttpResponse, KeyValue,
-    KvError, Queue, QueueError, Sql, SqlError, SqlRow, SqlValue,
+    KvError, Queue, QueueError,
 };
 use qwen_core::settings::{Settings, SettingsError};
 use spin_sdk::http::body::IncomingBodyExt;
-use spin_sdk::{key_value, redis, sqlite, variables};
+use spin_sdk::{key_value, redis, variables};
 
 /// How long one Redis call may take before the request answers 503 (Spin sets no timeout).
 pub const REDIS_TIMEOUT: Duration = Duration::from_secs(2);
@@ -30,65 +31,6 @@ pub async fn with_timeout<T>(
     match select(fut, timer).await {
         Either::Left((v, _)) => Some(v),
         Either::Right(_) => None,
-    }
-}
-
-/// The app's `default` SQLite database, one connection per request (never cached: SPIN-FACTS).
-pub struct SpinSql(sqlite::Connection);
-
-impl SpinSql {
-    /// Opens the `default` database.
-    ///
-    /// # Errors
-    /// [`SqlError::Unavailable`] when it cannot be opened.
-    pub async fn open_default() -> Result<SpinSql, SqlError> {
-        sqlite::Connection::open_default()
-            .await
-            .map(SpinSql)
-            .map_err(|e| SqlError::Unavailable(format!("{e:?}")))
-    }
-}
-
-fn to_spin(v: &SqlValue) -> sqlite::Value {
-    match v {
-        SqlValue::Null => sqlite::Value::Null,
-        SqlValue::Integer(i) => sqlite::Value::Integer(*i),
-        SqlValue::Real(f) => sqlite::Value::Real(*f),
-        SqlValue::Text(s) => sqlite::Value::Text(s.clone()),
-        SqlValue::Blob(b) => sqlite::Value::Blob(b.clone()),
-    }
-}
-
-fn from_spin(v: sqlite::Value) -> SqlValue {
-    match v {
-        sqlite::Value::Null => SqlValue::Null,
-        sqlite::Value::Integer(i) => SqlValue::Integer(i),
-        sqlite::Value::Real(f) => SqlValue::Real(f),
-        sqlite::Value::Text(s) => SqlValue::Text(s),
-        sqlite::Value::Blob(b) => SqlValue::Blob(b),
-    }
-}
-
-fn sql_error(e: sqlite::Error) -> SqlError {
-    match e {
-        sqlite::Error::Io(msg) => SqlError::from_message(msg),
-        other => SqlError::Unavailable(format!("{other:?}")),
-    }
-}
-
-#[async_trait(?Send)]
-impl Sql for SpinSql {
-    async fn execute(&self, sql: &str, params: &[SqlValue]) -> Result<Vec<SqlRow>, SqlError> {
-        let result = self
-            .0
-            .execute(sql, params.iter().map(to_spin))
-            .await
-            .map_err(sql_error)?;
-        let rows = result.collect().await.map_err(sql_error)?;
-        Ok(rows
-            .into_iter()
-            .map(|r| SqlRow(r.values.into_iter().map(from_spin).collect()))
-            .collect())
     }
 }
 
@@ -234,21 +176,13 @@ impl Config for SpinConfig {
     }
 }
 
-/// Loads [`Settings`] from Spin variables once per instance (variables do not change while
-/// an instance lives).
+/// The core [`Settings`] from Spin variables, loaded once per instance (variables do not
+/// change while an instance lives).
 ///
 /// # Errors
 /// The [`SettingsError`] of a variable that does not parse.
-pub async fn settings() -> Result<Settings, SettingsError> {
-    thread_local! {
-        static CACHE: RefCell<Option<Settings>> = const { RefCell::new(None) };
-    }
-    if let Some(s) = CACHE.with(|c| c.borrow().clone()) {
-        return Ok(s);
-    }
-    let s = Settings::load(&SpinConfig).await?;
-    CACHE.with(|c| *c.borrow_mut() = Some(s.clone()));
-    Ok(s)
+pub async fn settings() -> Result<std::rc::Rc<Settings>, SettingsError> {
+    crate::once_per_instance(|| Settings::load(&SpinConfig)).await
 }
 
 /// The wall clock.

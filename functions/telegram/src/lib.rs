@@ -9,21 +9,22 @@ mod component {
     use qwen_core::payments::PaymentSettings;
     use qwen_core::ports::HttpResponse;
     use spin_adapters::{
-        SpinConfig, SpinHttp, SpinKv, SpinQueue, SpinSql, SystemClock, into_response, read_request,
-        settings,
+        SpinConfig, SpinHttp, SpinKv, SpinQueue, SpinSql, SystemClock, init_logging, into_response,
+        once_per_instance, read_request, settings,
     };
 
     /// Entry point of the `telegram` component.
     #[spin_sdk::http_service]
     async fn handle(req: spin_sdk::http::Request) -> impl spin_sdk::http::IntoResponse {
+        init_logging().await;
         into_response(answer(req).await)
     }
 
     async fn answer(req: spin_sdk::http::Request) -> HttpResponse {
         let (settings, bot, pay) = match (
             settings().await,
-            BotSettings::load(&SpinConfig).await,
-            PaymentSettings::load(&SpinConfig).await,
+            once_per_instance(|| BotSettings::load(&SpinConfig)).await,
+            once_per_instance(|| PaymentSettings::load(&SpinConfig)).await,
         ) {
             (Ok(s), Ok(b), Ok(p)) => (s, b, p),
             (Err(e), _, _) | (_, Err(e), _) | (_, _, Err(e)) => {
