@@ -1,5 +1,10 @@
 //! Performs the effects of a transition with the core's operations and the Bot API.
 //!
+//! The last Bot API call of an update whose result nothing needs (a message, the answer to a
+//! pressed button) is not sent but kept for the webhook's answer, which Telegram performs
+//! itself: one outbound request less per update. Every other call goes out at once, and a
+//! kept call goes out first when another follows, so the user sees them in order.
+//!
 //! Bot API failures never fail an update (the core operation it reports on has happened;
 //! a redelivery must not repeat it): 403 marks the user blocked, the rest is logged.
 //! Core failures are either shown to the user (402, 404, 409, 422) or, when transient
@@ -56,6 +61,34 @@ impl From<KvError> for BotError {
     }
 }
 
+/// A call kept back to ride in the webhook's answer.
+#[derive(Debug, Clone)]
+enum Held {
+    Message(SendMessage),
+    CallbackAnswer(AnswerCallbackQuery),
+}
+
+impl Held {
+    /// The call as a webhook answer: its parameters plus `method`.
+    fn into_call(self) -> Option<serde_json::Value> {
+        match self {
+            Held::Message(req) => call_json("sendMessage", &req),
+            Held::CallbackAnswer(req) => call_json("answerCallbackQuery", &req),
+        }
+    }
+}
+
+/// `req`'s parameters plus `"method": method`, the shape of a call in a webhook answer.
+fn call_json<T: serde::Serialize>(method: &str, req: &T) -> Option<serde_json::Value> {
+    match serde_json::to_value(req) {
+        Ok(serde_json::Value::Object(mut call)) => {
+            call.insert("method".into(), method.into());
+            Some(serde_json::Value::Object(call))
+        }
+        _ => None,
+    }
+}
+
 /// Who and where an update is about.
 #[derive(Debug, Clone)]
 pub struct Target {
@@ -87,6 +120,7 @@ pub struct Performer<'a> {
     /// A call Telegram refused with 429, to hand back in the webhook's answer (Telegram
     /// performs a method given there itself, at its own pace, instead of us hammering it).
     pub deferred: Option<serde_json::Value>,
+    held: Option<Held>,
     previous: DialogState,
 }
 
@@ -106,6 +140,7 @@ impl<'a> Performer<'a> {
             committed: false,
             next_state: None,
             deferred: None,
+            held: None,
             previous,
         }
     }
@@ -454,6 +489,7 @@ impl<'a> Performer<'a> {
                 inv.payload,
                 inv.amount,
             );
+            self.flush().await;
             if let Err(e) = self.api.send_invoice(&req).await {
                 self.defer("sendInvoice", &req, &e);
                 self.telegram_failed("sendInvoice", e).await;
@@ -495,6 +531,10 @@ impl<'a> Performer<'a> {
         if let Some(text) = text {
             req = req.text(text, alert);
         }
+        self.hold(Held::CallbackAnswer(req)).await;
+    }
+
+    async fn answer_now(&mut self, req: AnswerCallbackQuery) {
         if let Err(e) = self.api.answer_callback_query(&req).await {
             if self.deferred.is_none() {
                 self.defer("answerCallbackQuery", &req, &e);
@@ -514,6 +554,7 @@ impl<'a> Performer<'a> {
         let Some(message_id) = self.edit_id.take() else {
             return self.send_new(r).await;
         };
+        self.flush().await;
         let mut req = EditMessageText::new(self.target.chat_id, message_id, r.text.clone());
         if let Some(k) = r.keyboard.clone() {
             req = req.reply_markup(k);
@@ -536,6 +577,35 @@ impl<'a> Performer<'a> {
         if let Some(k) = r.keyboard {
             req = req.reply_markup(k);
         }
+        self.hold(Held::Message(req)).await;
+    }
+
+    /// Keeps `call` for the webhook's answer, sending the one kept before it first.
+    async fn hold(&mut self, call: Held) {
+        self.flush().await;
+        self.held = Some(call);
+    }
+
+    /// Sends the kept call now (another call follows it).
+    async fn flush(&mut self) {
+        match self.held.take() {
+            Some(Held::Message(req)) => self.send_now(req).await,
+            Some(Held::CallbackAnswer(req)) => self.answer_now(req).await,
+            None => {}
+        }
+    }
+
+    /// What the webhook answers with: a call Telegram refused with 429 (after sending the
+    /// kept one), else the kept call, else nothing.
+    pub async fn webhook_answer(&mut self) -> Option<serde_json::Value> {
+        if self.deferred.is_some() {
+            self.flush().await;
+            return self.deferred.take();
+        }
+        self.held.take().and_then(Held::into_call)
+    }
+
+    async fn send_now(&mut self, req: SendMessage) {
         if let Err(e) = self.api.send_message(&req).await {
             self.defer("sendMessage", &req, &e);
             self.telegram_failed("sendMessage", e).await;
@@ -547,9 +617,8 @@ impl<'a> Performer<'a> {
         if !matches!(e, BotApiError::TooManyRequests { .. }) {
             return;
         }
-        if let Ok(serde_json::Value::Object(mut call)) = serde_json::to_value(req) {
-            call.insert("method".into(), method.into());
-            self.deferred = Some(serde_json::Value::Object(call));
+        if let Some(call) = call_json(method, req) {
+            self.deferred = Some(call);
         }
     }
 

@@ -212,7 +212,7 @@ async fn process(ctx: &Ctx<'_>, inc: &Incoming) -> Result<Option<serde_json::Val
     if next != stored.current || stored.must_write {
         save(ctx, &key, &next, p.committed, from.id).await?;
     }
-    Ok(p.deferred.take())
+    Ok(p.webhook_answer().await)
 }
 
 /// The payment dependencies of this request.

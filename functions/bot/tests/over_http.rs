@@ -41,6 +41,12 @@ async fn over_http_updates_work_and_big_bodies_are_refused() {
     };
     let ok = post(body(&text(1, 520, "/start"))).await.expect("post");
     assert_eq!(ok.status().as_u16(), 200);
+    let answer = ok.bytes().await.expect("answer");
+    assert_eq!(
+        bot.tg.execute_webhook_answer(&answer).await.as_deref(),
+        Some("sendMessage"),
+        "the menu rides in the webhook's answer"
+    );
     assert!(bot.user(520).await.is_some());
     let big = vec![b' '; bot.env.settings.max_body_bytes + 1];
     assert_eq!(

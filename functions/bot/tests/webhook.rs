@@ -277,7 +277,9 @@ async fn telegram_errors_never_fail_the_update() {
         1,
         Failure::TooManyRequests { retry_after: 3 },
     );
-    assert_eq!(bot.post(&text(bot.id(), user, "/help")).await, 200);
+    // /start sends two messages: the greeting goes out (and meets the failure), the menu
+    // rides in the webhook's answer.
+    assert_eq!(bot.post(&text(bot.id(), user, "/start")).await, 200);
     bot.tg.fail_next(
         "editMessageText",
         1,
@@ -289,7 +291,7 @@ async fn telegram_errors_never_fail_the_update() {
         "edit failed → sent instead"
     );
     bot.tg.fail_next("sendMessage", 1, Failure::Blocked);
-    assert_eq!(bot.post(&text(bot.id(), user, "/balance")).await, 200);
+    assert_eq!(bot.post(&text(bot.id(), user, "/start")).await, 200);
     assert!(
         bot.user(user).await.expect("user").blocked_at.is_some(),
         "403 recorded on the user"
@@ -310,10 +312,12 @@ async fn a_429_hands_the_message_back_in_the_webhook_answer() {
         1,
         Failure::TooManyRequests { retry_after: 5 },
     );
+    bot.tg.clear_calls();
+    // /start sends the greeting out (refused with 429) and would answer with the menu.
     let resp = bot
         .env
         .call(&request(
-            body(&text(bot.id(), user, "/balance")),
+            body(&text(bot.id(), user, "/start")),
             Some(SECRET),
         ))
         .await;
@@ -321,17 +325,55 @@ async fn a_429_hands_the_message_back_in_the_webhook_answer() {
     let reply: serde_json::Value = serde_json::from_slice(&resp.body).expect("json");
     assert_eq!(reply["method"], "sendMessage", "{reply}");
     assert_eq!(reply["chat_id"], user);
-    assert!(
-        reply["text"].as_str().unwrap_or("").contains("100"),
-        "{reply}"
-    );
+    let sent = bot.tg.calls_of("sendMessage");
+    let refused: Vec<_> = sent.iter().filter(|c| c.status == 429).collect();
+    assert_eq!(refused.len(), 1, "not retried inline: {sent:?}");
     assert_eq!(
-        bot.tg
-            .calls_of("sendMessage")
-            .iter()
-            .filter(|c| c.status == 429)
-            .count(),
-        1,
-        "not retried inline"
+        reply["text"],
+        *refused[0].param("text"),
+        "the refused greeting is handed back"
+    );
+    assert!(
+        sent.iter().any(|c| c.status == 200),
+        "the menu kept for the answer went out instead"
+    );
+}
+
+#[tokio::test]
+async fn the_last_call_of_an_update_rides_in_the_webhook_answer() {
+    let bot = Bot::start("bot-answer-call").await;
+    let user = 513;
+    started(&bot, user).await;
+    bot.tg.clear_calls();
+    let call = |update: serde_json::Value| {
+        let env = bot.env.clone();
+        async move {
+            let resp = env.call(&request(body(&update), Some(SECRET))).await;
+            assert_eq!(resp.status, 200);
+            serde_json::from_slice::<serde_json::Value>(&resp.body).expect("json")
+        }
+    };
+    let reply = call(text(bot.id(), user, "/help")).await;
+    assert_eq!(reply["method"], "sendMessage", "{reply}");
+    assert_eq!(reply["chat_id"], user);
+    assert!(
+        reply["text"]
+            .as_str()
+            .unwrap_or("")
+            .contains("Как это работает")
+    );
+    assert!(
+        bot.tg.calls().is_empty(),
+        "no outbound call for a lone reply"
+    );
+    let id = bot.id();
+    let reply = call(callback(id, user, "help", 10)).await;
+    assert_eq!(reply["method"], "answerCallbackQuery", "{reply}");
+    assert_eq!(reply["callback_query_id"], format!("cbq-{id}"));
+    let methods: Vec<String> = bot.tg.calls().into_iter().map(|c| c.method).collect();
+    assert_eq!(
+        methods,
+        vec!["editMessageText"],
+        "the edit went out, the answer rides"
     );
 }

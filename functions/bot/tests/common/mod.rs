@@ -154,17 +154,20 @@ impl Bot {
         self.next_update.fetch_add(1, Ordering::SeqCst)
     }
 
-    /// Posts an update with the right secret; returns the status.
+    /// Posts an update with the right secret and, as Telegram does, performs the Bot API
+    /// call the answer may carry; returns the status.
     pub async fn post(&self, update: &Value) -> u16 {
-        self.env
-            .call(&request(body(update), Some(SECRET)))
-            .await
-            .status
+        self.post_via(&self.env, update).await
     }
 
-    /// Posts an update through another environment (e.g. a broken database).
+    /// Posts an update through another environment (e.g. a broken database), performing the
+    /// call its answer may carry.
     pub async fn post_via(&self, env: &Env, update: &Value) -> u16 {
-        env.call(&request(body(update), Some(SECRET))).await.status
+        let resp = env.call(&request(body(update), Some(SECRET))).await;
+        if resp.status == 200 {
+            self.tg.execute_webhook_answer(&resp.body).await;
+        }
+        resp.status
     }
 
     /// The texts of every sendMessage/editMessageText call, in order.
