@@ -5,10 +5,12 @@
 //! This is test support, not a second product: the Spin components are the product.
 
 pub mod api;
+pub mod bench;
 pub mod clock;
 pub mod fakes;
 pub mod fixture;
 pub mod kv;
+pub mod load;
 pub mod payments;
 pub mod queue;
 pub mod redis_util;
