@@ -5,6 +5,9 @@
 //! Spin is looked up on `PATH` only. When it is missing, [`spin_or_skip`] tells the caller
 //! to skip with a clear message, unless `CI` is set: then it panics with that message, so a
 //! CI machine without Spin fails instead of passing silently.
+//!
+//! [`GpuHost`] runs the real `gpu-host` binary (built by [`gpu_host_binary`] with the same
+//! cargo and target directory as the test) as a child process with its own log file.
 
 use std::net::TcpListener;
 use std::path::{Path, PathBuf};
@@ -118,7 +121,7 @@ pub struct SpinApp {
     pub port: u16,
     /// Its state directory (SQLite database, key-value store, `logs/`).
     pub state_dir: PathBuf,
-    _temp: Option<tempfile::TempDir>,
+    temp_dir: Option<tempfile::TempDir>,
     output: PathBuf,
 }
 
@@ -129,8 +132,8 @@ impl SpinApp {
     /// When Spin cannot be started or does not answer within [`START_TIMEOUT`] (the panic
     /// message carries Spin's own output).
     pub async fn start(spin: &Path, opts: SpinOptions) -> SpinApp {
-        let (temp, state_dir) = match opts.state_dir {
-            Some(d) => (None, d),
+        let (temp, state_dir) = match &opts.state_dir {
+            Some(d) => (None, d.clone()),
             None => {
                 let t = tempfile::Builder::new()
                     .prefix("spin-state-")
@@ -141,9 +144,34 @@ impl SpinApp {
             }
         };
         std::fs::create_dir_all(&state_dir).expect("state dir");
-        let port = opts.port.unwrap_or_else(free_port);
+        let mut temp = temp;
+        // A free port may be taken by someone else between our probe and Spin's bind: try
+        // another one (only when the caller did not ask for a port).
+        let mut tries = if opts.port.is_some() { 1 } else { 5 };
+        loop {
+            let port = opts.port.unwrap_or_else(free_port);
+            let mut app = SpinApp::spawn(spin, &opts, state_dir.clone(), port, temp.take());
+            match app.wait_ready().await {
+                Ok(()) => return app,
+                Err(out) if tries > 1 && out.contains("in use") => {
+                    tries -= 1;
+                    temp = app.temp_dir.take();
+                }
+                Err(out) => panic!("{out}"),
+            }
+        }
+    }
+
+    fn spawn(
+        spin: &Path,
+        opts: &SpinOptions,
+        state_dir: PathBuf,
+        port: u16,
+        temp: Option<tempfile::TempDir>,
+    ) -> SpinApp {
         let manifest = opts
             .manifest
+            .clone()
             .unwrap_or_else(|| workspace_root().join("spin.toml"));
         let output = state_dir.join("spin-up.out");
         let out = std::fs::File::create(&output).expect("spin output file");
@@ -163,8 +191,11 @@ impl SpinApp {
         if let Some(rc) = &opts.runtime_config {
             cmd.arg("--runtime-config-file").arg(rc);
         }
-        for (k, _) in std::env::vars() {
-            if k.starts_with("SPIN_VARIABLE_") {
+        // Only what the test says: no variables, log dir, listen address, runtime config
+        // or build switch leaking in from the environment.
+        for (k, _) in std::env::vars_os() {
+            let k = k.to_string_lossy().into_owned();
+            if k.starts_with("SPIN_") || k == "RUNTIME_CONFIG_FILE" {
                 cmd.env_remove(k);
             }
         }
@@ -172,35 +203,37 @@ impl SpinApp {
             cmd.env(format!("SPIN_VARIABLE_{}", name.to_uppercase()), value);
         }
         let child = cmd.spawn().expect("spawn spin up");
-        let mut app = SpinApp {
+        SpinApp {
             child,
             base_url: format!("http://127.0.0.1:{port}"),
             port,
             state_dir,
-            _temp: temp,
+            temp_dir: temp,
             output,
-        };
-        app.wait_ready().await;
-        app
+        }
     }
 
-    async fn wait_ready(&mut self) {
+    async fn wait_ready(&mut self) -> Result<(), String> {
         let end = Instant::now() + START_TIMEOUT;
         loop {
             if let Ok(Some(status)) = self.child.try_wait() {
-                panic!("spin up exited ({status}):\n{}", self.spin_output());
+                return Err(format!(
+                    "spin up exited ({status}):\n{}",
+                    self.spin_output()
+                ));
             }
             if tokio::net::TcpStream::connect(("127.0.0.1", self.port))
                 .await
                 .is_ok()
             {
-                return;
+                return Ok(());
             }
             if Instant::now() > end {
-                panic!(
+                self.kill();
+                return Err(format!(
                     "spin up did not listen within {START_TIMEOUT:?}:\n{}",
                     self.spin_output()
-                );
+                ));
             }
             tokio::time::sleep(Duration::from_millis(25)).await;
         }
@@ -345,5 +378,158 @@ impl RedisServer {
 impl Drop for RedisServer {
     fn drop(&mut self) {
         self.stop();
+    }
+}
+
+/// The `gpu-host` binary, built once per process with `cargo build -p gpu-host` (the cargo
+/// running the tests, the same target directory and profile; a no-op when fresh).
+///
+/// # Panics
+/// When the build fails or names no `gpu-host` executable.
+pub fn gpu_host_binary() -> PathBuf {
+    static BUILT: OnceLock<Result<PathBuf, String>> = OnceLock::new();
+    match BUILT.get_or_init(build_gpu_host) {
+        Ok(p) => p.clone(),
+        Err(e) => panic!("{e}"),
+    }
+}
+
+/// The target directory the running test binary was built in (the nearest ancestor holding
+/// cargo's `CACHEDIR.TAG`).
+fn own_target_dir() -> Option<PathBuf> {
+    let exe = std::env::current_exe().ok()?;
+    exe.ancestors()
+        .find(|d| d.join("CACHEDIR.TAG").is_file())
+        .map(Path::to_path_buf)
+}
+
+fn build_gpu_host() -> Result<PathBuf, String> {
+    let cargo = std::env::var_os("CARGO").unwrap_or_else(|| "cargo".into());
+    let mut cmd = Command::new(cargo);
+    cmd.args(["build", "-p", "gpu-host", "--bin", "gpu-host"])
+        .arg("--message-format=json-render-diagnostics")
+        .current_dir(workspace_root())
+        .stdin(Stdio::null())
+        .stderr(Stdio::inherit());
+    if !cfg!(debug_assertions) {
+        cmd.arg("--release");
+    }
+    if let Some(dir) = own_target_dir() {
+        cmd.arg("--target-dir").arg(dir);
+    }
+    let out = cmd
+        .output()
+        .map_err(|e| format!("cannot run cargo build -p gpu-host: {e}"))?;
+    if !out.status.success() {
+        return Err(format!("cargo build -p gpu-host failed: {}", out.status));
+    }
+    String::from_utf8_lossy(&out.stdout)
+        .lines()
+        .filter_map(|l| serde_json::from_str::<serde_json::Value>(l).ok())
+        .filter(|m| m["reason"] == "compiler-artifact" && m["target"]["name"] == "gpu-host")
+        .find_map(|m| m["executable"].as_str().map(PathBuf::from))
+        .ok_or_else(|| "cargo build -p gpu-host named no gpu-host executable".to_owned())
+}
+
+/// A running `gpu-host` process (the real binary), stopped when dropped.
+///
+/// Its environment is exactly what [`GpuHost::start`] is given on top of test defaults
+/// (nothing is inherited), it runs in a temporary directory (so no stray `.env` is read),
+/// and it logs JSON to a file ([`GpuHost::log`]).
+pub struct GpuHost {
+    child: Option<Child>,
+    dir: tempfile::TempDir,
+}
+
+impl GpuHost {
+    /// Starts the host with `env` (e.g. `REDIS_URL`, `COMFYUI_URL`, `TELEGRAM_API_URL`,
+    /// `TELEGRAM_BOT_TOKEN`, `API_BASE_URL`, `GPU_EVENT_SECRET`) over the defaults: the
+    /// project's `workflows/`, a private GPU lock file, no metrics listener, quick retries,
+    /// `LOG_FORMAT=json`, `RUST_LOG=info`.
+    ///
+    /// # Panics
+    /// When the binary cannot be built or started.
+    pub fn start(env: &[(&str, String)]) -> GpuHost {
+        let bin = gpu_host_binary();
+        let dir = tempfile::Builder::new()
+            .prefix("gpu-host-")
+            .tempdir()
+            .expect("temp dir");
+        let log = std::fs::File::create(dir.path().join("gpu-host.log")).expect("log file");
+        let defaults = [
+            (
+                "WORKFLOWS_DIR",
+                workspace_root().join("workflows").display().to_string(),
+            ),
+            (
+                "GPU_LOCK_PATH",
+                dir.path().join("gpu.lock").display().to_string(),
+            ),
+            ("CONSUMER_NAME", "e2e-host".to_owned()),
+            ("METRICS_ADDR", String::new()),
+            ("RETRY_BASE_MS", "50".to_owned()),
+            ("RETRY_MAX_MS", "400".to_owned()),
+            ("RECONCILE_MS", "500".to_owned()),
+            ("SHUTDOWN_GRACE_SECS", "5".to_owned()),
+            ("LOG_FORMAT", "json".to_owned()),
+            ("RUST_LOG", "info".to_owned()),
+        ];
+        let mut cmd = Command::new(&bin);
+        cmd.env_clear()
+            .current_dir(dir.path())
+            .stdin(Stdio::null())
+            .stdout(Stdio::null())
+            .stderr(log);
+        for (k, v) in defaults.iter().chain(env.iter()) {
+            cmd.env(k, v);
+        }
+        let child = cmd
+            .spawn()
+            .unwrap_or_else(|e| panic!("cannot start {}: {e}", bin.display()));
+        GpuHost {
+            child: Some(child),
+            dir,
+        }
+    }
+
+    /// What the host logged so far.
+    pub fn log(&self) -> String {
+        std::fs::read_to_string(self.dir.path().join("gpu-host.log")).unwrap_or_default()
+    }
+
+    /// Whether the process is still running.
+    pub fn is_running(&mut self) -> bool {
+        self.child
+            .as_mut()
+            .is_some_and(|c| matches!(c.try_wait(), Ok(None)))
+    }
+
+    /// SIGTERM, then SIGKILL when it has not exited within `grace`.
+    pub fn stop(&mut self, grace: Duration) {
+        let Some(mut child) = self.child.take() else {
+            return;
+        };
+        let _ = Command::new("kill")
+            .arg("-TERM")
+            .arg(child.id().to_string())
+            .status();
+        let end = Instant::now() + grace;
+        while Instant::now() < end {
+            if let Ok(Some(_)) = child.try_wait() {
+                return;
+            }
+            std::thread::sleep(Duration::from_millis(20));
+        }
+        let _ = child.kill();
+        let _ = child.wait();
+    }
+}
+
+impl Drop for GpuHost {
+    fn drop(&mut self) {
+        if let Some(mut c) = self.child.take() {
+            let _ = c.kill();
+            let _ = c.wait();
+        }
     }
 }
