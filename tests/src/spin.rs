@@ -279,11 +279,61 @@ impl SpinApp {
         self.state_dir.join("sqlite_db.db")
     }
 
-    /// Kills `spin up` at once (`SIGKILL`).
+    /// Kills `spin up` and the processes it started at once (`SIGKILL`). `spin up` runs the
+    /// app in a child process (`spin trigger http`) that outlives it when only `spin up` is
+    /// killed, keeping its port and state directory busy.
     pub fn kill(&mut self) {
+        if let Ok(None) = self.child.try_wait() {
+            let tree = descendants(self.child.id());
+            if !tree.is_empty() {
+                let _ = Command::new("kill")
+                    .arg("-KILL")
+                    .args(tree.iter().map(u32::to_string))
+                    .stdout(Stdio::null())
+                    .stderr(Stdio::null())
+                    .status();
+            }
+        }
         let _ = self.child.kill();
         let _ = self.child.wait();
     }
+}
+
+/// The processes below `pid` (children, grandchildren…), from `/proc` (empty elsewhere).
+fn descendants(pid: u32) -> Vec<u32> {
+    let Ok(dir) = std::fs::read_dir("/proc") else {
+        return Vec::new();
+    };
+    let parents: Vec<(u32, u32)> = dir
+        .flatten()
+        .filter_map(|e| {
+            let p: u32 = e.file_name().to_str()?.parse().ok()?;
+            let stat = std::fs::read_to_string(e.path().join("stat")).ok()?;
+            // `pid (comm) state ppid …`; comm may hold spaces and parentheses.
+            let ppid = stat
+                .rsplit_once(')')?
+                .1
+                .split_whitespace()
+                .nth(1)?
+                .parse()
+                .ok()?;
+            Some((p, ppid))
+        })
+        .collect();
+    let mut found = vec![pid];
+    let mut i = 0;
+    while i < found.len() {
+        let parent = found[i];
+        found.extend(
+            parents
+                .iter()
+                .filter(|(_, pp)| *pp == parent)
+                .map(|(p, _)| *p),
+        );
+        i += 1;
+    }
+    found.remove(0);
+    found
 }
 
 impl Drop for SpinApp {
