@@ -30,6 +30,17 @@ impl Request {
             .map(|(_, v)| v.as_str())
     }
 
+    /// The last header named `name` (case-insensitive): where a client may send a header
+    /// the server also sets (Spin's `spin-client-addr`, a proxy's `x-forwarded-for`), the
+    /// server's copy comes last.
+    pub fn last_header(&self, name: &str) -> Option<&str> {
+        self.headers
+            .iter()
+            .rev()
+            .find(|(k, _)| k.eq_ignore_ascii_case(name))
+            .map(|(_, v)| v.as_str())
+    }
+
     /// A decoded query parameter.
     pub fn query_param(&self, name: &str) -> Option<String> {
         form_urlencoded::parse(self.query.as_bytes())
@@ -152,5 +163,25 @@ pub fn from_core(e: &CoreError) -> HttpResponse {
                 &format!("{service} failed: {message}"),
             )
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn last_header_takes_the_servers_copy() {
+        let req = Request {
+            headers: vec![
+                ("spin-client-addr".into(), "127.0.0.1:443".into()),
+                ("Content-Type".into(), "application/json".into()),
+                ("Spin-Client-Addr".into(), "10.0.0.9:5555".into()),
+            ],
+            ..Request::default()
+        };
+        assert_eq!(req.last_header("spin-client-addr"), Some("10.0.0.9:5555"));
+        assert_eq!(req.header("spin-client-addr"), Some("127.0.0.1:443"));
+        assert_eq!(req.last_header("x-missing"), None);
     }
 }

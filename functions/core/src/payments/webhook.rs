@@ -32,10 +32,14 @@ pub async fn handle(deps: &Deps<'_>, req: &Request) -> HttpResponse {
     if !req.method.eq_ignore_ascii_case("POST") {
         return http::error(405, "method_not_allowed", "POST only");
     }
-    let source = req.header(&deps.pay.client_ip_header);
+    let source = req.last_header(&deps.pay.client_ip_header);
     if !allowlist::allowed(&deps.pay.allowed_ips, source) {
+        let claimed = Claimed::of(&req.body);
         tracing::warn!(
             source = source.unwrap_or("-"),
+            payment_id = claimed.payment_id,
+            provider_id = claimed.provider_id,
+            event = claimed.event,
             "yookassa notification from a disallowed address"
         );
         return http::error(403, "forbidden_source", "source address not allowed");
@@ -53,6 +57,29 @@ pub async fn handle(deps: &Deps<'_>, req: &Request) -> HttpResponse {
     match process(deps, &note).await {
         Ok(outcome) => http::json(200, &json!({ "status": outcome })),
         Err(e) => answer_error(&note, e),
+    }
+}
+
+/// The ids an untrusted body claims (for the log line only).
+#[derive(Debug, Default)]
+struct Claimed {
+    payment_id: Option<String>,
+    provider_id: Option<String>,
+    event: Option<String>,
+}
+
+impl Claimed {
+    fn of(body: &[u8]) -> Claimed {
+        let Ok(v) = serde_json::from_slice::<Value>(body) else {
+            return Claimed::default();
+        };
+        let text = |v: Option<&Value>| v.and_then(Value::as_str).map(str::to_owned);
+        let object = v.get("object");
+        Claimed {
+            payment_id: text(object.and_then(|o| o.pointer("/metadata/payment_id"))),
+            provider_id: text(object.and_then(|o| o.get("id"))),
+            event: text(v.get("event")),
+        }
     }
 }
 
