@@ -4,7 +4,7 @@
 
 #[cfg(target_arch = "wasm32")]
 mod component {
-    use qwen_core::http::{error, from_core};
+    use qwen_core::http::error;
     use qwen_core::payments::{PaymentSettings, api::Providers};
     use qwen_core::rest::{Ctx, handle_with_payments};
     use spin_adapters::{
@@ -29,10 +29,7 @@ mod component {
             Ok(r) => r,
             Err(resp) => return resp,
         };
-        let sql = match SpinSql::open_default().await {
-            Ok(s) => s,
-            Err(e) => return from_core(&e.into()),
-        };
+        let sql = SpinSql::default_database();
         let queue = SpinQueue::new(&settings.redis_url);
         let ctx = Ctx {
             sql: &sql,

@@ -2,6 +2,7 @@
 //! moving to another SDK version changes this crate only. On non-wasm targets only the
 //! plain-Rust parts are built, so `cargo test --workspace` never builds `spin_sdk` natively.
 
+pub mod group_commit;
 pub mod statement;
 
 #[cfg(target_arch = "wasm32")]

@@ -34,35 +34,50 @@ pub async fn with_timeout<T>(
     }
 }
 
-/// The app's `default` key-value store.
-pub struct SpinKv(key_value::Store);
+thread_local! {
+    /// The `default` key-value store, opened once per instance (its operations are
+    /// independent: concurrent requests may share the handle).
+    static KV: RefCell<Option<std::rc::Rc<key_value::Store>>> = const { RefCell::new(None) };
+}
+
+/// The app's `default` key-value store, opened on first use and kept by the instance.
+pub struct SpinKv;
 
 impl SpinKv {
-    /// Opens the `default` store.
-    ///
-    /// # Errors
-    /// [`KvError`] when it cannot be opened.
-    pub async fn open_default() -> Result<SpinKv, KvError> {
-        key_value::Store::open_default()
+    /// The `default` store (opened on the first operation).
+    pub fn default_store() -> SpinKv {
+        SpinKv
+    }
+
+    async fn store(&self) -> Result<std::rc::Rc<key_value::Store>, KvError> {
+        if let Some(store) = KV.with(|k| k.borrow().clone()) {
+            return Ok(store);
+        }
+        let store = key_value::Store::open_default()
             .await
-            .map(SpinKv)
-            .map_err(|e| KvError(format!("{e:?}")))
+            .map(std::rc::Rc::new)
+            .map_err(|e| KvError(format!("{e:?}")))?;
+        KV.with(|k| *k.borrow_mut() = Some(store.clone()));
+        Ok(store)
     }
 }
 
 #[async_trait(?Send)]
 impl KeyValue for SpinKv {
     async fn get(&self, key: &str) -> Result<Option<Vec<u8>>, KvError> {
-        self.0.get(key).await.map_err(|e| KvError(format!("{e:?}")))
+        let store = self.store().await?;
+        store.get(key).await.map_err(|e| KvError(format!("{e:?}")))
     }
     async fn set(&self, key: &str, value: &[u8]) -> Result<(), KvError> {
-        self.0
+        let store = self.store().await?;
+        store
             .set(key, value)
             .await
             .map_err(|e| KvError(format!("{e:?}")))
     }
     async fn delete(&self, key: &str) -> Result<(), KvError> {
-        self.0
+        let store = self.store().await?;
+        store
             .delete(key)
             .await
             .map_err(|e| KvError(format!("{e:?}")))

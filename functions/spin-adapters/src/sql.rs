@@ -1,58 +1,127 @@
 //! The core's [`Sql`] port on Spin's SQLite, with a write gate per instance.
 //!
-//! One Spin instance serves up to 16 requests at once, each on its own SQLite connection.
-//! Left alone, their writes race for SQLite's single write lock, and the losers sleep in
-//! SQLite's busy handler in growing steps (1, 2, 5 … 100 ms): measured, a component doing one
-//! `INSERT` per request then has a p99 of ~500 ms while each insert takes well under 1 ms.
-//! So the writes of one instance take turns behind a fair async lock instead: only the write
-//! statement waits (reads, Redis and HTTP of the same requests go on), the lock is free
-//! again the moment the statement returns, and SQLite's lock is then almost never contended
-//! within an instance. A `BEGIN` … `COMMIT`/`ROLLBACK` keeps the turn for the whole
-//! transaction. Other instances and components still meet in SQLite's own lock, rarely.
+//! Writes go through the instance's write queue (`group_commit`): one writer at a time, and
+//! the writes that waited meanwhile are committed together. A `BEGIN` … `COMMIT`/`ROLLBACK`
+//! of a request keeps the turn for its whole transaction; statements that must run alone
+//! (`PRAGMA`, DDL) take the turn for themselves. Reads never wait. Other instances and
+//! components still meet in SQLite's own lock, rarely.
 //!
-//! A connection is never cached across requests: concurrent requests would interleave
-//! statements on it.
+//! Connections are pooled per instance and taken on a request's first statement: opening
+//! one and its first statement (SQLite reads and parses the whole schema then) cost more
+//! than a request's own statements, and many requests (a refused token, a duplicate
+//! update, a cached health answer) need none. A request *takes* a connection for its whole
+//! length and gives it back when done, so two requests never share one at the same time
+//! (they would interleave statements and transactions). A connection is not given back when
+//! a transaction is still open on it or it failed with an I/O error.
 
-use std::cell::RefCell;
-use std::sync::Arc;
+use std::cell::{Cell, OnceCell, RefCell};
+use std::rc::Rc;
+use std::time::Duration;
 
-use async_lock::{Semaphore, SemaphoreGuardArc};
+use async_lock::SemaphoreGuardArc;
 use async_trait::async_trait;
 use qwen_core::ports::{Sql, SqlError, SqlRow, SqlValue};
 use spin_sdk::sqlite;
 
+use crate::group_commit::{Runner, WriteQueue};
 use crate::statement::{Kind, kind};
 
-thread_local! {
-    /// The instance's write turn (one writer at a time).
-    static WRITE_TURN: Arc<Semaphore> = Arc::new(Semaphore::new(1));
+/// How long a statement waits for a lock held by another instance before it fails.
+pub const LOCK_WAIT: Duration = Duration::from_secs(5);
+
+/// Whether SQLite refused a statement because another connection holds the lock.
+fn is_locked(message: &str) -> bool {
+    message.contains("locked") || message.contains("busy")
 }
 
-/// The app's `default` SQLite database: one connection per request.
+/// Idle connections kept per instance (an instance serves at most 16 requests at once).
+pub const POOL_SIZE: usize = 16;
+
+thread_local! {
+    /// The instance's write queue (one writer at a time, waiting writes committed together).
+    static WRITES: Rc<WriteQueue> = Rc::new(WriteQueue::default());
+    /// Idle connections of this instance.
+    static IDLE: RefCell<Vec<sqlite::Connection>> = const { RefCell::new(Vec::new()) };
+}
+
+/// The app's `default` SQLite database: a connection taken for one request.
 pub struct SpinSql {
-    conn: sqlite::Connection,
+    conn: OnceCell<sqlite::Connection>,
     /// The turn held by an open transaction of this request.
     in_transaction: RefCell<Option<SemaphoreGuardArc>>,
+    /// An I/O error happened, or a write batch was under way when the request went away:
+    /// the connection is not given back.
+    broken: Cell<bool>,
+    /// A write (maybe a batch of other requests' writes) is running on this connection.
+    writing: Cell<bool>,
 }
 
 impl SpinSql {
-    /// Opens the `default` database.
-    ///
-    /// # Errors
-    /// [`SqlError::Unavailable`] when it cannot be opened.
-    pub async fn open_default() -> Result<SpinSql, SqlError> {
-        sqlite::Connection::open_default()
-            .await
-            .map(|conn| SpinSql {
-                conn,
-                in_transaction: RefCell::new(None),
-            })
-            .map_err(|e| SqlError::Unavailable(format!("{e:?}")))
+    /// The `default` database; a connection is taken on the first statement (a failure to
+    /// open then surfaces as that statement's [`SqlError::Unavailable`]).
+    pub fn default_database() -> SpinSql {
+        SpinSql {
+            conn: OnceCell::new(),
+            in_transaction: RefCell::new(None),
+            broken: Cell::new(false),
+            writing: Cell::new(false),
+        }
     }
 
+    async fn connection(&self) -> Result<&sqlite::Connection, SqlError> {
+        if self.conn.get().is_none() {
+            let conn = match IDLE.with(|idle| idle.borrow_mut().pop()) {
+                Some(conn) => conn,
+                None => Self::open().await?,
+            };
+            let _ = self.conn.set(conn);
+        }
+        self.conn
+            .get()
+            .ok_or_else(|| SqlError::Unavailable("no connection".into()))
+    }
+
+    /// A new connection whose lock waits are ours (see [`SpinSql::run`]).
+    async fn open() -> Result<sqlite::Connection, SqlError> {
+        let conn = sqlite::Connection::open_default()
+            .await
+            .map_err(|e| SqlError::Unavailable(format!("{e:?}")))?;
+        Self::collect(&conn, "PRAGMA busy_timeout = 0", &[]).await?;
+        Ok(conn)
+    }
+
+    /// Runs a statement; while the database is locked by another instance or component,
+    /// retries after short, growing pauses (0.25 ms up to 2 ms, for at most
+    /// [`LOCK_WAIT`]) instead of SQLite's busy handler, whose sleeps grow to 100 ms and
+    /// leave the lock idle long after it was freed. A locked statement did not run, so
+    /// running it again is safe.
     async fn run(&self, sql: &str, params: &[SqlValue]) -> Result<Vec<SqlRow>, SqlError> {
-        let result = self
-            .conn
+        let conn = self.connection().await?;
+        let mut waited = Duration::ZERO;
+        let mut pause = Duration::from_micros(250);
+        loop {
+            let out = Self::collect(conn, sql, params).await;
+            match &out {
+                Err(SqlError::Unavailable(m)) if is_locked(m) && waited < LOCK_WAIT => {
+                    spin_sdk::time::sleep(pause).await;
+                    waited += pause;
+                    pause = (pause * 2).min(Duration::from_millis(2));
+                }
+                Err(SqlError::Unavailable(_) | SqlError::Other(_)) => {
+                    self.broken.set(true);
+                    return out;
+                }
+                _ => return out,
+            }
+        }
+    }
+
+    async fn collect(
+        conn: &sqlite::Connection,
+        sql: &str,
+        params: &[SqlValue],
+    ) -> Result<Vec<SqlRow>, SqlError> {
+        let result = conn
             .execute(sql, params.iter().map(to_spin))
             .await
             .map_err(sql_error)?;
@@ -63,8 +132,43 @@ impl SpinSql {
             .collect())
     }
 
+    fn writes() -> Rc<WriteQueue> {
+        WRITES.with(Rc::clone)
+    }
+
     async fn turn() -> SemaphoreGuardArc {
-        WRITE_TURN.with(Arc::clone).acquire_arc().await
+        Self::writes().exclusive().await
+    }
+
+    async fn write(&self, sql: &str, params: &[SqlValue]) -> Result<Vec<SqlRow>, SqlError> {
+        self.writing.set(true);
+        let out = Self::writes().write(self, sql, params).await;
+        self.writing.set(false);
+        out
+    }
+}
+
+#[async_trait(?Send)]
+impl Runner for SpinSql {
+    async fn run(&self, sql: &str, params: &[SqlValue]) -> Result<Vec<SqlRow>, SqlError> {
+        SpinSql::run(self, sql, params).await
+    }
+}
+
+impl Drop for SpinSql {
+    /// Gives the connection back to the instance's pool, unless a transaction is still
+    /// open on it (closing it rolls that back) or it failed.
+    fn drop(&mut self) {
+        let reusable =
+            self.in_transaction.borrow().is_none() && !self.broken.get() && !self.writing.get();
+        if let (true, Some(conn)) = (reusable, self.conn.take()) {
+            IDLE.with(|idle| {
+                let mut idle = idle.borrow_mut();
+                if idle.len() < POOL_SIZE {
+                    idle.push(conn);
+                }
+            });
+        }
     }
 }
 
@@ -80,7 +184,8 @@ impl Sql for SpinSql {
         }
         match kind(sql) {
             Kind::Read | Kind::End => self.run(sql, params).await,
-            Kind::Write => {
+            Kind::Write => self.write(sql, params).await,
+            Kind::Exclusive => {
                 let _turn = Self::turn().await;
                 self.run(sql, params).await
             }

@@ -6,8 +6,12 @@
 pub enum Kind {
     /// Reads only: runs without a turn.
     Read,
-    /// One write: takes the turn for this statement.
+    /// One data write (`INSERT`, `UPDATE`, `DELETE`, `REPLACE`, `WITH` …): may be committed
+    /// together with other requests' writes (see `group_commit`).
     Write,
+    /// A statement that must run alone and outside a transaction (`PRAGMA`, `CREATE`,
+    /// `ALTER` …, or anything unknown): takes the turn for itself.
+    Exclusive,
     /// Opens a transaction: takes the turn until it ends.
     Begin,
     /// Ends a transaction: gives the turn back after it.
@@ -26,7 +30,8 @@ pub fn kind(sql: &str) -> Kind {
         "SELECT" | "EXPLAIN" => Kind::Read,
         "BEGIN" | "SAVEPOINT" => Kind::Begin,
         "COMMIT" | "END" | "ROLLBACK" => Kind::End,
-        _ => Kind::Write,
+        "INSERT" | "UPDATE" | "DELETE" | "REPLACE" | "WITH" => Kind::Write,
+        _ => Kind::Exclusive,
     }
 }
 
@@ -48,11 +53,13 @@ mod tests {
             kind("WITH t AS (SELECT 1) INSERT INTO x SELECT * FROM t"),
             Kind::Write
         );
-        assert_eq!(kind("PRAGMA journal_mode=WAL"), Kind::Write);
-        assert_eq!(kind("CREATE TABLE IF NOT EXISTS a (x)"), Kind::Write);
+        assert_eq!(kind("REPLACE INTO x VALUES (1)"), Kind::Write);
+        assert_eq!(kind("PRAGMA journal_mode=WAL"), Kind::Exclusive);
+        assert_eq!(kind("CREATE TABLE IF NOT EXISTS a (x)"), Kind::Exclusive);
+        assert_eq!(kind("ALTER TABLE a ADD COLUMN b"), Kind::Exclusive);
         assert_eq!(kind("BEGIN IMMEDIATE"), Kind::Begin);
         assert_eq!(kind("commit"), Kind::End);
         assert_eq!(kind("ROLLBACK"), Kind::End);
-        assert_eq!(kind(""), Kind::Write);
+        assert_eq!(kind(""), Kind::Exclusive);
     }
 }

@@ -5,7 +5,7 @@
 #[cfg(target_arch = "wasm32")]
 mod component {
     use bot::{BotSettings, Ctx};
-    use qwen_core::http::{error, from_core};
+    use qwen_core::http::error;
     use qwen_core::payments::PaymentSettings;
     use qwen_core::ports::HttpResponse;
     use spin_adapters::{
@@ -35,14 +35,8 @@ mod component {
             Ok(r) => r,
             Err(resp) => return resp,
         };
-        let sql = match SpinSql::open_default().await {
-            Ok(s) => s,
-            Err(e) => return from_core(&e.into()),
-        };
-        let kv = match SpinKv::open_default().await {
-            Ok(k) => k,
-            Err(e) => return error(503, "unavailable", &e.to_string()),
-        };
+        let sql = SpinSql::default_database();
+        let kv = SpinKv::default_store();
         let queue = SpinQueue::new(&settings.redis_url);
         let ctx = Ctx {
             sql: &sql,
