@@ -111,3 +111,66 @@ async fn deleted_builtin_preset_is_not_seeded_again() {
         count - 1
     );
 }
+
+/// Counts the statements run through it; a distinct database id makes `ensure_ready` treat
+/// it as a process (a Spin instance) that has not checked this database yet.
+struct Counting {
+    inner: SqliteSql,
+    id: String,
+    statements: std::cell::RefCell<Vec<String>>,
+}
+
+#[async_trait::async_trait(?Send)]
+impl Sql for Counting {
+    async fn execute(
+        &self,
+        sql: &str,
+        params: &[qwen_core::ports::SqlValue],
+    ) -> Result<Vec<qwen_core::ports::SqlRow>, qwen_core::ports::SqlError> {
+        self.statements.borrow_mut().push(sql.to_owned());
+        self.inner.execute(sql, params).await
+    }
+    fn database_id(&self) -> String {
+        self.id.clone()
+    }
+}
+
+#[tokio::test]
+async fn a_new_instance_checks_a_current_database_with_one_read() {
+    let dir = tempfile::tempdir().expect("dir");
+    let path = dir.path().join("ready.db");
+    let instance = |n: u32| Counting {
+        inner: SqliteSql::open(&path),
+        id: format!("{}#instance-{n}-{}", path.display(), uuid::Uuid::new_v4()),
+        statements: Default::default(),
+    };
+    let first = instance(1);
+    db::ensure_ready(&first, 1).await.expect("first");
+    assert!(first.statements.borrow().len() > 10, "migrated and seeded");
+    let seeded = first
+        .execute("SELECT value FROM app_meta WHERE key = 'presets_seed'", &[])
+        .await
+        .expect("meta");
+    assert_eq!(seeded[0].text(0), presets::builtin_fingerprint());
+    let second = instance(2);
+    db::ensure_ready(&second, 2).await.expect("second");
+    let ran = second.statements.borrow().clone();
+    assert_eq!(ran.len(), 1, "one read: {ran:?}");
+    assert!(ran[0].trim_start().starts_with("SELECT"), "{ran:?}");
+    // A changed set of built-in presets (here: a stale fingerprint) seeds again.
+    second
+        .execute(
+            "UPDATE app_meta SET value = 'old' WHERE key = 'presets_seed'",
+            &[],
+        )
+        .await
+        .expect("stale");
+    let third = instance(3);
+    db::ensure_ready(&third, 3).await.expect("third");
+    assert!(third.statements.borrow().len() > 10, "seeded again");
+    let count = third
+        .execute("SELECT COUNT(*) FROM presets", &[])
+        .await
+        .expect("count");
+    assert!(count[0].int(0) >= 9);
+}

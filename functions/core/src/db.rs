@@ -37,6 +37,10 @@ pub const MIGRATIONS: &[Migration] = &[
         version: 4,
         sql: include_str!("../migrations/0004_draft_order.sql"),
     },
+    Migration {
+        version: 5,
+        sql: include_str!("../migrations/0005_app_meta.sql"),
+    },
 ];
 
 /// The newest schema version.
@@ -60,8 +64,10 @@ fn mark_ready(id: &str) {
     }
 }
 
-/// Makes sure the schema is current and presets are seeded; cheap after the first call of a
-/// process or Spin instance (the schema only ever moves forward).
+/// Makes sure the schema is current and presets are seeded; free after the first call of a
+/// process or Spin instance (the schema only ever moves forward), and one read on a new
+/// instance when nothing changed: migrating and seeding run only when the schema version
+/// or the built-in presets' fingerprint differ from what the database records.
 ///
 /// # Errors
 /// The storage error of a failed statement.
@@ -70,10 +76,37 @@ pub async fn ensure_ready(sql: &dyn Sql, now_ms: i64) -> Result<(), SqlError> {
     if is_ready(&id) {
         return Ok(());
     }
-    migrate(sql).await?;
-    crate::presets::seed_builtin(sql, now_ms).await?;
+    let fingerprint = crate::presets::builtin_fingerprint();
+    if !is_current(sql, &fingerprint).await {
+        migrate(sql).await?;
+        crate::presets::seed_builtin(sql, now_ms).await?;
+        sql.execute(
+            "INSERT INTO app_meta (key, value) VALUES ('presets_seed', ?1) \
+             ON CONFLICT(key) DO UPDATE SET value = excluded.value",
+            &[fingerprint.into()],
+        )
+        .await?;
+    }
     mark_ready(&id);
     Ok(())
+}
+
+/// Whether the schema is at [`latest_version`] and the built-in presets with `fingerprint`
+/// were seeded (false on any error, e.g. a database without these tables yet).
+async fn is_current(sql: &dyn Sql, fingerprint: &str) -> bool {
+    let rows = sql
+        .execute(
+            "SELECT (SELECT COALESCE(MAX(version), 0) FROM schema_migrations), \
+                    (SELECT value FROM app_meta WHERE key = 'presets_seed')",
+            &[],
+        )
+        .await;
+    match rows.as_deref() {
+        Ok([row]) => {
+            row.int(0) >= latest_version() && row.opt_text(1).as_deref() == Some(fingerprint)
+        }
+        _ => false,
+    }
 }
 
 /// Applies every pending migration; returns how many this call applied.

@@ -138,6 +138,19 @@ pub fn builtin() -> Result<(Vec<Category>, Vec<Preset>), String> {
     Ok((cats, presets))
 }
 
+/// A fingerprint of the built-in categories and presets (their files' contents): seeding runs
+/// again when it changes.
+pub fn builtin_fingerprint() -> String {
+    use sha2::{Digest, Sha256};
+    let mut h = Sha256::new();
+    h.update(BUILTIN_CATEGORIES.as_bytes());
+    for raw in BUILTIN_PRESETS {
+        h.update([0u8]);
+        h.update(raw.as_bytes());
+    }
+    hex::encode(&h.finalize()[..8])
+}
+
 /// Inserts built-in categories and presets that the database does not have yet.
 ///
 /// # Errors
