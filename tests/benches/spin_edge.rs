@@ -15,6 +15,11 @@
 //! `spin_notification_per_s` / `_p99_ms` (YooKassa notifications, first deliveries and
 //! duplicates), `spin_write_wall_per_s` / `_p99_ms`, and `<figure>_errors` (non-2xx) for
 //! each. Without `spin` on `PATH` the bench says so on stderr and exits 0.
+//!
+//! For measuring one change: `SPIN_EDGE_ONLY=health,job_create` runs only those groups
+//! (`trivial`, `health`, `job_create`, `webhook_nav`, `notification`, `write_wall`),
+//! `SPIN_EDGE_STATE_DIR=/dev/shm` puts the edge's databases on tmpfs (what the disk's
+//! fsyncs cost), `SPIN_EDGE_LOG_LEVEL=debug` changes the components' log filter.
 
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
@@ -129,15 +134,39 @@ where
     report
 }
 
+/// Whether figure group `name` runs: all by default, else those listed in `SPIN_EDGE_ONLY`
+/// (comma-separated, e.g. `trivial,health`), for measuring one change at a time.
+fn wanted(name: &str) -> bool {
+    match std::env::var("SPIN_EDGE_ONLY") {
+        Ok(list) if !list.trim().is_empty() => list.split(',').any(|w| w.trim() == name),
+        _ => true,
+    }
+}
+
+/// The groups that need the project's app.
+const EDGE_GROUPS: &[&str] = &["health", "job_create", "webhook_nav", "notification"];
+
 async fn bench(spin: &Path, project: bool, anchors: bool) {
-    let trivial = if anchors {
+    let trivial = if anchors && wanted("trivial") {
         group_async("spin_trivial", trivial(spin)).await
     } else {
         None
     };
-    if !project {
+    if !EDGE_GROUPS.iter().any(|g| wanted(g)) {
+        eprintln!("detail: no edge figures asked for");
+    } else if !project {
         eprintln!("detail: the project's components did not build: no edge figures");
     } else if let Some(edge) = group_async("spin_edge_start", Edge::start(spin)).await {
+        edge_figures(&edge, trivial).await;
+        edge.report_logs();
+    }
+    if anchors && wanted("write_wall") {
+        group_async("spin_write_wall", write_wall(spin)).await;
+    }
+}
+
+async fn edge_figures(edge: &Edge, trivial: Option<f64>) {
+    if wanted("health") {
         let health = group_async("spin_health", async {
             measure(&edge.app, "spin_health", false, |_| Request::get("/health"))
                 .await
@@ -150,13 +179,15 @@ async fn bench(spin: &Path, project: bool, anchors: bool) {
                 format!("{:.3}", h / t.max(f64::MIN_POSITIVE)),
             );
         }
-        group_async("spin_job_create", job_create(&edge)).await;
-        group_async("spin_webhook_nav", webhook_nav(&edge)).await;
-        group_async("spin_notification", notifications(&edge)).await;
-        edge.report_logs();
     }
-    if anchors {
-        group_async("spin_write_wall", write_wall(spin)).await;
+    if wanted("job_create") {
+        group_async("spin_job_create", job_create(edge)).await;
+    }
+    if wanted("webhook_nav") {
+        group_async("spin_webhook_nav", webhook_nav(edge)).await;
+    }
+    if wanted("notification") {
+        group_async("spin_notification", notifications(edge)).await;
     }
 }
 
@@ -238,7 +269,17 @@ impl Edge {
             .var("yookassa_api_url", yk.base_url())
             .var("yookassa_allowed_ips", "127.0.0.1/32")
             .var("redis_url", redis.url())
-            .var("initial_balance", "1000000000");
+            .var("initial_balance", "1000000000")
+            .var(
+                "log_level",
+                std::env::var("SPIN_EDGE_LOG_LEVEL").unwrap_or_else(|_| "info".into()),
+            );
+        // SPIN_EDGE_STATE_DIR (e.g. under /dev/shm) shows what the fsyncs of a disk cost.
+        let opts = SpinOptions {
+            state_dir: std::env::var_os("SPIN_EDGE_STATE_DIR")
+                .map(|d| PathBuf::from(d).join(format!("edge-{}", std::process::id()))),
+            ..opts
+        };
         let app = SpinApp::start(spin, opts).await;
         eprintln!("detail: edge state in {}", app.state_dir.display());
         Edge {
