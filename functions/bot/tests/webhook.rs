@@ -104,8 +104,8 @@ fn concurrent_duplicates_create_one_job() {
     });
 }
 
-/// Posts the updates `bodies` from one thread each, all at once; returns their statuses.
-fn post_concurrently(env: &common::Env, bodies: Vec<Vec<u8>>) -> Vec<u16> {
+/// Posts the updates `bodies` from one thread each, all at once; returns their answers.
+fn post_concurrently(env: &common::Env, bodies: Vec<Vec<u8>>) -> Vec<(u16, Vec<u8>)> {
     let barrier = std::sync::Arc::new(std::sync::Barrier::new(bodies.len()));
     let threads: Vec<_> = bodies
         .into_iter()
@@ -117,7 +117,8 @@ fn post_concurrently(env: &common::Env, bodies: Vec<Vec<u8>>) -> Vec<u16> {
                     .build()
                     .expect("rt");
                 barrier.wait();
-                rt.block_on(env.call(&request(b, Some(SECRET)))).status
+                let resp = rt.block_on(env.call(&request(b, Some(SECRET))));
+                (resp.status, resp.body)
             })
         })
         .collect();
@@ -125,6 +126,13 @@ fn post_concurrently(env: &common::Env, bodies: Vec<Vec<u8>>) -> Vec<u16> {
         .into_iter()
         .map(|t| t.join().expect("thread"))
         .collect()
+}
+
+fn album_replies(bot: &Bot) -> usize {
+    bot.texts()
+        .iter()
+        .filter(|t| t.contains("Альбом получен"))
+        .count()
 }
 
 #[tokio::test]
@@ -143,8 +151,17 @@ async fn album_photos_arriving_concurrently_keep_the_album_order() {
         if round % 2 == 1 {
             photos.reverse();
         }
-        let statuses = post_concurrently(&bot.env, photos.iter().map(body).collect());
-        assert_eq!(statuses, vec![200; 3]);
+        let replies_before = album_replies(&bot);
+        let answers = post_concurrently(&bot.env, photos.iter().map(body).collect());
+        for (status, answer) in &answers {
+            assert_eq!(*status, 200);
+            bot.tg.execute_webhook_answer(answer).await;
+        }
+        assert_eq!(
+            album_replies(&bot),
+            replies_before + 1,
+            "round {round}: one reply for the album"
+        );
         assert_eq!(bot.post(&callback(bot.id(), user, "go", 12)).await, 200);
         let jobs = bot.jobs(user).await;
         let want: Vec<String> = (0..3).map(|i| format!("ALB-{round}-{i}")).collect();

@@ -55,9 +55,11 @@ pub async fn add(
 ) -> CoreResult<Added> {
     let inserted = sql
         .execute(
-            "INSERT INTO draft_images (chat_id, file_id, media_group_id, added_at, message_id) \
-             SELECT ?1, ?2, ?3, ?4, ?6 WHERE (SELECT COUNT(*) FROM draft_images WHERE chat_id = ?1) < ?5 \
-             ON CONFLICT(chat_id, file_id) DO NOTHING RETURNING file_id",
+            "INSERT INTO draft_images (chat_id, file_id, media_group_id, added_at, message_id, album_first) \
+             SELECT ?1, ?2, ?3, ?4, ?6, NOT EXISTS \
+                 (SELECT 1 FROM draft_images WHERE chat_id = ?1 AND media_group_id = ?3) \
+             WHERE (SELECT COUNT(*) FROM draft_images WHERE chat_id = ?1) < ?5 \
+             ON CONFLICT(chat_id, file_id) DO NOTHING RETURNING album_first",
             &[
                 chat_id.into(),
                 image.file_id.as_str().into(),
@@ -70,28 +72,16 @@ pub async fn add(
         .await?;
     let files = list(sql, chat_id).await?;
     let count = files.len();
-    if inserted.is_empty() {
-        return Ok(if files.contains(&image.file_id) {
-            Added::Duplicate { count }
-        } else {
-            Added::Full
-        });
+    match inserted.first() {
+        // Decided inside the insert, so of an album's photos arriving at once exactly one
+        // is first, however their writes were ordered or batched.
+        Some(row) => Ok(Added::Stored {
+            count,
+            group_first: row.int(0) == 1,
+        }),
+        None if files.contains(&image.file_id) => Ok(Added::Duplicate { count }),
+        None => Ok(Added::Full),
     }
-    let group_first = match media_group_id {
-        Some(group) => group_size(sql, chat_id, group).await? == 1,
-        None => true,
-    };
-    Ok(Added::Stored { count, group_first })
-}
-
-async fn group_size(sql: &dyn Sql, chat_id: i64, group: &str) -> CoreResult<i64> {
-    let rows = sql
-        .execute(
-            "SELECT COUNT(*) FROM draft_images WHERE chat_id = ?1 AND media_group_id = ?2",
-            &[chat_id.into(), group.into()],
-        )
-        .await?;
-    Ok(rows.first().map(|r| r.int(0)).unwrap_or(0))
 }
 
 /// The chat's draft images' file ids, in message order.
