@@ -42,7 +42,7 @@ pub enum CoreError {
     QueueUnavailable(String),
     /// Storage failed (503 when transient, else 500).
     #[error("storage: {0}")]
-    Storage(#[from] SqlError),
+    Storage(SqlError),
     /// An upstream service (YooKassa, Telegram) failed (502/503).
     #[error("upstream {service}: {message}")]
     Upstream {
@@ -55,9 +55,21 @@ pub enum CoreError {
     },
 }
 
+/// Meeting an unreachable queue also makes `/health` probe again (see [`crate::health`]).
 impl From<QueueError> for CoreError {
     fn from(e: QueueError) -> Self {
+        crate::health::forget();
         CoreError::QueueUnavailable(e.0)
+    }
+}
+
+/// Meeting unavailable storage also makes `/health` probe again (see [`crate::health`]).
+impl From<SqlError> for CoreError {
+    fn from(e: SqlError) -> Self {
+        if matches!(e, SqlError::Unavailable(_)) {
+            crate::health::forget();
+        }
+        CoreError::Storage(e)
     }
 }
 

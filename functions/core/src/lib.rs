@@ -10,6 +10,7 @@ pub mod contract;
 pub mod db;
 pub mod drafts;
 pub mod error;
+pub mod health;
 pub mod http;
 pub mod jobs;
 pub mod ledger;

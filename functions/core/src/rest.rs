@@ -326,10 +326,10 @@ async fn dispatch(ctx: &Ctx<'_>, req: &Request, op: Op, caps: &[&str]) -> Answer
 }
 
 async fn health(ctx: &Ctx<'_>) -> HttpResponse {
-    let db_ok = ctx.sql.execute("SELECT 1", &[]).await.is_ok();
-    let queue_ok = ctx.queue.len(&ctx.settings.jobs_stream).await.is_ok();
+    let h = crate::health::check(ctx.sql, ctx.queue, ctx.settings, ctx.clock.now_ms()).await;
+    let (db_ok, queue_ok) = (h.database, h.queue);
     let word = |ok: bool| if ok { "ok" } else { "unavailable" };
-    let status = if db_ok && queue_ok { 200 } else { 503 };
+    let status = if h.ok() { 200 } else { 503 };
     let overall = if status == 200 { "ok" } else { "degraded" };
     http::json(
         status,

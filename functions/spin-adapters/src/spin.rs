@@ -279,11 +279,27 @@ pub async fn read_request(
 ) -> Result<Request, HttpResponse> {
     let (parts, body) = req.into_parts();
     let headers = header_pairs(&parts.headers);
-    if declared_too_large(&headers, limit) {
+    let mut request = Request {
+        method: parts.method.as_str().to_owned(),
+        path: parts.uri.path().to_owned(),
+        query: parts.uri.query().unwrap_or("").to_owned(),
+        headers,
+        body: Vec::new(),
+    };
+    let headers = &request.headers;
+    if declared_too_large(headers, limit) {
         return Err(too_large(limit));
     }
-    let mut stream = body.stream();
+    // HTTP/1.1: a request without content-length or transfer-encoding has no body (a GET,
+    // most often); skip the stream and its host calls.
+    let has_body = headers
+        .iter()
+        .any(|(k, _)| k == "content-length" || k == "transfer-encoding");
+    if !has_body {
+        return Ok(request);
+    }
     let mut bytes = Vec::new();
+    let mut stream = body.stream();
     while let Some(chunk) = stream.next().await {
         let chunk = chunk.map_err(|_| {
             qwen_core::http::error(400, "bad_body", "the request body could not be read")
@@ -293,13 +309,8 @@ pub async fn read_request(
         }
         bytes.extend_from_slice(&chunk);
     }
-    Ok(Request {
-        method: parts.method.as_str().to_owned(),
-        path: parts.uri.path().to_owned(),
-        query: parts.uri.query().unwrap_or("").to_owned(),
-        headers,
-        body: bytes,
-    })
+    request.body = bytes;
+    Ok(request)
 }
 
 /// Turns the core's answer into a Spin response.
