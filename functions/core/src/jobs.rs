@@ -244,8 +244,7 @@ pub async fn create(
         fail_unqueued(sql, &job, now_ms).await?;
         return Err(e);
     }
-    let balance_after = ledger::balance(sql, job.user_id).await?;
-    let queue_position = position(sql, job.seq).await?;
+    let (balance_after, queue_position) = balance_and_position(sql, &job).await?;
     Ok(Created {
         cost: job.cost,
         balance_after,
@@ -319,6 +318,18 @@ async fn fail_unqueued(sql: &dyn Sql, job: &Job, now_ms: i64) -> CoreResult<()> 
     )
     .await?;
     Ok(())
+}
+
+/// The owner's balance and the jobs ahead of `job`, in one read.
+async fn balance_and_position(sql: &dyn Sql, job: &Job) -> CoreResult<(i64, i64)> {
+    let rows = sql
+        .execute(
+            "SELECT (SELECT balance FROM balances WHERE user_id = ?1), \
+                    (SELECT COUNT(*) FROM jobs WHERE status IN ('queued', 'running') AND seq < ?2)",
+            &[job.user_id.into(), job.seq.into()],
+        )
+        .await?;
+    Ok(rows.first().map(|r| (r.int(0), r.int(1))).unwrap_or((0, 0)))
 }
 
 async fn position(sql: &dyn Sql, seq: i64) -> CoreResult<i64> {
