@@ -1,5 +1,5 @@
 //! The ComfyUI client's parsing against the bytes a real ComfyUI 0.33 sent
-//! (`shared/comfyui-wire/`, beside the repository; skipped when absent).
+//! (`tests/fixtures/comfyui-wire/`).
 
 use std::path::PathBuf;
 
@@ -8,10 +8,15 @@ use gpu_host::comfy::ws::parse_event;
 use gpu_host::comfy::{ComfyError, HistoryEntry, WsEvent};
 use serde_json::Value;
 
-fn wire(name: &str) -> Option<Value> {
-    let dir = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../shared/comfyui-wire");
-    let text = std::fs::read_to_string(dir.join(name)).ok()?;
-    serde_json::from_str(&text).ok()
+/// A recorded file.
+///
+/// # Panics
+/// When it is missing or not JSON (the recordings are part of the repository).
+fn wire(name: &str) -> Value {
+    let dir = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../tests/fixtures/comfyui-wire");
+    let text =
+        std::fs::read_to_string(dir.join(name)).unwrap_or_else(|e| panic!("recording {name}: {e}"));
+    serde_json::from_str(&text).unwrap_or_else(|e| panic!("recording {name}: {e}"))
 }
 
 fn history(v: &Value) -> HistoryEntry {
@@ -25,9 +30,7 @@ fn history(v: &Value) -> HistoryEntry {
 
 #[test]
 fn recorded_run_ends_with_executing_null_after_success() {
-    let Some(run) = wire("workflow_basic_run.json") else {
-        return;
-    };
+    let run = wire("workflow_basic_run.json");
     let events: Vec<WsEvent> = run["ws"]
         .as_array()
         .expect("frames")
@@ -49,21 +52,15 @@ fn recorded_run_ends_with_executing_null_after_success() {
 
 #[test]
 fn recorded_histories_classify_success_error_and_interrupt() {
-    let Some(ok) = wire("workflow_basic_history_by_id.json") else {
-        return;
-    };
+    let ok = wire("workflow_basic_history_by_id.json");
     let outcome = from_history(&history(&ok), Some("3")).expect("success");
     assert_eq!(outcome.images[0].filename, "wire_00001_.png");
     assert_eq!(outcome.images[0].subfolder, "sample");
-    let Some(err) = wire("workflow_runtime_error_run.json") else {
-        return;
-    };
+    let err = wire("workflow_runtime_error_run.json");
     assert!(
         matches!(from_history(&history(&err["history"]), None), Err(ComfyError::Execution(m)) if m.contains("RegexReplace"))
     );
-    let Some(int) = wire("interrupt_run.json") else {
-        return;
-    };
+    let int = wire("interrupt_run.json");
     let h = history(&int["history_A_interrupted_global"]);
     assert!(matches!(
         from_history(&h, None),
@@ -75,9 +72,7 @@ fn recorded_histories_classify_success_error_and_interrupt() {
 #[tokio::test(flavor = "current_thread")]
 async fn fake_comfy_replays_the_recorded_message_order() {
     use futures::StreamExt;
-    let Some(run) = wire("workflow_basic_run.json") else {
-        return;
-    };
+    let run = wire("workflow_basic_run.json");
     let kinds = |frames: &[Value]| -> Vec<String> {
         frames
             .iter()

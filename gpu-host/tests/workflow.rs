@@ -94,14 +94,14 @@ fn an_unknown_title_fails_at_load_time() {
 
 /// Every node of both graphs matches the recorded `GET /object_info/<Node>` of a real
 /// ComfyUI 0.33: known class, no unknown input, every required input set, combo values in
-/// their lists where the list is not a model folder (`shared/comfyui-wire/object_info/`,
-/// beside the repository; skipped when absent).
+/// their lists where the list is not a model folder (`tests/fixtures/comfyui-wire/object_info/`).
 #[test]
 fn graphs_match_the_recorded_node_specs() {
-    let info_dir = dir().join("../../shared/comfyui-wire/object_info");
-    if !info_dir.exists() {
-        return;
-    }
+    let info_dir = dir().join("../tests/fixtures/comfyui-wire/object_info");
+    assert!(
+        info_dir.is_dir(),
+        "the recordings are part of the repository"
+    );
     for name in ["qwen_edit_2511", "model_free"] {
         let text = std::fs::read_to_string(dir().join(format!("{name}.json"))).expect("read");
         let graph: serde_json::Value = serde_json::from_str(&text).expect("json");

@@ -1,5 +1,5 @@
 //! A loopback fake of ComfyUI 0.33 that answers like the real server recorded in
-//! `shared/comfyui-wire/`: the same endpoints, status codes, error bodies and websocket
+//! `tests/fixtures/comfyui-wire/`: the same endpoints, status codes, error bodies and websocket
 //! message order (`status` → `execution_start` → `execution_cached` → per node
 //! `progress_state`, `executing`, `progress`, `executed` → `execution_success` |
 //! `execution_error` | `execution_interrupted` → `status` → `executing {node: null}`).
