@@ -1,4 +1,4 @@
-//! The GPU lock (seed 8.2): an exclusive `flock` on `GPU_LOCK_PATH`.
+//! The GPU lock: an exclusive `flock` on `GPU_LOCK_PATH`.
 //!
 //! Taken by polling a non-blocking `flock` from async code, so the runtime never blocks,
 //! with a timeout. The guard releases it on drop (every path, panics included), and the

@@ -1,4 +1,4 @@
-//! Exponential backoff with jitter (seed 8.3), applied only to retryable failures.
+//! Exponential backoff with jitter, applied only to retryable failures.
 
 use std::future::Future;
 use std::time::Duration;

@@ -1,4 +1,4 @@
-//! Workflow templates (seed 8.1): ComfyUI graphs in API format, loaded once, with a small
+//! Workflow templates: ComfyUI graphs in API format, loaded once, with a small
 //! roles file naming — by `_meta.title`, never by node id — the nodes a job may set.
 //!
 //! `workflows/<name>.json` is the graph; `workflows/<name>.roles.json` is

@@ -1,4 +1,4 @@
-//! The dialog state of a chat (seed 7.1), stored in key-value as versioned JSON.
+//! The dialog state of a chat, stored in key-value as versioned JSON.
 //!
 //! Images of the edit being prepared are *not* kept here but as rows
 //! ([`qwen_core::drafts`]): the photos of an album arrive as concurrent updates, and the

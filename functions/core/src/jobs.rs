@@ -409,7 +409,8 @@ pub async fn cancel(sql: &dyn Sql, id: &str, owner: Option<i64>, now_ms: i64) ->
     get(sql, id).await
 }
 
-/// Applies a gpu-host event under the attempt fencing rules (see `ARCHITECTURE.md`).
+/// Applies a gpu-host event under the attempt fencing rules (README, "How money and jobs
+/// stay right"): only the job's current attempt counts, so a stale host cannot act.
 ///
 /// # Errors
 /// [`CoreError::NotFound`], [`CoreError::Conflict`] (`stale_attempt`, `job_final`,

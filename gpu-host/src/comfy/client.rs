@@ -149,7 +149,7 @@ impl ComfyClient {
         format!("{ws}/ws?clientId={}", self.client_id)
     }
 
-    /// `true` when `/system_stats` answers 200 within 5 s (seed 8.4).
+    /// `true` when `/system_stats` answers 200 within 5 s.
     pub async fn healthy(&self) -> bool {
         let res = self
             .http

@@ -223,7 +223,7 @@ pub async fn run_and_hand_off(host: &Rc<Host>, p: Prepared) {
 }
 
 /// A run that ended well a moment ago, with the websocket up, stands for the health check
-/// (seed 8.4) and saves a round trip between two jobs.
+/// and saves a round trip between two jobs.
 fn fresh_run(host: &Host) -> bool {
     host.watcher.connected()
         && host

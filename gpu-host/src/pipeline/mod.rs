@@ -1,4 +1,4 @@
-//! The host's main loop: three stages that keep the GPU busy (issue item 7).
+//! The host's main loop: three stages that keep the GPU busy.
 //!
 //! 1. **prepare** (one job ahead): claim a stale entry or read a new one, report `started`,
 //!    look for an earlier attempt's finished run, download the photo(s) and upload them to

@@ -109,7 +109,7 @@ pub fn button(lang: Lang, key: &str, target: Button) -> InlineKeyboardButton {
     InlineKeyboardButton::callback(t(lang, key), target.data())
 }
 
-/// The "Back" and "Main menu" rows every screen ends with (seed 7.4).
+/// The "Back" and "Main menu" rows every screen ends with.
 pub fn nav(lang: Lang, back: Button) -> Vec<Vec<InlineKeyboardButton>> {
     vec![
         vec![button(lang, "btn_back", back)],
