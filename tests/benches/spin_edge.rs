@@ -277,6 +277,7 @@ impl Edge {
         // SPIN_EDGE_STATE_DIR (e.g. under /dev/shm) shows what the fsyncs of a disk cost.
         let opts = SpinOptions {
             state_dir: std::env::var_os("SPIN_EDGE_STATE_DIR")
+                .filter(|d| !d.is_empty())
                 .map(|d| PathBuf::from(d).join(format!("edge-{}", std::process::id()))),
             ..opts
         };
