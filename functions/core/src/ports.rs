@@ -109,6 +109,19 @@ pub trait Sql {
     /// Runs one statement with positional parameters (`?1`, `?2`…) and returns every row.
     async fn execute(&self, sql: &str, params: &[SqlValue]) -> Result<Vec<SqlRow>, SqlError>;
 
+    /// Runs a write whose loss in a power failure (not a crash: the process dying loses
+    /// nothing) would be harmless, with relaxed durability where the store offers it. Never
+    /// for money or jobs. On SQLite in WAL mode this is a commit without its own fsync; a
+    /// later durable commit persists it too, since the log is written in order. By default
+    /// the same as [`Sql::execute`].
+    async fn execute_volatile(
+        &self,
+        sql: &str,
+        params: &[SqlValue],
+    ) -> Result<Vec<SqlRow>, SqlError> {
+        self.execute(sql, params).await
+    }
+
     /// Identifies the database (so per-process caches such as "schema is current" are kept
     /// per database). Spin's single `default` database needs no more than the default.
     fn database_id(&self) -> String {

@@ -14,6 +14,11 @@
 //! go on. Any other failure rolls the whole transaction back and every write of the batch
 //! fails as unavailable (nothing of it was committed), so no request is told "done" for a
 //! write that did not happen. Results reach each request only after `COMMIT`.
+//!
+//! A write is [`Durability::Durable`] or [`Durability::Volatile`] (harmless to lose in a power
+//! failure, see `Sql::execute_volatile`). A batch of volatile writes only runs on the
+//! runner's volatile connection (a commit without fsync); one durable write makes the whole
+//! batch durable.
 
 use std::cell::RefCell;
 use std::rc::Rc;
@@ -23,17 +28,32 @@ use async_lock::{Semaphore, SemaphoreGuardArc};
 use async_trait::async_trait;
 use qwen_core::ports::{SqlError, SqlRow, SqlValue};
 
-/// Runs one statement on a connection.
+/// How a write must be committed.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Durability {
+    /// Synced to disk before it counts (money, jobs, anything by default).
+    Durable,
+    /// May be lost in a power failure (never in a crash).
+    Volatile,
+}
+
+/// Runs one statement on a connection of the given durability.
 #[async_trait(?Send)]
 pub trait Runner {
     /// Runs `sql` with `params` and returns its rows.
-    async fn run(&self, sql: &str, params: &[SqlValue]) -> Result<Vec<SqlRow>, SqlError>;
+    async fn run(
+        &self,
+        durability: Durability,
+        sql: &str,
+        params: &[SqlValue],
+    ) -> Result<Vec<SqlRow>, SqlError>;
 }
 
 type Outcome = Result<Vec<SqlRow>, SqlError>;
 
 /// One queued write and, once run, its outcome.
 struct Slot {
+    durability: Durability,
     sql: String,
     params: Vec<SqlValue>,
     outcome: Option<Outcome>,
@@ -64,8 +84,15 @@ impl WriteQueue {
     ///
     /// # Errors
     /// The statement's own error, or [`SqlError::Unavailable`] when its batch failed.
-    pub async fn write(&self, runner: &dyn Runner, sql: &str, params: &[SqlValue]) -> Outcome {
+    pub async fn write(
+        &self,
+        runner: &dyn Runner,
+        durability: Durability,
+        sql: &str,
+        params: &[SqlValue],
+    ) -> Outcome {
         let slot = Rc::new(RefCell::new(Slot {
+            durability,
             sql: sql.to_owned(),
             params: params.to_vec(),
             outcome: None,
@@ -96,19 +123,32 @@ fn settle(batch: &[Rc<RefCell<Slot>>], outcomes: Vec<Outcome>) {
     }
 }
 
+/// Durable unless every write of `batch` is volatile.
+fn durability(batch: &[Rc<RefCell<Slot>>]) -> Durability {
+    if batch
+        .iter()
+        .all(|s| s.borrow().durability == Durability::Volatile)
+    {
+        Durability::Volatile
+    } else {
+        Durability::Durable
+    }
+}
+
 /// Runs `batch`: alone in autocommit when it is one write, else in one transaction.
 async fn run_batch(runner: &dyn Runner, batch: &[Rc<RefCell<Slot>>]) {
+    let d = durability(batch);
     if let [only] = batch {
         let (sql, params) = statement(only);
-        let outcome = runner.run(&sql, &params).await;
+        let outcome = runner.run(d, &sql, &params).await;
         only.borrow_mut().outcome = Some(outcome);
         return;
     }
-    tracing::debug!(writes = batch.len(), "write batch");
-    let outcomes = match transaction(runner, batch).await {
+    tracing::debug!(writes = batch.len(), durability = ?d, "write batch");
+    let outcomes = match transaction(runner, d, batch).await {
         Ok(outcomes) => outcomes,
         Err(e) => {
-            let _ = runner.run("ROLLBACK", &[]).await;
+            let _ = runner.run(d, "ROLLBACK", &[]).await;
             let failed = SqlError::Unavailable(format!("write batch rolled back: {e}"));
             vec![Err(failed); batch.len()]
         }
@@ -118,19 +158,20 @@ async fn run_batch(runner: &dyn Runner, batch: &[Rc<RefCell<Slot>>]) {
 
 async fn transaction(
     runner: &dyn Runner,
+    d: Durability,
     batch: &[Rc<RefCell<Slot>>],
 ) -> Result<Vec<Outcome>, SqlError> {
-    runner.run("BEGIN IMMEDIATE", &[]).await?;
+    runner.run(d, "BEGIN IMMEDIATE", &[]).await?;
     let mut outcomes = Vec::with_capacity(batch.len());
     for slot in batch {
         let (sql, params) = statement(slot);
-        match runner.run(&sql, &params).await {
+        match runner.run(d, &sql, &params).await {
             Ok(rows) => outcomes.push(Ok(rows)),
             Err(e @ SqlError::Constraint(_)) => outcomes.push(Err(e)),
             Err(e) => return Err(e),
         }
     }
-    runner.run("COMMIT", &[]).await?;
+    runner.run(d, "COMMIT", &[]).await?;
     Ok(outcomes)
 }
 
@@ -144,6 +185,9 @@ mod tests {
         db: rusqlite::Connection,
         ran: Rc<RefCell<Vec<String>>>,
     }
+
+    /// Marks statements run on the volatile connection.
+    const VOLATILE_MARK: &str = "volatile: ";
 
     impl Conn {
         fn open(path: &std::path::Path, ran: &Rc<RefCell<Vec<String>>>) -> Conn {
@@ -159,9 +203,14 @@ mod tests {
 
     #[async_trait(?Send)]
     impl Runner for Conn {
-        async fn run(&self, sql: &str, params: &[SqlValue]) -> Outcome {
+        async fn run(&self, d: Durability, sql: &str, params: &[SqlValue]) -> Outcome {
             tokio::task::yield_now().await;
-            self.ran.borrow_mut().push(sql.to_owned());
+            let mark = if d == Durability::Volatile {
+                VOLATILE_MARK
+            } else {
+                ""
+            };
+            self.ran.borrow_mut().push(format!("{mark}{sql}"));
             let values: Vec<rusqlite::types::Value> = params
                 .iter()
                 .map(|p| match p {
@@ -212,14 +261,25 @@ mod tests {
         }
     }
 
-    /// Runs `writes` concurrently, each on its own connection; returns their outcomes.
+    /// Runs durable `writes` concurrently, each on its own connection; returns their outcomes.
     async fn concurrently(w: &World, writes: Vec<(String, Vec<SqlValue>)>) -> Vec<Outcome> {
+        let durable = writes
+            .into_iter()
+            .map(|(sql, params)| (Durability::Durable, sql, params))
+            .collect();
+        concurrently_as(w, durable).await
+    }
+
+    async fn concurrently_as(
+        w: &World,
+        writes: Vec<(Durability, String, Vec<SqlValue>)>,
+    ) -> Vec<Outcome> {
         let local = tokio::task::LocalSet::new();
         let handles: Vec<_> = writes
             .into_iter()
-            .map(|(sql, params)| {
+            .map(|(d, sql, params)| {
                 let (queue, conn) = (w.queue.clone(), Conn::open(&w.path, &w.ran));
-                local.spawn_local(async move { queue.write(&conn, &sql, &params).await })
+                local.spawn_local(async move { queue.write(&conn, d, &sql, &params).await })
             })
             .collect();
         local
@@ -322,8 +382,40 @@ mod tests {
         let w = world();
         let conn = Conn::open(&w.path, &w.ran);
         let (sql, params) = insert(1, 1);
-        let out = w.queue.write(&conn, &sql, &params).await;
+        let out = w
+            .queue
+            .write(&conn, Durability::Durable, &sql, &params)
+            .await;
         assert!(out.is_ok());
         assert_eq!(*w.ran.borrow(), vec![sql]);
+    }
+
+    #[tokio::test(flavor = "current_thread")]
+    async fn volatile_writes_alone_run_volatile_and_one_durable_write_makes_a_batch_durable() {
+        let w = world();
+        let volatile = |k| {
+            let (sql, params) = insert(k, 1);
+            (Durability::Volatile, sql, params)
+        };
+        let out = concurrently_as(&w, (1..=6).map(volatile).collect()).await;
+        assert!(out.iter().all(Result::is_ok));
+        assert!(
+            w.ran.borrow().iter().all(|s| s.starts_with(VOLATILE_MARK)),
+            "{:?}",
+            w.ran.borrow()
+        );
+        w.ran.borrow_mut().clear();
+        let mut mixed: Vec<_> = (11..=16).map(volatile).collect();
+        mixed[4].0 = Durability::Durable;
+        let out = concurrently_as(&w, mixed).await;
+        assert!(out.iter().all(Result::is_ok));
+        let ran = w.ran.borrow();
+        let commits: Vec<&String> = ran.iter().filter(|s| s.ends_with("COMMIT")).collect();
+        assert!(!commits.is_empty(), "the later five were batched: {ran:?}");
+        assert!(
+            commits.iter().all(|s| !s.starts_with(VOLATILE_MARK)),
+            "a batch holding a durable write commits durably: {ran:?}"
+        );
+        assert_eq!(count(&w), 12);
     }
 }

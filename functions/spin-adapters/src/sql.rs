@@ -1,7 +1,9 @@
 //! The core's [`Sql`] port on Spin's SQLite, with a write gate per instance.
 //!
 //! Writes go through the instance's write queue (`group_commit`): one writer at a time, and
-//! the writes that waited meanwhile are committed together. A `BEGIN` … `COMMIT`/`ROLLBACK`
+//! the writes that waited meanwhile are committed together. Volatile writes
+//! (`Sql::execute_volatile`, e.g. update claims) commit on connections with
+//! `synchronous = NORMAL` when their batch holds nothing durable. A `BEGIN` … `COMMIT`/`ROLLBACK`
 //! of a request keeps the turn for its whole transaction; statements that must run alone
 //! (`PRAGMA`, DDL) take the turn for themselves. Reads never wait. Other instances and
 //! components still meet in SQLite's own lock, rarely.
@@ -23,7 +25,7 @@ use async_trait::async_trait;
 use qwen_core::ports::{Sql, SqlError, SqlRow, SqlValue};
 use spin_sdk::sqlite;
 
-use crate::group_commit::{Runner, WriteQueue};
+use crate::group_commit::{Durability, Runner, WriteQueue};
 use crate::statement::{Kind, kind};
 
 /// How long a statement waits for a lock held by another instance before it fails.
@@ -34,25 +36,38 @@ fn is_locked(message: &str) -> bool {
     message.contains("locked") || message.contains("busy")
 }
 
-/// Idle connections kept per instance (an instance serves at most 16 requests at once).
+/// Idle connections kept per instance and durability (an instance serves at most 16
+/// requests at once).
 pub const POOL_SIZE: usize = 16;
 
 thread_local! {
     /// The instance's write queue (one writer at a time, waiting writes committed together).
     static WRITES: Rc<WriteQueue> = Rc::new(WriteQueue::default());
-    /// Idle connections of this instance.
+    /// Idle connections of this instance (`synchronous = FULL`, SQLite's default here).
     static IDLE: RefCell<Vec<sqlite::Connection>> = const { RefCell::new(Vec::new()) };
+    /// Idle connections for volatile writes (`synchronous = NORMAL`: no fsync per commit).
+    static IDLE_VOLATILE: RefCell<Vec<sqlite::Connection>> = const { RefCell::new(Vec::new()) };
 }
 
-/// The app's `default` SQLite database: a connection taken for one request.
+fn pool(d: Durability) -> &'static std::thread::LocalKey<RefCell<Vec<sqlite::Connection>>> {
+    match d {
+        Durability::Durable => &IDLE,
+        Durability::Volatile => &IDLE_VOLATILE,
+    }
+}
+
+/// The app's `default` SQLite database: connections taken for one request.
 pub struct SpinSql {
-    conn: OnceCell<sqlite::Connection>,
+    /// For reads, durable writes and transactions.
+    durable: OnceCell<sqlite::Connection>,
+    /// For batches of volatile writes only.
+    volatile: OnceCell<sqlite::Connection>,
     /// The turn held by an open transaction of this request.
     in_transaction: RefCell<Option<SemaphoreGuardArc>>,
     /// An I/O error happened, or a write batch was under way when the request went away:
-    /// the connection is not given back.
+    /// the connections are not given back.
     broken: Cell<bool>,
-    /// A write (maybe a batch of other requests' writes) is running on this connection.
+    /// A write (maybe a batch of other requests' writes) is running on a connection.
     writing: Cell<bool>,
 }
 
@@ -61,32 +76,43 @@ impl SpinSql {
     /// open then surfaces as that statement's [`SqlError::Unavailable`]).
     pub fn default_database() -> SpinSql {
         SpinSql {
-            conn: OnceCell::new(),
+            durable: OnceCell::new(),
+            volatile: OnceCell::new(),
             in_transaction: RefCell::new(None),
             broken: Cell::new(false),
             writing: Cell::new(false),
         }
     }
 
-    async fn connection(&self) -> Result<&sqlite::Connection, SqlError> {
-        if self.conn.get().is_none() {
-            let conn = match IDLE.with(|idle| idle.borrow_mut().pop()) {
-                Some(conn) => conn,
-                None => Self::open().await?,
-            };
-            let _ = self.conn.set(conn);
+    fn cell(&self, d: Durability) -> &OnceCell<sqlite::Connection> {
+        match d {
+            Durability::Durable => &self.durable,
+            Durability::Volatile => &self.volatile,
         }
-        self.conn
-            .get()
+    }
+
+    async fn connection(&self, d: Durability) -> Result<&sqlite::Connection, SqlError> {
+        let cell = self.cell(d);
+        if cell.get().is_none() {
+            let conn = match pool(d).with(|idle| idle.borrow_mut().pop()) {
+                Some(conn) => conn,
+                None => Self::open(d).await?,
+            };
+            let _ = cell.set(conn);
+        }
+        cell.get()
             .ok_or_else(|| SqlError::Unavailable("no connection".into()))
     }
 
     /// A new connection whose lock waits are ours (see [`SpinSql::run`]).
-    async fn open() -> Result<sqlite::Connection, SqlError> {
+    async fn open(d: Durability) -> Result<sqlite::Connection, SqlError> {
         let conn = sqlite::Connection::open_default()
             .await
             .map_err(|e| SqlError::Unavailable(format!("{e:?}")))?;
         Self::collect(&conn, "PRAGMA busy_timeout = 0", &[]).await?;
+        if d == Durability::Volatile {
+            Self::collect(&conn, "PRAGMA synchronous = NORMAL", &[]).await?;
+        }
         Ok(conn)
     }
 
@@ -95,8 +121,13 @@ impl SpinSql {
     /// [`LOCK_WAIT`]) instead of SQLite's busy handler, whose sleeps grow to 100 ms and
     /// leave the lock idle long after it was freed. A locked statement did not run, so
     /// running it again is safe.
-    async fn run(&self, sql: &str, params: &[SqlValue]) -> Result<Vec<SqlRow>, SqlError> {
-        let conn = self.connection().await?;
+    async fn run(
+        &self,
+        d: Durability,
+        sql: &str,
+        params: &[SqlValue],
+    ) -> Result<Vec<SqlRow>, SqlError> {
+        let conn = self.connection(d).await?;
         let mut waited = Duration::ZERO;
         let mut pause = Duration::from_micros(250);
         loop {
@@ -140,34 +171,85 @@ impl SpinSql {
         Self::writes().exclusive().await
     }
 
-    async fn write(&self, sql: &str, params: &[SqlValue]) -> Result<Vec<SqlRow>, SqlError> {
+    async fn write(
+        &self,
+        d: Durability,
+        sql: &str,
+        params: &[SqlValue],
+    ) -> Result<Vec<SqlRow>, SqlError> {
         self.writing.set(true);
-        let out = Self::writes().write(self, sql, params).await;
+        let out = Self::writes().write(self, d, sql, params).await;
         self.writing.set(false);
         out
+    }
+
+    /// One statement outside the write queue's batches.
+    async fn statement(
+        &self,
+        d: Durability,
+        sql: &str,
+        params: &[SqlValue],
+    ) -> Result<Vec<SqlRow>, SqlError> {
+        if self.in_transaction.borrow().is_some() {
+            let out = self.run(Durability::Durable, sql, params).await;
+            if kind(sql) == Kind::End {
+                self.in_transaction.borrow_mut().take();
+            }
+            return out;
+        }
+        match kind(sql) {
+            Kind::Read | Kind::End => self.run(Durability::Durable, sql, params).await,
+            Kind::Write => self.write(d, sql, params).await,
+            Kind::Exclusive => {
+                let _turn = Self::turn().await;
+                self.run(Durability::Durable, sql, params).await
+            }
+            Kind::Begin => {
+                let turn = Self::turn().await;
+                let out = self.run(Durability::Durable, sql, params).await;
+                if out.is_ok() {
+                    *self.in_transaction.borrow_mut() = Some(turn);
+                }
+                out
+            }
+        }
     }
 }
 
 #[async_trait(?Send)]
 impl Runner for SpinSql {
-    async fn run(&self, sql: &str, params: &[SqlValue]) -> Result<Vec<SqlRow>, SqlError> {
-        SpinSql::run(self, sql, params).await
+    async fn run(
+        &self,
+        d: Durability,
+        sql: &str,
+        params: &[SqlValue],
+    ) -> Result<Vec<SqlRow>, SqlError> {
+        SpinSql::run(self, d, sql, params).await
     }
 }
 
 impl Drop for SpinSql {
-    /// Gives the connection back to the instance's pool, unless a transaction is still
-    /// open on it (closing it rolls that back) or it failed.
+    /// Gives the connections back to the instance's pools, unless a transaction is still
+    /// open (closing the connection rolls it back) or something failed.
     fn drop(&mut self) {
         let reusable =
             self.in_transaction.borrow().is_none() && !self.broken.get() && !self.writing.get();
-        if let (true, Some(conn)) = (reusable, self.conn.take()) {
-            IDLE.with(|idle| {
-                let mut idle = idle.borrow_mut();
-                if idle.len() < POOL_SIZE {
-                    idle.push(conn);
-                }
-            });
+        if !reusable {
+            return;
+        }
+        for d in [Durability::Durable, Durability::Volatile] {
+            let taken = match d {
+                Durability::Durable => self.durable.take(),
+                Durability::Volatile => self.volatile.take(),
+            };
+            if let Some(conn) = taken {
+                pool(d).with(|idle| {
+                    let mut idle = idle.borrow_mut();
+                    if idle.len() < POOL_SIZE {
+                        idle.push(conn);
+                    }
+                });
+            }
         }
     }
 }
@@ -175,29 +257,15 @@ impl Drop for SpinSql {
 #[async_trait(?Send)]
 impl Sql for SpinSql {
     async fn execute(&self, sql: &str, params: &[SqlValue]) -> Result<Vec<SqlRow>, SqlError> {
-        if self.in_transaction.borrow().is_some() {
-            let out = self.run(sql, params).await;
-            if kind(sql) == Kind::End {
-                self.in_transaction.borrow_mut().take();
-            }
-            return out;
-        }
-        match kind(sql) {
-            Kind::Read | Kind::End => self.run(sql, params).await,
-            Kind::Write => self.write(sql, params).await,
-            Kind::Exclusive => {
-                let _turn = Self::turn().await;
-                self.run(sql, params).await
-            }
-            Kind::Begin => {
-                let turn = Self::turn().await;
-                let out = self.run(sql, params).await;
-                if out.is_ok() {
-                    *self.in_transaction.borrow_mut() = Some(turn);
-                }
-                out
-            }
-        }
+        self.statement(Durability::Durable, sql, params).await
+    }
+
+    async fn execute_volatile(
+        &self,
+        sql: &str,
+        params: &[SqlValue],
+    ) -> Result<Vec<SqlRow>, SqlError> {
+        self.statement(Durability::Volatile, sql, params).await
     }
 }
 
