@@ -19,7 +19,8 @@
 //! For measuring one change: `SPIN_EDGE_ONLY=health,job_create` runs only those groups
 //! (`trivial`, `health`, `job_create`, `webhook_nav`, `notification`, `write_wall`),
 //! `SPIN_EDGE_STATE_DIR=/dev/shm` puts the edge's databases on tmpfs (what the disk's
-//! fsyncs cost), `SPIN_EDGE_LOG_LEVEL=debug` changes the components' log filter.
+//! fsyncs cost), `SPIN_EDGE_LOG_LEVEL=debug` changes the components' log filter,
+//! `SPIN_EDGE_UP_ARGS="--max-instance-reuse-count 1000"` passes more `spin up` arguments.
 
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
@@ -279,6 +280,10 @@ impl Edge {
             state_dir: std::env::var_os("SPIN_EDGE_STATE_DIR")
                 .filter(|d| !d.is_empty())
                 .map(|d| PathBuf::from(d).join(format!("edge-{}", std::process::id()))),
+            // SPIN_EDGE_UP_ARGS: more `spin up` arguments, e.g. instance reuse limits.
+            extra_args: std::env::var("SPIN_EDGE_UP_ARGS")
+                .map(|a| a.split_whitespace().map(str::to_owned).collect())
+                .unwrap_or_default(),
             ..opts
         };
         let app = SpinApp::start(spin, opts).await;

@@ -102,6 +102,8 @@ pub struct SpinOptions {
     pub state_dir: Option<PathBuf>,
     /// The port; a free one when `None`.
     pub port: Option<u16>,
+    /// More arguments for `spin up` (e.g. `--max-instance-reuse-count`).
+    pub extra_args: Vec<String>,
 }
 
 impl SpinOptions {
@@ -191,6 +193,7 @@ impl SpinApp {
         if let Some(rc) = &opts.runtime_config {
             cmd.arg("--runtime-config-file").arg(rc);
         }
+        cmd.args(&opts.extra_args);
         // Only what the test says: no variables, log dir, listen address, runtime config
         // or build switch leaking in from the environment.
         for (k, _) in std::env::vars_os() {
