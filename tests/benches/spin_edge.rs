@@ -35,6 +35,7 @@ use testkit::fakes::telegram::FakeTelegram;
 use testkit::fakes::yookassa::{FakeYooKassa, SECRET_KEY, SHOP_ID};
 use testkit::load::{self, Load, Report, Request};
 use testkit::spin::{MISSING, RedisServer, SpinApp, SpinOptions, find_spin, workspace_root};
+use testkit::updates::{callback, text};
 
 const API_TOKEN: &str = "bench-api-token_0123456789";
 const GPU_SECRET: &str = "bench-gpu-event-secret_0123456789";
@@ -368,31 +369,6 @@ async fn job_create(edge: &Edge) {
     .await;
 }
 
-fn from(user: i64) -> Value {
-    json!({"id": user, "is_bot": false, "first_name": "Anna", "username": "anna", "language_code": "ru"})
-}
-
-fn chat(user: i64) -> Value {
-    json!({"id": user, "type": "private", "first_name": "Anna", "username": "anna"})
-}
-
-/// A command message, as Telegram sends it.
-fn command(id: i64, user: i64, text: &str) -> Value {
-    let len = text.encode_utf16().count();
-    json!({"update_id": id, "message": {
-        "message_id": id, "from": from(user), "chat": chat(user), "date": 1_767_000_000,
-        "text": text, "entities": [{"type": "bot_command", "offset": 0, "length": len}]}})
-}
-
-/// A pressed inline button on message `message_id`.
-fn callback(id: i64, user: i64, data: &str, message_id: i64) -> Value {
-    json!({"update_id": id, "callback_query": {
-        "id": format!("cbq-{id}"), "from": from(user), "chat_instance": "-4242",
-        "message": {"message_id": message_id, "from": {"id": 1, "is_bot": true, "first_name": "Qwen"},
-                    "chat": chat(user), "date": 1_767_000_000, "text": "…"},
-        "data": data}})
-}
-
 /// The navigation mix of `functions/bot/benches/webhook.rs`: categories, a category, /help,
 /// the main menu; a unique `update_id` each.
 fn navigation(seq: u64) -> Value {
@@ -401,7 +377,7 @@ fn navigation(seq: u64) -> Value {
     match seq % 4 {
         0 => callback(id, user, "cats", 5),
         1 => callback(id, user, "cat:style:0", 5),
-        2 => command(id, user, "/help"),
+        2 => text(id, user, "/help"),
         _ => callback(id, user, "menu", 5),
     }
 }

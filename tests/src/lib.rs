@@ -17,3 +17,4 @@ pub mod redis_util;
 pub mod server;
 pub mod spin;
 pub mod sql;
+pub mod updates;

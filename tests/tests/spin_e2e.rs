@@ -10,8 +10,6 @@
 
 #[path = "spin_e2e/edge.rs"]
 mod edge;
-#[path = "spin_e2e/updates.rs"]
-mod updates;
 
 use std::net::Ipv4Addr;
 use std::time::{Duration, Instant};
@@ -21,7 +19,7 @@ use serde_json::{Value, json};
 use testkit::fakes::comfyui::{Behaviour, FakeComfy, TINY_PNG};
 use testkit::fakes::telegram::Failure as TgFailure;
 use testkit::fakes::yookassa::Failure as YkFailure;
-use updates::{callback, photo, pre_checkout, successful_payment, text};
+use testkit::updates::{callback, photo, pre_checkout, successful_payment, text};
 
 /// The 5 orders of an album of 3 that are not the album's own order.
 const SHUFFLES: [[usize; 3]; 5] = [[0, 2, 1], [1, 0, 2], [1, 2, 0], [2, 0, 1], [2, 1, 0]];

@@ -340,7 +340,7 @@ impl Edge {
 
     /// `/start` from `user`, asserting the greeting.
     pub async fn start_user(&self, user: i64) {
-        self.send(&crate::updates::text(self.update_id(), user, "/start"))
+        self.send(&testkit::updates::text(self.update_id(), user, "/start"))
             .await;
         let texts = self.texts(user);
         assert!(

@@ -13,7 +13,7 @@ use qwen_core::jobs::Job;
 use qwen_core::payments::PaymentSettings;
 use qwen_core::ports::{HttpResponse, KeyValue};
 use qwen_core::settings::Settings;
-use serde_json::{Value, json};
+use serde_json::Value;
 use testkit::clock::FakeClock;
 use testkit::fakes::telegram::{Call, FakeTelegram};
 use testkit::fakes::yookassa::FakeYooKassa;
@@ -22,6 +22,7 @@ use testkit::kv::SqliteKv;
 use testkit::queue::RedisQueue;
 use testkit::redis_util::{cleanup, unique_prefix};
 use testkit::sql::SqliteSql;
+use testkit::updates;
 
 /// The webhook secret tests use.
 pub const SECRET: &str = "test-webhook-secret_0123";
@@ -306,63 +307,19 @@ pub fn buttons(call: &Call) -> Vec<String> {
         .unwrap_or_default()
 }
 
-fn from(user: i64, lang: &str) -> Value {
-    json!({"id": user, "is_bot": false, "first_name": "Anna", "username": "anna", "language_code": lang})
-}
-
-fn chat(user: i64) -> Value {
-    json!({"id": user, "type": "private", "first_name": "Anna", "username": "anna"})
-}
-
-/// A message update with `fields` merged into the message.
+/// A message update with `fields` merged into the message (its id is the update id).
 pub fn message(id: i64, user: i64, lang: &str, fields: Value) -> Value {
-    let mut m = json!({"message_id": id, "from": from(user, lang), "chat": chat(user), "date": 1_767_000_000});
-    if let (Some(obj), Some(extra)) = (m.as_object_mut(), fields.as_object()) {
-        obj.extend(extra.clone());
-    }
-    json!({"update_id": id, "message": m})
+    updates::message_in(id, id, user, lang, fields)
 }
 
-/// A text message (commands included), from a Russian-speaking user.
-pub fn text(id: i64, user: i64, text: &str) -> Value {
-    let mut fields = json!({"text": text});
-    if text.starts_with('/') {
-        let len = text
-            .split_whitespace()
-            .next()
-            .map_or(0, |c| c.encode_utf16().count());
-        fields["entities"] = json!([{"type": "bot_command", "offset": 0, "length": len}]);
-    }
-    message(id, user, "ru", fields)
-}
-
-/// A photo in three sizes; `group` makes it part of an album.
+/// A photo in three sizes; `group` makes it part of an album (its id is the update id).
 pub fn photo(id: i64, user: i64, file: &str, group: Option<&str>) -> Value {
-    let mut fields = json!({"photo": [
-        {"file_id": format!("{file}-s"), "file_unique_id": format!("{file}s"), "width": 90, "height": 68, "file_size": 1500},
-        {"file_id": format!("{file}-m"), "file_unique_id": format!("{file}m"), "width": 320, "height": 240, "file_size": 15000},
-        {"file_id": file, "file_unique_id": format!("{file}x"), "width": 1280, "height": 960, "file_size": 120000}
-    ]});
-    if let Some(g) = group {
-        fields["media_group_id"] = json!(g);
-    }
-    message(id, user, "ru", fields)
+    updates::photo(id, id, user, file, group)
 }
 
-/// A document with `mime`.
-pub fn document(id: i64, user: i64, file: &str, mime: &str) -> Value {
-    let doc = json!({"file_id": file, "file_unique_id": format!("{file}u"), "file_name": "x", "mime_type": mime, "file_size": 2048});
-    message(id, user, "ru", json!({ "document": doc }))
-}
-
-/// A pressed inline button on message `message_id`.
-pub fn callback(id: i64, user: i64, data: &str, message_id: i64) -> Value {
-    json!({"update_id": id, "callback_query": {
-        "id": format!("cbq-{id}"), "from": from(user, "ru"), "chat_instance": "-4242",
-        "message": {"message_id": message_id, "from": {"id": 1, "is_bot": true, "first_name": "Qwen"},
-                    "chat": chat(user), "date": 1_767_000_000, "text": "…"},
-        "data": data}})
-}
+// Each test binary uses some of them.
+#[allow(unused_imports)]
+pub use updates::{callback, document, text};
 
 /// Sends `/start` and returns after it was handled.
 pub async fn started(bot: &Bot, user: i64) {

@@ -1,9 +1,15 @@
-//! Real Telegram update JSON, as the Bot API delivers it to a webhook.
+//! Telegram update JSON, as the Bot API delivers it to a webhook: one set of builders for the
+//! bot's native tests, the Spin suite and the benches. The sender is "Anna", a private chat
+//! with her; `_in` variants take her client's language, the others send Russian.
 
 use serde_json::{Value, json};
 
+fn from_in(user: i64, lang: &str) -> Value {
+    json!({"id": user, "is_bot": false, "first_name": "Anna", "username": "anna", "language_code": lang})
+}
+
 fn from(user: i64) -> Value {
-    json!({"id": user, "is_bot": false, "first_name": "Anna", "username": "anna", "language_code": "ru"})
+    from_in(user, "ru")
 }
 
 fn chat(user: i64) -> Value {
@@ -12,7 +18,12 @@ fn chat(user: i64) -> Value {
 
 /// A message update (`message_id` in the user's chat) with `fields` merged into the message.
 pub fn message(update_id: i64, message_id: i64, user: i64, fields: Value) -> Value {
-    let mut m = json!({"message_id": message_id, "from": from(user), "chat": chat(user), "date": 1_767_000_000});
+    message_in(update_id, message_id, user, "ru", fields)
+}
+
+/// [`message`] from a client in `lang`.
+pub fn message_in(update_id: i64, message_id: i64, user: i64, lang: &str, fields: Value) -> Value {
+    let mut m = json!({"message_id": message_id, "from": from_in(user, lang), "chat": chat(user), "date": 1_767_000_000});
     if let (Some(obj), Some(extra)) = (m.as_object_mut(), fields.as_object()) {
         obj.extend(extra.clone());
     }
@@ -43,6 +54,12 @@ pub fn photo(update_id: i64, message_id: i64, user: i64, file: &str, group: Opti
         fields["media_group_id"] = json!(g);
     }
     message(update_id, message_id, user, fields)
+}
+
+/// A document with `mime`; its message id is the update id.
+pub fn document(update_id: i64, user: i64, file: &str, mime: &str) -> Value {
+    let doc = json!({"file_id": file, "file_unique_id": format!("{file}u"), "file_name": "x", "mime_type": mime, "file_size": 2048});
+    message(update_id, update_id, user, json!({ "document": doc }))
 }
 
 /// A pressed inline button with `data` on the bot's message `message_id`.
