@@ -116,37 +116,6 @@ impl SpinSql {
         Ok(conn)
     }
 
-    /// Runs a statement; while the database is locked by another instance or component,
-    /// retries after short, growing pauses (0.25 ms up to 2 ms, for at most
-    /// [`LOCK_WAIT`]) instead of SQLite's busy handler, whose sleeps grow to 100 ms and
-    /// leave the lock idle long after it was freed. A locked statement did not run, so
-    /// running it again is safe.
-    async fn run(
-        &self,
-        d: Durability,
-        sql: &str,
-        params: &[SqlValue],
-    ) -> Result<Vec<SqlRow>, SqlError> {
-        let conn = self.connection(d).await?;
-        let mut waited = Duration::ZERO;
-        let mut pause = Duration::from_micros(250);
-        loop {
-            let out = Self::collect(conn, sql, params).await;
-            match &out {
-                Err(SqlError::Unavailable(m)) if is_locked(m) && waited < LOCK_WAIT => {
-                    spin_sdk::time::sleep(pause).await;
-                    waited += pause;
-                    pause = (pause * 2).min(Duration::from_millis(2));
-                }
-                Err(SqlError::Unavailable(_) | SqlError::Other(_)) => {
-                    self.broken.set(true);
-                    return out;
-                }
-                _ => return out,
-            }
-        }
-    }
-
     async fn collect(
         conn: &sqlite::Connection,
         sql: &str,
@@ -218,13 +187,35 @@ impl SpinSql {
 
 #[async_trait(?Send)]
 impl Runner for SpinSql {
+    /// Runs a statement; while the database is locked by another instance or component,
+    /// retries after short, growing pauses (0.25 ms up to 2 ms, for at most
+    /// [`LOCK_WAIT`]) instead of SQLite's busy handler, whose sleeps grow to 100 ms and
+    /// leave the lock idle long after it was freed. A locked statement did not run, so
+    /// running it again is safe.
     async fn run(
         &self,
         d: Durability,
         sql: &str,
         params: &[SqlValue],
     ) -> Result<Vec<SqlRow>, SqlError> {
-        SpinSql::run(self, d, sql, params).await
+        let conn = self.connection(d).await?;
+        let mut waited = Duration::ZERO;
+        let mut pause = Duration::from_micros(250);
+        loop {
+            let out = Self::collect(conn, sql, params).await;
+            match &out {
+                Err(SqlError::Unavailable(m)) if is_locked(m) && waited < LOCK_WAIT => {
+                    spin_sdk::time::sleep(pause).await;
+                    waited += pause;
+                    pause = (pause * 2).min(Duration::from_millis(2));
+                }
+                Err(SqlError::Unavailable(_) | SqlError::Other(_)) => {
+                    self.broken.set(true);
+                    return out;
+                }
+                _ => return out,
+            }
+        }
     }
 }
 
