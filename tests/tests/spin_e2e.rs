@@ -1055,6 +1055,42 @@ async fn wrong_webhook_secret_is_refused_and_logged_with_the_update_id() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn fifty_concurrent_jobs_against_a_balance_for_ten_accept_exactly_ten() {
+    let Some(spin) = testkit::spin::spin_or_skip(
+        "fifty_concurrent_jobs_against_a_balance_for_ten_accept_exactly_ten",
+    ) else {
+        return;
+    };
+    testkit::spin::build_components();
+    let edge = Edge::start(&spin, &[]).await;
+    let user = 5051;
+    edge.register(user).await;
+    assert_eq!(
+        edge.balance(user).await,
+        100,
+        "the signup bonus covers ten edits"
+    );
+    // One instance serves these at once, so their charges meet in one write queue and are
+    // committed in batches: each refused charge must stay alone and the rest stand.
+    let answers = futures::future::join_all((0..50).map(|_| {
+        edge.api(
+            "POST",
+            "/api/jobs/",
+            Some(job_body(user, json!({"preset_id": "anime"}))),
+        )
+    }))
+    .await;
+    let accepted = answers.iter().filter(|(s, _)| *s == 201).count();
+    let refused = answers.iter().filter(|(s, _)| *s == 402).count();
+    assert_eq!((accepted, refused), (10, 40), "{answers:?}");
+    assert_eq!(edge.balance(user).await, 0);
+    let (status, profile) = edge.api("GET", &format!("/api/users/{user}"), None).await;
+    assert_eq!(status, 200);
+    assert_eq!(profile["jobs"]["total"], 10, "{profile}");
+    edge.assert_no_secrets_in_logs(&[]);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn redis_down_job_is_503_and_refunded_then_accepted_after_restart() {
     let Some(spin) = testkit::spin::spin_or_skip(
         "redis_down_job_is_503_and_refunded_then_accepted_after_restart",
