@@ -104,7 +104,7 @@ impl SpinSql {
             .ok_or_else(|| SqlError::Unavailable("no connection".into()))
     }
 
-    /// A new connection whose lock waits are ours (see [`SpinSql::run`]).
+    /// A new connection whose lock waits are ours (see its `Runner::run`).
     async fn open(d: Durability) -> Result<sqlite::Connection, SqlError> {
         let conn = sqlite::Connection::open_default()
             .await
