@@ -7,6 +7,7 @@
 pub mod api;
 pub mod bench;
 pub mod clock;
+pub mod edge;
 pub mod fakes;
 pub mod fixture;
 pub mod kv;

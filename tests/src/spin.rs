@@ -116,7 +116,8 @@ impl SpinOptions {
 
 /// A running `spin up`, killed when dropped.
 pub struct SpinApp {
-    child: Child,
+    // Behind a lock so that a test may kill an instance while requests borrow it.
+    child: std::sync::Mutex<Child>,
     /// `http://127.0.0.1:<port>`.
     pub base_url: String,
     /// The port it listens on.
@@ -207,7 +208,7 @@ impl SpinApp {
         }
         let child = cmd.spawn().expect("spawn spin up");
         SpinApp {
-            child,
+            child: std::sync::Mutex::new(child),
             base_url: format!("http://127.0.0.1:{port}"),
             port,
             state_dir,
@@ -219,15 +220,21 @@ impl SpinApp {
     async fn wait_ready(&mut self) -> Result<(), String> {
         let end = Instant::now() + START_TIMEOUT;
         loop {
-            if let Ok(Some(status)) = self.child.try_wait() {
+            let exited = self.child.lock().ok().and_then(|mut c| c.try_wait().ok()?);
+            if let Some(status) = exited {
                 return Err(format!(
                     "spin up exited ({status}):\n{}",
                     self.spin_output()
                 ));
             }
-            if tokio::net::TcpStream::connect(("127.0.0.1", self.port))
-                .await
-                .is_ok()
+            // Spin's own "Serving" line too: a port probed free may meanwhile be taken by
+            // another test's server, which would answer the connect in Spin's place.
+            if self
+                .spin_output()
+                .contains(&format!("Serving http://127.0.0.1:{}", self.port))
+                && tokio::net::TcpStream::connect(("127.0.0.1", self.port))
+                    .await
+                    .is_ok()
             {
                 return Ok(());
             }
@@ -284,10 +291,14 @@ impl SpinApp {
 
     /// Kills `spin up` and the processes it started at once (`SIGKILL`). `spin up` runs the
     /// app in a child process (`spin trigger http`) that outlives it when only `spin up` is
-    /// killed, keeping its port and state directory busy.
-    pub fn kill(&mut self) {
-        if let Ok(None) = self.child.try_wait() {
-            let tree = descendants(self.child.id());
+    /// killed, keeping its port and state directory busy. Takes `&self`, so a test can kill
+    /// an instance while other tasks still send it requests (they see connection errors).
+    pub fn kill(&self) {
+        let Ok(mut child) = self.child.lock() else {
+            return;
+        };
+        if let Ok(None) = child.try_wait() {
+            let tree = descendants(child.id());
             if !tree.is_empty() {
                 let _ = Command::new("kill")
                     .arg("-KILL")
@@ -297,8 +308,8 @@ impl SpinApp {
                     .status();
             }
         }
-        let _ = self.child.kill();
-        let _ = self.child.wait();
+        let _ = child.kill();
+        let _ = child.wait();
     }
 }
 

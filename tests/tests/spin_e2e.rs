@@ -8,14 +8,11 @@
 //! component logs. Without the Spin CLI on `PATH` they are skipped (a failure when `CI` is
 //! set).
 
-#[path = "spin_e2e/edge.rs"]
-mod edge;
-
 use std::net::Ipv4Addr;
 use std::time::{Duration, Instant};
 
-use edge::{Edge, buttons, field_is, mentions, url_buttons};
 use serde_json::{Value, json};
+use testkit::edge::{Edge, buttons, field_is, mentions, url_buttons};
 use testkit::fakes::comfyui::{Behaviour, FakeComfy, TINY_PNG};
 use testkit::fakes::telegram::Failure as TgFailure;
 use testkit::fakes::yookassa::Failure as YkFailure;

@@ -8,11 +8,11 @@ use std::path::Path;
 use std::sync::atomic::{AtomicI64, Ordering};
 use std::time::{Duration, Instant};
 
+use crate::fakes::comfyui::FakeComfy;
+use crate::fakes::telegram::{Call, FakeTelegram};
+use crate::fakes::yookassa::{FakeYooKassa, SHOP_ID};
+use crate::spin::{GpuHost, RedisServer, SpinApp, SpinOptions};
 use serde_json::{Map, Value, json};
-use testkit::fakes::comfyui::FakeComfy;
-use testkit::fakes::telegram::{Call, FakeTelegram};
-use testkit::fakes::yookassa::{FakeYooKassa, SHOP_ID};
-use testkit::spin::{GpuHost, RedisServer, SpinApp, SpinOptions};
 
 /// How long a test waits for something asynchronous (a gpu-host delivery, a message).
 pub const WAIT: Duration = Duration::from_secs(60);
@@ -72,8 +72,11 @@ impl Secrets {
 
 /// The edge, its Redis and the fakes it talks to.
 pub struct Edge {
-    /// `spin up`.
+    /// `spin up`: instance 0, which the plain helpers talk to.
     pub app: SpinApp,
+    /// More `spin up` processes of the same edge (same secrets, Redis and fakes), if it was
+    /// started with [`Edge::start_instances`]; [`Edge::on`] talks to any of them.
+    pub more: Vec<SpinApp>,
     /// Its private Redis.
     pub redis: RedisServer,
     /// The fake Bot API (`telegram_api_url`).
@@ -86,10 +89,31 @@ pub struct Edge {
     next_update: AtomicI64,
 }
 
+/// One instance of an edge: the HTTP helpers aimed at that `spin up`.
+#[derive(Clone, Copy)]
+pub struct On<'a> {
+    edge: &'a Edge,
+    /// The instance.
+    pub app: &'a SpinApp,
+}
+
 impl Edge {
     /// Starts the edge with the test defaults (`model_free` workflow, YooKassa allowed from
     /// 127.0.0.1 only) and `extra` variables on top.
     pub async fn start(spin: &Path, extra: &[(&str, &str)]) -> Edge {
+        Edge::start_instances(spin, extra, 1, |_, _, opts| opts).await
+    }
+
+    /// Starts `n` instances of the edge one after the other (each on its own port and state
+    /// directory), sharing the secrets, the Redis and the fakes; `configure(i, redis, opts)`
+    /// completes the options of instance `i` (e.g. a runtime config).
+    pub async fn start_instances(
+        spin: &Path,
+        extra: &[(&str, &str)],
+        n: usize,
+        configure: impl Fn(usize, &RedisServer, SpinOptions) -> SpinOptions,
+    ) -> Edge {
+        assert!(n >= 1, "an edge has at least one instance");
         let redis = RedisServer::start().await;
         let secrets = Secrets::random();
         let tg = FakeTelegram::start_with_token(&secrets.bot_token).await;
@@ -111,9 +135,14 @@ impl Edge {
         for (name, value) in extra {
             opts = opts.var(name, *value);
         }
-        let app = SpinApp::start(spin, opts).await;
+        let mut apps = Vec::with_capacity(n);
+        for i in 0..n {
+            apps.push(SpinApp::start(spin, configure(i, &redis, opts.clone())).await);
+        }
+        let app = apps.remove(0);
         Edge {
             app,
+            more: apps,
             redis,
             tg,
             yk,
@@ -126,6 +155,17 @@ impl Edge {
         }
     }
 
+    /// Every instance, instance 0 first.
+    pub fn apps(&self) -> impl Iterator<Item = &SpinApp> {
+        std::iter::once(&self.app).chain(self.more.iter())
+    }
+
+    /// The helpers aimed at instance `i` (0 is [`Edge::app`]).
+    pub fn on(&self, i: usize) -> On<'_> {
+        let app = if i == 0 { &self.app } else { &self.more[i - 1] };
+        On { edge: self, app }
+    }
+
     /// A fresh `update_id`.
     pub fn update_id(&self) -> i64 {
         self.next_update.fetch_add(1, Ordering::SeqCst)
@@ -135,9 +175,7 @@ impl Edge {
 
     /// `method path` on the api with the right bearer token and a JSON body.
     pub async fn api(&self, method: &str, path: &str, body: Option<Value>) -> (u16, Value) {
-        let bytes = body.map(|b| serde_json::to_vec(&b).expect("json"));
-        self.api_raw(method, path, Some(&self.secrets.api_token), bytes)
-            .await
+        self.on(0).api(method, path, body).await
     }
 
     /// `method path` with `token` (none: no Authorization header) and raw body bytes.
@@ -148,23 +186,7 @@ impl Edge {
         token: Option<&str>,
         body: Option<Vec<u8>>,
     ) -> (u16, Value) {
-        let method = reqwest::Method::from_bytes(method.as_bytes()).expect("method");
-        let mut req = self.http.request(method.clone(), self.app.url(path));
-        if let Some(t) = token {
-            req = req.bearer_auth(t);
-        }
-        if let Some(b) = body {
-            req = req.header("content-type", "application/json").body(b);
-        }
-        let resp = req
-            .send()
-            .await
-            .unwrap_or_else(|e| panic!("{method} {path}: no answer from spin: {e}"));
-        let status = resp.status().as_u16();
-        let bytes = resp.bytes().await.expect("api body");
-        let value = serde_json::from_slice(&bytes)
-            .unwrap_or_else(|_| Value::String(String::from_utf8_lossy(&bytes).into_owned()));
-        (status, value)
+        self.on(0).api_raw(method, path, token, body).await
     }
 
     /// Registers a Russian-speaking user through the api.
@@ -253,34 +275,17 @@ impl Edge {
     /// Posts an update to `/telegram/webhook` with the right secret, performs a Bot API call
     /// returned in the answer (as Telegram does) and returns the status.
     pub async fn post_update(&self, update: &Value) -> u16 {
-        let secret = self.secrets.webhook_secret.clone();
-        self.post_update_with(update, Some(&secret)).await
+        self.on(0).post_update(update).await
     }
 
     /// Posts an update with the given secret header (none: no header).
     pub async fn post_update_with(&self, update: &Value, secret: Option<&str>) -> u16 {
-        let mut req = self
-            .http
-            .post(self.app.url("/telegram/webhook"))
-            .header("content-type", "application/json")
-            .body(serde_json::to_vec(update).expect("json"));
-        if let Some(s) = secret {
-            req = req.header("x-telegram-bot-api-secret-token", s);
-        }
-        let resp = req
-            .send()
-            .await
-            .unwrap_or_else(|e| panic!("webhook: no answer from spin: {e}"));
-        let status = resp.status().as_u16();
-        let body = resp.bytes().await.expect("webhook body");
-        self.tg.execute_webhook_answer(&body).await;
-        status
+        self.on(0).post_update_with(update, secret).await
     }
 
     /// Posts an update and asserts 200.
     pub async fn send(&self, update: &Value) {
-        let status = self.post_update(update).await;
-        assert_eq!(status, 200, "webhook answered {status} to {update}");
+        self.on(0).send(update).await;
     }
 
     /// Every sendMessage/editMessageText of chat `chat`, in order.
@@ -340,15 +345,7 @@ impl Edge {
 
     /// `/start` from `user`, asserting the greeting.
     pub async fn start_user(&self, user: i64) {
-        self.send(&testkit::updates::text(self.update_id(), user, "/start"))
-            .await;
-        let texts = self.texts(user);
-        assert!(
-            texts
-                .iter()
-                .any(|t| t.contains("Привет") || t.contains("С возвращением")),
-            "no greeting for {user}: {texts:?}"
-        );
+        self.on(0).start_user(user).await;
     }
 
     // ------------------------------------------------------------------ YooKassa
@@ -356,7 +353,7 @@ impl Edge {
     /// Posts a notification to `/webhooks/yookassa` from 127.0.0.1 (the allowlisted source;
     /// Spin sets `spin-client-addr` from the connection).
     pub async fn notify(&self, body: &Value) -> (u16, Value) {
-        self.notify_from(Ipv4Addr::LOCALHOST, body, &[]).await
+        self.on(0).notify(body).await
     }
 
     /// Posts a notification from the loopback address `source` with extra headers.
@@ -366,25 +363,7 @@ impl Edge {
         body: &Value,
         headers: &[(&str, &str)],
     ) -> (u16, Value) {
-        let client = reqwest::Client::builder()
-            .local_address(IpAddr::V4(source))
-            .timeout(Duration::from_secs(30))
-            .build()
-            .expect("http client");
-        let mut req = client.post(self.app.url("/webhooks/yookassa")).json(body);
-        for (k, v) in headers {
-            req = req.header(*k, *v);
-        }
-        let resp = req
-            .send()
-            .await
-            .unwrap_or_else(|e| panic!("yookassa webhook: no answer from spin: {e}"));
-        let status = resp.status().as_u16();
-        let bytes = resp.bytes().await.expect("body");
-        (
-            status,
-            serde_json::from_slice(&bytes).unwrap_or(Value::Null),
-        )
+        self.on(0).notify_from(source, body, headers).await
     }
 
     // ------------------------------------------------------------------ gpu-host
@@ -456,7 +435,11 @@ impl Edge {
     /// gpu-host's): neither whole nor any 8-character piece of it. Pieces made of digits
     /// only are not checked: the bot token starts with the bot's public numeric id.
     pub fn assert_no_secrets_in_logs(&self, extra: &[(&str, String)]) {
-        let mut logs = vec![("spin component logs".to_owned(), self.app.logs())];
+        let mut logs: Vec<(String, String)> = self
+            .apps()
+            .enumerate()
+            .map(|(i, app)| (format!("spin component logs of instance {i}"), app.logs()))
+            .collect();
         logs.extend(extra.iter().map(|(n, l)| ((*n).to_owned(), l.clone())));
         for (name, secret) in self.secrets.all() {
             let chars: Vec<char> = secret.chars().collect();
@@ -476,6 +459,147 @@ impl Edge {
                 }
             }
         }
+    }
+}
+
+impl<'a> On<'a> {
+    /// `method path` on the api with the right bearer token and a JSON body.
+    pub async fn api(self, method: &str, path: &str, body: Option<Value>) -> (u16, Value) {
+        let bytes = body.map(|b| serde_json::to_vec(&b).expect("json"));
+        self.api_raw(method, path, Some(&self.edge.secrets.api_token), bytes)
+            .await
+    }
+
+    /// `method path` with `token` (none: no Authorization header) and raw body bytes.
+    ///
+    /// # Panics
+    /// When the instance does not answer.
+    pub async fn api_raw(
+        self,
+        method: &str,
+        path: &str,
+        token: Option<&str>,
+        body: Option<Vec<u8>>,
+    ) -> (u16, Value) {
+        self.try_api_raw(method, path, token, body)
+            .await
+            .unwrap_or_else(|e| panic!("{method} {path}: no answer from spin: {e}"))
+    }
+
+    /// Like [`On::api`], but a missing answer (e.g. a killed instance) is an `Err`.
+    pub async fn try_api(
+        self,
+        method: &str,
+        path: &str,
+        body: Option<Value>,
+    ) -> Result<(u16, Value), reqwest::Error> {
+        let bytes = body.map(|b| serde_json::to_vec(&b).expect("json"));
+        self.try_api_raw(method, path, Some(&self.edge.secrets.api_token), bytes)
+            .await
+    }
+
+    async fn try_api_raw(
+        self,
+        method: &str,
+        path: &str,
+        token: Option<&str>,
+        body: Option<Vec<u8>>,
+    ) -> Result<(u16, Value), reqwest::Error> {
+        let method = reqwest::Method::from_bytes(method.as_bytes()).expect("method");
+        let mut req = self.edge.http.request(method, self.app.url(path));
+        if let Some(t) = token {
+            req = req.bearer_auth(t);
+        }
+        if let Some(b) = body {
+            req = req.header("content-type", "application/json").body(b);
+        }
+        let resp = req.send().await?;
+        let status = resp.status().as_u16();
+        let bytes = resp.bytes().await?;
+        let value = serde_json::from_slice(&bytes)
+            .unwrap_or_else(|_| Value::String(String::from_utf8_lossy(&bytes).into_owned()));
+        Ok((status, value))
+    }
+
+    /// Posts an update to `/telegram/webhook` with the right secret, performs a Bot API call
+    /// returned in the answer (as Telegram does) and returns the status.
+    pub async fn post_update(self, update: &Value) -> u16 {
+        let secret = self.edge.secrets.webhook_secret.clone();
+        self.post_update_with(update, Some(&secret)).await
+    }
+
+    /// Posts an update with the given secret header (none: no header).
+    pub async fn post_update_with(self, update: &Value, secret: Option<&str>) -> u16 {
+        let mut req = self
+            .edge
+            .http
+            .post(self.app.url("/telegram/webhook"))
+            .header("content-type", "application/json")
+            .body(serde_json::to_vec(update).expect("json"));
+        if let Some(s) = secret {
+            req = req.header("x-telegram-bot-api-secret-token", s);
+        }
+        let resp = req
+            .send()
+            .await
+            .unwrap_or_else(|e| panic!("webhook: no answer from spin: {e}"));
+        let status = resp.status().as_u16();
+        let body = resp.bytes().await.expect("webhook body");
+        self.edge.tg.execute_webhook_answer(&body).await;
+        status
+    }
+
+    /// Posts an update and asserts 200.
+    pub async fn send(self, update: &Value) {
+        let status = self.post_update(update).await;
+        assert_eq!(status, 200, "webhook answered {status} to {update}");
+    }
+
+    /// `/start` from `user`, asserting the greeting.
+    pub async fn start_user(self, user: i64) {
+        self.send(&crate::updates::text(self.edge.update_id(), user, "/start"))
+            .await;
+        let texts = self.edge.texts(user);
+        assert!(
+            texts
+                .iter()
+                .any(|t| t.contains("Привет") || t.contains("С возвращением")),
+            "no greeting for {user}: {texts:?}"
+        );
+    }
+
+    /// Posts a notification to `/webhooks/yookassa` from 127.0.0.1 (the allowlisted source;
+    /// Spin sets `spin-client-addr` from the connection).
+    pub async fn notify(self, body: &Value) -> (u16, Value) {
+        self.notify_from(Ipv4Addr::LOCALHOST, body, &[]).await
+    }
+
+    /// Posts a notification from the loopback address `source` with extra headers.
+    pub async fn notify_from(
+        self,
+        source: Ipv4Addr,
+        body: &Value,
+        headers: &[(&str, &str)],
+    ) -> (u16, Value) {
+        let client = reqwest::Client::builder()
+            .local_address(IpAddr::V4(source))
+            .timeout(Duration::from_secs(30))
+            .build()
+            .expect("http client");
+        let mut req = client.post(self.app.url("/webhooks/yookassa")).json(body);
+        for (k, v) in headers {
+            req = req.header(*k, *v);
+        }
+        let resp = req
+            .send()
+            .await
+            .unwrap_or_else(|e| panic!("yookassa webhook: no answer from spin: {e}"));
+        let status = resp.status().as_u16();
+        let bytes = resp.bytes().await.expect("body");
+        (
+            status,
+            serde_json::from_slice(&bytes).unwrap_or(Value::Null),
+        )
     }
 }
 
