@@ -147,8 +147,11 @@ impl Edge {
             tg,
             yk,
             secrets,
+            // A fresh connection per request, as Telegram and YooKassa make theirs: a pooled
+            // connection that Spin closes while idle fails the next request sent on it.
             http: reqwest::Client::builder()
                 .timeout(Duration::from_secs(30))
+                .pool_max_idle_per_host(0)
                 .build()
                 .expect("http client"),
             next_update: AtomicI64::new(10_000),
