@@ -196,11 +196,12 @@ struct Plan {
     cost: i64,
 }
 
-async fn plan(sql: &dyn Sql, settings: &Settings, input: &NewJob) -> CoreResult<Plan> {
+/// The job's preset (when it names one that exists), prompt and price.
+fn plan(settings: &Settings, input: &NewJob, preset: Option<presets::Preset>) -> CoreResult<Plan> {
     validate_files(&input.file_ids)?;
     let (preset_id, prompt, cost) = match (&input.preset_id, &input.prompt) {
         (Some(id), None) => {
-            let p = presets::get(sql, id).await?;
+            let p = preset.ok_or_else(|| presets::preset_not_found(id))?;
             (Some(p.id), p.prompt, p.cost)
         }
         (None, Some(prompt)) => {
@@ -236,8 +237,8 @@ pub async fn create(
     input: &NewJob,
     now_ms: i64,
 ) -> CoreResult<Created> {
-    let user = users::get(sql, input.telegram_id).await?;
-    let plan = plan(sql, settings, input).await?;
+    let (user, preset) = user_and_preset(sql, input).await?;
+    let plan = plan(settings, input, preset)?;
     let job = insert(sql, settings, input, &user, plan, now_ms).await?;
     tracing::info!(job_id = %job.id, user_id = job.user_id, preset_id = ?job.preset_id, cost = job.cost, "job created");
     if let Err(e) = enqueue(queue, settings, &job).await {
@@ -318,6 +319,39 @@ async fn fail_unqueued(sql: &dyn Sql, job: &Job, now_ms: i64) -> CoreResult<()> 
     )
     .await?;
     Ok(())
+}
+
+/// The submitting user and the preset the job names (if it exists), in one read.
+async fn user_and_preset(
+    sql: &dyn Sql,
+    input: &NewJob,
+) -> CoreResult<(users::User, Option<presets::Preset>)> {
+    let Some(preset_id) = input.preset_id.as_deref() else {
+        return Ok((users::get(sql, input.telegram_id).await?, None));
+    };
+    let stmt = format!(
+        "SELECT * FROM (SELECT {} FROM users WHERE telegram_id = ?1) \
+         LEFT JOIN (SELECT {} FROM presets WHERE id = ?2 AND deleted_at IS NULL) ON 1",
+        users::COLUMNS,
+        presets::COLUMNS
+    );
+    let rows = sql
+        .execute(&stmt, &[input.telegram_id.into(), preset_id.into()])
+        .await?;
+    let row = rows
+        .first()
+        .ok_or_else(|| users::user_not_found(input.telegram_id))?;
+    let preset_part = SqlRow(
+        row.0
+            .get(users::COLUMN_COUNT..)
+            .unwrap_or_default()
+            .to_vec(),
+    );
+    let preset = preset_part
+        .opt_text(0)
+        .is_some()
+        .then(|| presets::from_row(&preset_part));
+    Ok((users::from_row(row), preset))
 }
 
 /// The owner's balance and the jobs ahead of `job`, in one read.

@@ -170,10 +170,12 @@ pub async fn seed_builtin(sql: &dyn Sql, now_ms: i64) -> Result<(), SqlError> {
     Ok(())
 }
 
-const COLUMNS: &str =
+/// The columns [`from_row`] reads, in order.
+pub(crate) const COLUMNS: &str =
     "id, category, name_ru, name_en, description_ru, description_en, prompt, cost, sort";
 
-fn from_row(r: &SqlRow) -> Preset {
+/// A preset from a row of [`COLUMNS`].
+pub(crate) fn from_row(r: &SqlRow) -> Preset {
     Preset {
         id: r.text(0),
         category: r.text(1),
@@ -241,7 +243,8 @@ pub async fn get(sql: &dyn Sql, id: &str) -> CoreResult<Preset> {
         .ok_or_else(|| preset_not_found(id))
 }
 
-fn preset_not_found(id: &str) -> CoreError {
+/// The "preset does not exist" error.
+pub(crate) fn preset_not_found(id: &str) -> CoreError {
     CoreError::not_found("preset_not_found", format!("preset {id:?} does not exist"))
 }
 

@@ -102,9 +102,26 @@ pub struct Profile {
     pub jobs: JobCounts,
 }
 
-const COLUMNS: &str = "telegram_id, username, first_name, last_name, language_code, lang, signup_bonus, blocked_at, created_at";
+/// The columns [`from_row`] reads, in order.
+pub(crate) const COLUMNS: &str = "telegram_id, username, first_name, last_name, language_code, lang, signup_bonus, blocked_at, created_at";
 
-fn from_row(r: &SqlRow) -> User {
+/// How many columns [`COLUMNS`] lists.
+pub(crate) const COLUMN_COUNT: usize = count_columns(COLUMNS);
+
+const fn count_columns(list: &str) -> usize {
+    let bytes = list.as_bytes();
+    let (mut i, mut n) = (0, 1);
+    while i < bytes.len() {
+        if bytes[i] == b',' {
+            n += 1;
+        }
+        i += 1;
+    }
+    n
+}
+
+/// A user from a row of [`COLUMNS`].
+pub(crate) fn from_row(r: &SqlRow) -> User {
     User {
         telegram_id: r.int(0),
         username: r.opt_text(1),
