@@ -466,6 +466,53 @@ impl Edge {
 }
 
 impl<'a> On<'a> {
+    /// Creates a 300 ₽ card payment for `user` (registered already) through this instance;
+    /// returns (our id, YooKassa's id).
+    pub async fn card_payment(self, user: i64) -> (String, String) {
+        let (status, created) = self
+            .api(
+                "POST",
+                "/api/payments/",
+                Some(json!({"telegram_id": user, "method": "yookassa_card", "package": 300})),
+            )
+            .await;
+        assert_eq!(status, 201, "{created}");
+        let id = |field: &str| {
+            created["payment"][field]
+                .as_str()
+                .unwrap_or_else(|| panic!("no payment.{field} in {created}"))
+                .to_owned()
+        };
+        (id("id"), id("provider_payment_id"))
+    }
+
+    /// `user`'s 300 ₽ payment `ours` was credited exactly once (300 + 10 % bonus on the
+    /// 100 signup bonus), is `succeeded`, and the user was told once.
+    pub async fn assert_credited_once(self, user: i64, ours: &str) {
+        let edge = self.edge;
+        assert_eq!(edge.balance(user).await, 430, "credited exactly once");
+        assert_eq!(
+            edge.ledger_kinds(user).await,
+            ["signup_bonus", "topup", "topup_bonus"]
+        );
+        let (status, row) = self
+            .api("GET", &format!("/api/payments/{ours}"), None)
+            .await;
+        assert_eq!(
+            (status, row["status"].as_str()),
+            (200, Some("succeeded")),
+            "{row}"
+        );
+        edge.wait_text(user, "Баланс пополнен", 1).await;
+        tokio::time::sleep(Duration::from_millis(300)).await;
+        let told = edge
+            .texts(user)
+            .iter()
+            .filter(|t| t.contains("Баланс пополнен"))
+            .count();
+        assert_eq!(told, 1, "told once: {:?}", edge.texts(user));
+    }
+
     /// `method path` on the api with the right bearer token and a JSON body.
     pub async fn api(self, method: &str, path: &str, body: Option<Value>) -> (u16, Value) {
         let bytes = body.map(|b| serde_json::to_vec(&b).expect("json"));

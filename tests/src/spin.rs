@@ -53,6 +53,17 @@ pub fn spin_or_skip(what: &str) -> Option<PathBuf> {
     None
 }
 
+/// What every Spin test starts with: the `spin` binary (or `None` after printing why the
+/// test skips, see [`spin_or_skip`]) and the project's components built.
+///
+/// # Panics
+/// As [`spin_or_skip`] and [`build_components`].
+pub fn spin_for_test(what: &str) -> Option<PathBuf> {
+    let spin = spin_or_skip(what)?;
+    build_components();
+    Some(spin)
+}
+
 /// Builds the project's components once per process, exactly as `spin build` does
 /// (`scripts/build-components.sh`); a no-op when they are fresh.
 ///

@@ -71,11 +71,10 @@ fn file_ids(job: &Value) -> Vec<String> {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn rest_users_presets_jobs_cancel_and_balance() {
-    let Some(spin) = testkit::spin::spin_or_skip("rest_users_presets_jobs_cancel_and_balance")
+    let Some(spin) = testkit::spin::spin_for_test("rest_users_presets_jobs_cancel_and_balance")
     else {
         return;
     };
-    testkit::spin::build_components();
     let edge = Edge::start(&spin, &[]).await;
     let user = 4101;
 
@@ -306,11 +305,10 @@ async fn rest_users_presets_jobs_cancel_and_balance() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn bot_preset_walk_with_an_album_and_a_fourth_photo() {
     let Some(spin) =
-        testkit::spin::spin_or_skip("bot_preset_walk_with_an_album_and_a_fourth_photo")
+        testkit::spin::spin_for_test("bot_preset_walk_with_an_album_and_a_fourth_photo")
     else {
         return;
     };
-    testkit::spin::build_components();
     let edge = Edge::start(&spin, &[]).await;
     let user = 4201;
     edge.start_user(user).await;
@@ -395,11 +393,10 @@ async fn bot_preset_walk_with_an_album_and_a_fourth_photo() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn bot_albums_delivered_concurrently_keep_their_message_order() {
     let Some(spin) =
-        testkit::spin::spin_or_skip("bot_albums_delivered_concurrently_keep_their_message_order")
+        testkit::spin::spin_for_test("bot_albums_delivered_concurrently_keep_their_message_order")
     else {
         return;
     };
-    testkit::spin::build_components();
     let edge = Edge::start(&spin, &[]).await;
     let mut wrong = Vec::new();
     for round in 0..10_i64 {
@@ -435,10 +432,9 @@ async fn bot_albums_delivered_concurrently_keep_their_message_order() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn bot_custom_prompt_walk() {
-    let Some(spin) = testkit::spin::spin_or_skip("bot_custom_prompt_walk") else {
+    let Some(spin) = testkit::spin::spin_for_test("bot_custom_prompt_walk") else {
         return;
     };
-    testkit::spin::build_components();
     let edge = Edge::start(&spin, &[]).await;
     let user = 4401;
     edge.start_user(user).await;
@@ -498,11 +494,10 @@ async fn bot_custom_prompt_walk() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn bot_top_up_by_card_is_credited_by_the_yookassa_notification() {
     let Some(spin) =
-        testkit::spin::spin_or_skip("bot_top_up_by_card_is_credited_by_the_yookassa_notification")
+        testkit::spin::spin_for_test("bot_top_up_by_card_is_credited_by_the_yookassa_notification")
     else {
         return;
     };
-    testkit::spin::build_components();
     let edge = Edge::start(&spin, &[]).await;
     let user = 4501;
     edge.start_user(user).await;
@@ -574,11 +569,10 @@ async fn bot_top_up_by_card_is_credited_by_the_yookassa_notification() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn bot_top_up_by_telegram_stars_is_credited_once() {
-    let Some(spin) = testkit::spin::spin_or_skip("bot_top_up_by_telegram_stars_is_credited_once")
+    let Some(spin) = testkit::spin::spin_for_test("bot_top_up_by_telegram_stars_is_credited_once")
     else {
         return;
     };
-    testkit::spin::build_components();
     let edge = Edge::start(&spin, &[]).await;
     let user = 4551;
     edge.start_user(user).await;
@@ -671,12 +665,11 @@ async fn bot_top_up_by_telegram_stars_is_credited_once() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn eight_users_pressing_buttons_for_four_seconds_always_get_200() {
-    let Some(spin) =
-        testkit::spin::spin_or_skip("eight_users_pressing_buttons_for_four_seconds_always_get_200")
-    else {
+    let Some(spin) = testkit::spin::spin_for_test(
+        "eight_users_pressing_buttons_for_four_seconds_always_get_200",
+    ) else {
         return;
     };
-    testkit::spin::build_components();
     let edge = Edge::start(&spin, &[]).await;
     let users: Vec<i64> = (4701..4709).collect();
     for &u in &users {
@@ -747,11 +740,10 @@ async fn eight_users_pressing_buttons_for_four_seconds_always_get_200() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn gpu_host_delivers_a_bot_job_once_and_charges_once() {
     let Some(spin) =
-        testkit::spin::spin_or_skip("gpu_host_delivers_a_bot_job_once_and_charges_once")
+        testkit::spin::spin_for_test("gpu_host_delivers_a_bot_job_once_and_charges_once")
     else {
         return;
     };
-    testkit::spin::build_components();
     let edge = Edge::start(&spin, &[]).await;
     let comfy = FakeComfy::start().await;
     let mut host = edge.gpu_host(&comfy);
@@ -809,11 +801,10 @@ async fn gpu_host_delivers_a_bot_job_once_and_charges_once() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn gpu_host_failed_job_is_refunded_and_logged_with_its_id() {
     let Some(spin) =
-        testkit::spin::spin_or_skip("gpu_host_failed_job_is_refunded_and_logged_with_its_id")
+        testkit::spin::spin_for_test("gpu_host_failed_job_is_refunded_and_logged_with_its_id")
     else {
         return;
     };
-    testkit::spin::build_components();
     let edge = Edge::start(&spin, &[]).await;
     let comfy = FakeComfy::start().await;
     comfy.push_behaviour(Behaviour::ExecutionError);
@@ -857,33 +848,19 @@ async fn gpu_host_failed_job_is_refunded_and_logged_with_its_id() {
 
 // ---------------------------------------------------------------------------------- YooKassa
 
-/// Creates a card payment of 300 ₽ for a new user through the api; returns (our id,
-/// YooKassa's id).
+/// Registers `user` and creates a 300 ₽ card payment; returns (our id, YooKassa's id).
 async fn card_payment(edge: &Edge, user: i64) -> (String, String) {
     edge.register(user).await;
-    let (status, created) = edge
-        .api(
-            "POST",
-            "/api/payments/",
-            Some(json!({"telegram_id": user, "method": "yookassa_card", "package": 300})),
-        )
-        .await;
-    assert_eq!(status, 201, "{created}");
-    let ours = created["payment"]["id"].as_str().expect("payment id");
-    let theirs = created["payment"]["provider_payment_id"]
-        .as_str()
-        .expect("provider payment id");
-    (ours.to_owned(), theirs.to_owned())
+    edge.on(0).card_payment(user).await
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn one_yookassa_notification_delivered_ten_times_concurrently_credits_once() {
-    let Some(spin) = testkit::spin::spin_or_skip(
+    let Some(spin) = testkit::spin::spin_for_test(
         "one_yookassa_notification_delivered_ten_times_concurrently_credits_once",
     ) else {
         return;
     };
-    testkit::spin::build_components();
     let edge = Edge::start(&spin, &[]).await;
     let user = 4901;
     let (ours, theirs) = card_payment(&edge, user).await;
@@ -895,42 +872,17 @@ async fn one_yookassa_notification_delivered_ten_times_concurrently_credits_once
         statuses.iter().all(|s| *s == 200),
         "every delivery answered 200: {answers:?}"
     );
-    assert_eq!(
-        edge.balance(user).await,
-        430,
-        "credited exactly once: {answers:?}"
-    );
-    assert_eq!(
-        edge.ledger_kinds(user).await,
-        ["signup_bonus", "topup", "topup_bonus"]
-    );
-    let (status, row) = edge
-        .api("GET", &format!("/api/payments/{ours}"), None)
-        .await;
-    assert_eq!(
-        (status, row["status"].as_str()),
-        (200, Some("succeeded")),
-        "{row}"
-    );
-    edge.wait_text(user, "Баланс пополнен", 1).await;
-    tokio::time::sleep(Duration::from_millis(300)).await;
-    let told = edge
-        .texts(user)
-        .iter()
-        .filter(|t| t.contains("Баланс пополнен"))
-        .count();
-    assert_eq!(told, 1, "told once: {:?}", edge.texts(user));
+    edge.on(0).assert_credited_once(user, &ours).await;
     edge.assert_no_secrets_in_logs(&[]);
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn forged_yookassa_notifications_credit_nothing_and_are_logged() {
     let Some(spin) =
-        testkit::spin::spin_or_skip("forged_yookassa_notifications_credit_nothing_and_are_logged")
+        testkit::spin::spin_for_test("forged_yookassa_notifications_credit_nothing_and_are_logged")
     else {
         return;
     };
-    testkit::spin::build_components();
     let edge = Edge::start(&spin, &[]).await;
     let user = 4951;
     let (ours, theirs) = card_payment(&edge, user).await;
@@ -988,11 +940,10 @@ async fn forged_yookassa_notifications_credit_nothing_and_are_logged() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn yookassa_source_address_cannot_be_forged_with_a_header() {
     let Some(spin) =
-        testkit::spin::spin_or_skip("yookassa_source_address_cannot_be_forged_with_a_header")
+        testkit::spin::spin_for_test("yookassa_source_address_cannot_be_forged_with_a_header")
     else {
         return;
     };
-    testkit::spin::build_components();
     let edge = Edge::start(&spin, &[]).await;
     let user = 4961;
     let (_, theirs) = card_payment(&edge, user).await;
@@ -1018,12 +969,11 @@ async fn yookassa_source_address_cannot_be_forged_with_a_header() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn wrong_webhook_secret_is_refused_and_logged_with_the_update_id() {
-    let Some(spin) = testkit::spin::spin_or_skip(
+    let Some(spin) = testkit::spin::spin_for_test(
         "wrong_webhook_secret_is_refused_and_logged_with_the_update_id",
     ) else {
         return;
     };
-    testkit::spin::build_components();
     let edge = Edge::start(&spin, &[]).await;
     let user = 5001;
     let wrong_id = 777_001;
@@ -1053,12 +1003,11 @@ async fn wrong_webhook_secret_is_refused_and_logged_with_the_update_id() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn fifty_concurrent_jobs_against_a_balance_for_ten_accept_exactly_ten() {
-    let Some(spin) = testkit::spin::spin_or_skip(
+    let Some(spin) = testkit::spin::spin_for_test(
         "fifty_concurrent_jobs_against_a_balance_for_ten_accept_exactly_ten",
     ) else {
         return;
     };
-    testkit::spin::build_components();
     let edge = Edge::start(&spin, &[]).await;
     let user = 5051;
     edge.register(user).await;
@@ -1089,12 +1038,11 @@ async fn fifty_concurrent_jobs_against_a_balance_for_ten_accept_exactly_ten() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn redis_down_job_is_503_and_refunded_then_accepted_after_restart() {
-    let Some(spin) = testkit::spin::spin_or_skip(
+    let Some(spin) = testkit::spin::spin_for_test(
         "redis_down_job_is_503_and_refunded_then_accepted_after_restart",
     ) else {
         return;
     };
-    testkit::spin::build_components();
     let mut edge = Edge::start(&spin, &[]).await;
     let user = 5101;
     edge.register(user).await;
@@ -1132,11 +1080,10 @@ async fn redis_down_job_is_503_and_refunded_then_accepted_after_restart() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn secrets_never_reach_the_logs_even_when_calls_fail() {
     let Some(spin) =
-        testkit::spin::spin_or_skip("secrets_never_reach_the_logs_even_when_calls_fail")
+        testkit::spin::spin_for_test("secrets_never_reach_the_logs_even_when_calls_fail")
     else {
         return;
     };
-    testkit::spin::build_components();
     let edge = Edge::start(&spin, &[("telegram_timeout_ms", "1000")]).await;
     let user = 5201;
     edge.start_user(user).await;

@@ -105,12 +105,11 @@ fn job_body(user: i64) -> Value {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn fifty_concurrent_jobs_on_two_instances_against_a_balance_for_ten_accept_exactly_ten() {
-    let Some(spin) = testkit::spin::spin_or_skip(
+    let Some(spin) = testkit::spin::spin_for_test(
         "fifty_concurrent_jobs_on_two_instances_against_a_balance_for_ten_accept_exactly_ten",
     ) else {
         return;
     };
-    testkit::spin::build_components();
     let shared = Shared::new();
     let edge = two_instances(&spin, &shared, &[]).await;
     let user = 6001;
@@ -143,73 +142,34 @@ async fn fifty_concurrent_jobs_on_two_instances_against_a_balance_for_ten_accept
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn one_yookassa_notification_delivered_ten_times_to_two_instances_credits_once() {
-    let Some(spin) = testkit::spin::spin_or_skip(
+    let Some(spin) = testkit::spin::spin_for_test(
         "one_yookassa_notification_delivered_ten_times_to_two_instances_credits_once",
     ) else {
         return;
     };
-    testkit::spin::build_components();
     let shared = Shared::new();
     let edge = two_instances(&spin, &shared, &[]).await;
     let user = 6101;
     edge.register(user).await;
-    let (status, created) = edge
-        .on(1)
-        .api(
-            "POST",
-            "/api/payments/",
-            Some(json!({"telegram_id": user, "method": "yookassa_card", "package": 300})),
-        )
-        .await;
-    assert_eq!(status, 201, "{created}");
-    let ours = created["payment"]["id"].as_str().expect("payment id");
-    let theirs = created["payment"]["provider_payment_id"]
-        .as_str()
-        .expect("provider payment id");
-    edge.yk.set_status(theirs, "succeeded");
-    let note = edge.yk.notification("payment.succeeded", theirs);
+    let (ours, theirs) = edge.on(1).card_payment(user).await;
+    edge.yk.set_status(&theirs, "succeeded");
+    let note = edge.yk.notification("payment.succeeded", &theirs);
     let answers = futures::future::join_all((0..10).map(|i| edge.on(i % 2).notify(&note))).await;
     assert!(
         answers.iter().all(|a| a.0 == 200),
         "every delivery answered 200: {answers:?}"
     );
-    assert_eq!(
-        edge.balance(user).await,
-        430,
-        "credited exactly once: {answers:?}"
-    );
-    assert_eq!(
-        edge.ledger_kinds(user).await,
-        ["signup_bonus", "topup", "topup_bonus"]
-    );
-    let (status, row) = edge
-        .on(1)
-        .api("GET", &format!("/api/payments/{ours}"), None)
-        .await;
-    assert_eq!(
-        (status, row["status"].as_str()),
-        (200, Some("succeeded")),
-        "{row}"
-    );
-    edge.wait_text(user, "Баланс пополнен", 1).await;
-    tokio::time::sleep(Duration::from_millis(300)).await;
-    let told = edge
-        .texts(user)
-        .iter()
-        .filter(|t| t.contains("Баланс пополнен"))
-        .count();
-    assert_eq!(told, 1, "told once: {:?}", edge.texts(user));
+    edge.on(1).assert_credited_once(user, &ours).await;
     edge.assert_no_secrets_in_logs(&[]);
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn albums_whose_photos_arrive_at_both_instances_keep_their_message_order() {
-    let Some(spin) = testkit::spin::spin_or_skip(
+    let Some(spin) = testkit::spin::spin_for_test(
         "albums_whose_photos_arrive_at_both_instances_keep_their_message_order",
     ) else {
         return;
     };
-    testkit::spin::build_components();
     let shared = Shared::new();
     let edge = two_instances(&spin, &shared, &[]).await;
     const ORDERS: [[usize; 3]; 6] = [
@@ -291,11 +251,10 @@ async fn albums_whose_photos_arrive_at_both_instances_keep_their_message_order()
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_dialog_hopping_between_instances_keeps_its_state() {
     let Some(spin) =
-        testkit::spin::spin_or_skip("a_dialog_hopping_between_instances_keeps_its_state")
+        testkit::spin::spin_for_test("a_dialog_hopping_between_instances_keeps_its_state")
     else {
         return;
     };
-    testkit::spin::build_components();
     let shared = Shared::new();
     let edge = two_instances(&spin, &shared, &[]).await;
     let user = 6301;
@@ -335,12 +294,11 @@ async fn a_dialog_hopping_between_instances_keeps_its_state() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn one_instance_killed_mid_load_the_other_serves_and_nothing_is_lost_or_doubled() {
-    let Some(spin) = testkit::spin::spin_or_skip(
+    let Some(spin) = testkit::spin::spin_for_test(
         "one_instance_killed_mid_load_the_other_serves_and_nothing_is_lost_or_doubled",
     ) else {
         return;
     };
-    testkit::spin::build_components();
     let shared = Shared::new();
     let edge = two_instances(&spin, &shared, &[("initial_balance", "100000")]).await;
     let users: Vec<i64> = (6401..=6404).collect();
@@ -499,11 +457,10 @@ async fn one_instance_killed_mid_load_the_other_serves_and_nothing_is_lost_or_do
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn libsql_runtime_config_is_accepted_by_spin_up() {
-    let Some(spin) = testkit::spin::spin_or_skip("libsql_runtime_config_is_accepted_by_spin_up")
+    let Some(spin) = testkit::spin::spin_for_test("libsql_runtime_config_is_accepted_by_spin_up")
     else {
         return;
     };
-    testkit::spin::build_components();
     let redis = RedisServer::start().await;
     let dir = tempfile::Builder::new()
         .prefix("spin-libsql-")
