@@ -16,7 +16,7 @@ use std::panic::AssertUnwindSafe;
 use std::time::{Duration, Instant};
 
 use common::World;
-use qwen_core::contract::comfy_prompt_id;
+use qwen_contract::comfy_prompt_id;
 
 const JOBS: usize = 200;
 const RUN_TIME: Duration = Duration::from_millis(200);
@@ -119,7 +119,7 @@ async fn bench() {
 fn report(w: &World, ids: &[String], pushed: Instant, rss: f64) {
     let runs = w.comfy.runs();
     let run_of = |id: &str| {
-        let pid = comfy_prompt_id(id, 1);
+        let pid = comfy_prompt_id(&id.into(), 1);
         runs.iter().find(|r| r.prompt_id == pid).cloned()
     };
     let mut busy = Duration::ZERO;

@@ -128,12 +128,12 @@ impl std::fmt::Debug for Config {
             .field("gpu_lock_path", &self.gpu_lock_path)
             .field(
                 "telegram_bot_token",
-                &qwen_core::signing::redact(&self.telegram_bot_token),
+                &qwen_contract::signing::redact(&self.telegram_bot_token),
             )
             .field("api_base_url", &self.api_base_url)
             .field(
                 "gpu_event_secret",
-                &qwen_core::signing::redact(&self.gpu_event_secret),
+                &qwen_contract::signing::redact(&self.gpu_event_secret),
             )
             .field("workflow", &self.workflow)
             .finish_non_exhaustive()

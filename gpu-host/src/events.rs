@@ -1,14 +1,14 @@
 //! Signed job events and the sweep call to the edge's `api`.
 //!
 //! `POST {API_BASE_URL}/internal/jobs/{job_id}/events` with a [`JobEvent`] body, signed as
-//! [`qwen_core::signing`] says. The answer decides what the host does next (see
+//! [`qwen_contract::signing`] says. The answer decides what the host does next (see
 //! [`EventOutcome`]). Connection errors, 5xx and 401 are retried with backoff by
 //! [`EventsClient::send`]; while that goes on the stream entry stays pending.
 
 use std::time::Duration;
 
-use qwen_core::contract::{CONTRACT_VERSION, EventReply, JobEvent, JobEventKind};
-use qwen_core::signing;
+use qwen_contract::signing;
+use qwen_contract::{CONTRACT_VERSION, EventReply, JobEvent, JobEventKind};
 
 use crate::retry::{RetryPolicy, Retryable};
 

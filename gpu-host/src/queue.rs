@@ -10,7 +10,7 @@
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
-use qwen_core::contract::JOB_FIELD;
+use qwen_contract::JOB_FIELD;
 use redis::aio::{ConnectionManager, ConnectionManagerConfig};
 use redis::streams::{StreamAutoClaimReply, StreamPendingCountReply, StreamReadReply};
 

@@ -10,6 +10,7 @@ use std::time::Duration;
 use async_trait::async_trait;
 use botapi::{BotApi, BotApiError, EditMessageText, Edited, InputFile, ReqwestHttp};
 use botapi::{SendDocument, SendMessage, SendPhoto};
+use qwen_contract::SentAs;
 
 use crate::retry::{RetryPolicy, Retryable};
 
@@ -193,10 +194,10 @@ pub async fn send_result(
     name: &str,
     bytes: Vec<u8>,
     caption: &str,
-) -> Result<&'static str, TgError> {
+) -> Result<SentAs, TgError> {
     if bytes.len() <= MAX_PHOTO_BYTES {
         match tg.send_photo(chat_id, name, bytes.clone(), caption).await {
-            Ok(()) => return Ok("photo"),
+            Ok(()) => return Ok(SentAs::Photo),
             Err(TgError::Permanent(e)) => {
                 tracing::warn!(chat_id, error = %e, "sendPhoto refused; sending as a document");
             }
@@ -204,5 +205,5 @@ pub async fn send_result(
         }
     }
     tg.send_document(chat_id, name, bytes, caption).await?;
-    Ok("document")
+    Ok(SentAs::Document)
 }

@@ -1,60 +1,38 @@
-//! What the host says to users, in plain words, in their language (`ru` or `en`).
+//! What the host says to users, in plain words, in their language. The words themselves
+//! live in the shared catalogs (`qwen-texts`, area `host`); this module picks the key.
 
-use qwen_core::contract::failure_reason as reason;
-
-fn ru(lang: &str) -> bool {
-    lang.eq_ignore_ascii_case("ru")
-}
+use qwen_contract::{FailureReason, Language};
+use qwen_texts::tf;
 
 /// The status message while a job waits for or runs on the GPU, with a progress bar.
-pub fn progress(lang: &str, percent: u32) -> String {
+pub fn progress(lang: Language, percent: u32) -> String {
     let percent = percent.min(100);
     let filled = (percent / 10) as usize;
     let bar = format!("{}{}", "▓".repeat(filled), "░".repeat(10 - filled));
-    if ru(lang) {
-        format!("⏳ Обрабатываю фото… {percent}%\n{bar}")
-    } else {
-        format!("⏳ Editing your photo… {percent}%\n{bar}")
-    }
+    tf(
+        lang,
+        "host_progress",
+        &[("percent", percent.to_string()), ("bar", bar)],
+    )
 }
 
 /// The caption of the result.
-pub fn done(lang: &str) -> String {
-    if ru(lang) {
-        "✅ Готово!"
-    } else {
-        "✅ Done!"
-    }
-    .to_owned()
+pub fn done(lang: Language) -> String {
+    qwen_texts::t(lang, "host_done")
 }
 
-/// The failure message for a machine `reason`: plain words, never a trace.
-pub fn failure(lang: &str, why: &str) -> String {
-    let (ru_text, en_text) = match why {
-        reason::BAD_INPUT => (
-            "Не удалось получить фото: возможно, оно больше 20 МБ. Отправьте фото поменьше.",
-            "I could not get your photo: it may be larger than 20 MB. Please send a smaller one.",
-        ),
-        reason::TIMEOUT => (
-            "Обработка заняла слишком много времени и была остановлена.",
-            "The edit took too long and was stopped.",
-        ),
-        reason::COMFY_VALIDATION | reason::COMFY_EXECUTION => (
-            "Не удалось обработать фото.",
-            "Sorry, I could not edit this photo.",
-        ),
-        _ => (
-            "Сейчас не получается обработать фото. Попробуйте чуть позже.",
-            "I cannot edit photos right now. Please try again a bit later.",
-        ),
+/// The failure message for a machine reason: plain words, never a trace, and the refund.
+pub fn failure(lang: Language, why: FailureReason) -> String {
+    let key = match why {
+        FailureReason::BadInput => "host_failed_bad_input",
+        FailureReason::Timeout => "host_failed_timeout",
+        FailureReason::ComfyValidation | FailureReason::ComfyExecution => "host_failed_model",
+        FailureReason::TelegramBlocked
+        | FailureReason::RetriesExhausted
+        | FailureReason::RedeliveryLimit
+        | FailureReason::QueueUnavailable => "host_failed_unavailable",
     };
-    let refund_ru = "Средства возвращены на баланс.";
-    let refund_en = "Your credits have been returned.";
-    if ru(lang) {
-        format!("😔 {ru_text} {refund_ru}")
-    } else {
-        format!("😔 {en_text} {refund_en}")
-    }
+    qwen_texts::t(lang, key)
 }
 
 #[cfg(test)]
@@ -63,9 +41,17 @@ mod tests {
 
     #[test]
     fn texts_follow_language_and_never_leak_reasons() {
-        assert!(progress("ru", 40).contains("40%"));
-        assert!(progress("en", 140).contains("100%"));
-        assert!(failure("ru", reason::TIMEOUT).contains("Средства"));
-        assert!(!failure("en", reason::COMFY_EXECUTION).contains("comfy"));
+        assert_eq!(
+            progress(Language::Ru, 40),
+            "⏳ Обрабатываю фото… 40%\n▓▓▓▓░░░░░░"
+        );
+        assert!(progress(Language::En, 140).contains("100%\n▓▓▓▓▓▓▓▓▓▓"));
+        assert!(failure(Language::Ru, FailureReason::Timeout).contains("Средства"));
+        for why in FailureReason::ALL {
+            let text = failure(Language::En, *why);
+            assert!(text.starts_with("😔 ") && text.contains("credits have been returned"));
+            assert!(!text.contains(why.as_str()), "{text}");
+        }
+        assert_eq!(done(Language::En), "✅ Done!");
     }
 }

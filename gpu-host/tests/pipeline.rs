@@ -6,7 +6,7 @@ mod common;
 use std::time::Duration;
 
 use common::*;
-use qwen_core::contract::{comfy_prompt_id, failure_reason as reason};
+use qwen_contract::{FailureReason, comfy_prompt_id};
 use testkit::fakes::comfyui::Behaviour;
 use testkit::fakes::telegram::Failure;
 
@@ -29,7 +29,7 @@ async fn success_sends_one_photo_and_acks() {
     assert_eq!(w.tg.calls_of("sendPhoto").len(), 1);
     let prompts = w.comfy.prompts();
     assert_eq!(prompts.len(), 1);
-    assert_eq!(prompts[0].prompt_id, comfy_prompt_id("job-ok", 1));
+    assert_eq!(prompts[0].prompt_id, comfy_prompt_id(&"job-ok".into(), 1));
     assert!(!prompts[0].client_id.is_empty());
     assert_eq!(pending(&w.names).await, 0);
     w.cleanup().await;
@@ -57,7 +57,7 @@ async fn comfy_down_then_up_takes_no_job_until_up() {
     w.cleanup().await;
 }
 
-async fn failing(b: Behaviour, job_id: &str, want: &str) -> World {
+async fn failing(b: Behaviour, job_id: &str, want: FailureReason) -> World {
     let w = World::start().await;
     w.comfy.push_behaviour(b);
     let state = run_one(&w, job_id, "en").await;
@@ -76,7 +76,12 @@ async fn failing(b: Behaviour, job_id: &str, want: &str) -> World {
 
 #[tokio::test(flavor = "current_thread")]
 async fn node_validation_error_is_permanent() {
-    let w = failing(Behaviour::Reject400, "job-400", reason::COMFY_VALIDATION).await;
+    let w = failing(
+        Behaviour::Reject400,
+        "job-400",
+        FailureReason::ComfyValidation,
+    )
+    .await;
     assert_eq!(w.comfy.prompts().len(), 0, "a 400 is not retried");
     w.cleanup().await;
 }
@@ -86,7 +91,7 @@ async fn execution_error_fails_and_tells_the_user() {
     let w = failing(
         Behaviour::ExecutionError,
         "job-exec",
-        reason::COMFY_EXECUTION,
+        FailureReason::ComfyExecution,
     )
     .await;
     let told = w.tg.calls().iter().any(|c| {
@@ -110,11 +115,11 @@ async fn hang_past_deadline_interrupts_and_fails() {
     assert_eq!(state.status, "failed");
     assert_eq!(
         w.api.failure("job-hang").expect("failure").0,
-        reason::TIMEOUT
+        FailureReason::Timeout
     );
     assert_eq!(
         w.comfy.interrupts(),
-        vec![Some(comfy_prompt_id("job-hang", 1))]
+        vec![Some(comfy_prompt_id(&"job-hang".into(), 1))]
     );
     w.cleanup().await;
 }
@@ -178,7 +183,7 @@ async fn telegram_403_fails_and_refunds() {
     assert_eq!(state.refunds, 1);
     assert_eq!(
         w.api.failure("job-403").expect("failure").0,
-        reason::TELEGRAM_BLOCKED
+        FailureReason::TelegramBlocked
     );
     assert_eq!(pending(&w.names).await, 0);
     w.cleanup().await;
@@ -254,11 +259,11 @@ async fn redelivery_limit_dead_letters_and_fails() {
         .await
         .expect("claim");
     let host = w.host("host-a", settings()).await;
-    let state = with_host(host, w.api.wait_final(&msg.job_id, WAIT)).await;
+    let state = with_host(host, w.api.wait_final(msg.job_id.as_str(), WAIT)).await;
     assert_eq!(state.status, "failed");
     assert_eq!(
         w.api.failure("job-dead").expect("failure").0,
-        reason::REDELIVERY_LIMIT
+        FailureReason::RedeliveryLimit
     );
     assert_eq!(xlen(&w.names.dead).await, 1);
     assert!(w.comfy.prompts().is_empty());
@@ -311,7 +316,7 @@ async fn input_over_20_mb_is_refused_with_a_clear_message() {
     let state = with_host(host, w.api.wait_final("job-big", WAIT)).await;
     assert_eq!(state.status, "failed");
     let (why, words) = w.api.failure("job-big").expect("failure");
-    assert_eq!(why, reason::BAD_INPUT);
+    assert_eq!(why, FailureReason::BadInput);
     assert!(words.contains("20 МБ"), "{words}");
     assert!(w.comfy.prompts().is_empty());
     w.cleanup().await;

@@ -108,7 +108,7 @@ async fn fake_comfy_replays_the_recorded_message_order() {
         .expect("upload");
     let graph: Value = run["post"]["request"]["json"]["prompt"].clone();
     assert_eq!(name, graph["1"]["inputs"]["image"]);
-    let pid = qwen_core::contract::comfy_prompt_id("wire", 1);
+    let pid = qwen_contract::comfy_prompt_id(&"wire".into(), 1);
     client.submit(&graph, &pid).await.expect("submit");
     let mut got = vec![];
     while let Some(Ok(msg)) = ws.next().await {

@@ -1,6 +1,6 @@
 //! The gpu-host's signed job events: attempt fencing, delivery granted once, refunds once.
 
-use qwen_core::contract::{Failure, JobEventKind, OutputMeta};
+use qwen_core::contract::{Failure, FailureReason, JobEventKind, OutputMeta, SentAs};
 use qwen_core::ports::Clock;
 use qwen_core::signing;
 use testkit::fixture::{ApiFixture, EVENT_SECRET, send};
@@ -9,14 +9,14 @@ fn output() -> JobEventKind {
     JobEventKind::Succeeded(OutputMeta {
         comfy_prompt_id: "p".into(),
         bytes: 1234,
-        sent_as: "photo".into(),
+        sent_as: SentAs::Photo,
         run_ms: 900,
     })
 }
 
-fn failed(reason: &str) -> JobEventKind {
+fn failed(reason: FailureReason) -> JobEventKind {
     JobEventKind::Failed(Failure {
-        reason: reason.into(),
+        reason,
         user_message: "Не получилось".into(),
     })
 }
@@ -53,7 +53,9 @@ async fn happy_path_started_delivering_succeeded() {
             "repeat of {kind:?}: {r}"
         );
     }
-    let (s, r) = f.event(&id, 1, "gpu-a", failed("late")).await;
+    let (s, r) = f
+        .event(&id, 1, "gpu-a", failed(FailureReason::Timeout))
+        .await;
     assert_eq!((s, r["error"]["code"].as_str()), (409, Some("job_final")));
     assert_eq!(f.balance(701).await, 90);
     f.cleanup().await;
@@ -72,7 +74,7 @@ async fn newer_attempt_takes_over_and_older_one_is_fenced_off() {
     for kind in [
         JobEventKind::Delivering,
         output(),
-        failed("x"),
+        failed(FailureReason::BadInput),
         JobEventKind::Started,
     ] {
         let (s, r) = f.event(&id, 1, "gpu-a", kind).await;
@@ -113,10 +115,14 @@ async fn failure_refunds_exactly_once() {
     let f = ApiFixture::start("events_failed").await;
     let id = job(&f, 704).await;
     f.event(&id, 1, "gpu-a", JobEventKind::Started).await;
-    let (s, r) = f.event(&id, 1, "gpu-a", failed("comfy_execution")).await;
+    let (s, r) = f
+        .event(&id, 1, "gpu-a", failed(FailureReason::ComfyExecution))
+        .await;
     assert_eq!((s, r["status"].as_str()), (200, Some("failed")));
     assert_eq!(f.balance(704).await, 100);
-    let (s, _) = f.event(&id, 1, "gpu-a", failed("comfy_execution")).await;
+    let (s, _) = f
+        .event(&id, 1, "gpu-a", failed(FailureReason::ComfyExecution))
+        .await;
     assert_eq!(s, 200, "repeating an event changes nothing");
     assert_eq!(f.balance(704).await, 100);
     let (_, got) = f.call("GET", &format!("/api/jobs/{id}"), None).await;
@@ -136,7 +142,9 @@ async fn failure_refunds_exactly_once() {
 async fn dead_letter_failure_of_a_never_started_job_refunds() {
     let f = ApiFixture::start("events_dead_letter").await;
     let id = job(&f, 705).await;
-    let (s, r) = f.event(&id, 6, "gpu-a", failed("redelivery_limit")).await;
+    let (s, r) = f
+        .event(&id, 6, "gpu-a", failed(FailureReason::RedeliveryLimit))
+        .await;
     assert_eq!((s, r["status"].as_str()), (200, Some("failed")), "{r}");
     assert_eq!(f.balance(705).await, 100);
     f.cleanup().await;

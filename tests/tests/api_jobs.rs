@@ -29,9 +29,12 @@ async fn preset_job_is_charged_enqueued_and_positioned() {
     let raw = stream_jobs(&f.stream()).await;
     assert_eq!(raw.len(), 2);
     let msg = JobMessage::from_json(raw[0].as_bytes()).expect("valid job message");
-    assert_eq!(msg.job_id, body["job_id"].as_str().unwrap_or_default());
     assert_eq!(
-        (msg.user_id, msg.chat_id, msg.lang.as_str()),
+        msg.job_id.as_str(),
+        body["job_id"].as_str().unwrap_or_default()
+    );
+    assert_eq!(
+        (msg.user_id.0, msg.chat_id.0, msg.lang.as_str()),
         (601, 601, "ru")
     );
     assert_eq!(msg.preset_id.as_deref(), Some("anime"));

@@ -23,7 +23,7 @@ async fn empty_then_already_migrated() {
         .execute("PRAGMA journal_mode", &[])
         .await
         .expect("pragma");
-    assert_eq!(mode[0].text(0), "wal");
+    assert_eq!(mode[0].text(0).expect("column"), "wal");
     let tables = sql
         .execute(
             "SELECT name FROM sqlite_master WHERE type = 'table' ORDER BY name",
@@ -31,7 +31,7 @@ async fn empty_then_already_migrated() {
         )
         .await
         .expect("tables");
-    let names: Vec<String> = tables.iter().map(|r| r.text(0)).collect();
+    let names: Vec<String> = tables.iter().map(|r| r.text(0).expect("column")).collect();
     for t in [
         "users",
         "ledger",
@@ -151,7 +151,10 @@ async fn a_new_instance_checks_a_current_database_with_one_read() {
         .execute("SELECT value FROM app_meta WHERE key = 'presets_seed'", &[])
         .await
         .expect("meta");
-    assert_eq!(seeded[0].text(0), presets::builtin_fingerprint());
+    assert_eq!(
+        seeded[0].text(0).expect("column"),
+        presets::builtin_fingerprint()
+    );
     let second = instance(2);
     db::ensure_ready(&second, 2).await.expect("second");
     let ran = second.statements.borrow().clone();
@@ -172,5 +175,5 @@ async fn a_new_instance_checks_a_current_database_with_one_read() {
         .execute("SELECT COUNT(*) FROM presets", &[])
         .await
         .expect("count");
-    assert!(count[0].int(0) >= 9);
+    assert!(count[0].int(0).expect("column") >= 9);
 }

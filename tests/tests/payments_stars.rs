@@ -98,8 +98,16 @@ async fn pre_checkout_with_a_bad_payload_or_amount_is_refused_with_a_reason() {
         .await
         .expect("storage");
     assert_eq!(bad, Err(Refusal::Unknown));
-    assert!(Refusal::Unknown.message("ru").contains("недействителен"));
-    assert!(Refusal::Unknown.message("en").contains("not valid"));
+    assert!(
+        Refusal::Unknown
+            .message(qwen_core::contract::Language::Ru)
+            .contains("недействителен")
+    );
+    assert!(
+        Refusal::Unknown
+            .message(qwen_core::contract::Language::En)
+            .contains("not valid")
+    );
     let wrong = stars::pre_checkout(&deps, &paid(8002, &payload, 49))
         .await
         .expect("storage");

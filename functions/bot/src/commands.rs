@@ -30,7 +30,7 @@ pub fn set_my_commands(lang: Lang, default_list: bool) -> SetMyCommands {
             .map(|(cmd, key)| BotCommand::new(*cmd, t(lang, key)))
             .collect(),
         scope: None,
-        language_code: (!default_list).then(|| lang.code().to_owned()),
+        language_code: (!default_list).then(|| lang.as_str().to_owned()),
     }
 }
 
@@ -42,7 +42,7 @@ mod tests {
     fn commands_are_valid_for_telegram() {
         for lang in [Lang::Ru, Lang::En] {
             let req = set_my_commands(lang, false);
-            assert_eq!(req.language_code.as_deref(), Some(lang.code()));
+            assert_eq!(req.language_code.as_deref(), Some(lang.as_str()));
             for c in &req.commands {
                 assert!(
                     c.command.len() <= 32 && c.command.chars().all(|ch| ch.is_ascii_lowercase())

@@ -245,7 +245,7 @@ impl<'a> Performer<'a> {
         let input = crate::webhook::user_input(u);
         let (profile, created) =
             users::upsert(self.ctx.sql, self.ctx.settings, &input, self.now()).await?;
-        self.lang = Lang::parse(profile.user.language()).unwrap_or_default();
+        self.lang = profile.user.language();
         let fresh = created || self.target.new_user;
         let args = [
             ("name", u.first_name.clone()),
@@ -293,12 +293,7 @@ impl<'a> Performer<'a> {
     }
 
     fn price(&self, base: i64) -> i64 {
-        let s = self.ctx.settings;
-        if s.unlimited_processing || s.is_admin(self.target.user.id) {
-            0
-        } else {
-            base
-        }
+        jobs::price_for(self.ctx.settings, self.target.user.id, base)
     }
 
     async fn create_job(
@@ -385,7 +380,7 @@ impl<'a> Performer<'a> {
     }
 
     async fn set_language(&mut self, lang: Lang) -> Result<(), BotError> {
-        users::set_language(self.ctx.sql, self.target.user.id, lang.code(), self.now()).await?;
+        users::set_language(self.ctx.sql, self.target.user.id, lang.as_str(), self.now()).await?;
         self.lang = lang;
         self.answer(Some(t(lang, "language_set").to_owned()), false)
             .await;
@@ -404,22 +399,16 @@ impl<'a> Performer<'a> {
         amount: i64,
         reason: &str,
     ) -> Result<(), BotError> {
-        if ledger::check_adjustment(amount, reason).is_err() {
-            return self.say("adjust_usage", false).await;
-        }
-        match users::get(self.ctx.sql, telegram_id).await {
-            Err(CoreError::NotFound { .. }) => return self.say("user_not_found", false).await,
-            other => other?,
-        };
         let reference = format!("telegram:{}", self.target.update_id);
-        let entry = ledger::NewEntry {
+        let operator = self.target.user.id.to_string();
+        let adjustment = ledger::Adjustment {
             user_id: telegram_id,
             amount,
-            kind: ledger::EntryKind::AdminAdjustment,
+            reason,
             reference: &reference,
-            note: Some(reason),
+            operator: Some(&operator),
         };
-        let posted = ledger::post(self.ctx.sql, &entry, self.now()).await;
+        let posted = ledger::admin_adjust(self.ctx.sql, &adjustment, self.now()).await;
         self.adjusted(telegram_id, amount, posted).await
     }
 
@@ -443,6 +432,8 @@ impl<'a> Performer<'a> {
                     .await;
                 Ok(())
             }
+            Err(CoreError::Invalid { .. }) => self.say("adjust_usage", false).await,
+            Err(CoreError::NotFound { .. }) => self.say("user_not_found", false).await,
             Err(e) => Err(e.into()),
         }
     }
@@ -501,8 +492,7 @@ impl<'a> Performer<'a> {
             let r = crate::screens::admin::notice(self.lang, "topup_failed");
             return self.send_new(r).await;
         };
-        let cur = qwen_core::payments::method(&p.method)
-            .map_or(qwen_core::payments::Currency::Rub, |m| m.currency());
+        let cur = p.currency;
         let args = [
             ("amount", (p.amount / cur.minor_per_unit()).to_string()),
             ("currency", cur.code().to_owned()),

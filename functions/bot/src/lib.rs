@@ -14,7 +14,8 @@
 pub mod commands;
 pub mod effects;
 pub mod event;
-pub mod i18n;
+/// The message catalogs (shared with the GPU host and the payments).
+pub use qwen_texts as i18n;
 pub mod screens;
 pub mod settings;
 pub mod state;

@@ -247,7 +247,7 @@ fn on_button(state: DialogState, button: &Button) -> Step {
             DialogState::ChoosingLanguage,
             vec![Effect::Show(Screen::Language)],
         ),
-        Button::Language(code) => match Lang::parse(code) {
+        Button::Language(code) => match code.parse::<Lang>().ok() {
             Some(lang) => step(
                 DialogState::MainMenu,
                 vec![Effect::SetLanguage(lang), Effect::Show(Screen::MainMenu)],

@@ -234,7 +234,7 @@ async fn pre_checkout(
     q: &stars::StarsPayment<'_>,
 ) -> Result<Option<serde_json::Value>, BotError> {
     let lang = match users::get(ctx.sql, q.user_id).await {
-        Ok(u) => Lang::parse(u.language()).unwrap_or_default(),
+        Ok(u) => u.language(),
         Err(_) => Lang::default(),
     };
     let req = match stars::pre_checkout(&deps(ctx), q).await {
@@ -242,9 +242,7 @@ async fn pre_checkout(
             tracing::info!(payment_id = %p.id, user_id = q.user_id, "pre-checkout accepted");
             botapi::AnswerPreCheckoutQuery::accept(query_id)
         }
-        Ok(Err(refusal)) => {
-            botapi::AnswerPreCheckoutQuery::refuse(query_id, refusal.message(lang.code()))
-        }
+        Ok(Err(refusal)) => botapi::AnswerPreCheckoutQuery::refuse(query_id, refusal.message(lang)),
         Err(e) => {
             tracing::error!(payment_id = %q.payload, user_id = q.user_id, error = %e, "pre-checkout check failed");
             botapi::AnswerPreCheckoutQuery::refuse(query_id, crate::i18n::t(lang, "error_generic"))
@@ -358,15 +356,12 @@ async fn save(
 /// The user's language, registering them on first contact; `true` when they are new.
 async fn load_user(ctx: &Ctx<'_>, from: &botapi::User) -> Result<(Lang, bool), BotError> {
     match users::get(ctx.sql, from.id).await {
-        Ok(u) => Ok((Lang::parse(u.language()).unwrap_or_default(), false)),
+        Ok(u) => Ok((u.language(), false)),
         Err(qwen_core::CoreError::NotFound { .. }) => {
             let input = user_input(from);
             let (profile, created) =
                 users::upsert(ctx.sql, ctx.settings, &input, ctx.clock.now_ms()).await?;
-            Ok((
-                Lang::parse(profile.user.language()).unwrap_or_default(),
-                created,
-            ))
+            Ok((profile.user.language(), created))
         }
         Err(e) => Err(e.into()),
     }

@@ -17,7 +17,7 @@ async fn payment_ids(bot: &Bot, user: i64) -> Vec<String> {
         .await
         .expect("payments")
         .iter()
-        .map(|r| r.text(0))
+        .map(|r| r.text(0).expect("column"))
         .collect()
 }
 
@@ -148,7 +148,11 @@ async fn pre_checkout_is_answered_ok_or_refused_with_a_reason() {
     assert_eq!(answers[0].param("ok").as_bool(), Some(false));
     assert_eq!(
         answers[0].param("error_message").as_str(),
-        Some(Refusal::Unknown.message("ru"))
+        Some(
+            Refusal::Unknown
+                .message(qwen_core::contract::Language::Ru)
+                .as_str()
+        )
     );
 
     bot.post(&callback(bot.id(), user, "pkg:stars:100", 10))

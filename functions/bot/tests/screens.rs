@@ -132,7 +132,9 @@ async fn preset_flow_to_a_queued_job_and_cancel() {
     );
     let reply = bot.last_text();
     assert!(
-        reply.contains(&job.id) && reply.contains("баланс: 90") && reply.contains("очереди: 0"),
+        reply.contains(job.id.as_str())
+            && reply.contains("баланс: 90")
+            && reply.contains("очереди: 0"),
         "{reply}"
     );
     assert_eq!(buttons(&bot.last())[0], format!("cancel:{}", job.id));

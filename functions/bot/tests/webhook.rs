@@ -233,7 +233,7 @@ async fn redis_down_is_503_then_the_redelivered_update_succeeds_once() {
         .jobs(user)
         .await
         .into_iter()
-        .filter(|j| j.status == "queued")
+        .filter(|j| j.status == qwen_core::contract::JobStatus::Queued)
         .collect();
     assert_eq!(queued.len(), 1);
     assert_eq!(queued[0].file_ids, vec!["PHOTO-C"]);

@@ -3,7 +3,7 @@
 use std::fmt;
 use std::ops::Deref;
 
-use qwen_core::ports::{HttpClient, HttpRequest, HttpResponse};
+use qwen_ports::{HttpClient, HttpRequest, HttpResponse};
 use serde::Serialize;
 use serde::de::DeserializeOwned;
 use serde_json::{Map, Value};

@@ -1,6 +1,6 @@
 //! Typed errors of the Bot API, and the token redaction that keeps secrets out of them.
 
-use qwen_core::ports::HttpError;
+use qwen_ports::HttpError;
 use serde::Deserialize;
 
 /// Everything a Bot API call can fail with.

@@ -1,6 +1,6 @@
 //! A typed Telegram Bot API client for QwenEditBot.
 //!
-//! It talks HTTP only through the core's [`qwen_core::ports::HttpClient`] port, so the same
+//! It talks HTTP only through the core's [`qwen_ports::HttpClient`] port, so the same
 //! code runs in the Spin components (wasm32-wasip2, `spin_sdk` outbound HTTP) and in the
 //! native gpu-host (feature `native`: [`ReqwestHttp`]).
 //!

@@ -3,7 +3,7 @@
 use std::time::Duration;
 
 use async_trait::async_trait;
-use qwen_core::ports::{HttpClient, HttpError, HttpRequest, HttpResponse};
+use qwen_ports::{HttpClient, HttpError, HttpRequest, HttpResponse};
 
 /// An `HttpClient` backed by reqwest (rustls). Needs a tokio runtime at call time.
 ///

@@ -5,7 +5,7 @@ use std::cell::RefCell;
 
 use async_trait::async_trait;
 use botapi::{BotApi, BotApiError, EditMessageText, Edited, InputFile, SendPhoto};
-use qwen_core::ports::{HttpClient, HttpError, HttpRequest, HttpResponse};
+use qwen_ports::{HttpClient, HttpError, HttpRequest, HttpResponse};
 
 const TOKEN: &str = "424242:AAE-very-secret-token";
 

@@ -101,12 +101,12 @@ async fn is_current(sql: &dyn Sql, fingerprint: &str) -> bool {
             &[],
         )
         .await;
-    match rows.as_deref() {
-        Ok([row]) => {
-            row.int(0) >= latest_version() && row.opt_text(1).as_deref() == Some(fingerprint)
-        }
-        _ => false,
-    }
+    let Ok([row]) = rows.as_deref() else {
+        return false;
+    };
+    let version = row.int(0).unwrap_or(0);
+    let seeded = row.opt_text(1).ok().flatten();
+    version >= latest_version() && seeded.as_deref() == Some(fingerprint)
 }
 
 /// Applies every pending migration; returns how many this call applied.
@@ -144,7 +144,37 @@ pub async fn current_version(sql: &dyn Sql) -> Result<i64, SqlError> {
             &[],
         )
         .await?;
-    Ok(rows.first().map(|r| r.int(0)).unwrap_or(0))
+    count(&rows)
+}
+
+/// The first row decoded by `map` (`None` for no rows).
+///
+/// # Errors
+/// The decoding error of that row.
+pub fn first<T>(
+    rows: &[SqlRow],
+    map: fn(&SqlRow) -> Result<T, SqlError>,
+) -> Result<Option<T>, SqlError> {
+    rows.first().map(map).transpose()
+}
+
+/// Every row decoded by `map`.
+///
+/// # Errors
+/// The first decoding error.
+pub fn all<T>(
+    rows: &[SqlRow],
+    map: fn(&SqlRow) -> Result<T, SqlError>,
+) -> Result<Vec<T>, SqlError> {
+    rows.iter().map(map).collect()
+}
+
+/// The single integer a `SELECT COUNT(*)`-like statement answers (0 for no row).
+///
+/// # Errors
+/// [`SqlError::Decode`] when the first column is not an integer.
+pub fn count(rows: &[SqlRow]) -> Result<i64, SqlError> {
+    rows.first().map_or(Ok(0), |r| r.int(0))
 }
 
 async fn apply_one(sql: &dyn Sql, m: &Migration) -> Result<bool, SqlError> {
@@ -191,7 +221,7 @@ pub async fn page_of<T>(
     count_sql: &str,
     owner: i64,
     page: crate::Page,
-    map: fn(&SqlRow) -> T,
+    map: fn(&SqlRow) -> Result<T, SqlError>,
 ) -> crate::CoreResult<(Vec<T>, i64)> {
     let rows = sql
         .execute(
@@ -200,10 +230,8 @@ pub async fn page_of<T>(
         )
         .await?;
     let total = sql.execute(count_sql, &[owner.into()]).await?;
-    Ok((
-        rows.iter().map(map).collect(),
-        total.first().map(|r| r.int(0)).unwrap_or(0),
-    ))
+    let items = rows.iter().map(map).collect::<Result<Vec<T>, SqlError>>()?;
+    Ok((items, count(&total)?))
 }
 
 /// Splits a migration file into statements: a statement ends at a line ending with `;`,

@@ -8,7 +8,7 @@
 
 use crate::error::CoreResult;
 use crate::jobs::MAX_IMAGES;
-use crate::ports::Sql;
+use crate::ports::{Sql, SqlError};
 
 /// Drafts older than this are pruned (ms).
 pub const KEEP_MS: i64 = 24 * 3_600_000;
@@ -77,7 +77,7 @@ pub async fn add(
         // is first, however their writes were ordered or batched.
         Some(row) => Ok(Added::Stored {
             count,
-            group_first: row.int(0) == 1,
+            group_first: row.int(0)? == 1,
         }),
         None if files.contains(&image.file_id) => Ok(Added::Duplicate { count }),
         None => Ok(Added::Full),
@@ -95,7 +95,10 @@ pub async fn list(sql: &dyn Sql, chat_id: i64) -> CoreResult<Vec<String>> {
             &[chat_id.into()],
         )
         .await?;
-    Ok(rows.iter().map(|r| r.text(0)).collect())
+    Ok(rows
+        .iter()
+        .map(|r| r.text(0))
+        .collect::<Result<Vec<String>, _>>()?)
 }
 
 /// Removes and returns the chat's draft images in message order (empty when another
@@ -104,18 +107,22 @@ pub async fn list(sql: &dyn Sql, chat_id: i64) -> CoreResult<Vec<String>> {
 /// # Errors
 /// The storage error.
 pub async fn take(sql: &dyn Sql, chat_id: i64) -> CoreResult<Vec<Image>> {
-    let mut rows = sql
+    let rows = sql
         .execute(
             "DELETE FROM draft_images WHERE chat_id = ?1 RETURNING message_id, rowid, file_id",
             &[chat_id.into()],
         )
         .await?;
-    rows.sort_by_key(|r| (r.int(0), r.int(1)));
-    Ok(rows
+    let mut images = rows
         .iter()
-        .map(|r| Image {
-            file_id: r.text(2),
-            message_id: r.int(0),
+        .map(|r| Ok((r.int(0)?, r.int(1)?, r.text(2)?)))
+        .collect::<Result<Vec<_>, SqlError>>()?;
+    images.sort();
+    Ok(images
+        .into_iter()
+        .map(|(message_id, _, file_id)| Image {
+            file_id,
+            message_id,
         })
         .collect())
 }

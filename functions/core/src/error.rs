@@ -43,6 +43,10 @@ pub enum CoreError {
     /// Storage failed (503 when transient, else 500).
     #[error("storage: {0}")]
     Storage(SqlError),
+    /// A bug or an impossible state (500): serializing a value failed, a stored row the
+    /// code cannot read.
+    #[error("internal: {0}")]
+    Internal(String),
     /// An upstream service (YooKassa, Telegram) failed (502/503).
     #[error("upstream {service}: {message}")]
     Upstream {

@@ -150,6 +150,10 @@ pub fn from_core(e: &CoreError) -> HttpResponse {
             tracing::error!(%detail, "storage error");
             error(500, "internal", "internal storage error")
         }
+        CoreError::Internal(detail) => {
+            tracing::error!(%detail, "internal error");
+            error(500, "internal", "internal error")
+        }
         CoreError::Upstream {
             service,
             message,

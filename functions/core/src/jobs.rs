@@ -4,7 +4,8 @@
 use serde::{Deserialize, Serialize};
 
 use crate::contract::{
-    CONTRACT_VERSION, EventReply, JOB_FIELD, JobEvent, JobEventKind, JobMessage, MAX_SEED,
+    CONTRACT_VERSION, ChatId, EventReply, FailureReason, JOB_FIELD, JobEvent, JobEventKind, JobId,
+    JobMessage, JobStatus, Language, MAX_SEED, UserId,
 };
 use crate::error::{CoreError, CoreResult};
 use crate::ports::{Queue, Sql, SqlError, SqlRow, SqlValue};
@@ -45,11 +46,11 @@ pub struct NewJob {
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Job {
     /// Job id (UUID).
-    pub id: String,
+    pub id: JobId,
     /// Owner.
-    pub user_id: i64,
+    pub user_id: UserId,
     /// Delivery chat.
-    pub chat_id: i64,
+    pub chat_id: ChatId,
     /// Preset, if any.
     pub preset_id: Option<String>,
     /// Final prompt.
@@ -63,13 +64,13 @@ pub struct Job {
     /// Workflow name.
     pub workflow: String,
     /// User's language.
-    pub lang: String,
-    /// `queued`, `running`, `succeeded`, `failed`, `cancelled`.
-    pub status: String,
+    pub lang: Language,
+    /// Where the job is in its life.
+    pub status: JobStatus,
     /// Current attempt (fencing token), 0 before the first start.
     pub attempt: i64,
     /// Machine failure reason.
-    pub failure_reason: Option<String>,
+    pub failure_reason: Option<FailureReason>,
     /// User-facing failure message.
     pub failure_message: Option<String>,
     /// Output metadata of a delivered result.
@@ -91,7 +92,7 @@ pub struct Job {
 impl Job {
     /// Whether the job has ended.
     pub fn is_final(&self) -> bool {
-        matches!(self.status.as_str(), "succeeded" | "failed" | "cancelled")
+        self.status.is_final()
     }
 
     /// The message the gpu-host reads from the stream.
@@ -106,7 +107,7 @@ impl Job {
             preset_id: self.preset_id.clone(),
             seed: self.seed.max(0) as u64,
             workflow: self.workflow.clone(),
-            lang: self.lang.clone(),
+            lang: self.lang,
             created_at: self.created_at,
         }
     }
@@ -129,30 +130,34 @@ const COLUMNS: &str = "seq, id, user_id, chat_id, preset_id, prompt, file_ids, c
     attempt, failure_reason, failure_message, output, created_at, started_at, finished_at, host, \
     delivery_attempt";
 
-fn from_row(r: &SqlRow) -> Job {
-    Job {
-        seq: r.int(0),
-        id: r.text(1),
-        user_id: r.int(2),
-        chat_id: r.int(3),
-        preset_id: r.opt_text(4),
-        prompt: r.text(5),
-        file_ids: serde_json::from_str(&r.text(6)).unwrap_or_default(),
-        cost: r.int(7),
-        seed: r.int(8),
-        workflow: r.text(9),
-        lang: r.text(10),
-        status: r.text(11),
-        attempt: r.int(12),
-        failure_reason: r.opt_text(13),
-        failure_message: r.opt_text(14),
-        output: r.opt_text(15).and_then(|s| serde_json::from_str(&s).ok()),
-        created_at: r.int(16),
-        started_at: r.opt_int(17),
-        finished_at: r.opt_int(18),
-        host: r.opt_text(19),
-        delivery_attempt: r.opt_int(20),
-    }
+fn json<T: serde::de::DeserializeOwned>(idx: usize, text: &str) -> Result<T, SqlError> {
+    serde_json::from_str(text).map_err(|e| SqlError::Decode(format!("column {idx}: {e}")))
+}
+
+fn from_row(r: &SqlRow) -> Result<Job, SqlError> {
+    Ok(Job {
+        seq: r.int(0)?,
+        id: JobId(r.text(1)?),
+        user_id: UserId(r.int(2)?),
+        chat_id: ChatId(r.int(3)?),
+        preset_id: r.opt_text(4)?,
+        prompt: r.text(5)?,
+        file_ids: json(6, &r.text(6)?)?,
+        cost: r.int(7)?,
+        seed: r.int(8)?,
+        workflow: r.text(9)?,
+        lang: r.word(10)?,
+        status: r.word(11)?,
+        attempt: r.int(12)?,
+        failure_reason: r.opt_word(13)?,
+        failure_message: r.opt_text(14)?,
+        output: r.opt_text(15)?.map(|s| json(15, &s)).transpose()?,
+        created_at: r.int(16)?,
+        started_at: r.opt_int(17)?,
+        finished_at: r.opt_int(18)?,
+        host: r.opt_text(19)?,
+        delivery_attempt: r.opt_int(20)?,
+    })
 }
 
 /// Checks a prompt: 1–500 characters, not only spaces.
@@ -189,6 +194,17 @@ fn validate_files(file_ids: &[String]) -> CoreResult<()> {
     Ok(())
 }
 
+/// What an edit costs `telegram_id` when its preset (or a custom prompt) costs `base`:
+/// nothing for admins or when `unlimited_processing` is on. The one price rule, shown by
+/// the bot before "Start" and charged by [`create`].
+pub fn price_for(settings: &Settings, telegram_id: i64, base: i64) -> i64 {
+    if settings.unlimited_processing || settings.is_admin(telegram_id) {
+        0
+    } else {
+        base
+    }
+}
+
 /// What a job will run and cost, before it is written.
 struct Plan {
     preset_id: Option<String>,
@@ -215,11 +231,10 @@ fn plan(settings: &Settings, input: &NewJob, preset: Option<presets::Preset>) ->
             ));
         }
     };
-    let free = settings.unlimited_processing || settings.is_admin(input.telegram_id);
     Ok(Plan {
         preset_id,
         prompt,
-        cost: if free { 0 } else { cost },
+        cost: price_for(settings, input.telegram_id, cost),
     })
 }
 
@@ -240,7 +255,7 @@ pub async fn create(
     let (user, preset) = user_and_preset(sql, input).await?;
     let plan = plan(settings, input, preset)?;
     let job = insert(sql, settings, input, &user, plan, now_ms).await?;
-    tracing::info!(job_id = %job.id, user_id = job.user_id, preset_id = ?job.preset_id, cost = job.cost, "job created");
+    tracing::info!(job_id = %job.id, user_id = job.user_id.0, preset_id = ?job.preset_id, cost = job.cost, "job created");
     if let Err(e) = enqueue(queue, settings, &job).await {
         fail_unqueued(sql, &job, now_ms).await?;
         return Err(e);
@@ -264,7 +279,8 @@ async fn insert(
 ) -> CoreResult<Job> {
     let id = uuid::Uuid::new_v4();
     let seed = (id.as_u128() as u64) & MAX_SEED;
-    let files = serde_json::to_string(&input.file_ids).unwrap_or_else(|_| "[]".into());
+    let files = serde_json::to_string(&input.file_ids)
+        .map_err(|e| CoreError::Internal(format!("file ids: {e}")))?;
     let cost = plan.cost;
     let args: Vec<SqlValue> = vec![
         id.to_string().into(),
@@ -276,7 +292,7 @@ async fn insert(
         cost.into(),
         (seed as i64).into(),
         settings.default_workflow.as_str().into(),
-        user.language().into(),
+        user.language().to_string().into(),
         now_ms.into(),
     ];
     let stmt = format!(
@@ -284,10 +300,10 @@ async fn insert(
          VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11) RETURNING {COLUMNS}"
     );
     match sql.execute(&stmt, &args).await {
-        Ok(rows) => rows
-            .first()
-            .map(from_row)
-            .ok_or_else(|| SqlError::Other("insert returned no row".into()).into()),
+        Ok(rows) => match rows.first() {
+            Some(row) => Ok(from_row(row)?),
+            None => Err(SqlError::Other("insert returned no row".into()).into()),
+        },
         Err(e) => Err(ledger::balance_error(sql, e, user.telegram_id, cost).await),
     }
 }
@@ -301,8 +317,11 @@ pub fn marker_key(stream: &str, job_id: &str) -> String {
 /// job costs one SQLite commit (one fsync), and the sweep finds unmarked jobs in Redis.
 async fn enqueue(queue: &dyn Queue, settings: &Settings, job: &Job) -> CoreResult<()> {
     let stream = &settings.jobs_stream;
-    let marker = marker_key(stream, &job.id);
-    let msg = job.message().to_json();
+    let marker = marker_key(stream, job.id.as_str());
+    let msg = job
+        .message()
+        .to_json()
+        .map_err(|e| CoreError::Internal(format!("job message: {e}")))?;
     let entry = queue
         .add_marked(stream, &marker, JOB_FIELD, &msg, MARKER_TTL_SECS)
         .await?;
@@ -311,11 +330,15 @@ async fn enqueue(queue: &dyn Queue, settings: &Settings, job: &Job) -> CoreResul
 }
 
 async fn fail_unqueued(sql: &dyn Sql, job: &Job, now_ms: i64) -> CoreResult<()> {
-    tracing::warn!(job_id = %job.id, user_id = job.user_id, "queue unavailable: job failed and refunded");
+    tracing::warn!(job_id = %job.id, user_id = job.user_id.0, "queue unavailable: job failed and refunded");
     sql.execute(
-        "UPDATE jobs SET status = 'failed', failure_reason = 'queue_unavailable', finished_at = ?2 \
+        "UPDATE jobs SET status = 'failed', failure_reason = ?3, finished_at = ?2 \
          WHERE id = ?1 AND status = 'queued'",
-        &[job.id.as_str().into(), now_ms.into()],
+        &[
+            job.id.as_str().into(),
+            now_ms.into(),
+            FailureReason::QueueUnavailable.as_str().into(),
+        ],
     )
     .await?;
     Ok(())
@@ -347,11 +370,11 @@ async fn user_and_preset(
             .unwrap_or_default()
             .to_vec(),
     );
-    let preset = preset_part
-        .opt_text(0)
-        .is_some()
-        .then(|| presets::from_row(&preset_part));
-    Ok((users::from_row(row), preset))
+    let preset = match preset_part.opt_text(0)? {
+        Some(_) => Some(presets::from_row(&preset_part)?),
+        None => None,
+    };
+    Ok((users::from_row(row)?, preset))
 }
 
 /// The owner's balance and the jobs ahead of `job`, in one read.
@@ -360,10 +383,13 @@ async fn balance_and_position(sql: &dyn Sql, job: &Job) -> CoreResult<(i64, i64)
         .execute(
             "SELECT (SELECT balance FROM balances WHERE user_id = ?1), \
                     (SELECT COUNT(*) FROM jobs WHERE status IN ('queued', 'running') AND seq < ?2)",
-            &[job.user_id.into(), job.seq.into()],
+            &[job.user_id.0.into(), job.seq.into()],
         )
         .await?;
-    Ok(rows.first().map(|r| (r.int(0), r.int(1))).unwrap_or((0, 0)))
+    match rows.first() {
+        Some(r) => Ok((r.opt_int(0)?.unwrap_or(0), r.int(1)?)),
+        None => Ok((0, 0)),
+    }
 }
 
 async fn position(sql: &dyn Sql, seq: i64) -> CoreResult<i64> {
@@ -373,7 +399,7 @@ async fn position(sql: &dyn Sql, seq: i64) -> CoreResult<i64> {
             &[seq.into()],
         )
         .await?;
-    Ok(rows.first().map(|r| r.int(0)).unwrap_or(0))
+    Ok(crate::db::count(&rows)?)
 }
 
 /// A job by id.
@@ -383,7 +409,10 @@ async fn position(sql: &dyn Sql, seq: i64) -> CoreResult<i64> {
 pub async fn get(sql: &dyn Sql, id: &str) -> CoreResult<Job> {
     let stmt = format!("SELECT {COLUMNS} FROM jobs WHERE id = ?1");
     let rows = sql.execute(&stmt, &[id.into()]).await?;
-    rows.first().map(from_row).ok_or_else(|| job_not_found(id))
+    match rows.first() {
+        Some(row) => Ok(from_row(row)?),
+        None => Err(job_not_found(id)),
+    }
 }
 
 fn job_not_found(id: &str) -> CoreError {
@@ -395,7 +424,7 @@ fn job_not_found(id: &str) -> CoreError {
 /// # Errors
 /// The storage error.
 pub async fn queue_position(sql: &dyn Sql, job: &Job) -> CoreResult<i64> {
-    if job.status != "queued" {
+    if job.status != JobStatus::Queued {
         return Ok(0);
     }
     position(sql, job.seq).await
@@ -424,7 +453,7 @@ pub async fn list_for_user(
 /// [`CoreError::NotFound`], [`CoreError::Conflict`] (`job_not_queued`), storage.
 pub async fn cancel(sql: &dyn Sql, id: &str, owner: Option<i64>, now_ms: i64) -> CoreResult<Job> {
     let job = get(sql, id).await?;
-    if owner.is_some_and(|o| o != job.user_id) {
+    if owner.is_some_and(|o| o != job.user_id.0) {
         return Err(job_not_found(id));
     }
     let rows = sql
@@ -439,7 +468,7 @@ pub async fn cancel(sql: &dyn Sql, id: &str, owner: Option<i64>, now_ms: i64) ->
             format!("job is {}; only a queued job can be cancelled", job.status),
         ));
     }
-    tracing::info!(job_id = %id, user_id = job.user_id, "job cancelled and refunded");
+    tracing::info!(job_id = %id, user_id = job.user_id.0, "job cancelled and refunded");
     get(sql, id).await
 }
 
@@ -470,7 +499,7 @@ pub async fn apply_event(
     };
     let job = get(sql, id).await?;
     let reply = judge(&job, ev, moved)?;
-    tracing::info!(job_id = %id, user_id = job.user_id, attempt = a, event = ev.kind.name(), moved,
+    tracing::info!(job_id = %id, user_id = job.user_id.0, attempt = a, event = ev.kind.name(), moved,
         proceed = reply.proceed, status = %job.status, "job event");
     Ok(reply)
 }
@@ -506,7 +535,8 @@ async fn succeed(
     out: &crate::contract::OutputMeta,
     now: i64,
 ) -> CoreResult<bool> {
-    let output = serde_json::to_string(out).unwrap_or_default();
+    let output =
+        serde_json::to_string(out).map_err(|e| CoreError::Internal(format!("output: {e}")))?;
     changed(
         sql,
         "UPDATE jobs SET status = 'succeeded', output = ?3, finished_at = ?4 \
@@ -523,7 +553,7 @@ async fn fail(
     f: &crate::contract::Failure,
     now: i64,
 ) -> CoreResult<bool> {
-    let reason: String = f.reason.chars().take(64).collect();
+    let reason = f.reason.as_str();
     let message: String = f.user_message.chars().take(1000).collect();
     changed(
         sql,
@@ -539,7 +569,7 @@ async fn fail(
 fn judge(job: &Job, ev: &JobEvent, moved: bool) -> CoreResult<EventReply> {
     let a = i64::from(ev.attempt);
     let reply = |proceed: bool| EventReply {
-        status: job.status.clone(),
+        status: job.status,
         proceed,
         attempt: job.attempt.max(0) as u32,
     };
@@ -548,14 +578,18 @@ fn judge(job: &Job, ev: &JobEvent, moved: bool) -> CoreResult<EventReply> {
     }
     let repeat = match &ev.kind {
         JobEventKind::Started => {
-            job.status == "running"
+            job.status == JobStatus::Running
                 && job.attempt == a
                 && job.host.as_deref() == Some(ev.host.as_str())
                 && job.delivery_attempt.is_none()
         }
-        JobEventKind::Delivering => job.delivery_attempt == Some(a) && job.status != "failed",
-        JobEventKind::Succeeded(_) => job.status == "succeeded" && job.delivery_attempt == Some(a),
-        JobEventKind::Failed(_) => job.status == "failed" && job.attempt == a,
+        JobEventKind::Delivering => {
+            job.delivery_attempt == Some(a) && job.status != JobStatus::Failed
+        }
+        JobEventKind::Succeeded(_) => {
+            job.status == JobStatus::Succeeded && job.delivery_attempt == Some(a)
+        }
+        JobEventKind::Failed(_) => job.status == JobStatus::Failed && job.attempt == a,
     };
     if repeat {
         return Ok(reply(true));
@@ -636,15 +670,15 @@ pub async fn sweep(
         "SELECT {COLUMNS} FROM jobs WHERE status = 'queued' AND attempt = 0 AND created_at < ?1 \
          ORDER BY seq LIMIT 500"
     );
-    let waiting: Vec<Job> = sql
+    let waiting = sql
         .execute(&stmt, &[(now_ms - SWEEP_GRACE_MS).into()])
         .await?
         .iter()
         .map(from_row)
-        .collect();
+        .collect::<Result<Vec<Job>, SqlError>>()?;
     let keys: Vec<String> = waiting
         .iter()
-        .map(|j| marker_key(&settings.jobs_stream, &j.id))
+        .map(|j| marker_key(&settings.jobs_stream, j.id.as_str()))
         .collect();
     let present = if keys.is_empty() {
         Vec::new()
@@ -654,7 +688,7 @@ pub async fn sweep(
     report.checked = waiting.len() as u64;
     for (job, _) in waiting.iter().zip(&present).filter(|(_, here)| !**here) {
         enqueue(queue, settings, job).await?;
-        tracing::warn!(job_id = %job.id, user_id = job.user_id, "sweep enqueued a job missing from the stream");
+        tracing::warn!(job_id = %job.id, user_id = job.user_id.0, "sweep enqueued a job missing from the stream");
         report.enqueued += 1;
     }
     report.closed = close_unconfirmed(sql, now_ms).await?;
@@ -671,7 +705,7 @@ async fn close_unconfirmed(sql: &dyn Sql, now_ms: i64) -> CoreResult<u64> {
         )
         .await?;
     for row in &closed {
-        tracing::warn!(job_id = %row.text(0), "delivery never confirmed: closed as succeeded");
+        tracing::warn!(job_id = %row.text(0)?, "delivery never confirmed: closed as succeeded");
     }
     Ok(closed.len() as u64)
 }

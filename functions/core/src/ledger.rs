@@ -101,16 +101,16 @@ pub fn calculate_bonus(amount: i64, percent: i64) -> i64 {
 
 const COLUMNS: &str = "id, user_id, amount, kind, reference, note, created_at";
 
-fn from_row(r: &SqlRow) -> Entry {
-    Entry {
-        id: r.int(0),
-        user_id: r.int(1),
-        amount: r.int(2),
-        kind: EntryKind::parse(&r.text(3)).unwrap_or(EntryKind::AdminAdjustment),
-        reference: r.text(4),
-        note: r.opt_text(5),
-        created_at: r.int(6),
-    }
+fn from_row(r: &SqlRow) -> Result<Entry, SqlError> {
+    Ok(Entry {
+        id: r.int(0)?,
+        user_id: r.int(1)?,
+        amount: r.int(2)?,
+        kind: EntryKind::parse(&r.text(3)?).unwrap_or(EntryKind::AdminAdjustment),
+        reference: r.text(4)?,
+        note: r.opt_text(5)?,
+        created_at: r.int(6)?,
+    })
 }
 
 /// The user's balance (0 for a user without entries).
@@ -124,7 +124,7 @@ pub async fn balance(sql: &dyn Sql, user_id: i64) -> CoreResult<i64> {
             &[user_id.into()],
         )
         .await?;
-    Ok(rows.first().map(|r| r.int(0)).unwrap_or(0))
+    Ok(crate::db::count(&rows)?)
 }
 
 /// Posts a movement once. A repeat returns the first entry with `created = false`.
@@ -149,7 +149,7 @@ pub async fn post(sql: &dyn Sql, e: &NewEntry<'_>, now_ms: i64) -> CoreResult<Po
         Err(err) => return Err(balance_error(sql, err, e.user_id, -e.amount).await),
     };
     let (entry, created) = match rows.first() {
-        Some(r) => (from_row(r), true),
+        Some(r) => (from_row(r)?, true),
         None => (find(sql, e.kind, e.reference).await?, false),
     };
     let balance = balance(sql, entry.user_id).await?;
@@ -185,9 +185,13 @@ pub async fn find(sql: &dyn Sql, kind: EntryKind, reference: &str) -> CoreResult
     let rows = sql
         .execute(&stmt, &[kind.as_str().into(), reference.into()])
         .await?;
-    rows.first()
-        .map(from_row)
-        .ok_or_else(|| CoreError::not_found("entry_not_found", "no such ledger entry"))
+    match rows.first() {
+        Some(r) => Ok(from_row(r)?),
+        None => Err(CoreError::not_found(
+            "entry_not_found",
+            "no such ledger entry",
+        )),
+    }
 }
 
 /// A page of the user's ledger, newest first, and the total number of entries.
@@ -257,6 +261,54 @@ pub fn check_adjustment(amount: i64, reason: &str) -> CoreResult<()> {
         ));
     }
     Ok(())
+}
+
+/// An operator's balance adjustment, from the REST API, the bot's `/adjust` or the console.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Adjustment<'a> {
+    /// Whose balance.
+    pub user_id: i64,
+    /// Signed credits, non-zero.
+    pub amount: i64,
+    /// Why (1–500 characters), kept as the entry's note.
+    pub reason: &'a str,
+    /// Idempotency key: the same reference never adjusts twice.
+    pub reference: &'a str,
+    /// Who did it, recorded in the note ("… (by 42)") when known.
+    pub operator: Option<&'a str>,
+}
+
+/// Adjusts a balance through the ledger: checks the amount and reason, that the user
+/// exists, and posts one `admin_adjustment` entry (a repeat with the same reference
+/// returns the first entry). The one rule behind every adjustment.
+///
+/// # Errors
+/// [`CoreError::Invalid`] (`invalid_amount`, `invalid_reason`), [`CoreError::NotFound`]
+/// (`user_not_found`), [`CoreError::InsufficientBalance`] when a debit exceeds the balance,
+/// storage.
+pub async fn admin_adjust(sql: &dyn Sql, a: &Adjustment<'_>, now_ms: i64) -> CoreResult<Posted> {
+    check_adjustment(a.amount, a.reason)?;
+    crate::users::get(sql, a.user_id).await?;
+    let note = match a.operator {
+        Some(who) => format!("{} (by {who})", a.reason.trim()),
+        None => a.reason.trim().to_owned(),
+    };
+    let entry = NewEntry {
+        user_id: a.user_id,
+        amount: a.amount,
+        kind: EntryKind::AdminAdjustment,
+        reference: a.reference,
+        note: Some(&note),
+    };
+    let posted = post(sql, &entry, now_ms).await?;
+    tracing::info!(
+        user_id = a.user_id,
+        amount = a.amount,
+        operator = a.operator,
+        created = posted.created,
+        "admin adjustment"
+    );
+    Ok(posted)
 }
 
 #[cfg(test)]

@@ -6,7 +6,6 @@
 //! in [`ports`]. The Spin components adapt those traits to `spin_sdk`; tests adapt them to
 //! rusqlite, a real Redis and reqwest, and drive the very same handlers.
 
-pub mod contract;
 pub mod db;
 pub mod drafts;
 pub mod error;
@@ -15,16 +14,20 @@ pub mod http;
 pub mod jobs;
 pub mod ledger;
 pub mod payments;
-pub mod ports;
 pub mod presets;
 pub mod rest;
 pub mod settings;
-pub mod signing;
 pub mod stats;
 pub mod updates;
 pub mod users;
 
 pub use error::{CoreError, CoreResult};
+/// The edge–GPU contract (its own crate, shared with the GPU host).
+pub use qwen_contract as contract;
+/// HMAC signing of the GPU host's calls (part of the contract crate).
+pub use qwen_contract::signing;
+/// The I/O traits (their own crate, shared with `botapi`).
+pub use qwen_ports as ports;
 
 /// A page of a list: at most `limit` items (1–100) after skipping `offset`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

@@ -7,6 +7,7 @@
 
 use serde::{Deserialize, Serialize};
 
+use crate::contract::Language;
 use crate::error::{CoreError, CoreResult};
 use crate::ports::{Sql, SqlError, SqlRow, SqlValue};
 
@@ -71,20 +72,18 @@ pub struct Preset {
 
 impl Preset {
     /// Name in `lang` (`en` or anything else → Russian).
-    pub fn name(&self, lang: &str) -> &str {
-        if lang == "en" {
-            &self.name_en
-        } else {
-            &self.name_ru
+    pub fn name(&self, lang: Language) -> &str {
+        match lang {
+            Language::En => &self.name_en,
+            Language::Ru => &self.name_ru,
         }
     }
 
     /// Description in `lang`.
-    pub fn description(&self, lang: &str) -> &str {
-        if lang == "en" {
-            &self.description_en
-        } else {
-            &self.description_ru
+    pub fn description(&self, lang: Language) -> &str {
+        match lang {
+            Language::En => &self.description_en,
+            Language::Ru => &self.description_ru,
         }
     }
 
@@ -175,18 +174,18 @@ pub(crate) const COLUMNS: &str =
     "id, category, name_ru, name_en, description_ru, description_en, prompt, cost, sort";
 
 /// A preset from a row of [`COLUMNS`].
-pub(crate) fn from_row(r: &SqlRow) -> Preset {
-    Preset {
-        id: r.text(0),
-        category: r.text(1),
-        name_ru: r.text(2),
-        name_en: r.text(3),
-        description_ru: r.text(4),
-        description_en: r.text(5),
-        prompt: r.text(6),
-        cost: r.int(7),
-        sort: r.int(8),
-    }
+pub(crate) fn from_row(r: &SqlRow) -> Result<Preset, SqlError> {
+    Ok(Preset {
+        id: r.text(0)?,
+        category: r.text(1)?,
+        name_ru: r.text(2)?,
+        name_en: r.text(3)?,
+        description_ru: r.text(4)?,
+        description_en: r.text(5)?,
+        prompt: r.text(6)?,
+        cost: r.int(7)?,
+        sort: r.int(8)?,
+    })
 }
 
 fn params(p: &Preset) -> Vec<SqlValue> {
@@ -228,7 +227,7 @@ pub async fn list(sql: &dyn Sql, category: Option<&str>) -> CoreResult<Vec<Prese
          ORDER BY category, sort, id"
     );
     let rows = sql.execute(&stmt, &[category.into()]).await?;
-    Ok(rows.iter().map(from_row).collect())
+    Ok(crate::db::all(&rows, from_row)?)
 }
 
 /// A live preset by id.
@@ -238,9 +237,7 @@ pub async fn list(sql: &dyn Sql, category: Option<&str>) -> CoreResult<Vec<Prese
 pub async fn get(sql: &dyn Sql, id: &str) -> CoreResult<Preset> {
     let stmt = format!("SELECT {COLUMNS} FROM presets WHERE id = ?1 AND deleted_at IS NULL");
     let rows = sql.execute(&stmt, &[id.into()]).await?;
-    rows.first()
-        .map(from_row)
-        .ok_or_else(|| preset_not_found(id))
+    crate::db::first(&rows, from_row)?.ok_or_else(|| preset_not_found(id))
 }
 
 /// The "preset does not exist" error.
@@ -261,20 +258,16 @@ pub async fn categories(sql: &dyn Sql) -> CoreResult<Vec<(Category, i64)>> {
             &[],
         )
         .await?;
-    Ok(rows
-        .iter()
-        .map(|r| {
-            (
-                Category {
-                    id: r.text(0),
-                    name_ru: r.text(1),
-                    name_en: r.text(2),
-                    sort: r.int(3),
-                },
-                r.int(4),
-            )
-        })
-        .collect())
+    let category = |r: &SqlRow| -> Result<(Category, i64), SqlError> {
+        let c = Category {
+            id: r.text(0)?,
+            name_ru: r.text(1)?,
+            name_en: r.text(2)?,
+            sort: r.int(3)?,
+        };
+        Ok((c, r.int(4)?))
+    };
+    Ok(crate::db::all(&rows, category)?)
 }
 
 /// Creates a preset; its category must exist. A soft-deleted preset with the same id is

@@ -417,30 +417,20 @@ async fn adjust_balance(ctx: &Ctx<'_>, req: &Request, raw: &str) -> Answer {
             "admin_id is not in ADMIN_IDS",
         ));
     }
-    users::get(ctx.sql, id).await.map_err(core)?;
     let reference = body
         .reference
         .unwrap_or_else(|| uuid::Uuid::new_v4().to_string());
-    let note = match body.admin_id {
-        Some(a) => format!("{} (by {a})", body.reason.trim()),
-        None => body.reason.trim().to_owned(),
-    };
-    let entry = ledger::NewEntry {
+    let operator = body.admin_id.map(|a| a.to_string());
+    let adjustment = ledger::Adjustment {
         user_id: id,
         amount: body.amount,
-        kind: ledger::EntryKind::AdminAdjustment,
+        reason: &body.reason,
         reference: &reference,
-        note: Some(&note),
+        operator: operator.as_deref(),
     };
-    let posted = ledger::post(ctx.sql, &entry, ctx.clock.now_ms())
+    let posted = ledger::admin_adjust(ctx.sql, &adjustment, ctx.clock.now_ms())
         .await
         .map_err(core)?;
-    tracing::info!(
-        user_id = id,
-        amount = body.amount,
-        created = posted.created,
-        "admin adjustment"
-    );
     Ok(http::json(if posted.created { 201 } else { 200 }, &posted))
 }
 
@@ -521,7 +511,9 @@ async fn cancel_job(ctx: &Ctx<'_>, id: &str) -> Answer {
     let job = jobs::cancel(ctx.sql, id, None, ctx.clock.now_ms())
         .await
         .map_err(core)?;
-    let balance = ledger::balance(ctx.sql, job.user_id).await.map_err(core)?;
+    let balance = ledger::balance(ctx.sql, job.user_id.0)
+        .await
+        .map_err(core)?;
     Ok(http::json(
         200,
         &serde_json::json!({ "job": job, "refunded": job.cost, "balance": balance }),

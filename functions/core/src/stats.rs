@@ -65,8 +65,10 @@ pub async fn collect(
             &[day_start.into()],
         )
         .await?;
-    s.topups_today = topups.first().map(|r| r.int(0)).unwrap_or(0);
-    s.topup_credits_today = topups.first().map(|r| r.int(1)).unwrap_or(0);
+    if let Some(r) = topups.first() {
+        s.topups_today = r.int(0)?;
+        s.topup_credits_today = r.int(1)?;
+    }
     s.stream_length = queue.len(&settings.jobs_stream).await.ok();
     Ok(s)
 }
@@ -74,7 +76,7 @@ pub async fn collect(
 async fn count(sql: &dyn Sql, stmt: &str, args: &[i64]) -> CoreResult<i64> {
     let params: Vec<_> = args.iter().map(|a| (*a).into()).collect();
     let rows = sql.execute(stmt, &params).await?;
-    Ok(rows.first().map(|r| r.int(0)).unwrap_or(0))
+    Ok(crate::db::count(&rows)?)
 }
 
 async fn jobs_since(sql: &dyn Sql, since: i64) -> CoreResult<JobCounts> {
@@ -86,15 +88,7 @@ async fn jobs_since(sql: &dyn Sql, since: i64) -> CoreResult<JobCounts> {
         .await?;
     let mut c = JobCounts::default();
     for r in &rows {
-        let n = r.int(1);
-        c.total += n;
-        match r.text(0).as_str() {
-            "queued" => c.queued = n,
-            "running" => c.running = n,
-            "succeeded" => c.succeeded = n,
-            "failed" => c.failed = n,
-            _ => c.cancelled += n,
-        }
+        c.add(r.word(0)?, r.int(1)?);
     }
     Ok(c)
 }

@@ -2,9 +2,10 @@
 
 use serde::{Deserialize, Serialize};
 
+use crate::contract::{JobStatus, Language};
 use crate::error::{CoreError, CoreResult};
 use crate::ledger;
-use crate::ports::{Sql, SqlRow};
+use crate::ports::{Sql, SqlError, SqlRow};
 use crate::settings::Settings;
 
 /// The Telegram user as the bot or an operator knows it.
@@ -52,24 +53,17 @@ pub struct User {
 impl User {
     /// The language to talk to this user in: their choice, else Telegram's `language_code`
     /// when it is English, else Russian.
-    pub fn language(&self) -> &'static str {
+    pub fn language(&self) -> Language {
         resolve_language(self.lang.as_deref(), self.language_code.as_deref())
     }
 }
 
-/// Picks `ru` or `en`: explicit choice first, then Telegram's code, then Russian.
-pub fn resolve_language(choice: Option<&str>, language_code: Option<&str>) -> &'static str {
-    let pick = |s: &str| {
-        if s.to_ascii_lowercase().starts_with("en") {
-            "en"
-        } else {
-            "ru"
-        }
-    };
+/// Picks the language: explicit choice first, then Telegram's code, then Russian.
+pub fn resolve_language(choice: Option<&str>, language_code: Option<&str>) -> Language {
     match (choice, language_code) {
-        (Some(c), _) if !c.is_empty() => pick(c),
-        (_, Some(code)) if !code.is_empty() => pick(code),
-        _ => "ru",
+        (Some(c), _) if !c.is_empty() => Language::from_tag(c),
+        (_, Some(code)) if !code.is_empty() => Language::from_tag(code),
+        _ => Language::Ru,
     }
 }
 
@@ -88,6 +82,21 @@ pub struct JobCounts {
     pub failed: i64,
     /// Cancelled (refunded).
     pub cancelled: i64,
+}
+
+impl JobCounts {
+    /// Counts `n` more jobs in `status`.
+    pub fn add(&mut self, status: JobStatus, n: i64) {
+        self.total += n;
+        let slot = match status {
+            JobStatus::Queued => &mut self.queued,
+            JobStatus::Running => &mut self.running,
+            JobStatus::Succeeded => &mut self.succeeded,
+            JobStatus::Failed => &mut self.failed,
+            JobStatus::Cancelled => &mut self.cancelled,
+        };
+        *slot += n;
+    }
 }
 
 /// A user with balance and job counts.
@@ -121,18 +130,18 @@ const fn count_columns(list: &str) -> usize {
 }
 
 /// A user from a row of [`COLUMNS`].
-pub(crate) fn from_row(r: &SqlRow) -> User {
-    User {
-        telegram_id: r.int(0),
-        username: r.opt_text(1),
-        first_name: r.opt_text(2),
-        last_name: r.opt_text(3),
-        language_code: r.opt_text(4),
-        lang: r.opt_text(5),
-        signup_bonus: r.int(6),
-        blocked_at: r.opt_int(7),
-        created_at: r.int(8),
-    }
+pub(crate) fn from_row(r: &SqlRow) -> Result<User, SqlError> {
+    Ok(User {
+        telegram_id: r.int(0)?,
+        username: r.opt_text(1)?,
+        first_name: r.opt_text(2)?,
+        last_name: r.opt_text(3)?,
+        language_code: r.opt_text(4)?,
+        lang: r.opt_text(5)?,
+        signup_bonus: r.int(6)?,
+        blocked_at: r.opt_int(7)?,
+        created_at: r.int(8)?,
+    })
 }
 
 fn check_input(u: &UserInput) -> CoreResult<()> {
@@ -208,9 +217,7 @@ pub async fn upsert(
 pub async fn get(sql: &dyn Sql, telegram_id: i64) -> CoreResult<User> {
     let stmt = format!("SELECT {COLUMNS} FROM users WHERE telegram_id = ?1");
     let rows = sql.execute(&stmt, &[telegram_id.into()]).await?;
-    rows.first()
-        .map(from_row)
-        .ok_or_else(|| user_not_found(telegram_id))
+    crate::db::first(&rows, from_row)?.ok_or_else(|| user_not_found(telegram_id))
 }
 
 /// The "user does not exist" error.
@@ -236,15 +243,7 @@ pub async fn profile(sql: &dyn Sql, telegram_id: i64) -> CoreResult<Profile> {
         .await?;
     let mut jobs = JobCounts::default();
     for r in &rows {
-        let n = r.int(1);
-        jobs.total += n;
-        match r.text(0).as_str() {
-            "queued" => jobs.queued = n,
-            "running" => jobs.running = n,
-            "succeeded" => jobs.succeeded = n,
-            "failed" => jobs.failed = n,
-            _ => jobs.cancelled += n,
-        }
+        jobs.add(r.word(0)?, r.int(1)?);
     }
     Ok(Profile {
         user,
@@ -301,9 +300,9 @@ mod tests {
 
     #[test]
     fn language_prefers_choice_then_code_then_russian() {
-        assert_eq!(resolve_language(Some("en"), Some("ru")), "en");
-        assert_eq!(resolve_language(None, Some("en-US")), "en");
-        assert_eq!(resolve_language(None, Some("de")), "ru");
-        assert_eq!(resolve_language(None, None), "ru");
+        assert_eq!(resolve_language(Some("en"), Some("ru")), Language::En);
+        assert_eq!(resolve_language(None, Some("en-US")), Language::En);
+        assert_eq!(resolve_language(None, Some("de")), Language::Ru);
+        assert_eq!(resolve_language(None, None), Language::Ru);
     }
 }

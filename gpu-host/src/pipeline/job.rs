@@ -4,8 +4,8 @@ use std::cell::Cell;
 use std::rc::Rc;
 use std::time::{Duration, Instant};
 
-use qwen_core::contract::{
-    Failure, JobEventKind, JobMessage, OutputMeta, comfy_prompt_id, failure_reason as reason,
+use qwen_contract::{
+    Failure, FailureReason, JobEventKind, JobMessage, Language, OutputMeta, SentAs, comfy_prompt_id,
 };
 use serde_json::Value;
 use tracing::Instrument;
@@ -58,7 +58,7 @@ enum Earlier {
 }
 
 /// What ended a job early.
-struct Fail(&'static str);
+struct Fail(FailureReason);
 
 /// Errors of the GPU part.
 #[derive(Debug, thiserror::Error)]
@@ -146,15 +146,15 @@ pub async fn prepare(host: &Host, entry: Entry) -> Option<Prepared> {
 impl Ctx {
     /// The tracing span of this job's run.
     fn span(&self) -> tracing::Span {
-        tracing::info_span!("job", job_id = %self.msg.job_id, user_id = self.msg.user_id, attempt = self.attempt)
+        tracing::info_span!("job", job_id = %self.msg.job_id, user_id = self.msg.user_id.0, attempt = self.attempt)
     }
 
     /// Checks the delivery count, reports `started`, then gets the inputs ready.
     async fn start(self, host: &Host, entry: &Entry) -> Option<Prepared> {
         if self.attempt > host.settings.max_deliveries {
             tracing::error!("delivered too often: dead-lettering and failing the job");
-            dead_letter(host, entry, reason::REDELIVERY_LIMIT).await;
-            self.fail(host, reason::REDELIVERY_LIMIT).await;
+            dead_letter(host, entry, FailureReason::RedeliveryLimit.as_str()).await;
+            self.fail(host, FailureReason::RedeliveryLimit).await;
             return None;
         }
         if !self.event_says_go(host, JobEventKind::Started).await {
@@ -232,27 +232,31 @@ fn fresh_run(host: &Host) -> bool {
             .is_some_and(|t| t.elapsed() < Duration::from_secs(1))
 }
 
-fn reason_of(e: &RunError) -> &'static str {
+fn reason_of(e: &RunError) -> FailureReason {
     match e {
-        RunError::Comfy(ComfyError::Validation(_)) => reason::COMFY_VALIDATION,
-        RunError::Comfy(ComfyError::Timeout) => reason::TIMEOUT,
+        RunError::Comfy(ComfyError::Validation(_)) => FailureReason::ComfyValidation,
+        RunError::Comfy(ComfyError::Timeout) => FailureReason::Timeout,
         RunError::Comfy(
             ComfyError::Execution(_) | ComfyError::Interrupted | ComfyError::Other(_),
-        ) => reason::COMFY_EXECUTION,
-        _ => reason::RETRIES_EXHAUSTED,
+        ) => FailureReason::ComfyExecution,
+        _ => FailureReason::RetriesExhausted,
     }
 }
 
 impl Ctx {
-    fn lang(&self) -> &str {
-        &self.msg.lang
+    fn lang(&self) -> Language {
+        self.msg.lang
     }
 
     /// Sends an event; `true` when the edge says go on. Every other answer ends the job
     /// here (acked, or left pending when the api cannot be reached).
     async fn event_says_go(&self, host: &Host, kind: JobEventKind) -> bool {
         let name = kind.name();
-        match host.events.send(&self.msg.job_id, self.attempt, kind).await {
+        match host
+            .events
+            .send(self.msg.job_id.as_str(), self.attempt, kind)
+            .await
+        {
             Ok(EventOutcome::Accepted(r)) if r.proceed => true,
             Ok(EventOutcome::Accepted(r)) => {
                 tracing::info!(event = name, status = %r.status, "edge says stop: acking");
@@ -286,7 +290,7 @@ impl Ctx {
     async fn ready(&self, host: &Host) -> Result<Prepared, Fail> {
         let template = host.workflows.get(&self.msg.workflow).map_err(|e| {
             tracing::error!(error = %e, "no such workflow");
-            Fail(reason::BAD_INPUT)
+            Fail(FailureReason::BadInput)
         })?;
         let output_node = template.output_node().to_owned();
         let (finished, adopt) = match self.earlier_run(host, &output_node).await {
@@ -323,7 +327,7 @@ impl Ctx {
         };
         template.build(&job).map_err(|e| {
             tracing::error!(error = %e, "cannot build the workflow");
-            Fail(reason::BAD_INPUT)
+            Fail(FailureReason::BadInput)
         })
     }
 
@@ -371,7 +375,7 @@ impl Ctx {
         prompt_id: &str,
         output_node: &str,
         adopt: Option<String>,
-    ) -> Result<(String, RunOutcome), &'static str> {
+    ) -> Result<(String, RunOutcome), FailureReason> {
         if let Some(pid) = adopt {
             match self.run_once(host, graph, &pid, output_node, false).await {
                 Ok(outcome) => return Ok((pid, outcome)),
@@ -392,15 +396,15 @@ impl Ctx {
     async fn status(&self, host: &Host, percent: u32) -> Result<(), Fail> {
         let text = text::progress(self.lang(), percent);
         let res = match self.status_msg.get() {
-            Some(id) => host.tg.edit_text(self.msg.chat_id, id, &text).await,
+            Some(id) => host.tg.edit_text(self.msg.chat_id.0, id, &text).await,
             None => host
                 .tg
-                .send_text(self.msg.chat_id, &text)
+                .send_text(self.msg.chat_id.0, &text)
                 .await
                 .map(|id| self.status_msg.set(Some(id))),
         };
         match res {
-            Err(TgError::Blocked) => Err(Fail(reason::TELEGRAM_BLOCKED)),
+            Err(TgError::Blocked) => Err(Fail(FailureReason::TelegramBlocked)),
             Err(e) => {
                 tracing::warn!(error = %e, "status message failed");
                 Ok(())
@@ -420,20 +424,20 @@ impl Ctx {
                 .map_err(|e| {
                     tracing::warn!(error = %e, "input photo download failed");
                     match e {
-                        TgError::Blocked => Fail(reason::TELEGRAM_BLOCKED),
-                        TgError::Transient(_) => Fail(reason::RETRIES_EXHAUSTED),
-                        _ => Fail(reason::BAD_INPUT),
+                        TgError::Blocked => Fail(FailureReason::TelegramBlocked),
+                        TgError::Transient(_) => Fail(FailureReason::RetriesExhausted),
+                        _ => Fail(FailureReason::BadInput),
                     }
                 })?;
             let name = format!("{}_{}_{i}.png", self.msg.job_id, self.attempt);
             let uploaded = host
                 .settings
                 .retry
-                .run("upload", &self.msg.job_id, || {
+                .run("upload", self.msg.job_id.as_str(), || {
                     host.comfy.upload_image(&name, bytes.clone())
                 })
                 .await
-                .map_err(|_| Fail(reason::RETRIES_EXHAUSTED))?;
+                .map_err(|_| Fail(FailureReason::RetriesExhausted))?;
             names.push(uploaded);
         }
         Ok(names)
@@ -446,11 +450,11 @@ impl Ctx {
         graph: &Value,
         prompt_id: &str,
         output_node: &str,
-    ) -> Result<RunOutcome, &'static str> {
+    ) -> Result<RunOutcome, FailureReason> {
         let res = host
             .settings
             .retry
-            .run("comfy_run", &self.msg.job_id, || {
+            .run("comfy_run", self.msg.job_id.as_str(), || {
                 self.run_once(host, graph, prompt_id, output_node, true)
             })
             .await;
@@ -517,7 +521,7 @@ impl Ctx {
     /// Stage 3: fetch the output, ask `delivering`, send it, report `succeeded`, ack.
     async fn deliver(&self, host: &Host, prompt_id: &str, outcome: &RunOutcome) {
         let Some(image) = outcome.images.first() else {
-            return self.fail(host, reason::COMFY_EXECUTION).await;
+            return self.fail(host, FailureReason::ComfyExecution).await;
         };
         let bytes = match self.fetch(host, image).await {
             Ok(b) => b,
@@ -534,7 +538,7 @@ impl Ctx {
         let meta = OutputMeta {
             comfy_prompt_id: prompt_id.to_owned(),
             bytes: size,
-            sent_as: sent_as.to_owned(),
+            sent_as,
             run_ms: self.taken.elapsed().as_millis() as u64,
         };
         self.final_event(host, JobEventKind::Succeeded(meta), "succeeded")
@@ -544,28 +548,28 @@ impl Ctx {
     }
 
     /// Sends the result to the chat; the failure reason when it cannot.
-    async fn send(&self, host: &Host, bytes: Vec<u8>) -> Result<&'static str, &'static str> {
+    async fn send(&self, host: &Host, bytes: Vec<u8>) -> Result<SentAs, FailureReason> {
         let name = format!("{}.png", self.msg.job_id);
         let caption = text::done(self.lang());
-        send_result(host.tg.as_ref(), self.msg.chat_id, &name, bytes, &caption)
+        send_result(host.tg.as_ref(), self.msg.chat_id.0, &name, bytes, &caption)
             .await
             .map_err(|e| {
                 tracing::error!(error = %e, "sending the result failed");
                 match e {
-                    TgError::Blocked => reason::TELEGRAM_BLOCKED,
-                    _ => reason::RETRIES_EXHAUSTED,
+                    TgError::Blocked => FailureReason::TelegramBlocked,
+                    _ => FailureReason::RetriesExhausted,
                 }
             })
     }
 
-    async fn fetch(&self, host: &Host, image: &ImageRef) -> Result<Vec<u8>, &'static str> {
+    async fn fetch(&self, host: &Host, image: &ImageRef) -> Result<Vec<u8>, FailureReason> {
         host.settings
             .retry
-            .run("view", &self.msg.job_id, || host.comfy.view(image))
+            .run("view", self.msg.job_id.as_str(), || host.comfy.view(image))
             .await
             .map_err(|e| {
                 tracing::error!(error = %e, "fetching the output failed");
-                reason::RETRIES_EXHAUSTED
+                FailureReason::RetriesExhausted
             })
     }
 
@@ -573,7 +577,7 @@ impl Ctx {
         if let Some(id) = self.status_msg.get() {
             let _ = host
                 .tg
-                .edit_text(self.msg.chat_id, id, &text::progress(self.lang(), 100))
+                .edit_text(self.msg.chat_id.0, id, &text::progress(self.lang(), 100))
                 .await;
         }
     }
@@ -581,7 +585,11 @@ impl Ctx {
     /// Reports `succeeded`/`failed`; acks unless the api could not be reached.
     async fn final_event(&self, host: &Host, kind: JobEventKind, outcome: &str) -> bool {
         let name = kind.name();
-        match host.events.send(&self.msg.job_id, self.attempt, kind).await {
+        match host
+            .events
+            .send(self.msg.job_id.as_str(), self.attempt, kind)
+            .await
+        {
             Ok(EventOutcome::Accepted(_)) => {
                 tracing::info!(event = name, "job finished");
                 finish(host, self, outcome).await;
@@ -600,23 +608,23 @@ impl Ctx {
     }
 
     /// Reports `failed` (the edge refunds), then tells the user in plain words and acks.
-    pub async fn fail(&self, host: &Host, why: &str) {
+    pub async fn fail(&self, host: &Host, why: FailureReason) {
         let words = text::failure(self.lang(), why);
         let failure = Failure {
-            reason: why.to_owned(),
+            reason: why,
             user_message: words.clone(),
         };
-        tracing::warn!(reason = why, "job failed");
+        tracing::warn!(reason = %why, "job failed");
         if self
             .final_event(host, JobEventKind::Failed(failure), "failed")
             .await
-            && why != reason::TELEGRAM_BLOCKED
+            && why != FailureReason::TelegramBlocked
         {
             let shown = match self.status_msg.get() {
-                Some(id) => host.tg.edit_text(self.msg.chat_id, id, &words).await,
+                Some(id) => host.tg.edit_text(self.msg.chat_id.0, id, &words).await,
                 None => host
                     .tg
-                    .send_text(self.msg.chat_id, &words)
+                    .send_text(self.msg.chat_id.0, &words)
                     .await
                     .map(|_| ()),
             };
@@ -632,7 +640,7 @@ struct ProgressBar {
     host: Rc<Host>,
     chat_id: i64,
     message_id: Option<i64>,
-    lang: String,
+    lang: Language,
     shown: Cell<u32>,
 }
 
@@ -640,9 +648,9 @@ impl ProgressBar {
     fn new(host: Rc<Host>, ctx: &Ctx) -> Self {
         Self {
             host,
-            chat_id: ctx.msg.chat_id,
+            chat_id: ctx.msg.chat_id.0,
             message_id: ctx.status_msg.get(),
-            lang: ctx.msg.lang.clone(),
+            lang: ctx.msg.lang,
             shown: Cell::new(0),
         }
     }
@@ -659,7 +667,7 @@ impl ProgressBar {
         let (host, chat, text) = (
             self.host.clone(),
             self.chat_id,
-            text::progress(&self.lang, percent),
+            text::progress(self.lang, percent),
         );
         tokio::task::spawn_local(async move {
             let _ = host.tg.edit_text(chat, message_id, &text).await;

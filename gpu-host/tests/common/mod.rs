@@ -23,7 +23,7 @@ use gpu_host::workflow::Workflows;
 use http_body_util::{BodyExt, Full};
 use hyper::{Request, Response, body::Incoming};
 use hyper_util::rt::TokioIo;
-use qwen_core::contract::{JobEvent, JobEventKind, JobMessage};
+use qwen_contract::{JobEvent, JobEventKind, JobMessage};
 use serde_json::{Value, json};
 use testkit::fakes::comfyui::FakeComfy;
 use testkit::fakes::telegram::FakeTelegram;
@@ -132,11 +132,11 @@ impl FakeApi {
     }
 
     /// The `failed` event's reason of a job, if any.
-    pub fn failure(&self, job_id: &str) -> Option<(String, String)> {
+    pub fn failure(&self, job_id: &str) -> Option<(qwen_contract::FailureReason, String)> {
         let st = self.state.lock().expect("lock");
         st.events.iter().find_map(|(j, e, s, _)| match &e.kind {
             JobEventKind::Failed(f) if j == job_id && *s == 200 => {
-                Some((f.reason.clone(), f.user_message.clone()))
+                Some((f.reason, f.user_message.clone()))
             }
             _ => None,
         })
@@ -202,8 +202,8 @@ async fn api_handle(
             .map(str::to_owned)
     };
     let (ts, sig) = (
-        header(qwen_core::signing::TIMESTAMP_HEADER),
-        header(qwen_core::signing::SIGNATURE_HEADER),
+        header(qwen_contract::signing::TIMESTAMP_HEADER),
+        header(qwen_contract::signing::SIGNATURE_HEADER),
     );
     let body = req
         .into_body()
@@ -212,7 +212,7 @@ async fn api_handle(
         .map(|b| b.to_bytes())
         .unwrap_or_default();
     let now = gpu_host::events::now_ms() / 1000;
-    if qwen_core::signing::verify(SECRET.as_bytes(), ts.as_deref(), sig.as_deref(), &body, now)
+    if qwen_contract::signing::verify(SECRET.as_bytes(), ts.as_deref(), sig.as_deref(), &body, now)
         .is_err()
     {
         return Ok(api_reply(
@@ -294,7 +294,7 @@ fn apply(job: &mut JobState, e: &JobEvent) -> (u16, Value) {
                 return conflict("job_final");
             }
             let granted = *job.granted.get_or_insert(e.attempt) == e.attempt;
-            job.status = "delivering".into();
+            job.status = "running".into();
             ok(job, granted)
         }
         JobEventKind::Succeeded(_) => {
@@ -362,14 +362,14 @@ pub fn job(job_id: &str, file_id: &str, lang: &str) -> JobMessage {
     JobMessage {
         v: 1,
         job_id: job_id.into(),
-        user_id: 7001,
-        chat_id: 7001,
+        user_id: qwen_contract::UserId(7001),
+        chat_id: qwen_contract::ChatId(7001),
         file_ids: vec![file_id.into()],
         prompt: "make the sky pink".into(),
         preset_id: None,
         seed: 42,
         workflow: "model_free".into(),
-        lang: lang.into(),
+        lang: lang.parse().expect("ru or en"),
         created_at: 1,
     }
 }
@@ -381,7 +381,7 @@ pub async fn push(names: &StreamNames, msg: &JobMessage) -> String {
         .arg(&names.stream)
         .arg("*")
         .arg("job")
-        .arg(msg.to_json())
+        .arg(msg.to_json().expect("json"))
         .query_async(&mut r)
         .await
         .expect("xadd")

@@ -12,7 +12,7 @@ pub fn created(lang: Lang, c: &Created) -> Rendered {
         lang,
         "job_created",
         &[
-            ("job_id", c.job.id.clone()),
+            ("job_id", c.job.id.to_string()),
             ("cost", c.cost.to_string()),
             ("balance", c.balance_after.to_string()),
             ("ahead", c.queue_position.to_string()),
@@ -21,7 +21,7 @@ pub fn created(lang: Lang, c: &Created) -> Rendered {
     let mut rows = vec![vec![button(
         lang,
         "btn_cancel_job",
-        Button::CancelJob(c.job.id.clone()),
+        Button::CancelJob(c.job.id.to_string()),
     )]];
     rows.extend(menu_only(lang));
     Rendered::new(text, rows)
@@ -48,7 +48,10 @@ pub fn cancelled(lang: Lang, job: &Job) -> Rendered {
     let text = tf(
         lang,
         "job_cancelled",
-        &[("job_id", job.id.clone()), ("cost", job.cost.to_string())],
+        &[
+            ("job_id", job.id.to_string()),
+            ("cost", job.cost.to_string()),
+        ],
     );
     Rendered::new(text, menu_only(lang))
 }

@@ -70,7 +70,7 @@ pub async fn list(view: &View<'_>, category: &str, page: u32) -> CoreResult<Rend
         .iter()
         .map(|p| {
             vec![InlineKeyboardButton::callback(
-                p.name(lang.code()),
+                p.name(lang),
                 Button::Preset(p.id.clone()).data(),
             )]
         })
@@ -94,9 +94,9 @@ fn line(p: &Preset, lang: Lang) -> String {
         lang,
         "preset_line",
         &[
-            ("name", p.name(lang.code()).to_owned()),
+            ("name", p.name(lang).to_owned()),
             ("cost", p.cost.to_string()),
-            ("description", p.description(lang.code()).to_owned()),
+            ("description", p.description(lang).to_owned()),
         ],
     )
 }
@@ -136,9 +136,9 @@ pub async fn chosen(view: &View<'_>, id: &str) -> CoreResult<Rendered> {
         lang,
         "preset_chosen",
         &[
-            ("name", p.name(lang.code()).to_owned()),
+            ("name", p.name(lang).to_owned()),
             ("cost", p.cost.to_string()),
-            ("description", p.description(lang.code()).to_owned()),
+            ("description", p.description(lang).to_owned()),
         ],
     );
     Ok(Rendered::new(

@@ -1,5 +1,6 @@
 //! Profile and balance.
 
+use qwen_core::contract::JobStatus;
 use qwen_core::{CoreResult, Page, jobs, ledger, users};
 
 use crate::event::Button;
@@ -56,10 +57,10 @@ async fn ledger_lines(view: &View<'_>) -> CoreResult<Vec<String>> {
 
 async fn job_lines(view: &View<'_>) -> CoreResult<Vec<String>> {
     let (recent, _) = jobs::list_for_user(view.sql, view.user_id, Page::new(RECENT, 0)).await?;
-    let status = |s: &str| t(view.lang, &format!("status_{s}")).to_owned();
+    let status = |s: JobStatus| t(view.lang, &format!("status_{s}"));
     Ok(recent
         .iter()
-        .map(|j| format!("{} — {}", short_id(&j.id), status(&j.status)))
+        .map(|j| format!("{} — {}", short_id(j.id.as_str()), status(j.status)))
         .collect())
 }
 

@@ -23,7 +23,7 @@ pub async fn render(view: &View<'_>) -> CoreResult<Rendered> {
             let label = t(lang, &format!("btn_method_{}", m.id()));
             vec![InlineKeyboardButton::callback(
                 label,
-                Button::PayMethod(m.id().into()).data(),
+                Button::PayMethod(m.id().to_string()).data(),
             )]
         })
         .collect();

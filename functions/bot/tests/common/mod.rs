@@ -238,7 +238,7 @@ impl Bot {
         let rows = qwen_core::ports::Sql::execute(&sql, stmt, &[user.into()])
             .await
             .expect("count");
-        rows.first().map(|r| r.int(0)).unwrap_or(0)
+        rows.first().map(|r| r.int(0).expect("column")).unwrap_or(0)
     }
 
     /// The stored user.

@@ -13,13 +13,13 @@ pub mod ops;
 pub mod settings;
 pub mod stars;
 pub mod store;
-pub mod telegram;
 pub mod webhook;
 pub mod yookassa;
 pub mod yookassa_card;
 pub mod yookassa_sbp;
 
 use async_trait::async_trait;
+use botapi::{BotApi, BotApiError};
 use serde::{Deserialize, Serialize};
 
 use crate::error::{CoreError, CoreResult};
@@ -43,14 +43,45 @@ pub fn method(id: &str) -> CoreResult<&'static dyn PaymentMethod> {
     METHODS
         .iter()
         .copied()
-        .find(|m| m.id() == id)
+        .find(|m| m.id().as_str() == id)
         .ok_or_else(|| {
-            let known: Vec<&str> = METHODS.iter().map(|m| m.id()).collect();
+            let known: Vec<&str> = METHODS.iter().map(|m| m.id().as_str()).collect();
             CoreError::invalid(
                 "invalid_method",
                 format!("unknown payment method {id:?}; use one of {known:?}"),
             )
         })
+}
+
+/// The bot's Telegram client (the one Bot API client, `botapi`, over the HTTP port) for the
+/// two calls payments make: the "balance topped up" message and Stars refunds.
+///
+/// # Errors
+/// [`CoreError::Upstream`] when no bot token is configured.
+pub(crate) fn telegram<'a>(deps: &'a Deps<'a>) -> CoreResult<BotApi<&'a dyn HttpClient>> {
+    if deps.pay.bot_token.is_empty() {
+        return Err(telegram_error(
+            "telegram_bot_token is not configured",
+            false,
+        ));
+    }
+    Ok(
+        BotApi::new(&deps.pay.telegram_api_url, &deps.pay.bot_token, deps.http)
+            .with_timeout_ms(deps.pay.telegram_timeout_ms),
+    )
+}
+
+/// A Bot API failure as a core error (the client redacts the token from every message).
+pub(crate) fn from_bot_api(method: &str, e: &BotApiError) -> CoreError {
+    telegram_error(format!("{method}: {e}"), e.is_retryable())
+}
+
+fn telegram_error(message: impl Into<String>, transient: bool) -> CoreError {
+    CoreError::Upstream {
+        service: "telegram",
+        message: message.into(),
+        transient,
+    }
 }
 
 /// What a payment needs from the outside world.
@@ -67,22 +98,55 @@ pub struct Deps<'a> {
     pub pay: &'a PaymentSettings,
 }
 
-/// A currency the app accepts.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Currency {
-    /// Russian rouble (stored in kopecks).
-    Rub,
-    /// Telegram Stars (stored in stars).
-    Xtr,
+qwen_contract::wire_words! {
+    /// A currency the app accepts.
+    pub enum Currency ("currency") {
+        /// Russian rouble (stored in kopecks).
+        Rub = "RUB",
+        /// Telegram Stars (stored in stars).
+        Xtr = "XTR",
+    }
+}
+
+qwen_contract::wire_words! {
+    /// How a payment is made: the id of a [`PaymentMethod`] in [`METHODS`].
+    pub enum Method ("payment method") {
+        /// A bank card through YooKassa (RUB).
+        YookassaCard = "yookassa_card",
+        /// The Faster Payments System through YooKassa (RUB).
+        YookassaSbp = "yookassa_sbp",
+        /// Telegram Stars (XTR).
+        Stars = "stars",
+    }
+}
+
+qwen_contract::wire_words! {
+    /// Where a payment is. Only `succeeded` (credited) and `refunded` (taken back) move money.
+    pub enum PaymentStatus ("payment status") {
+        /// Created, waiting for the payer or the provider.
+        Pending = "pending",
+        /// Paid and credited once.
+        Succeeded = "succeeded",
+        /// The payer or the provider cancelled it.
+        Canceled = "canceled",
+        /// Creating it at the provider failed; it may be retried.
+        Failed = "failed",
+        /// Paid, then refunded and taken back.
+        Refunded = "refunded",
+    }
+}
+
+impl PaymentStatus {
+    /// Whether the payment may still be paid (pending, or failed at creation).
+    pub fn is_open(self) -> bool {
+        matches!(self, PaymentStatus::Pending | PaymentStatus::Failed)
+    }
 }
 
 impl Currency {
     /// ISO-style code: `RUB` or `XTR`.
     pub fn code(self) -> &'static str {
-        match self {
-            Currency::Rub => "RUB",
-            Currency::Xtr => "XTR",
-        }
+        self.as_str()
     }
     /// Smallest units per whole unit (100 kopecks, 1 star).
     pub fn minor_per_unit(self) -> i64 {
@@ -121,18 +185,18 @@ pub struct Payment {
     pub id: String,
     /// Telegram id of the payer.
     pub user_id: i64,
-    /// Method id (`yookassa_card`, `yookassa_sbp`, `stars`).
-    pub method: String,
+    /// How it is paid.
+    pub method: Method,
     /// Amount in the smallest unit (kopecks, stars).
     pub amount: i64,
-    /// `RUB` or `XTR`.
-    pub currency: String,
+    /// The currency of `amount`.
+    pub currency: Currency,
     /// Credits paid for.
     pub credits: i64,
     /// Bonus credits.
     pub bonus: i64,
-    /// `pending`, `succeeded`, `canceled`, `failed`, `refunded`.
-    pub status: String,
+    /// Where the payment is.
+    pub status: PaymentStatus,
     /// YooKassa's payment id.
     pub provider_payment_id: Option<String>,
     /// Where the payer confirms (YooKassa page).
@@ -202,7 +266,7 @@ pub struct Customer {
 #[async_trait(?Send)]
 pub trait PaymentMethod: Sync {
     /// Stable id used in the API and stored on the row.
-    fn id(&self) -> &'static str;
+    fn id(&self) -> Method;
     /// The currency it charges.
     fn currency(&self) -> Currency;
     /// Starts the (already stored, pending) payment at the provider.

@@ -3,8 +3,11 @@
 
 use serde::{Deserialize, Serialize};
 
-use super::{Currency, Customer, Deps, Invoice, Payment, store};
+use super::{Currency, Customer, Deps, Invoice, Method, Payment, PaymentStatus, store};
 use crate::error::{CoreError, CoreResult};
+use botapi::SendMessage;
+
+use crate::contract::Language;
 use crate::{ledger, users};
 
 /// Input of [`create`] (`POST /api/payments/`).
@@ -91,18 +94,23 @@ fn payment_id(input: &NewPayment) -> String {
     }
 }
 
-fn draft(deps: &Deps<'_>, input: &NewPayment, cur: Currency) -> CoreResult<Payment> {
+fn draft(
+    deps: &Deps<'_>,
+    input: &NewPayment,
+    method: Method,
+    cur: Currency,
+) -> CoreResult<Payment> {
     let (units, credits) = quote(cur, deps.pay, input.package, input.amount)?;
     let now = deps.clock.now_ms();
     Ok(Payment {
         id: payment_id(input),
         user_id: input.telegram_id,
-        method: input.method.clone(),
+        method,
         amount: units * cur.minor_per_unit(),
-        currency: cur.code().into(),
+        currency: cur,
         credits,
         bonus: ledger::calculate_bonus(credits, deps.settings.topup_bonus_percent),
-        status: "pending".into(),
+        status: PaymentStatus::Pending,
         provider_payment_id: None,
         confirmation_url: None,
         failure: None,
@@ -128,19 +136,17 @@ fn draft(deps: &Deps<'_>, input: &NewPayment, cur: Currency) -> CoreResult<Payme
 pub async fn create(deps: &Deps<'_>, input: &NewPayment) -> CoreResult<Created> {
     let method = super::method(&input.method)?;
     users::get(deps.sql, input.telegram_id).await?;
-    let wanted = draft(deps, input, method.currency())?;
+    let wanted = draft(deps, input, method.id(), method.currency())?;
     let (row, created) = store::insert(deps.sql, &wanted).await?;
     if !created
-        && (row.user_id, &row.method, row.amount) != (wanted.user_id, &wanted.method, wanted.amount)
+        && (row.user_id, row.method, row.amount) != (wanted.user_id, wanted.method, wanted.amount)
     {
         return Err(CoreError::conflict(
             "idempotency_key_reused",
             "this idempotency_key was used for another payment",
         ));
     }
-    if !created
-        && (row.confirmation_url.is_some() || !matches!(row.status.as_str(), "pending" | "failed"))
-    {
+    if !created && (row.confirmation_url.is_some() || !row.status.is_open()) {
         return Ok(Created {
             confirmation_url: row.confirmation_url.clone(),
             invoice: None,
@@ -210,25 +216,30 @@ pub async fn credit(
 }
 
 /// The "balance topped up" message: credits, bonus, new balance, in the user's language.
-pub fn topped_up_text(lang: &str, credits: i64, bonus: i64, balance: i64) -> String {
-    if lang == "en" {
-        format!(
-            "✅ Balance topped up: +{credits} credits, bonus +{bonus}. Balance: {balance} credits."
-        )
-    } else {
-        format!(
-            "✅ Баланс пополнен: +{credits} кредитов, бонус +{bonus}. Баланс: {balance} кредитов."
-        )
-    }
+pub fn topped_up_text(lang: Language, credits: i64, bonus: i64, balance: i64) -> String {
+    let args = [
+        ("credits", credits.to_string()),
+        ("bonus", bonus.to_string()),
+        ("balance", balance.to_string()),
+    ];
+    qwen_texts::tf(lang, "topped_up", &args)
 }
 
 async fn notify(deps: &Deps<'_>, p: &Payment, balance: i64) {
     let lang = match users::get(deps.sql, p.user_id).await {
         Ok(u) => u.language(),
-        Err(_) => "ru",
+        Err(_) => Language::Ru,
     };
     let text = topped_up_text(lang, p.credits, p.bonus, balance);
-    if let Err(e) = super::telegram::send_message(deps, p.user_id, &text).await {
+    let sent = match super::telegram(deps) {
+        Ok(bot) => bot
+            .send_message(&SendMessage::new(p.user_id, text))
+            .await
+            .map(drop)
+            .map_err(|e| super::from_bot_api("sendMessage", &e)),
+        Err(e) => Err(e),
+    };
+    if let Err(e) = sent {
         tracing::warn!(payment_id = %p.id, user_id = p.user_id, error = %e, "could not send the top-up message");
     }
 }

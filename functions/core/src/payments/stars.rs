@@ -5,8 +5,10 @@
 use async_trait::async_trait;
 
 use super::{
-    Currency, Customer, Deps, Invoice, Payment, PaymentMethod, Started, ops, store, telegram,
+    Currency, Customer, Deps, Invoice, Method, Payment, PaymentMethod, PaymentStatus, Started, ops,
+    store,
 };
+use crate::contract::Language;
 use crate::error::{CoreError, CoreResult};
 
 /// Telegram Stars.
@@ -14,8 +16,8 @@ pub struct Stars;
 
 #[async_trait(?Send)]
 impl PaymentMethod for Stars {
-    fn id(&self) -> &'static str {
-        "stars"
+    fn id(&self) -> super::Method {
+        super::Method::Stars
     }
     fn currency(&self) -> Currency {
         Currency::Xtr
@@ -33,16 +35,20 @@ impl PaymentMethod for Stars {
     }
 }
 
-/// The invoice for a Stars payment.
+/// The invoice for a Stars payment. Its title and description are in English: starting a
+/// payment does not know the payer's language, and Telegram shows the invoice as sent.
 pub fn invoice(p: &Payment) -> Invoice {
+    let lang = Language::En;
+    let total = [("credits", (p.credits + p.bonus).to_string())];
+    let parts = [
+        ("credits", p.credits.to_string()),
+        ("bonus", p.bonus.to_string()),
+    ];
     Invoice {
-        title: format!("{} credits", p.credits + p.bonus),
-        description: format!(
-            "QwenEditBot top-up: {} credits + {} bonus",
-            p.credits, p.bonus
-        ),
+        title: qwen_texts::tf(lang, "stars_invoice_title", &total),
+        description: qwen_texts::tf(lang, "stars_invoice_description", &parts),
         payload: p.id.clone(),
-        currency: "XTR".into(),
+        currency: Currency::Xtr.as_str().into(),
         amount: p.amount,
     }
 }
@@ -59,18 +65,14 @@ pub enum Refusal {
 }
 
 impl Refusal {
-    /// The reason shown to the user (`ru` or `en`).
-    pub fn message(self, lang: &str) -> &'static str {
-        match (self, lang == "en") {
-            (Refusal::Unknown, true) => "This invoice is not valid. Please open “Top up” again.",
-            (Refusal::Unknown, false) => "Этот счёт недействителен. Откройте «Пополнить» ещё раз.",
-            (Refusal::NotPending, true) => "This invoice has already been paid or has expired.",
-            (Refusal::NotPending, false) => "Этот счёт уже оплачен или больше не действует.",
-            (Refusal::Mismatch, true) => {
-                "The invoice does not match the order. Please create a new one."
-            }
-            (Refusal::Mismatch, false) => "Счёт не совпадает с заказом. Создайте новый.",
-        }
+    /// The reason shown to the user.
+    pub fn message(self, lang: Language) -> String {
+        let key = match self {
+            Refusal::Unknown => "precheckout_unknown",
+            Refusal::NotPending => "precheckout_not_pending",
+            Refusal::Mismatch => "precheckout_mismatch",
+        };
+        qwen_texts::t(lang, key)
     }
 }
 
@@ -91,8 +93,8 @@ async fn matching(deps: &Deps<'_>, q: &StarsPayment<'_>) -> CoreResult<Result<Pa
     let Some(p) = store::find(deps.sql, q.payload).await? else {
         return Ok(Err(Refusal::Unknown));
     };
-    if p.method != "stars"
-        || p.currency != q.currency
+    if p.method != Method::Stars
+        || p.currency.as_str() != q.currency
         || p.amount != q.total_amount
         || p.user_id != q.user_id
     {
@@ -110,7 +112,7 @@ pub async fn pre_checkout(
     q: &StarsPayment<'_>,
 ) -> CoreResult<Result<Payment, Refusal>> {
     let verdict = match matching(deps, q).await? {
-        Ok(p) if p.status != "pending" => Err(Refusal::NotPending),
+        Ok(p) if p.status != PaymentStatus::Pending => Err(Refusal::NotPending),
         other => other,
     };
     if let Err(r) = &verdict {
@@ -157,9 +159,9 @@ pub async fn successful_payment(
 /// [`CoreError::Upstream`] when Telegram refuses; storage errors.
 pub async fn refund(deps: &Deps<'_>, payment_id: &str) -> CoreResult<Payment> {
     let p = store::get(deps.sql, payment_id).await?;
-    let charge = match (&p.charge_id, p.method.as_str(), p.status.as_str()) {
-        (Some(c), "stars", "succeeded") => c.clone(),
-        (_, _, "refunded") => return Ok(p),
+    let charge = match (&p.charge_id, p.method, p.status) {
+        (Some(c), Method::Stars, PaymentStatus::Succeeded) => c.clone(),
+        (_, _, PaymentStatus::Refunded) => return Ok(p),
         _ => {
             return Err(CoreError::conflict(
                 "not_refundable",
@@ -167,7 +169,10 @@ pub async fn refund(deps: &Deps<'_>, payment_id: &str) -> CoreResult<Payment> {
             ));
         }
     };
-    telegram::refund_star_payment(deps, p.user_id, &charge).await?;
+    super::telegram(deps)?
+        .refund_star_payment(p.user_id, &charge)
+        .await
+        .map_err(|e| super::from_bot_api("refundStarPayment", &e))?;
     ops::take_back(deps, &p, &format!("stars:{charge}")).await?;
     store::get(deps.sql, payment_id).await
 }

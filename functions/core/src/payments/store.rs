@@ -6,39 +6,40 @@ use serde::Serialize;
 
 use super::{Payment, Started};
 use crate::error::{CoreError, CoreResult};
-use crate::ports::{Sql, SqlRow, SqlValue};
+use crate::ports::{Sql, SqlError, SqlRow, SqlValue};
 
 const COLUMNS: &str = "id, user_id, method, amount, currency, credits, bonus, status, \
     provider_payment_id, confirmation_url, failure, provider_status, charge_id, refund_id, \
     refunded, shortfall, created_at, updated_at, credited_at, refunded_at";
 
-fn from_row(r: &SqlRow) -> Payment {
-    Payment {
-        id: r.text(0),
-        user_id: r.int(1),
-        method: r.text(2),
-        amount: r.int(3),
-        currency: r.text(4),
-        credits: r.int(5),
-        bonus: r.int(6),
-        status: r.text(7),
-        provider_payment_id: r.opt_text(8),
-        confirmation_url: r.opt_text(9),
-        failure: r.opt_text(10),
-        provider_status: r.opt_text(11),
-        charge_id: r.opt_text(12),
-        refund_id: r.opt_text(13),
-        refunded: r.int(14),
-        shortfall: r.int(15),
-        created_at: r.int(16),
-        updated_at: r.int(17),
-        credited_at: r.opt_int(18),
-        refunded_at: r.opt_int(19),
-    }
+fn from_row(r: &SqlRow) -> Result<Payment, SqlError> {
+    Ok(Payment {
+        id: r.text(0)?,
+        user_id: r.int(1)?,
+        method: r.word(2)?,
+        amount: r.int(3)?,
+        currency: r.word(4)?,
+        credits: r.int(5)?,
+        bonus: r.int(6)?,
+        status: r.word(7)?,
+        provider_payment_id: r.opt_text(8)?,
+        confirmation_url: r.opt_text(9)?,
+        failure: r.opt_text(10)?,
+        provider_status: r.opt_text(11)?,
+        charge_id: r.opt_text(12)?,
+        refund_id: r.opt_text(13)?,
+        refunded: r.int(14)?,
+        shortfall: r.int(15)?,
+        created_at: r.int(16)?,
+        updated_at: r.int(17)?,
+        credited_at: r.opt_int(18)?,
+        refunded_at: r.opt_int(19)?,
+    })
 }
 
 async fn one(sql: &dyn Sql, stmt: &str, args: &[SqlValue]) -> CoreResult<Option<Payment>> {
-    Ok(sql.execute(stmt, args).await?.first().map(from_row))
+    let rows = sql.execute(stmt, args).await?;
+    Ok(crate::db::first(&rows, from_row)?)
 }
 
 /// Inserts a pending payment; returns `(row, created)` — the existing row when the id exists.
@@ -279,17 +280,23 @@ pub async fn admin_list(
         .await?;
     let totals: Vec<Total> = totals
         .iter()
-        .map(|r| Total {
-            currency: r.text(0),
-            status: r.text(1),
-            count: r.int(2),
-            amount: r.int(3),
-            credits: r.int(4),
-            bonus: r.int(5),
-            refunded: r.int(6),
-            shortfall: r.int(7),
+        .map(|r| {
+            Ok(Total {
+                currency: r.word(0)?,
+                status: r.word(1)?,
+                count: r.int(2)?,
+                amount: r.int(3)?,
+                credits: r.int(4)?,
+                bonus: r.int(5)?,
+                refunded: r.int(6)?,
+                shortfall: r.int(7)?,
+            })
         })
-        .collect();
+        .collect::<Result<Vec<Total>, SqlError>>()?;
     let count = totals.iter().map(|t| t.count).sum();
-    Ok((rows.iter().map(from_row).collect(), count, totals))
+    let items = rows
+        .iter()
+        .map(from_row)
+        .collect::<Result<Vec<Payment>, SqlError>>()?;
+    Ok((items, count, totals))
 }

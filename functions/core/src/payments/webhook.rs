@@ -148,7 +148,7 @@ async fn payment_succeeded(deps: &Deps<'_>, provider_id: &str) -> CoreResult<&'s
         tracing::warn!(payment_id = %row.id, user_id = row.user_id, provider_id = %provider_id, %reason, "not credited: re-fetched payment does not confirm the notification");
         return Ok("mismatch");
     }
-    if !matches!(row.status.as_str(), "pending" | "failed") {
+    if !row.status.is_open() {
         // Already closed: the guarded update would change nothing; skip the write lock.
         tracing::info!(payment_id = %row.id, status = %row.status, "duplicate notification");
         return Ok("duplicate");
@@ -177,7 +177,7 @@ pub fn verify(row: &Payment, f: &YkPayment) -> Result<(), String> {
         return Err(format!("provider id {}", f.id));
     }
     if yookassa::parse_value(&f.amount.value) != Some(row.amount)
-        || f.amount.currency != row.currency
+        || f.amount.currency != row.currency.as_str()
     {
         return Err(format!(
             "amount {} {} but ours is {} {}",

@@ -9,6 +9,7 @@ use serde::Deserialize;
 use serde_json::{Value, json};
 
 use super::{Customer, Deps, Payment};
+use crate::contract::Language;
 use crate::error::{CoreError, CoreResult};
 use crate::ports::{HttpError, HttpRequest, HttpResponse};
 
@@ -126,16 +127,22 @@ fn upstream(message: impl Into<String>, transient: bool) -> CoreError {
     }
 }
 
+/// A payment text in Russian (YooKassa's page and the 54-FZ receipt) with `credits`.
+fn russian(key: &str, credits: i64) -> String {
+    qwen_texts::tf(Language::Ru, key, &[("credits", credits.to_string())])
+}
+
 /// The request body of `POST /v3/payments` for `payment`, paid with `method_type`
 /// (`bank_card`, `sbp`).
 pub fn create_body(deps: &Deps<'_>, p: &Payment, method_type: &str, customer: &Customer) -> Value {
     let amount = json!({ "value": amount_value(p.amount), "currency": p.currency });
+    let description = russian("yookassa_description", p.credits + p.bonus);
     let mut body = json!({
         "amount": amount,
         "capture": true,
         "payment_method_data": { "type": method_type },
         "confirmation": { "type": "redirect", "return_url": deps.pay.return_url },
-        "description": format!("Пополнение баланса QwenEditBot: {} кредитов", p.credits + p.bonus),
+        "description": description,
         "metadata": { "payment_id": p.id, "telegram_id": p.user_id.to_string() },
     });
     if deps.pay.receipt {
@@ -155,7 +162,7 @@ fn receipt(deps: &Deps<'_>, p: &Payment, customer: &Customer, amount: Value) -> 
     json!({
         "customer": who,
         "items": [{
-            "description": format!("Кредиты QwenEditBot ({})", p.credits),
+            "description": russian("yookassa_receipt_item", p.credits),
             "quantity": "1.00",
             "amount": amount,
             "vat_code": deps.pay.vat_code,

@@ -10,8 +10,8 @@ pub struct YookassaCard;
 
 #[async_trait(?Send)]
 impl PaymentMethod for YookassaCard {
-    fn id(&self) -> &'static str {
-        "yookassa_card"
+    fn id(&self) -> super::Method {
+        super::Method::YookassaCard
     }
     fn currency(&self) -> Currency {
         Currency::Rub

@@ -11,8 +11,8 @@ pub struct YookassaSbp;
 
 #[async_trait(?Send)]
 impl PaymentMethod for YookassaSbp {
-    fn id(&self) -> &'static str {
-        "yookassa_sbp"
+    fn id(&self) -> super::Method {
+        super::Method::YookassaSbp
     }
     fn currency(&self) -> Currency {
         Currency::Rub

@@ -1,5 +1,10 @@
-//! The small I/O traits the core talks through. Spin components implement them with
-//! `spin_sdk`; tests and native tools implement them with rusqlite, Redis and reqwest.
+//! # qwen-ports
+//!
+//! The small I/O traits the core talks through (SQL, key-value, the jobs queue, outbound
+//! HTTP, the clock, configuration) and the outbound HTTP types. Spin components implement
+//! them with `spin_sdk` (`spin-adapters`); tests and native tools implement them with
+//! rusqlite, Redis and reqwest. `botapi` (the Telegram client) needs nothing but these, so it
+//! depends on this crate and not on the domain.
 //!
 //! Futures are not `Send`: Spin runs components single-threaded, and native adapters drive
 //! handlers on a current-thread runtime.
@@ -43,34 +48,111 @@ impl<T: Into<SqlValue>> From<Option<T>> for SqlValue {
 }
 
 /// One result row; columns are read by index.
+///
+/// Every accessor checks what it finds: a NULL where a value is required, or a value of
+/// another type, is a [`SqlError::Decode`] naming the column, never a silent 0 or "". Schema
+/// drift then fails loudly at the first read.
 #[derive(Debug, Clone, PartialEq, Default)]
 pub struct SqlRow(pub Vec<SqlValue>);
 
 impl SqlRow {
-    /// Integer at `idx` (0 for NULL or another type).
-    pub fn int(&self, idx: usize) -> i64 {
-        match self.0.get(idx) {
-            Some(SqlValue::Integer(v)) => *v,
-            Some(SqlValue::Real(v)) => *v as i64,
-            _ => 0,
-        }
+    fn cell(&self, idx: usize) -> Result<&SqlValue, SqlError> {
+        self.0.get(idx).ok_or_else(|| {
+            SqlError::Decode(format!(
+                "column {idx} is missing (row has {})",
+                self.0.len()
+            ))
+        })
     }
+
+    fn wrong(idx: usize, want: &str, got: &SqlValue) -> SqlError {
+        SqlError::Decode(format!("column {idx}: expected {want}, found {got:?}"))
+    }
+
     /// Integer at `idx`, `None` for NULL.
-    pub fn opt_int(&self, idx: usize) -> Option<i64> {
-        match self.0.get(idx) {
-            Some(SqlValue::Integer(v)) => Some(*v),
-            _ => None,
+    ///
+    /// # Errors
+    /// [`SqlError::Decode`] for a missing column or another type.
+    pub fn opt_int(&self, idx: usize) -> Result<Option<i64>, SqlError> {
+        match self.cell(idx)? {
+            SqlValue::Null => Ok(None),
+            SqlValue::Integer(v) => Ok(Some(*v)),
+            other => Err(Self::wrong(idx, "an integer", other)),
         }
     }
-    /// Text at `idx` ("" for NULL or another type).
-    pub fn text(&self, idx: usize) -> String {
-        self.opt_text(idx).unwrap_or_default()
+
+    /// Integer at `idx`.
+    ///
+    /// # Errors
+    /// [`SqlError::Decode`] for NULL, a missing column or another type.
+    pub fn int(&self, idx: usize) -> Result<i64, SqlError> {
+        self.opt_int(idx)?
+            .ok_or_else(|| Self::wrong(idx, "an integer", &SqlValue::Null))
     }
+
+    /// A number at `idx` (an integer or a real, as `AVG` answers), `None` for NULL.
+    ///
+    /// # Errors
+    /// [`SqlError::Decode`] for a missing column or a non-number.
+    pub fn opt_real(&self, idx: usize) -> Result<Option<f64>, SqlError> {
+        match self.cell(idx)? {
+            SqlValue::Null => Ok(None),
+            SqlValue::Integer(v) => Ok(Some(*v as f64)),
+            SqlValue::Real(v) => Ok(Some(*v)),
+            other => Err(Self::wrong(idx, "a number", other)),
+        }
+    }
+
     /// Text at `idx`, `None` for NULL.
-    pub fn opt_text(&self, idx: usize) -> Option<String> {
-        match self.0.get(idx) {
-            Some(SqlValue::Text(v)) => Some(v.clone()),
-            _ => None,
+    ///
+    /// # Errors
+    /// [`SqlError::Decode`] for a missing column or another type.
+    pub fn opt_text(&self, idx: usize) -> Result<Option<String>, SqlError> {
+        match self.cell(idx)? {
+            SqlValue::Null => Ok(None),
+            SqlValue::Text(v) => Ok(Some(v.clone())),
+            other => Err(Self::wrong(idx, "text", other)),
+        }
+    }
+
+    /// Text at `idx`.
+    ///
+    /// # Errors
+    /// [`SqlError::Decode`] for NULL, a missing column or another type.
+    pub fn text(&self, idx: usize) -> Result<String, SqlError> {
+        self.opt_text(idx)?
+            .ok_or_else(|| Self::wrong(idx, "text", &SqlValue::Null))
+    }
+
+    /// Text at `idx` parsed into one of a closed set of words (a status, a currency…).
+    ///
+    /// # Errors
+    /// [`SqlError::Decode`] for NULL, another type or a word the type does not know.
+    pub fn word<T>(&self, idx: usize) -> Result<T, SqlError>
+    where
+        T: std::str::FromStr,
+        T::Err: std::fmt::Display,
+    {
+        let text = self.text(idx)?;
+        text.parse()
+            .map_err(|e| SqlError::Decode(format!("column {idx}: {e}")))
+    }
+
+    /// As [`SqlRow::word`], `None` for NULL.
+    ///
+    /// # Errors
+    /// As [`SqlRow::word`].
+    pub fn opt_word<T>(&self, idx: usize) -> Result<Option<T>, SqlError>
+    where
+        T: std::str::FromStr,
+        T::Err: std::fmt::Display,
+    {
+        match self.opt_text(idx)? {
+            None => Ok(None),
+            Some(text) => text
+                .parse()
+                .map(Some)
+                .map_err(|e| SqlError::Decode(format!("column {idx}: {e}"))),
         }
     }
 }
@@ -84,6 +166,10 @@ pub enum SqlError {
     /// The database is locked or unreachable: worth a retry later.
     #[error("sql unavailable: {0}")]
     Unavailable(String),
+    /// A row did not have the shape the reader expected (NULL, another type, an unknown
+    /// word): the schema and the code disagree.
+    #[error("sql row: {0}")]
+    Decode(String),
     /// Any other failure (bad SQL, I/O).
     #[error("sql: {0}")]
     Other(String),
@@ -243,4 +329,31 @@ pub trait Clock {
 pub trait Config {
     /// The value of variable `name` (lowercase snake_case), `None` when unset or empty.
     async fn get(&self, name: &str) -> Option<String>;
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn accessors_refuse_null_and_other_types() {
+        let row = SqlRow(vec![
+            SqlValue::Integer(3),
+            SqlValue::Null,
+            SqlValue::Text("queued".into()),
+            SqlValue::Real(1.5),
+        ]);
+        assert_eq!(row.int(0), Ok(3));
+        assert_eq!(row.opt_int(1), Ok(None));
+        assert!(matches!(row.int(1), Err(SqlError::Decode(_))));
+        assert!(matches!(row.int(2), Err(SqlError::Decode(_))));
+        assert!(matches!(row.text(0), Err(SqlError::Decode(_))));
+        assert_eq!(row.text(2).as_deref(), Ok("queued"));
+        assert_eq!(row.opt_text(1), Ok(None));
+        assert_eq!(row.opt_real(3), Ok(Some(1.5)));
+        assert_eq!(row.opt_real(0), Ok(Some(3.0)));
+        assert!(matches!(row.int(9), Err(SqlError::Decode(_))));
+        assert_eq!(row.word::<u8>(0).ok(), None);
+        assert_eq!(row.opt_word::<u8>(1), Ok(None));
+    }
 }

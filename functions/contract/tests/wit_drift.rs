@@ -5,7 +5,7 @@
 use std::collections::BTreeMap;
 use std::path::Path;
 
-use qwen_core::contract::*;
+use qwen_contract::*;
 use serde_json::Value;
 use wit_parser::{Resolve, Type, TypeDefKind, TypeId};
 
@@ -94,6 +94,15 @@ fn check_def(resolve: &Resolve, id: TypeId, value: &Value, at: &str) {
                 ),
             }
         }
+        TypeDefKind::Enum(e) => {
+            let word = value
+                .as_str()
+                .unwrap_or_else(|| panic!("{at}: expected an enum word, got {value}"));
+            assert!(
+                e.cases.iter().any(|c| snake(&c.name) == word),
+                "{at}: {word:?} is no case of the WIT enum"
+            );
+        }
         TypeDefKind::Type(t) => check(resolve, t, value, at),
         other => panic!("{at}: unsupported WIT kind {other:?}"),
     }
@@ -110,15 +119,15 @@ fn ty(types: &BTreeMap<String, TypeId>, name: &str) -> Type {
 fn message() -> JobMessage {
     JobMessage {
         v: 1,
-        job_id: "j".into(),
-        user_id: 1,
-        chat_id: 2,
+        job_id: JobId::from("j"),
+        user_id: UserId(1),
+        chat_id: ChatId(2),
         file_ids: vec!["f".into()],
         prompt: "p".into(),
         preset_id: Some("anime".into()),
         seed: 3,
         workflow: "w".into(),
-        lang: "ru".into(),
+        lang: Language::Ru,
         created_at: 4,
     }
 }
@@ -149,11 +158,11 @@ fn every_job_event_case_matches_wit() {
     let out = OutputMeta {
         comfy_prompt_id: "p".into(),
         bytes: 1,
-        sent_as: "photo".into(),
+        sent_as: SentAs::Photo,
         run_ms: 2,
     };
     let fail = Failure {
-        reason: "timeout".into(),
+        reason: FailureReason::Timeout,
         user_message: "m".into(),
     };
     let kinds = [
@@ -192,7 +201,7 @@ fn every_job_event_case_matches_wit() {
 fn event_reply_matches_wit() {
     let (resolve, types) = resolve();
     let reply = EventReply {
-        status: "running".into(),
+        status: JobStatus::Running,
         proceed: true,
         attempt: 1,
     };
@@ -202,4 +211,25 @@ fn event_reply_matches_wit() {
         &serde_json::to_value(reply).expect("json"),
         "event-reply",
     );
+}
+
+/// The cases of the WIT enum `name`, snake_case.
+fn wit_enum(name: &str) -> Vec<String> {
+    let (resolve, types) = resolve();
+    match &resolve.types[types[name]].kind {
+        TypeDefKind::Enum(e) => e.cases.iter().map(|c| snake(&c.name)).collect(),
+        other => panic!("{name} is not an enum in WIT: {other:?}"),
+    }
+}
+
+fn words<T: std::fmt::Display>(all: &[T]) -> Vec<String> {
+    all.iter().map(ToString::to_string).collect()
+}
+
+#[test]
+fn every_enum_has_exactly_the_wit_cases() {
+    assert_eq!(words(JobStatus::ALL), wit_enum("job-status"));
+    assert_eq!(words(FailureReason::ALL), wit_enum("failure-reason"));
+    assert_eq!(words(Language::ALL), wit_enum("language"));
+    assert_eq!(words(SentAs::ALL), wit_enum("sent-as"));
 }

@@ -1,10 +1,22 @@
-//! The edge–GPU contract: the job message and the job events.
+//! # qwen-contract
+//!
+//! The edge–GPU contract: the job message, the job events, the words both sides use for a
+//! job's state (status, failure reason, language) and the HMAC signing of the host's calls.
+//! The edge (`qwen-core`) and the GPU host (`gpu-host`) both depend on this small crate and
+//! on nothing of each other.
 //!
 //! Mirrors `wit/contract.wit` (package `qwenedit:contract@1.0.0`), the one source of truth;
 //! `tests/wit_drift.rs` fails when the two disagree. The JSON shapes here are what travels
 //! on the Redis stream and to `POST /internal/jobs/{id}/events`.
 
 use serde::{Deserialize, Serialize};
+
+mod ids;
+pub mod signing;
+mod words;
+
+pub use ids::{ChatId, JobId, UserId};
+pub use words::{FailureReason, JobStatus, Language, SentAs, UnknownWord};
 
 /// Version of the job message and job event schemas (`"v"` on the wire).
 pub const CONTRACT_VERSION: u32 = 1;
@@ -21,11 +33,11 @@ pub struct JobMessage {
     /// Schema version, [`CONTRACT_VERSION`].
     pub v: u32,
     /// The job's id (UUID string).
-    pub job_id: String,
+    pub job_id: JobId,
     /// Telegram user id of the owner.
-    pub user_id: i64,
+    pub user_id: UserId,
     /// Telegram chat to deliver the result to.
-    pub chat_id: i64,
+    pub chat_id: ChatId,
     /// Telegram file ids of the input photos (1 to 3).
     pub file_ids: Vec<String>,
     /// The final prompt for the model.
@@ -36,8 +48,8 @@ pub struct JobMessage {
     pub seed: u64,
     /// Workflow name under `workflows/`, without `.json`.
     pub workflow: String,
-    /// The user's language for messages from the host (`ru` or `en`).
-    pub lang: String,
+    /// The user's language for messages from the host.
+    pub lang: Language,
     /// Creation time, Unix milliseconds.
     pub created_at: i64,
 }
@@ -56,9 +68,12 @@ impl JobMessage {
     }
 
     /// Serializes the message for the stream.
-    pub fn to_json(&self) -> String {
-        // Serializing plain strings and numbers cannot fail.
-        serde_json::to_string(self).unwrap_or_default()
+    ///
+    /// # Errors
+    /// [`ContractError::Json`] if serialization fails (it cannot for this shape, but the
+    /// caller decides what a failure means rather than receiving an empty string).
+    pub fn to_json(&self) -> Result<String, ContractError> {
+        Ok(serde_json::to_string(self)?)
     }
 }
 
@@ -69,8 +84,8 @@ pub struct OutputMeta {
     pub comfy_prompt_id: String,
     /// Size of the delivered file in bytes.
     pub bytes: u64,
-    /// How the result was sent: `photo` or `document`.
-    pub sent_as: String,
+    /// How the result was sent.
+    pub sent_as: SentAs,
     /// Time the GPU part took, milliseconds.
     pub run_ms: u64,
 }
@@ -78,28 +93,10 @@ pub struct OutputMeta {
 /// Why a job failed.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Failure {
-    /// Machine-readable reason (see [`failure_reason`]).
-    pub reason: String,
+    /// Machine-readable reason.
+    pub reason: FailureReason,
     /// Plain words for the user, in their language.
     pub user_message: String,
-}
-
-/// Well-known machine reasons for [`Failure::reason`].
-pub mod failure_reason {
-    /// ComfyUI refused the workflow (400 from `/prompt`).
-    pub const COMFY_VALIDATION: &str = "comfy_validation";
-    /// ComfyUI failed while running the workflow.
-    pub const COMFY_EXECUTION: &str = "comfy_execution";
-    /// The run passed its deadline and was interrupted.
-    pub const TIMEOUT: &str = "timeout";
-    /// The user blocked the bot (Telegram 403).
-    pub const TELEGRAM_BLOCKED: &str = "telegram_blocked";
-    /// The input photo could not be fetched or is too large.
-    pub const BAD_INPUT: &str = "bad_input";
-    /// Retryable failures used up the retry budget.
-    pub const RETRIES_EXHAUSTED: &str = "retries_exhausted";
-    /// The stream delivered the entry more often than allowed.
-    pub const REDELIVERY_LIMIT: &str = "redelivery_limit";
 }
 
 /// What happened to a job (`"type"` on the wire).
@@ -150,7 +147,7 @@ pub struct JobEvent {
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct EventReply {
     /// The job's status after the event.
-    pub status: String,
+    pub status: JobStatus,
     /// `started`: run it; `delivering`: send the photo; `succeeded`/`failed`: recorded.
     pub proceed: bool,
     /// The attempt the edge holds as current.
@@ -170,9 +167,13 @@ pub enum ContractError {
 
 /// The ComfyUI `prompt_id` for a job's attempt: a UUID v5 derived from both, so a restarted
 /// host can find an earlier attempt's run in ComfyUI's `/history`.
-pub fn comfy_prompt_id(job_id: &str, attempt: u32) -> String {
+pub fn comfy_prompt_id(job_id: &JobId, attempt: u32) -> String {
     const NAMESPACE: uuid::Uuid = uuid::Uuid::from_u128(0x5f0e_6a1c_2b7d_4e8f_9a3b_1c2d_3e4f_5a6b);
-    uuid::Uuid::new_v5(&NAMESPACE, format!("{job_id}/{attempt}").as_bytes()).to_string()
+    uuid::Uuid::new_v5(
+        &NAMESPACE,
+        format!("{}/{attempt}", job_id.as_str()).as_bytes(),
+    )
+    .to_string()
 }
 
 #[cfg(test)]
@@ -182,15 +183,15 @@ mod tests {
     fn sample() -> JobMessage {
         JobMessage {
             v: 1,
-            job_id: "j1".into(),
-            user_id: 7,
-            chat_id: 7,
+            job_id: JobId::from("j1"),
+            user_id: UserId(7),
+            chat_id: ChatId(7),
             file_ids: vec!["f".into()],
             prompt: "p".into(),
             preset_id: None,
             seed: MAX_SEED,
             workflow: "qwen_edit_2511".into(),
-            lang: "ru".into(),
+            lang: Language::Ru,
             created_at: 1,
         }
     }
@@ -198,7 +199,7 @@ mod tests {
     #[test]
     fn job_message_round_trips_and_keeps_large_seed() {
         let msg = sample();
-        let back = JobMessage::from_json(msg.to_json().as_bytes()).expect("parse");
+        let back = JobMessage::from_json(msg.to_json().expect("json").as_bytes()).expect("parse");
         assert_eq!(back, msg);
     }
 
@@ -206,7 +207,7 @@ mod tests {
     fn unknown_version_is_refused() {
         let mut msg = sample();
         msg.v = 2;
-        let err = JobMessage::from_json(msg.to_json().as_bytes()).unwrap_err();
+        let err = JobMessage::from_json(msg.to_json().expect("json").as_bytes()).unwrap_err();
         assert!(matches!(err, ContractError::Version(2)));
     }
 
@@ -218,7 +219,7 @@ mod tests {
             host: "h".into(),
             at: 5,
             kind: JobEventKind::Failed(Failure {
-                reason: "timeout".into(),
+                reason: FailureReason::Timeout,
                 user_message: "x".into(),
             }),
         };
@@ -230,8 +231,9 @@ mod tests {
 
     #[test]
     fn prompt_id_is_stable_and_distinct_per_attempt() {
-        assert_eq!(comfy_prompt_id("a", 1), comfy_prompt_id("a", 1));
-        assert_ne!(comfy_prompt_id("a", 1), comfy_prompt_id("a", 2));
-        assert!(uuid::Uuid::parse_str(&comfy_prompt_id("a", 1)).is_ok());
+        let a = JobId::from("a");
+        assert_eq!(comfy_prompt_id(&a, 1), comfy_prompt_id(&a, 1));
+        assert_ne!(comfy_prompt_id(&a, 1), comfy_prompt_id(&a, 2));
+        assert!(uuid::Uuid::parse_str(&comfy_prompt_id(&a, 1)).is_ok());
     }
 }

@@ -1,53 +1,54 @@
-//! Message catalogs in Russian and English, in Fluent (`fluent-bundle`, which builds for
-//! `wasm32-wasip2`): `ru.ftl` and `en.ftl`, embedded in the binary and parsed once per
-//! process (or Spin instance). `{ $name }` is an argument, passed with [`tf`].
-//! Tests check that both files hold the same keys with the same arguments.
+//! # qwen-texts
+//!
+//! Every word QwenEditBot says to a user, in Russian and English, in Fluent
+//! (`fluent-bundle`, which builds for `wasm32-wasip2`), and the one loader the edge (bot
+//! screens, payment messages) and the GPU host (progress, results, failures) share.
+//!
+//! The catalogs live in `locales/<lang>/<area>.ftl`, one file per area ([`AREAS`]: `bot`,
+//! `payments`, `host`), embedded in the binary and parsed once per process (or Spin
+//! instance) into one bundle per language. `{ $name }` is an argument, passed with [`tf`].
+//! A new area is a new file in each language plus one line in [`AREAS`]. Tests check that
+//! every key exists in both languages with the same arguments.
 
 use std::sync::OnceLock;
 
 use fluent_bundle::concurrent::FluentBundle;
 use fluent_bundle::{FluentArgs, FluentResource};
+pub use qwen_contract::Language as Lang;
 
-/// Russian texts (Fluent).
-pub const RU_FTL: &str = include_str!("ru.ftl");
-/// English texts (Fluent).
-pub const EN_FTL: &str = include_str!("en.ftl");
-
-/// A language the bot speaks.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
-pub enum Lang {
-    /// Russian, the default.
-    #[default]
-    Ru,
-    /// English.
-    En,
+/// One area's catalog in both languages.
+#[derive(Debug, Clone, Copy)]
+pub struct Area {
+    /// The area's name (the file name without `.ftl`).
+    pub name: &'static str,
+    /// Russian source.
+    pub ru: &'static str,
+    /// English source.
+    pub en: &'static str,
 }
 
-impl Lang {
-    /// `ru` → [`Lang::Ru`], `en` → [`Lang::En`], anything else → `None`.
-    pub fn parse(code: &str) -> Option<Lang> {
-        match code {
-            "ru" => Some(Lang::Ru),
-            "en" => Some(Lang::En),
-            _ => None,
+macro_rules! area {
+    ($name:literal) => {
+        Area {
+            name: $name,
+            ru: include_str!(concat!("../locales/ru/", $name, ".ftl")),
+            en: include_str!(concat!("../locales/en/", $name, ".ftl")),
         }
-    }
+    };
+}
 
-    /// The code stored in the core (`ru`/`en`).
-    pub fn code(self) -> &'static str {
-        match self {
-            Lang::Ru => "ru",
-            Lang::En => "en",
-        }
-    }
+/// Every catalog area. Keys are unique across areas (a duplicate is a test failure).
+pub const AREAS: &[Area] = &[area!("bot"), area!("payments"), area!("host")];
 
-    /// The Fluent source of this language.
-    pub fn source(self) -> &'static str {
-        match self {
-            Lang::Ru => RU_FTL,
-            Lang::En => EN_FTL,
-        }
-    }
+/// The Fluent sources of `lang`, one per area.
+pub fn sources(lang: Lang) -> impl Iterator<Item = (&'static str, &'static str)> {
+    AREAS.iter().map(move |a| {
+        let text = match lang {
+            Lang::Ru => a.ru,
+            Lang::En => a.en,
+        };
+        (a.name, text)
+    })
 }
 
 type Bundle = FluentBundle<FluentResource>;
@@ -55,24 +56,18 @@ type Bundle = FluentBundle<FluentResource>;
 static BUNDLES: OnceLock<[Bundle; 2]> = OnceLock::new();
 
 fn build(lang: Lang) -> Bundle {
-    let resource =
-        FluentResource::try_new(lang.source().to_owned()).unwrap_or_else(|(res, errors)| {
-            tracing::error!(
-                lang = lang.code(),
-                ?errors,
-                "message catalog has syntax errors"
-            );
-            res
-        });
-    let locale = lang.code().parse().unwrap_or_default();
+    let locale = lang.as_str().parse().unwrap_or_default();
     let mut bundle = Bundle::new_concurrent(vec![locale]);
     bundle.set_use_isolating(false);
-    if let Err(errors) = bundle.add_resource(resource) {
-        tracing::error!(
-            lang = lang.code(),
-            ?errors,
-            "message catalog has duplicate keys"
-        );
+    for (area, source) in sources(lang) {
+        let resource =
+            FluentResource::try_new(source.to_owned()).unwrap_or_else(|(res, errors)| {
+                tracing::error!(lang = %lang, area, ?errors, "message catalog has syntax errors");
+                res
+            });
+        if let Err(errors) = bundle.add_resource(resource) {
+            tracing::error!(lang = %lang, area, ?errors, "message catalog has duplicate keys");
+        }
     }
     bundle
 }
@@ -95,7 +90,7 @@ pub fn t(lang: Lang, key: &str) -> String {
 pub fn tf(lang: Lang, key: &str, args: &[(&str, String)]) -> String {
     let b = bundle(lang);
     let Some(pattern) = b.get_message(key).and_then(|m| m.value()) else {
-        tracing::error!(key, lang = lang.code(), "missing message key");
+        tracing::error!(key, lang = %lang, "missing message key");
         return key.to_owned();
     };
     let mut fluent_args = FluentArgs::new();
@@ -109,7 +104,7 @@ pub fn tf(lang: Lang, key: &str, args: &[(&str, String)]) -> String {
     if !errors.is_empty() {
         tracing::warn!(
             key,
-            lang = lang.code(),
+            lang = %lang,
             ?errors,
             "message formatted with errors"
         );
@@ -125,13 +120,17 @@ mod tests {
     use fluent_bundle::resolver::errors::ReferenceKind;
     use std::collections::BTreeSet;
 
-    fn keys(lang: Lang) -> Vec<String> {
-        lang.source()
+    fn keys_of(source: &str) -> Vec<String> {
+        source
             .lines()
             .filter_map(|l| l.split_once(" =").map(|(k, _)| k))
             .filter(|k| !k.is_empty() && k.chars().all(|c| c.is_ascii_lowercase() || c == '_'))
             .map(str::to_owned)
             .collect()
+    }
+
+    fn keys(lang: Lang) -> Vec<String> {
+        sources(lang).flat_map(|(_, s)| keys_of(s)).collect()
     }
 
     /// The variables a message refers to (formatting without arguments reports each).
@@ -152,21 +151,31 @@ mod tests {
     }
 
     #[test]
-    fn catalogs_parse_without_errors() {
-        for lang in [Lang::Ru, Lang::En] {
-            let parsed = FluentResource::try_new(lang.source().to_owned());
-            assert!(
-                parsed.is_ok(),
-                "{}: {:?}",
-                lang.code(),
-                parsed.err().map(|(_, e)| e)
-            );
+    fn catalogs_parse_without_errors_or_duplicates() {
+        for lang in Lang::ALL.iter().copied() {
             let mut b = Bundle::new_concurrent(vec![]);
-            assert!(
-                b.add_resource(parsed.expect("parsed")).is_ok(),
-                "duplicate keys in {}",
-                lang.code()
-            );
+            for (area, source) in sources(lang) {
+                let parsed = FluentResource::try_new(source.to_owned());
+                assert!(
+                    parsed.is_ok(),
+                    "{lang}/{area}: {:?}",
+                    parsed.err().map(|(_, e)| e)
+                );
+                assert!(
+                    b.add_resource(parsed.expect("parsed")).is_ok(),
+                    "{lang}/{area} repeats a key of another area"
+                );
+            }
+        }
+    }
+
+    #[test]
+    fn every_area_has_keys_in_both_languages() {
+        for a in AREAS {
+            assert!(!keys_of(a.ru).is_empty(), "{}: no ru keys", a.name);
+            let ru: BTreeSet<String> = keys_of(a.ru).into_iter().collect();
+            let en: BTreeSet<String> = keys_of(a.en).into_iter().collect();
+            assert_eq!(ru, en, "area {} differs between ru and en", a.name);
         }
     }
 
@@ -174,7 +183,7 @@ mod tests {
     fn every_key_exists_in_both_languages() {
         let ru: BTreeSet<String> = keys(Lang::Ru).into_iter().collect();
         let en: BTreeSet<String> = keys(Lang::En).into_iter().collect();
-        assert!(ru.len() > 50, "keys were read");
+        assert!(ru.len() > 60, "keys were read");
         let only_ru: Vec<_> = ru.difference(&en).collect();
         let only_en: Vec<_> = en.difference(&ru).collect();
         assert!(only_ru.is_empty(), "keys only in ru: {only_ru:?}");
