@@ -20,9 +20,9 @@ use qwen_core::payments::ops::{self, NewPayment};
 use qwen_core::ports::{HttpClient, KvError, SqlError};
 use qwen_core::{CoreError, ledger, presets, stats, users};
 
+use crate::event::Outcome;
 use crate::i18n::{Lang, t};
 use crate::screens::{self, Rendered, Screen, View, admin, images, job};
-use crate::state::DialogState;
 use crate::transition::{Effect, Flow};
 use crate::webhook::Ctx;
 
@@ -106,27 +106,26 @@ pub struct Target {
 
 /// Performs effects for one update.
 pub struct Performer<'a> {
-    ctx: &'a Ctx<'a>,
-    api: BotApi<&'a dyn HttpClient>,
-    target: Target,
+    pub(crate) ctx: &'a Ctx<'a>,
+    pub(crate) api: BotApi<&'a dyn HttpClient>,
+    pub(crate) target: Target,
     /// The user's language (changes with [`Effect::SetLanguage`]).
     pub lang: Lang,
     edit_id: Option<i64>,
     answered: bool,
     /// A money or job operation succeeded: a later failure must not cause a redelivery.
     pub committed: bool,
-    /// A state to store instead of the transition's (e.g. keep the flow after a 402).
-    pub next_state: Option<DialogState>,
+    /// What the effects reported back; the transition turns each into the next state.
+    pub outcomes: Vec<Outcome>,
     /// A call Telegram refused with 429, to hand back in the webhook's answer (Telegram
     /// performs a method given there itself, at its own pace, instead of us hammering it).
     pub deferred: Option<serde_json::Value>,
     held: Option<Held>,
-    previous: DialogState,
 }
 
 impl<'a> Performer<'a> {
-    /// A performer for `target`, whose state before the transition was `previous`.
-    pub fn new(ctx: &'a Ctx<'a>, target: Target, lang: Lang, previous: DialogState) -> Self {
+    /// A performer for `target`, talking to the user in `lang`.
+    pub fn new(ctx: &'a Ctx<'a>, target: Target, lang: Lang) -> Self {
         let api = BotApi::new(ctx.bot.api_url.clone(), ctx.bot.bot_token.clone(), ctx.http)
             .with_timeout_ms(ctx.bot.timeout_ms);
         let edit_id = target.callback.as_ref().and_then(|(_, m)| *m);
@@ -138,10 +137,9 @@ impl<'a> Performer<'a> {
             edit_id,
             answered: false,
             committed: false,
-            next_state: None,
+            outcomes: Vec::new(),
             deferred: None,
             held: None,
-            previous,
         }
     }
 
@@ -195,14 +193,31 @@ impl<'a> Performer<'a> {
                 amount,
                 reason,
             } => self.adjust(telegram_id, amount, &reason).await,
-            Effect::MarkBlocked => {
-                Ok(users::mark_blocked(self.ctx.sql, self.target.user.id, self.now()).await?)
-            }
+            Effect::MarkBlocked => self.mark_blocked().await,
+            Effect::Register => self.register().await,
             Effect::Pay { method, package } => self.pay(method, package).await,
+            Effect::AnswerPreCheckout {
+                query_id,
+                currency,
+                total_amount,
+                payload,
+            } => {
+                let q = self.stars_payment(&currency, total_amount, &payload);
+                self.answer_pre_checkout(&query_id, &q).await
+            }
+            Effect::CreditStars {
+                currency,
+                total_amount,
+                payload,
+                charge_id,
+            } => {
+                let q = self.stars_payment(&currency, total_amount, &payload);
+                self.credit_stars(&q, &charge_id).await
+            }
         }
     }
 
-    fn now(&self) -> i64 {
+    pub(crate) fn now(&self) -> i64 {
         self.ctx.clock.now_ms()
     }
 
@@ -223,7 +238,7 @@ impl<'a> Performer<'a> {
                 Ok(())
             }
             Err(CoreError::NotFound { .. }) => {
-                self.next_state = Some(DialogState::MainMenu);
+                self.outcomes.push(Outcome::NothingToShow);
                 self.say("preset_not_found", true).await
             }
             Err(e) => Err(e.into()),
@@ -304,7 +319,7 @@ impl<'a> Performer<'a> {
         let (sql, chat_id) = (self.ctx.sql, self.target.chat_id);
         let images = drafts::take(sql, chat_id).await?;
         if images.is_empty() {
-            self.next_state = Some(self.previous.clone());
+            self.outcomes.push(Outcome::JobRefused);
             return self.say("need_image", false).await;
         }
         let input = NewJob {
@@ -341,14 +356,14 @@ impl<'a> Performer<'a> {
         }
         match e {
             CoreError::InsufficientBalance { needed, balance } => {
-                self.next_state = Some(self.previous.clone());
+                self.outcomes.push(Outcome::JobRefused);
                 self.deliver(job::insufficient(self.lang, needed, balance))
                     .await;
                 Ok(())
             }
             CoreError::NotFound { .. } => self.say("preset_not_found", true).await,
             CoreError::Invalid { .. } => {
-                self.next_state = Some(self.previous.clone());
+                self.outcomes.push(Outcome::JobRefused);
                 self.say("prompt_invalid", false).await
             }
             other => Err(other.into()),

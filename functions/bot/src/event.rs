@@ -151,6 +151,30 @@ pub enum Event {
     },
     /// Nothing to do (edited messages, channel posts, other update kinds).
     Ignored,
+    /// What an effect reported back (never parsed from an update): the transition decides
+    /// the state it leads to, from the state before the step that ran the effect.
+    Outcome(Outcome),
+}
+
+/// An effect's report that changes where the dialog goes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Outcome {
+    /// The screen to show is gone (a preset deleted meanwhile): back to the main menu.
+    NothingToShow,
+    /// The job was not created (no photos, balance too low, prompt refused): the user stays
+    /// in the flow they were in, to fix it and try again.
+    JobRefused,
+}
+
+impl Event {
+    /// Whether the event is about the account or a payment, not the dialog: it keeps the
+    /// dialog state as it is, so none is read or written for it.
+    pub fn is_account(&self) -> bool {
+        matches!(
+            self,
+            Event::Blocked | Event::Unblocked | Event::PreCheckout { .. } | Event::Paid { .. }
+        )
+    }
 }
 
 /// An update reduced to what the conversation needs.

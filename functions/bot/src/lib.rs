@@ -11,6 +11,7 @@
 //! * [`screens`]: every screen (text + inline keyboard), one file each.
 //! * [`i18n`]: message catalogs in Russian and English.
 
+pub mod account;
 pub mod commands;
 pub mod effects;
 pub mod event;

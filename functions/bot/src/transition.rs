@@ -1,7 +1,7 @@
 //! The conversation as a pure function: (state, event) → (new state, effects). No I/O here;
 //! [`crate::effects`] performs what this decides.
 
-use crate::event::{Button, Event};
+use crate::event::{Button, Event, Outcome};
 use crate::i18n::Lang;
 use crate::screens::Screen;
 use crate::state::DialogState;
@@ -75,6 +75,30 @@ pub enum Effect {
     },
     /// Record that the user blocked the bot.
     MarkBlocked,
+    /// Register the user again (they unblocked the bot), without a greeting.
+    Register,
+    /// Check a Stars checkout against our pending payment and answer it.
+    AnswerPreCheckout {
+        /// `pre_checkout_query.id`.
+        query_id: String,
+        /// Currency (`XTR`).
+        currency: String,
+        /// Total in the smallest unit.
+        total_amount: i64,
+        /// Invoice payload (our payment id).
+        payload: String,
+    },
+    /// Credit a completed Stars payment once.
+    CreditStars {
+        /// Currency (`XTR`).
+        currency: String,
+        /// Total in the smallest unit.
+        total_amount: i64,
+        /// Invoice payload (our payment id).
+        payload: String,
+        /// `telegram_payment_charge_id`.
+        charge_id: String,
+    },
     /// Create a payment for a package and send its "Pay" link or Stars invoice.
     Pay {
         /// Method id (`yookassa_card`, `yookassa_sbp`, `stars`).
@@ -102,9 +126,13 @@ fn say(key: &'static str, menu: bool) -> Effect {
 }
 
 /// The next state and effects for `event` in `state`; `is_admin` unlocks `/stats` and
-/// `/adjust`.
+/// `/adjust`. The one place that decides the next state: effects only report
+/// [`Event::Outcome`]s, which come back here (applied to the state before their step).
 pub fn transition(state: &DialogState, event: &Event, is_admin: bool) -> Step {
     let same = state.clone();
+    if event.is_account() {
+        return step(same, account(event));
+    }
     match event {
         Event::Command { name, args } => on_command(same, name, args, is_admin),
         Event::Button(b) => on_button(same, b),
@@ -116,9 +144,40 @@ pub fn transition(state: &DialogState, event: &Event, is_admin: bool) -> Step {
         } => on_image(same, file_id, media_group_id.clone(), *message_id),
         Event::NotImage => step(same, vec![say("not_image", false)]),
         Event::Unsupported => step(same, vec![say("unsupported", false)]),
-        Event::Blocked => step(same, vec![Effect::MarkBlocked]),
-        Event::Unblocked => step(same, vec![]),
-        Event::Ignored | Event::PreCheckout { .. } | Event::Paid { .. } => step(same, vec![]),
+        Event::Outcome(Outcome::NothingToShow) => step(DialogState::MainMenu, vec![]),
+        Event::Outcome(Outcome::JobRefused) => step(same, vec![]),
+        _ => step(same, vec![]),
+    }
+}
+
+/// The effects of an account or payment event (the dialog state does not move).
+fn account(event: &Event) -> Vec<Effect> {
+    match event {
+        Event::Blocked => vec![Effect::MarkBlocked],
+        Event::Unblocked => vec![Effect::Register],
+        Event::PreCheckout {
+            id,
+            currency,
+            total_amount,
+            payload,
+        } => vec![Effect::AnswerPreCheckout {
+            query_id: id.clone(),
+            currency: currency.clone(),
+            total_amount: *total_amount,
+            payload: payload.clone(),
+        }],
+        Event::Paid {
+            currency,
+            total_amount,
+            payload,
+            charge_id,
+        } => vec![Effect::CreditStars {
+            currency: currency.clone(),
+            total_amount: *total_amount,
+            payload: payload.clone(),
+            charge_id: charge_id.clone(),
+        }],
+        _ => vec![],
     }
 }
 
@@ -476,6 +535,77 @@ mod tests {
                     ..
                 }
             ));
+        }
+    }
+
+    fn all_states() -> Vec<DialogState> {
+        vec![
+            DialogState::MainMenu,
+            DialogState::SelectPresetCategory,
+            DialogState::SelectPreset {
+                category: "style".into(),
+                page: 2,
+            },
+            DialogState::AwaitingImageForPreset {
+                preset_id: "anime".into(),
+            },
+            DialogState::AwaitingImageForCustomPrompt,
+            DialogState::AwaitingCustomPrompt,
+            DialogState::AwaitingPaymentAmount,
+            DialogState::ViewingProfile,
+            DialogState::ChoosingLanguage,
+        ]
+    }
+
+    #[test]
+    fn outcomes_decide_the_state_after_a_step() {
+        for before in all_states() {
+            let gone = transition(&before, &Event::Outcome(Outcome::NothingToShow), false);
+            assert_eq!(gone, step(DialogState::MainMenu, vec![]), "from {before:?}");
+            let refused = transition(&before, &Event::Outcome(Outcome::JobRefused), false);
+            assert_eq!(refused, step(before.clone(), vec![]), "stays in {before:?}");
+        }
+    }
+
+    #[test]
+    fn account_and_payment_events_keep_the_dialog_and_name_their_effect() {
+        let pre = Event::PreCheckout {
+            id: "q1".into(),
+            currency: "XTR".into(),
+            total_amount: 50,
+            payload: "p1".into(),
+        };
+        let paid = Event::Paid {
+            currency: "XTR".into(),
+            total_amount: 50,
+            payload: "p1".into(),
+            charge_id: "c1".into(),
+        };
+        for state in all_states() {
+            let s = transition(&state, &pre, false);
+            assert_eq!(s.state, state);
+            assert_eq!(
+                s.effects,
+                vec![Effect::AnswerPreCheckout {
+                    query_id: "q1".into(),
+                    currency: "XTR".into(),
+                    total_amount: 50,
+                    payload: "p1".into()
+                }]
+            );
+            let s = transition(&state, &paid, false);
+            assert_eq!(s.state, state);
+            assert!(
+                matches!(&s.effects[..], [Effect::CreditStars { charge_id, .. }] if charge_id == "c1")
+            );
+            assert_eq!(
+                transition(&state, &Event::Blocked, false),
+                step(state.clone(), vec![Effect::MarkBlocked])
+            );
+            assert_eq!(
+                transition(&state, &Event::Unblocked, false),
+                step(state.clone(), vec![Effect::Register])
+            );
         }
     }
 

@@ -7,7 +7,7 @@
 
 use botapi::Update;
 use qwen_core::http::{self, Request};
-use qwen_core::payments::{self, PaymentSettings, stars};
+use qwen_core::payments::{self, PaymentSettings};
 use qwen_core::ports::{Clock, HttpClient, HttpResponse, KeyValue, Queue, Sql};
 use qwen_core::settings::Settings;
 use qwen_core::{db, drafts, signing, updates, users};
@@ -144,62 +144,30 @@ async fn prune(ctx: &Ctx<'_>, now: i64) {
 }
 
 /// Handles the update; returns a Bot API call to put in the webhook's answer, if any.
+/// Every event, dialog or account, goes through the transition; account events (a block,
+/// a payment) neither read nor write the dialog state.
 async fn process(ctx: &Ctx<'_>, inc: &Incoming) -> Result<Option<serde_json::Value>, BotError> {
     let Some(from) = inc.user.as_ref() else {
         return Ok(None);
     };
-    match &inc.event {
-        Event::PreCheckout {
-            id,
-            currency,
-            total_amount,
-            payload,
-        } => {
-            let q = stars::StarsPayment {
-                user_id: from.id,
-                currency,
-                total_amount: *total_amount,
-                payload,
-            };
-            return pre_checkout(ctx, id, &q).await;
-        }
-        Event::Paid {
-            currency,
-            total_amount,
-            payload,
-            charge_id,
-        } => {
-            let q = stars::StarsPayment {
-                user_id: from.id,
-                currency,
-                total_amount: *total_amount,
-                payload,
-            };
-            return paid(ctx, &q, charge_id).await;
-        }
-        _ => {}
+    if inc.event == Event::Ignored {
+        return Ok(None);
     }
-    let Some(chat_id) = inc.chat_id else {
+    // A pre-checkout query has no chat; its user's private chat stands in.
+    let Some(chat_id) = inc.chat_id.or(inc.event.is_account().then_some(from.id)) else {
         return Ok(None);
     };
-    match inc.event {
-        Event::Ignored => return Ok(None),
-        Event::Blocked => {
-            tracing::info!(user_id = from.id, "user blocked the bot");
-            users::mark_blocked(ctx.sql, from.id, ctx.clock.now_ms()).await?;
-            return Ok(None);
-        }
-        Event::Unblocked => {
-            tracing::info!(user_id = from.id, "user unblocked the bot");
-            let input = user_input(from);
-            users::upsert(ctx.sql, ctx.settings, &input, ctx.clock.now_ms()).await?;
-            return Ok(None);
-        }
-        _ => {}
-    }
-    let (lang, new_user) = load_user(ctx, from).await?;
+    let (lang, new_user) = if inc.event.is_account() {
+        (known_language(ctx, from).await, false)
+    } else {
+        load_user(ctx, from).await?
+    };
     let key = state::key(chat_id);
-    let stored = load_state(ctx, &key).await?;
+    let stored = if inc.event.is_account() {
+        Stored::untouched()
+    } else {
+        load_state(ctx, &key).await?
+    };
     let target = Target {
         update_id: inc.update_id,
         chat_id,
@@ -207,12 +175,20 @@ async fn process(ctx: &Ctx<'_>, inc: &Incoming) -> Result<Option<serde_json::Val
         new_user,
         callback: inc.callback.clone(),
     };
-    let mut p = Performer::new(ctx, target, lang, stored.current.clone());
+    let mut p = Performer::new(ctx, target, lang);
     let next = converse(&mut p, &stored, &inc.event, ctx.settings.is_admin(from.id)).await?;
     if next != stored.current || stored.must_write {
         save(ctx, &key, &next, p.committed, from.id).await?;
     }
     Ok(p.webhook_answer().await)
+}
+
+/// The language of a user we may not know yet (account events never register anyone).
+async fn known_language(ctx: &Ctx<'_>, from: &botapi::User) -> Lang {
+    match users::get(ctx.sql, from.id).await {
+        Ok(u) => u.language(),
+        Err(_) => users::resolve_language(None, from.language_code.as_deref()),
+    }
 }
 
 /// The payment dependencies of this request.
@@ -226,73 +202,22 @@ pub fn deps<'a>(ctx: &'a Ctx<'a>) -> payments::Deps<'a> {
     }
 }
 
-/// `pre_checkout_query`: accepted when our pending Stars payment matches, else refused with
-/// the reason in the user's language. Always answered (Telegram waits at most 10 s).
-async fn pre_checkout(
-    ctx: &Ctx<'_>,
-    query_id: &str,
-    q: &stars::StarsPayment<'_>,
-) -> Result<Option<serde_json::Value>, BotError> {
-    let lang = match users::get(ctx.sql, q.user_id).await {
-        Ok(u) => u.language(),
-        Err(_) => Lang::default(),
-    };
-    let req = match stars::pre_checkout(&deps(ctx), q).await {
-        Ok(Ok(p)) => {
-            tracing::info!(payment_id = %p.id, user_id = q.user_id, "pre-checkout accepted");
-            botapi::AnswerPreCheckoutQuery::accept(query_id)
-        }
-        Ok(Err(refusal)) => botapi::AnswerPreCheckoutQuery::refuse(query_id, refusal.message(lang)),
-        Err(e) => {
-            tracing::error!(payment_id = %q.payload, user_id = q.user_id, error = %e, "pre-checkout check failed");
-            botapi::AnswerPreCheckoutQuery::refuse(query_id, crate::i18n::t(lang, "error_generic"))
-        }
-    };
-    let api = botapi::BotApi::new(ctx.bot.api_url.clone(), ctx.bot.bot_token.clone(), ctx.http)
-        .with_timeout_ms(ctx.bot.timeout_ms.min(PRE_CHECKOUT_TIMEOUT_MS));
-    match api.answer_pre_checkout_query(&req).await {
-        Ok(_) => Ok(None),
-        Err(e) => {
-            tracing::warn!(user_id = q.user_id, error = %e, "answerPreCheckoutQuery failed; answering in the webhook response");
-            let mut call = serde_json::to_value(&req).unwrap_or_default();
-            if let Some(obj) = call.as_object_mut() {
-                obj.insert("method".into(), "answerPreCheckoutQuery".into());
-            }
-            Ok(Some(call))
-        }
-    }
-}
-
-/// The longest a pre-checkout answer may take (Telegram gives up after 10 s).
-pub const PRE_CHECKOUT_TIMEOUT_MS: u64 = 5_000;
-
-/// `message.successful_payment`: credits the Stars payment once. The core sends the
-/// "balance topped up" message itself, so nothing is sent here.
-async fn paid(
-    ctx: &Ctx<'_>,
-    q: &stars::StarsPayment<'_>,
-    charge_id: &str,
-) -> Result<Option<serde_json::Value>, BotError> {
-    match stars::successful_payment(&deps(ctx), q, charge_id).await {
-        Ok(credited) => {
-            tracing::info!(payment_id = %q.payload, user_id = q.user_id, credited, "successful_payment handled");
-            Ok(None)
-        }
-        Err(e) => {
-            let e = BotError::from(e);
-            if !e.is_transient() {
-                tracing::error!(payment_id = %q.payload, user_id = q.user_id, error = %e, "successful_payment not credited");
-            }
-            Err(e)
-        }
-    }
-}
-
 /// The state found in key-value.
 struct Stored {
     current: DialogState,
     reset: bool,
     must_write: bool,
+}
+
+impl Stored {
+    /// For an event that does not concern the dialog: nothing read, nothing to write.
+    fn untouched() -> Stored {
+        Stored {
+            current: DialogState::MainMenu,
+            reset: false,
+            must_write: false,
+        }
+    }
 }
 
 async fn load_state(ctx: &Ctx<'_>, key: &str) -> Result<Stored, BotError> {
@@ -326,14 +251,23 @@ async fn converse(
         .await?;
     }
     let step = transition(&stored.current, event, is_admin);
-    let result = p.run(step.effects).await;
+    let mut next = step.state;
+    let mut result = p.run(step.effects).await;
+    // Each outcome an effect reported goes back through the transition, from the state
+    // before the step; the state it decides is the one stored.
+    while result.is_ok() && !p.outcomes.is_empty() {
+        let outcome = p.outcomes.remove(0);
+        let after = transition(&stored.current, &Event::Outcome(outcome), is_admin);
+        next = after.state;
+        result = p.run(after.effects).await;
+    }
     p.finish(result.is_err()).await;
     match result {
         Err(e) if e.is_transient() && !p.committed => return Err(e),
         Err(e) => tracing::error!(error = %e, "effect failed"),
         Ok(()) => {}
     }
-    Ok(p.next_state.take().unwrap_or(step.state))
+    Ok(next)
 }
 
 async fn save(
