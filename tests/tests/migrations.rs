@@ -177,3 +177,52 @@ async fn a_new_instance_checks_a_current_database_with_one_read() {
         .expect("count");
     assert!(count[0].int(0).expect("column") >= 9);
 }
+
+/// A database that refuses every `PRAGMA` as a libSQL server does.
+struct NoPragmas(SqliteSql);
+
+#[async_trait::async_trait(?Send)]
+impl Sql for NoPragmas {
+    async fn execute(
+        &self,
+        sql: &str,
+        params: &[qwen_core::ports::SqlValue],
+    ) -> Result<Vec<qwen_core::ports::SqlRow>, qwen_core::ports::SqlError> {
+        if sql.trim_start().to_ascii_uppercase().starts_with("PRAGMA") {
+            return Err(qwen_core::ports::SqlError::from_message(
+                "SQL string could not be parsed: unsupported statement",
+            ));
+        }
+        self.0.execute(sql, params).await
+    }
+}
+
+#[tokio::test]
+async fn a_database_without_pragmas_is_migrated_all_the_same() {
+    let dir = tempfile::tempdir().expect("dir");
+    let sql = NoPragmas(SqliteSql::open(&dir.path().join("libsql-like.db")));
+    assert_eq!(
+        db::migrate(&sql).await.expect("migrate without PRAGMAs"),
+        db::MIGRATIONS.len()
+    );
+    assert_eq!(
+        db::current_version(&sql).await.expect("version"),
+        latest_version()
+    );
+    // Any other error of the PRAGMA still stops the migration.
+    struct Broken;
+    #[async_trait::async_trait(?Send)]
+    impl Sql for Broken {
+        async fn execute(
+            &self,
+            sql: &str,
+            _: &[qwen_core::ports::SqlValue],
+        ) -> Result<Vec<qwen_core::ports::SqlRow>, qwen_core::ports::SqlError> {
+            if sql.starts_with("PRAGMA") {
+                return Err(qwen_core::ports::SqlError::Other("disk I/O error".into()));
+            }
+            Ok(Vec::new())
+        }
+    }
+    assert!(db::migrate(&Broken).await.is_err());
+}

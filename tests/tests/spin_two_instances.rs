@@ -13,7 +13,7 @@ use std::time::{Duration, Instant};
 
 use serde_json::{Value, json};
 use testkit::edge::Edge;
-use testkit::spin::{RedisServer, SpinOptions, workspace_root};
+use testkit::spin::{RedisServer, SpinOptions, SqldServer, workspace_root};
 use testkit::updates::{callback, photo};
 
 /// The committed runtime config `name` with `replacements` (each must occur) applied,
@@ -34,38 +34,139 @@ fn runtime_config(name: &str, replacements: &[(&str, &str)], dir: &Path) -> Path
     path
 }
 
-/// The shared pieces of a two-instance edge: the database's directory and the configs.
+/// Where the instances keep their one SQL database.
+#[derive(Debug, Clone, Copy)]
+enum Backend {
+    /// One SQLite file on this host (`runtime-config/shared-sqlite.toml`).
+    SharedFile,
+    /// A libSQL server (`runtime-config/libsql.toml`), a private `sqld` here.
+    Libsql,
+}
+
+/// The shared pieces of a two-instance edge: the database (a file's directory, or a libSQL
+/// server) and the runtime configs.
 struct Shared {
     dir: tempfile::TempDir,
+    sqld: Option<SqldServer>,
 }
 
 impl Shared {
-    fn new() -> Shared {
-        Shared {
-            dir: tempfile::Builder::new()
-                .prefix("spin-shared-")
-                .tempdir()
-                .expect("temp dir"),
-        }
+    /// The shared store for `backend`; `None` (after saying why) when `sqld` is missing.
+    async fn new(backend: Backend, what: &str) -> Option<Shared> {
+        let dir = tempfile::Builder::new()
+            .prefix("spin-shared-")
+            .tempdir()
+            .expect("temp dir");
+        let sqld = match backend {
+            Backend::SharedFile => None,
+            Backend::Libsql => Some(SqldServer::start(&testkit::spin::sqld_or_skip(what)?).await),
+        };
+        Some(Shared { dir, sqld })
     }
 
     fn db(&self) -> PathBuf {
         self.dir.path().join("qwen.db")
     }
 
-    /// `shared-sqlite.toml` pointing at this database and `redis`.
+    /// The runtime config pointing at this database and `redis`.
     fn config(&self, redis: &RedisServer) -> PathBuf {
-        let db = self.db().display().to_string();
-        runtime_config(
-            "shared-sqlite.toml",
-            &[
-                ("/var/lib/qwen-edit-bot/qwen.db", &db),
-                ("redis://127.0.0.1:6379", &redis.url()),
-            ],
-            self.dir.path(),
-        )
+        let redis_url = redis.url();
+        match &self.sqld {
+            None => {
+                let db = self.db().display().to_string();
+                runtime_config(
+                    "shared-sqlite.toml",
+                    &[
+                        ("/var/lib/qwen-edit-bot/qwen.db", &db),
+                        ("redis://127.0.0.1:6379", &redis_url),
+                    ],
+                    self.dir.path(),
+                )
+            }
+            Some(server) => runtime_config(
+                "libsql.toml",
+                &[
+                    ("https://your-database.turso.io", &server.url()),
+                    ("your-libsql-auth-token", "no-auth-on-a-private-sqld"),
+                    ("redis://127.0.0.1:6379", &redis_url),
+                ],
+                self.dir.path(),
+            ),
+        }
+    }
+
+    /// What `spin up` says about where it stores SQLite data.
+    fn storage_line(&self) -> String {
+        match &self.sqld {
+            None => "Storing default SQLite data to".to_owned(),
+            Some(server) => format!("Storing default SQLite data to libSQL at {}", server.url()),
+        }
+    }
+
+    /// The rows of `sql` with `params`, read straight from the shared database.
+    async fn rows(&self, sql: &str, params: &[Value]) -> Vec<Vec<Value>> {
+        if let Some(server) = &self.sqld {
+            return server
+                .query_values(sql, params)
+                .await
+                .expect("libSQL query");
+        }
+        let db = rusqlite::Connection::open(self.db()).expect("open the shared database");
+        let args: Vec<Box<dyn rusqlite::ToSql>> = params
+            .iter()
+            .map(|p| -> Box<dyn rusqlite::ToSql> {
+                match p {
+                    Value::Number(n) => Box::new(n.as_i64()),
+                    other => Box::new(other.as_str().unwrap_or_default().to_owned()),
+                }
+            })
+            .collect();
+        let mut stmt = db.prepare(sql).expect("prepare");
+        let width = stmt.column_count();
+        stmt.query_map(rusqlite::params_from_iter(args.iter()), |r| {
+            (0..width)
+                .map(|i| Ok(r.get::<_, Option<i64>>(i)?.map_or(Value::Null, Value::from)))
+                .collect::<rusqlite::Result<Vec<Value>>>()
+        })
+        .expect("query")
+        .collect::<rusqlite::Result<Vec<_>>>()
+        .expect("rows")
+    }
+
+    /// The integers of the first row of `sql` (empty for no row).
+    async fn ints(&self, sql: &str, params: &[Value]) -> Vec<i64> {
+        self.rows(sql, params)
+            .await
+            .first()
+            .map(|r| r.iter().map(|v| v.as_i64().unwrap_or(i64::MIN)).collect())
+            .unwrap_or_default()
     }
 }
+
+/// Runs the scenario `$name` once on each backend: `$name::shared_file` and `$name::libsql`.
+macro_rules! on_both_backends {
+    ($($name:ident),+ $(,)?) => {$(
+        mod $name {
+            #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+            async fn shared_file() {
+                super::$name(super::Backend::SharedFile).await;
+            }
+
+            #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+            async fn libsql() {
+                super::$name(super::Backend::Libsql).await;
+            }
+        }
+    )+};
+}
+
+on_both_backends!(
+    fifty_concurrent_jobs_on_two_instances_against_a_balance_for_ten_accept_exactly_ten,
+    one_yookassa_notification_delivered_ten_times_to_two_instances_credits_once,
+    albums_whose_photos_arrive_at_both_instances_keep_their_message_order,
+    a_dialog_hopping_between_instances_keeps_its_state,
+    one_instance_killed_mid_load_the_other_serves_and_nothing_is_lost_or_doubled,
+);
 
 /// Two instances of one edge on the shared database and the Redis key-value store; the first
 /// request (which migrates the schema) reaches instance 0 before instance 1 gets any.
@@ -86,7 +187,13 @@ async fn two_instances(spin: &Path, shared: &Shared, extra: &[(&str, &str)]) -> 
         assert_eq!(status, 200, "instance {i}: {health}");
     }
     assert_ne!(edge.app.state_dir, edge.more[0].state_dir);
-    assert!(shared.db().is_file(), "the shared database was created");
+    for app in edge.apps() {
+        assert!(
+            app.spin_output().contains(&shared.storage_line()),
+            "{}",
+            app.spin_output()
+        );
+    }
     edge
 }
 
@@ -103,14 +210,18 @@ fn job_body(user: i64) -> Value {
     json!({"telegram_id": user, "file_ids": ["AgACAgIAAxkBAAIBY2Vf"], "preset_id": "anime"})
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn fifty_concurrent_jobs_on_two_instances_against_a_balance_for_ten_accept_exactly_ten() {
-    let Some(spin) = testkit::spin::spin_for_test(
-        "fifty_concurrent_jobs_on_two_instances_against_a_balance_for_ten_accept_exactly_ten",
-    ) else {
+async fn fifty_concurrent_jobs_on_two_instances_against_a_balance_for_ten_accept_exactly_ten(
+    backend: Backend,
+) {
+    let what = format!(
+        "fifty_concurrent_jobs_on_two_instances_against_a_balance_for_ten_accept_exactly_ten on {backend:?}"
+    );
+    let Some(spin) = testkit::spin::spin_for_test(&what) else {
         return;
     };
-    let shared = Shared::new();
+    let Some(shared) = Shared::new(backend, &what).await else {
+        return;
+    };
     let edge = two_instances(&spin, &shared, &[]).await;
     let user = 6001;
     edge.register(user).await;
@@ -140,14 +251,18 @@ async fn fifty_concurrent_jobs_on_two_instances_against_a_balance_for_ten_accept
     edge.assert_no_secrets_in_logs(&[]);
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn one_yookassa_notification_delivered_ten_times_to_two_instances_credits_once() {
-    let Some(spin) = testkit::spin::spin_for_test(
-        "one_yookassa_notification_delivered_ten_times_to_two_instances_credits_once",
-    ) else {
+async fn one_yookassa_notification_delivered_ten_times_to_two_instances_credits_once(
+    backend: Backend,
+) {
+    let what = format!(
+        "one_yookassa_notification_delivered_ten_times_to_two_instances_credits_once on {backend:?}"
+    );
+    let Some(spin) = testkit::spin::spin_for_test(&what) else {
         return;
     };
-    let shared = Shared::new();
+    let Some(shared) = Shared::new(backend, &what).await else {
+        return;
+    };
     let edge = two_instances(&spin, &shared, &[]).await;
     let user = 6101;
     edge.register(user).await;
@@ -163,14 +278,16 @@ async fn one_yookassa_notification_delivered_ten_times_to_two_instances_credits_
     edge.assert_no_secrets_in_logs(&[]);
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn albums_whose_photos_arrive_at_both_instances_keep_their_message_order() {
-    let Some(spin) = testkit::spin::spin_for_test(
-        "albums_whose_photos_arrive_at_both_instances_keep_their_message_order",
-    ) else {
+async fn albums_whose_photos_arrive_at_both_instances_keep_their_message_order(backend: Backend) {
+    let what = format!(
+        "albums_whose_photos_arrive_at_both_instances_keep_their_message_order on {backend:?}"
+    );
+    let Some(spin) = testkit::spin::spin_for_test(&what) else {
         return;
     };
-    let shared = Shared::new();
+    let Some(shared) = Shared::new(backend, &what).await else {
+        return;
+    };
     let edge = two_instances(&spin, &shared, &[]).await;
     const ORDERS: [[usize; 3]; 6] = [
         [0, 1, 2],
@@ -248,14 +365,14 @@ async fn albums_whose_photos_arrive_at_both_instances_keep_their_message_order()
     edge.assert_no_secrets_in_logs(&[]);
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn a_dialog_hopping_between_instances_keeps_its_state() {
-    let Some(spin) =
-        testkit::spin::spin_for_test("a_dialog_hopping_between_instances_keeps_its_state")
-    else {
+async fn a_dialog_hopping_between_instances_keeps_its_state(backend: Backend) {
+    let what = format!("a_dialog_hopping_between_instances_keeps_its_state on {backend:?}");
+    let Some(spin) = testkit::spin::spin_for_test(&what) else {
         return;
     };
-    let shared = Shared::new();
+    let Some(shared) = Shared::new(backend, &what).await else {
+        return;
+    };
     let edge = two_instances(&spin, &shared, &[]).await;
     let user = 6301;
     edge.on(0).start_user(user).await;
@@ -292,14 +409,18 @@ async fn a_dialog_hopping_between_instances_keeps_its_state() {
     edge.assert_no_secrets_in_logs(&[]);
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn one_instance_killed_mid_load_the_other_serves_and_nothing_is_lost_or_doubled() {
-    let Some(spin) = testkit::spin::spin_for_test(
-        "one_instance_killed_mid_load_the_other_serves_and_nothing_is_lost_or_doubled",
-    ) else {
+async fn one_instance_killed_mid_load_the_other_serves_and_nothing_is_lost_or_doubled(
+    backend: Backend,
+) {
+    let what = format!(
+        "one_instance_killed_mid_load_the_other_serves_and_nothing_is_lost_or_doubled on {backend:?}"
+    );
+    let Some(spin) = testkit::spin::spin_for_test(&what) else {
         return;
     };
-    let shared = Shared::new();
+    let Some(shared) = Shared::new(backend, &what).await else {
+        return;
+    };
     let edge = two_instances(&spin, &shared, &[("initial_balance", "100000")]).await;
     let users: Vec<i64> = (6401..=6404).collect();
     for &u in &users {
@@ -358,26 +479,21 @@ async fn one_instance_killed_mid_load_the_other_serves_and_nothing_is_lost_or_do
     let survivor = edge.on(1);
     let (status, health) = survivor.api_raw("GET", "/health", None, None).await;
     assert_eq!(status, 200, "{health}");
-    let db = rusqlite::Connection::open(shared.db()).expect("open the shared database");
     for &user in &users {
         let (status, profile) = survivor
             .api("GET", &format!("/api/users/{user}"), None)
             .await;
         assert_eq!(status, 200, "{profile}");
-        let ledger: i64 = db
-            .query_row(
+        let u = [json!(user)];
+        let ledger = shared
+            .ints(
                 "SELECT COALESCE(SUM(amount), 0) FROM ledger WHERE user_id = ?1",
-                [user],
-                |r| r.get(0),
+                &u,
             )
-            .expect("ledger sum");
-        let balance: i64 = db
-            .query_row(
-                "SELECT balance FROM balances WHERE user_id = ?1",
-                [user],
-                |r| r.get(0),
-            )
-            .expect("balance");
+            .await[0];
+        let balance = shared
+            .ints("SELECT balance FROM balances WHERE user_id = ?1", &u)
+            .await[0];
         assert_eq!(
             ledger, balance,
             "user {user}: the ledger equals the balance"
@@ -387,31 +503,21 @@ async fn one_instance_killed_mid_load_the_other_serves_and_nothing_is_lost_or_do
             Some(balance),
             "user {user}: {profile}"
         );
-        let (jobs, charges, charged): (i64, i64, i64) = db
-            .query_row(
+        let counts = shared
+            .ints(
                 "SELECT COUNT(*), \
                     (SELECT COUNT(*) FROM ledger WHERE user_id = ?1 AND kind = 'job_charge'), \
                     (SELECT -COALESCE(SUM(amount), 0) FROM ledger \
-                       WHERE user_id = ?1 AND kind IN ('job_charge', 'job_refund')) \
+                       WHERE user_id = ?1 AND kind IN ('job_charge', 'job_refund')), \
+                    (SELECT COALESCE(SUM(cost), 0) FROM jobs WHERE user_id = ?1 AND status IN ('failed', 'cancelled')), \
+                    (SELECT COALESCE(SUM(cost), 0) FROM jobs WHERE user_id = ?1) \
                  FROM jobs WHERE user_id = ?1",
-                [user],
-                |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)),
+                &u,
             )
-            .expect("jobs and charges");
-        let refunded: i64 = db
-            .query_row(
-                "SELECT COALESCE(SUM(cost), 0) FROM jobs WHERE user_id = ?1 AND status IN ('failed', 'cancelled')",
-                [user],
-                |r| r.get(0),
-            )
-            .expect("refunded jobs");
-        let costs: i64 = db
-            .query_row(
-                "SELECT COALESCE(SUM(cost), 0) FROM jobs WHERE user_id = ?1",
-                [user],
-                |r| r.get(0),
-            )
-            .expect("job costs");
+            .await;
+        let [jobs, charges, charged, refunded, costs] = counts[..] else {
+            panic!("user {user}: {counts:?}");
+        };
         assert_eq!(jobs, charges, "user {user}: one charge per job");
         assert_eq!(
             charged,
@@ -426,16 +532,15 @@ async fn one_instance_killed_mid_load_the_other_serves_and_nothing_is_lost_or_do
     }
     let mut missing = Vec::new();
     for (instance, user, id) in &accepted {
-        let found: Option<(i64, i64)> = db
-            .query_row(
+        let found = shared
+            .ints(
                 "SELECT user_id, \
                     (SELECT COUNT(*) FROM ledger WHERE kind = 'job_charge' AND reference = jobs.id) \
                  FROM jobs WHERE id = ?1",
-                [id],
-                |r| Ok((r.get(0)?, r.get(1)?)),
+                &[json!(id)],
             )
-            .ok();
-        if found != Some((*user, 1)) {
+            .await;
+        if found != [*user, 1] {
             missing.push(format!(
                 "{id} (instance {instance}, user {user}): {found:?}"
             ));

@@ -122,8 +122,12 @@ pub async fn migrate(sql: &dyn Sql) -> Result<usize, SqlError> {
     if current_version(sql).await? >= latest_version() {
         return Ok(0);
     }
-    // WAL persists in the file and cannot be switched inside a transaction.
-    sql.execute("PRAGMA journal_mode=WAL", &[]).await?;
+    // WAL persists in the file and cannot be switched inside a transaction. A libSQL
+    // server takes no PRAGMAs (it journals its own way).
+    match sql.execute("PRAGMA journal_mode=WAL", &[]).await {
+        Ok(_) | Err(SqlError::Unsupported(_)) => {}
+        Err(e) => return Err(e),
+    }
     let mut applied = 0;
     for m in MIGRATIONS {
         if apply_one(sql, m).await? {

@@ -170,6 +170,10 @@ pub enum SqlError {
     /// word): the schema and the code disagree.
     #[error("sql row: {0}")]
     Decode(String),
+    /// The database does not take this kind of statement at all (a libSQL server refuses
+    /// `PRAGMA`s): tuning that the backend does its own way, to be skipped, not retried.
+    #[error("sql statement not supported by this database: {0}")]
+    Unsupported(String),
     /// Any other failure (bad SQL, I/O).
     #[error("sql: {0}")]
     Other(String),
@@ -181,6 +185,8 @@ impl SqlError {
         let msg = msg.into();
         if msg.contains("constraint failed") {
             SqlError::Constraint(msg)
+        } else if msg.contains("unsupported statement") {
+            SqlError::Unsupported(msg)
         } else if msg.contains("locked") || msg.contains("busy") || msg.contains("unable to open") {
             SqlError::Unavailable(msg)
         } else {
@@ -355,5 +361,20 @@ mod tests {
         assert!(matches!(row.int(9), Err(SqlError::Decode(_))));
         assert_eq!(row.word::<u8>(0).ok(), None);
         assert_eq!(row.opt_word::<u8>(1), Ok(None));
+    }
+
+    #[test]
+    fn messages_are_classified() {
+        let e = |m: &str| SqlError::from_message(m);
+        assert!(matches!(
+            e("UNIQUE constraint failed: t.k"),
+            SqlError::Constraint(_)
+        ));
+        assert!(matches!(e("database is locked"), SqlError::Unavailable(_)));
+        assert!(matches!(
+            e("SQL string could not be parsed: unsupported statement"),
+            SqlError::Unsupported(_)
+        ));
+        assert!(matches!(e("no such table: x"), SqlError::Other(_)));
     }
 }

@@ -109,11 +109,24 @@ impl SpinSql {
         let conn = sqlite::Connection::open_default()
             .await
             .map_err(|e| SqlError::Unavailable(format!("{e:?}")))?;
-        Self::collect(&conn, "PRAGMA busy_timeout = 0", &[]).await?;
+        Self::tune(&conn, "PRAGMA busy_timeout = 0").await?;
         if d == Durability::Volatile {
-            Self::collect(&conn, "PRAGMA synchronous = NORMAL", &[]).await?;
+            Self::tune(&conn, "PRAGMA synchronous = NORMAL").await?;
         }
         Ok(conn)
+    }
+
+    /// Runs a tuning `PRAGMA`; a database that takes no `PRAGMA`s (a libSQL server, which
+    /// manages locking and durability itself) runs without it.
+    async fn tune(conn: &sqlite::Connection, pragma: &str) -> Result<(), SqlError> {
+        match Self::collect(conn, pragma, &[]).await {
+            Ok(_) => Ok(()),
+            Err(SqlError::Unsupported(detail)) => {
+                tracing::debug!(pragma, %detail, "the database takes no PRAGMA; skipped");
+                Ok(())
+            }
+            Err(e) => Err(e),
+        }
     }
 
     async fn collect(
