@@ -154,6 +154,38 @@ pub struct EventReply {
     pub attempt: u32,
 }
 
+/// A GPU host's report of itself, sent every few seconds to
+/// `POST /internal/hosts/heartbeat` (signed like the job events). The edge keeps the last
+/// one per host and calls a host stale after a few missed beats.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct HostHeartbeat {
+    /// Schema version, [`CONTRACT_VERSION`].
+    pub v: u32,
+    /// The host's name (its consumer name in the jobs group).
+    pub host: String,
+    /// The gpu-host version.
+    pub version: String,
+    /// The workflow it runs by default.
+    pub workflow: String,
+    /// Whether ComfyUI answered its last health check.
+    pub comfy_up: bool,
+    /// The job it is running now, if any.
+    pub current_job: Option<JobId>,
+    /// Jobs it finished (succeeded or failed) since it started.
+    pub jobs_done: u64,
+    /// Mean run time of its recent jobs, milliseconds (none before the first).
+    pub run_ms_mean: Option<u64>,
+    /// 90th percentile of the same window, milliseconds.
+    pub run_ms_p90: Option<u64>,
+    /// Share of its uptime the GPU spent running ComfyUI, 0 to 1.
+    pub busy_ratio: f64,
+    /// When it was sent, Unix milliseconds.
+    pub at: i64,
+}
+
+/// How many recent runs a heartbeat's run-time figures cover.
+pub const HEARTBEAT_WINDOW: usize = 50;
+
 /// Errors reading a contract message.
 #[derive(Debug, thiserror::Error)]
 pub enum ContractError {

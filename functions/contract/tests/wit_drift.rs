@@ -35,6 +35,7 @@ fn check(resolve: &Resolve, ty: &Type, value: &Value, at: &str) {
         Type::Bool => assert!(value.is_boolean(), "{at}: expected bool, got {value}"),
         Type::U32 | Type::U64 => assert!(value.is_u64(), "{at}: expected unsigned, got {value}"),
         Type::S32 | Type::S64 => assert!(value.is_i64(), "{at}: expected signed, got {value}"),
+        Type::F64 => assert!(value.is_f64(), "{at}: expected a float, got {value}"),
         Type::Id(id) => check_def(resolve, *id, value, at),
         other => panic!("{at}: WIT type {other:?} has no JSON mapping in this contract"),
     }
@@ -232,4 +233,37 @@ fn every_enum_has_exactly_the_wit_cases() {
     assert_eq!(words(FailureReason::ALL), wit_enum("failure-reason"));
     assert_eq!(words(Language::ALL), wit_enum("language"));
     assert_eq!(words(SentAs::ALL), wit_enum("sent-as"));
+}
+
+#[test]
+fn host_heartbeat_matches_wit() {
+    let (resolve, types) = resolve();
+    let full = HostHeartbeat {
+        v: 1,
+        host: "gpu-a".into(),
+        version: "0.1.0".into(),
+        workflow: "qwen_edit_2511".into(),
+        comfy_up: true,
+        current_job: Some(JobId::from("j")),
+        jobs_done: 3,
+        run_ms_mean: Some(30_000),
+        run_ms_p90: Some(41_000),
+        busy_ratio: 0.5,
+        at: 9,
+    };
+    let empty = HostHeartbeat {
+        current_job: None,
+        run_ms_mean: None,
+        run_ms_p90: None,
+        busy_ratio: 0.0,
+        ..full.clone()
+    };
+    for hb in [full, empty] {
+        check(
+            &resolve,
+            &ty(&types, "host-heartbeat"),
+            &serde_json::to_value(hb).expect("json"),
+            "host-heartbeat",
+        );
+    }
 }

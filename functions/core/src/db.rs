@@ -41,6 +41,10 @@ pub const MIGRATIONS: &[Migration] = &[
         version: 5,
         sql: include_str!("../migrations/0005_app_meta.sql"),
     },
+    Migration {
+        version: 6,
+        sql: include_str!("../migrations/0006_hosts.sql"),
+    },
 ];
 
 /// The newest schema version.

@@ -9,6 +9,7 @@
 pub mod db;
 pub mod drafts;
 pub mod error;
+pub mod fleet;
 pub mod health;
 pub mod http;
 pub mod jobs;
