@@ -1,5 +1,5 @@
 //! The host end to end, in-process, against real Redis, the fake ComfyUI, the fake Bot API
-//! and a fake events endpoint.
+//! and the real api.
 
 mod common;
 
@@ -197,7 +197,7 @@ async fn api_unreachable_is_retried_and_cancelled_jobs_are_skipped() {
     assert_eq!(state.status, "succeeded");
     let host = w.host("host-a", settings()).await;
     w.submit("job-cancelled", "en").await;
-    w.api.cancel("job-cancelled");
+    w.api.cancel("job-cancelled").await;
     with_host(host, async {
         let end = std::time::Instant::now() + WAIT;
         while pending(&w.names).await > 0
@@ -311,7 +311,7 @@ async fn input_over_20_mb_is_refused_with_a_clear_message() {
     let host = w.host("host-a", settings()).await;
     let msg = job("job-big", "file-big", "ru");
     w.tg.add_file("file-big", vec![0u8; 21 * 1024 * 1024]);
-    w.api.add_job("job-big");
+    w.api.add(&msg).await;
     push(&w.names, &msg).await;
     let state = with_host(host, w.api.wait_final("job-big", WAIT)).await;
     assert_eq!(state.status, "failed");
@@ -395,7 +395,12 @@ async fn wrong_event_secret_keeps_the_entry_pending() {
     w.submit("job-401", "en").await;
     with_host(host, tokio::time::sleep(Duration::from_millis(1500))).await;
     assert_eq!(pending(&w.names).await, 1, "nothing acked on 401");
-    assert!(w.api.events("job-401").is_empty(), "no event was accepted");
+    let events = w.api.events("job-401");
+    assert!(
+        !events.is_empty() && events.iter().all(|e| e.2 == 401),
+        "every event was refused with 401: {events:?}"
+    );
+    assert_eq!(w.api.job("job-401").await.status, "queued");
     assert!(w.comfy.prompts().is_empty(), "no run without the edge's go");
     w.cleanup().await;
 }
