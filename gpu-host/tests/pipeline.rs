@@ -26,6 +26,12 @@ async fn success_sends_one_photo_and_acks() {
     assert_eq!(state.status, "succeeded");
     let names: Vec<String> = w.api.events("job-ok").iter().map(|e| e.0.clone()).collect();
     assert_eq!(names, ["started", "delivering", "succeeded"]);
+    assert_eq!(
+        state.granted,
+        Some(1),
+        "the delivery was granted to attempt 1"
+    );
+    assert_eq!((state.attempt, state.refunds), (1, 0));
     assert_eq!(w.tg.calls_of("sendPhoto").len(), 1);
     let prompts = w.comfy.prompts();
     assert_eq!(prompts.len(), 1);
@@ -210,6 +216,11 @@ async fn api_unreachable_is_retried_and_cancelled_jobs_are_skipped() {
     })
     .await;
     assert_eq!(w.comfy.prompts().len(), 1, "a cancelled job never runs");
+    let cancelled = w.api.job("job-cancelled").await;
+    assert_eq!(
+        (cancelled.status.as_str(), cancelled.refunds),
+        ("cancelled", 1)
+    );
     assert!(w.api.sweeps() >= 1, "the host calls sweep");
     w.cleanup().await;
 }
