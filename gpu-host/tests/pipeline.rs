@@ -1,5 +1,5 @@
 //! The host end to end, in-process, against real Redis, the fake ComfyUI, the fake Bot API
-//! and a fake events endpoint.
+//! and the real api.
 
 mod common;
 
@@ -26,6 +26,12 @@ async fn success_sends_one_photo_and_acks() {
     assert_eq!(state.status, "succeeded");
     let names: Vec<String> = w.api.events("job-ok").iter().map(|e| e.0.clone()).collect();
     assert_eq!(names, ["started", "delivering", "succeeded"]);
+    assert_eq!(
+        state.granted,
+        Some(1),
+        "the delivery was granted to attempt 1"
+    );
+    assert_eq!((state.attempt, state.refunds), (1, 0));
     assert_eq!(w.tg.calls_of("sendPhoto").len(), 1);
     let prompts = w.comfy.prompts();
     assert_eq!(prompts.len(), 1);
@@ -197,7 +203,7 @@ async fn api_unreachable_is_retried_and_cancelled_jobs_are_skipped() {
     assert_eq!(state.status, "succeeded");
     let host = w.host("host-a", settings()).await;
     w.submit("job-cancelled", "en").await;
-    w.api.cancel("job-cancelled");
+    w.api.cancel("job-cancelled").await;
     with_host(host, async {
         let end = std::time::Instant::now() + WAIT;
         while pending(&w.names).await > 0
@@ -210,6 +216,11 @@ async fn api_unreachable_is_retried_and_cancelled_jobs_are_skipped() {
     })
     .await;
     assert_eq!(w.comfy.prompts().len(), 1, "a cancelled job never runs");
+    let cancelled = w.api.job("job-cancelled").await;
+    assert_eq!(
+        (cancelled.status.as_str(), cancelled.refunds),
+        ("cancelled", 1)
+    );
     assert!(w.api.sweeps() >= 1, "the host calls sweep");
     w.cleanup().await;
 }
@@ -311,7 +322,7 @@ async fn input_over_20_mb_is_refused_with_a_clear_message() {
     let host = w.host("host-a", settings()).await;
     let msg = job("job-big", "file-big", "ru");
     w.tg.add_file("file-big", vec![0u8; 21 * 1024 * 1024]);
-    w.api.add_job("job-big");
+    w.api.add(&msg).await;
     push(&w.names, &msg).await;
     let state = with_host(host, w.api.wait_final("job-big", WAIT)).await;
     assert_eq!(state.status, "failed");
@@ -395,7 +406,12 @@ async fn wrong_event_secret_keeps_the_entry_pending() {
     w.submit("job-401", "en").await;
     with_host(host, tokio::time::sleep(Duration::from_millis(1500))).await;
     assert_eq!(pending(&w.names).await, 1, "nothing acked on 401");
-    assert!(w.api.events("job-401").is_empty(), "no event was accepted");
+    let events = w.api.events("job-401");
+    assert!(
+        !events.is_empty() && events.iter().all(|e| e.2 == 401),
+        "every event was refused with 401: {events:?}"
+    );
+    assert_eq!(w.api.job("job-401").await.status, "queued");
     assert!(w.comfy.prompts().is_empty(), "no run without the edge's go");
     w.cleanup().await;
 }

@@ -76,7 +76,7 @@ async fn sigterm_mid_job_finishes_it_within_grace() {
         status.is_some_and(|s| s.success()),
         "clean exit after SIGTERM: {status:?}"
     );
-    assert_eq!(w.api.job("job-term").status, "succeeded");
+    assert_eq!(w.api.job("job-term").await.status, "succeeded");
     assert_eq!(w.tg.calls_of("sendPhoto").len(), 1);
     assert_eq!(pending(&w.names).await, 0);
     w.cleanup().await;
@@ -204,7 +204,7 @@ async fn sigterm_past_grace_leaves_the_job_pending_for_another_host() {
     let status = wait_exit(&mut a, Duration::from_secs(10)).await;
     let _ = a.kill();
     assert!(status.is_some(), "the host stops after its grace period");
-    assert_ne!(w.api.job("job-grace").status, "succeeded");
+    assert_ne!(w.api.job("job-grace").await.status, "succeeded");
     assert_eq!(pending(&w.names).await, 1, "the entry stays pending");
     let mut b = w.spawn_child("host-b");
     let state = w.api.wait_final("job-grace", WAIT).await;

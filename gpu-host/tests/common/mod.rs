@@ -1,16 +1,13 @@
-//! Test support for gpu-host: a fake of the api's events endpoint (with the edge's fencing
-//! rules), unique Redis stream names, and a harness running a host in-process or as a
-//! child process against the fake ComfyUI, the fake Bot API and the fake api.
+//! Test support for gpu-host: the real `api` (the edge's REST handler on SQLite and Redis)
+//! behind a recording front, unique Redis stream names, and a harness running a host
+//! in-process or as a child process against the fake ComfyUI, the fake Bot API and that api.
 #![allow(dead_code)]
 
 use std::cell::RefCell;
-use std::collections::HashMap;
-use std::net::SocketAddr;
 use std::rc::Rc;
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
-use bytes::Bytes;
 use gpu_host::comfy::{ComfyClient, ComfyWatcher};
 use gpu_host::events::EventsClient;
 use gpu_host::lock::GpuLock;
@@ -20,121 +17,251 @@ use gpu_host::queue::{JobQueue, StreamNames};
 use gpu_host::retry::RetryPolicy;
 use gpu_host::telegram::BotMessenger;
 use gpu_host::workflow::Workflows;
-use http_body_util::{BodyExt, Full};
-use hyper::{Request, Response, body::Incoming};
-use hyper_util::rt::TokioIo;
 use qwen_contract::{JobEvent, JobEventKind, JobMessage};
+use qwen_core::http::Request as ApiRequest;
+use qwen_core::ports::{HttpResponse, Sql, SqlValue};
+use qwen_core::settings::Settings as ApiSettings;
 use serde_json::{Value, json};
+use testkit::api::ApiApp;
+use testkit::clock::SystemClock;
 use testkit::fakes::comfyui::FakeComfy;
 use testkit::fakes::telegram::FakeTelegram;
+use testkit::server::{Handler, HandlerFactory, TestServer};
+use testkit::sql::SqliteSql;
 use tokio::sync::watch;
 
-/// The secret the fake api checks.
+/// The event secret the api is configured with.
 pub const SECRET: &str = "test-event-secret";
+/// The user every test job belongs to (the one [`job`] names).
+pub const USER: i64 = 7001;
+/// What a test job costs: charged when the row is written, refunded if it fails.
+pub const JOB_COST: i64 = 10;
+/// Credits the test user gets, enough for the bench's jobs.
+const CREDIT: i64 = 1_000_000;
+/// How long a test's "reached the stream" markers live (the edge keeps its own for days).
+const MARKER_TTL_SECS: u64 = 3600;
+/// The api's bearer token (used only by the test itself, in-process).
+const API_TOKEN: &str = "test-api-token-0123456789";
 
-/// One job as the fake api sees it.
+/// One job as the api's database holds it.
 #[derive(Debug, Clone, Default)]
 pub struct JobState {
     /// Current attempt.
     pub attempt: u32,
     /// Host of the current attempt.
     pub host: String,
-    /// `queued`, `running`, `delivering`, `succeeded`, `failed`, `cancelled`.
+    /// `queued`, `running`, `succeeded`, `failed` or `cancelled` (empty: no such job).
     pub status: String,
     /// Attempt the delivery was granted to.
     pub granted: Option<u32>,
-    /// Refunds made.
+    /// Refund entries of the job in the ledger.
     pub refunds: u32,
 }
 
+/// An event request the host made: job id, event, the answer's HTTP status, when answered.
+type Recorded = (String, JobEvent, u16, Instant);
+
 #[derive(Default)]
-struct ApiState {
-    jobs: HashMap<String, JobState>,
-    events: Vec<(String, JobEvent, u16, Instant)>,
+struct Traffic {
+    events: Vec<Recorded>,
     sweeps: u32,
     fail_next: u32,
 }
 
-/// A fake of `POST /internal/jobs/{id}/events` and `/internal/jobs/sweep`.
-pub struct FakeApi {
-    addr: SocketAddr,
-    state: Arc<Mutex<ApiState>>,
-    task: tokio::task::JoinHandle<()>,
+/// What the host talks to: records each request and injects 503s, and otherwise hands the
+/// request to the real `api` handler.
+struct Recorder {
+    app: ApiApp,
+    traffic: Arc<Mutex<Traffic>>,
 }
 
-impl Drop for FakeApi {
-    fn drop(&mut self) {
-        self.task.abort();
+#[async_trait::async_trait(?Send)]
+impl Handler for Recorder {
+    async fn call(&self, req: ApiRequest) -> HttpResponse {
+        let path = req.path.clone();
+        let event = path
+            .strip_prefix("/internal/jobs/")
+            .and_then(|p| p.strip_suffix("/events"))
+            .and_then(|id| Some((id.to_owned(), serde_json::from_slice(&req.body).ok()?)));
+        let injected = {
+            let mut t = self.traffic.lock().expect("lock");
+            let inject = t.fail_next > 0;
+            t.fail_next = t.fail_next.saturating_sub(1);
+            inject
+        };
+        let resp = if injected {
+            qwen_core::http::error(503, "unavailable", "try later")
+        } else {
+            self.app.call(req).await
+        };
+        let mut t = self.traffic.lock().expect("lock");
+        if let Some((id, ev)) = event {
+            t.events.push((id, ev, resp.status, Instant::now()));
+        }
+        if path == "/internal/jobs/sweep" && resp.status == 200 {
+            t.sweeps += 1;
+        }
+        resp
     }
 }
 
-impl FakeApi {
-    /// Starts on a free loopback port.
-    pub async fn start() -> FakeApi {
-        let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
-            .await
-            .expect("bind");
-        let addr = listener.local_addr().expect("addr");
-        let state: Arc<Mutex<ApiState>> = Arc::default();
-        let task = tokio::spawn(serve_api(listener, state.clone()));
-        FakeApi { addr, state, task }
+/// The real `api` (core's REST handler on a fresh SQLite file and Redis) behind a
+/// recording front that the host calls.
+pub struct EdgeApi {
+    app: ApiApp,
+    traffic: Arc<Mutex<Traffic>>,
+    server: TestServer,
+    _dir: tempfile::TempDir,
+}
+
+impl EdgeApi {
+    /// Starts on a free loopback port, with `stream` as the api's jobs stream, and registers
+    /// [`USER`] with enough credits.
+    pub async fn start(stream: &str) -> EdgeApi {
+        let dir = tempfile::tempdir().expect("temp dir");
+        let settings = ApiSettings {
+            api_token: API_TOKEN.into(),
+            gpu_event_secret: SECRET.into(),
+            redis_url: redis_url(),
+            jobs_stream: stream.into(),
+            ..ApiSettings::default()
+        };
+        let app = ApiApp::new(&dir.path().join("app.db"), settings, Arc::new(SystemClock));
+        let traffic: Arc<Mutex<Traffic>> = Arc::default();
+        let (front, shared) = (app.clone(), traffic.clone());
+        let factory: HandlerFactory = Arc::new(move || {
+            Box::new(Recorder {
+                app: front.clone(),
+                traffic: shared.clone(),
+            })
+        });
+        let server =
+            TestServer::start(factory, app.settings.max_body_bytes).expect("server starts");
+        let api = EdgeApi {
+            app,
+            traffic,
+            server,
+            _dir: dir,
+        };
+        let user = json!({"telegram_id": USER, "first_name": "Test", "language_code": "en"});
+        let (status, body) = api.call("POST", "/api/users/", Some(user)).await;
+        assert!(status == 201 || status == 200, "register: {status} {body}");
+        let credit = json!({"amount": CREDIT, "reason": "gpu-host tests"});
+        let (status, body) = api
+            .call("POST", &format!("/api/balance/{USER}/adjust"), Some(credit))
+            .await;
+        assert_eq!(status, 201, "credit: {body}");
+        api
     }
 
     /// Base URL.
     pub fn url(&self) -> String {
-        format!("http://{}", self.addr)
+        self.server.url()
     }
 
-    /// Registers a queued job.
-    pub fn add_job(&self, job_id: &str) {
-        let st = JobState {
-            status: "queued".into(),
-            ..JobState::default()
+    /// One request to the api in-process, with the bearer token (neither recorded nor
+    /// subject to [`EdgeApi::fail_next`]); returns status and JSON (Null when not JSON).
+    pub async fn call(&self, method: &str, path: &str, body: Option<Value>) -> (u16, Value) {
+        let resp = self
+            .app
+            .call(ApiRequest {
+                method: method.into(),
+                path: path.into(),
+                query: String::new(),
+                headers: vec![
+                    ("authorization".into(), format!("Bearer {API_TOKEN}")),
+                    ("content-type".into(), "application/json".into()),
+                ],
+                body: body.map(|b| b.to_string().into_bytes()).unwrap_or_default(),
+            })
+            .await;
+        let json = serde_json::from_slice(&resp.body).unwrap_or(Value::Null);
+        (resp.status, json)
+    }
+
+    /// Writes a queued job row for `msg` (same id, user, chat, prompt, photos, seed), charged
+    /// [`JOB_COST`] by the schema's trigger as a created job is.
+    pub async fn add(&self, msg: &JobMessage) {
+        let files = serde_json::to_string(&msg.file_ids).expect("file ids");
+        let args: Vec<SqlValue> = vec![
+            msg.job_id.as_str().into(),
+            msg.user_id.0.into(),
+            msg.chat_id.0.into(),
+            msg.prompt.as_str().into(),
+            files.into(),
+            JOB_COST.into(),
+            (msg.seed as i64).into(),
+            msg.workflow.as_str().into(),
+            msg.lang.to_string().into(),
+            gpu_host::events::now_ms().into(),
+        ];
+        SqliteSql::open(&self.app.db)
+            .execute(
+                "INSERT INTO jobs (id, user_id, chat_id, prompt, file_ids, cost, seed, workflow, lang, created_at) \
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)",
+                &args,
+            )
+            .await
+            .expect("insert job");
+    }
+
+    /// Writes a queued job row with id `job_id` (for [`job`]`(job_id, "file-{job_id}", "en")`).
+    pub async fn add_job(&self, job_id: &str) {
+        self.add(&job(job_id, &format!("file-{job_id}"), "en"))
+            .await;
+    }
+
+    /// Cancels a queued job through `POST /api/jobs/{id}/cancel`.
+    pub async fn cancel(&self, job_id: &str) {
+        let (status, body) = self
+            .call("POST", &format!("/api/jobs/{job_id}/cancel"), None)
+            .await;
+        assert_eq!(status, 200, "cancel: {body}");
+    }
+
+    /// Answers the next `n` requests from the host with 503, without calling the api.
+    pub fn fail_next(&self, n: u32) {
+        self.traffic.lock().expect("lock").fail_next = n;
+    }
+
+    /// A job's row and its refunds in the ledger (default when there is no such job).
+    pub async fn job(&self, job_id: &str) -> JobState {
+        let rows = SqliteSql::open(&self.app.db)
+            .execute(
+                "SELECT status, attempt, host, delivery_attempt, \
+                 (SELECT COUNT(*) FROM ledger WHERE kind = 'job_refund' AND reference = jobs.id) \
+                 FROM jobs WHERE id = ?1",
+                &[job_id.into()],
+            )
+            .await
+            .expect("read job");
+        let Some(r) = rows.first() else {
+            return JobState::default();
         };
-        self.state
-            .lock()
-            .expect("lock")
-            .jobs
-            .insert(job_id.to_owned(), st);
-    }
-
-    /// Marks a job cancelled.
-    pub fn cancel(&self, job_id: &str) {
-        if let Some(j) = self.state.lock().expect("lock").jobs.get_mut(job_id) {
-            j.status = "cancelled".into();
+        let small = |v: i64| u32::try_from(v).expect("fits u32");
+        JobState {
+            status: r.text(0).expect("status"),
+            attempt: small(r.int(1).expect("attempt")),
+            host: r.opt_text(2).expect("host").unwrap_or_default(),
+            granted: r.opt_int(3).expect("delivery attempt").map(small),
+            refunds: small(r.int(4).expect("refunds")),
         }
     }
 
-    /// Answers the next `n` calls with 503.
-    pub fn fail_next(&self, n: u32) {
-        self.state.lock().expect("lock").fail_next = n;
-    }
-
-    /// A job's state.
-    pub fn job(&self, job_id: &str) -> JobState {
-        self.state
-            .lock()
-            .expect("lock")
-            .jobs
-            .get(job_id)
-            .cloned()
-            .unwrap_or_default()
-    }
-
-    /// Accepted/refused events of a job: (type, attempt, http status).
+    /// Event requests of a job, in order: (type, attempt, http status).
     pub fn events(&self, job_id: &str) -> Vec<(String, u32, u16)> {
-        let st = self.state.lock().expect("lock");
-        st.events
+        let t = self.traffic.lock().expect("lock");
+        t.events
             .iter()
             .filter(|(j, _, _, _)| j == job_id)
             .map(|(_, e, s, _)| (e.kind.name().to_owned(), e.attempt, *s))
             .collect()
     }
 
-    /// The `failed` event's reason of a job, if any.
+    /// The accepted `failed` event's reason and words of a job, if any.
     pub fn failure(&self, job_id: &str) -> Option<(qwen_contract::FailureReason, String)> {
-        let st = self.state.lock().expect("lock");
-        st.events.iter().find_map(|(j, e, s, _)| match &e.kind {
+        let t = self.traffic.lock().expect("lock");
+        t.events.iter().find_map(|(j, e, s, _)| match &e.kind {
             JobEventKind::Failed(f) if j == job_id && *s == 200 => {
                 Some((f.reason, f.user_message.clone()))
             }
@@ -144,180 +271,27 @@ impl FakeApi {
 
     /// When the api accepted the job's event `kind` (e.g. `succeeded`).
     pub fn event_time(&self, job_id: &str, kind: &str) -> Option<Instant> {
-        let st = self.state.lock().expect("lock");
-        st.events
+        let t = self.traffic.lock().expect("lock");
+        t.events
             .iter()
             .find(|(j, e, s, _)| j == job_id && e.kind.name() == kind && *s == 200)
             .map(|(_, _, _, t)| *t)
     }
 
-    /// Sweep calls so far.
+    /// Sweep calls the api answered 200 so far.
     pub fn sweeps(&self) -> u32 {
-        self.state.lock().expect("lock").sweeps
+        self.traffic.lock().expect("lock").sweeps
     }
 
-    /// Waits until the job is final (or `timeout`); returns its state.
+    /// Waits until the job succeeded or failed (or `timeout`); returns its state.
     pub async fn wait_final(&self, job_id: &str, timeout: Duration) -> JobState {
         let end = Instant::now() + timeout;
         loop {
-            let j = self.job(job_id);
+            let j = self.job(job_id).await;
             if ["succeeded", "failed"].contains(&j.status.as_str()) || Instant::now() > end {
                 return j;
             }
             tokio::time::sleep(Duration::from_millis(20)).await;
-        }
-    }
-}
-
-async fn serve_api(listener: tokio::net::TcpListener, state: Arc<Mutex<ApiState>>) {
-    loop {
-        let Ok((stream, _)) = listener.accept().await else {
-            continue;
-        };
-        let state = state.clone();
-        tokio::spawn(async move {
-            let svc = hyper::service::service_fn(move |req| api_handle(req, state.clone()));
-            let _ = hyper::server::conn::http1::Builder::new()
-                .serve_connection(TokioIo::new(stream), svc)
-                .await;
-        });
-    }
-}
-
-fn api_reply(status: u16, body: Value) -> Response<Full<Bytes>> {
-    let mut r = Response::new(Full::new(Bytes::from(body.to_string())));
-    *r.status_mut() = hyper::StatusCode::from_u16(status).expect("status");
-    r
-}
-
-async fn api_handle(
-    req: Request<Incoming>,
-    state: Arc<Mutex<ApiState>>,
-) -> Result<Response<Full<Bytes>>, std::convert::Infallible> {
-    let path = req.uri().path().to_owned();
-    let header = |n: &str| {
-        req.headers()
-            .get(n)
-            .and_then(|v| v.to_str().ok())
-            .map(str::to_owned)
-    };
-    let (ts, sig) = (
-        header(qwen_contract::signing::TIMESTAMP_HEADER),
-        header(qwen_contract::signing::SIGNATURE_HEADER),
-    );
-    let body = req
-        .into_body()
-        .collect()
-        .await
-        .map(|b| b.to_bytes())
-        .unwrap_or_default();
-    let now = gpu_host::events::now_ms() / 1000;
-    if qwen_contract::signing::verify(SECRET.as_bytes(), ts.as_deref(), sig.as_deref(), &body, now)
-        .is_err()
-    {
-        return Ok(api_reply(
-            401,
-            json!({"error": {"code": "bad_signature", "message": "bad signature"}}),
-        ));
-    }
-    let mut st = state.lock().expect("lock");
-    if st.fail_next > 0 {
-        st.fail_next -= 1;
-        return Ok(api_reply(
-            503,
-            json!({"error": {"code": "unavailable", "message": "try later"}}),
-        ));
-    }
-    if path == "/internal/jobs/sweep" {
-        st.sweeps += 1;
-        return Ok(api_reply(200, json!({"requeued": 0})));
-    }
-    let Some(job_id) = path
-        .strip_prefix("/internal/jobs/")
-        .and_then(|p| p.strip_suffix("/events"))
-    else {
-        return Ok(api_reply(
-            404,
-            json!({"error": {"code": "not_found", "message": "no route"}}),
-        ));
-    };
-    let Ok(event) = serde_json::from_slice::<JobEvent>(&body) else {
-        return Ok(api_reply(
-            400,
-            json!({"error": {"code": "bad_request", "message": "bad event"}}),
-        ));
-    };
-    let (status, reply) = match st.jobs.get_mut(job_id) {
-        None => (
-            404,
-            json!({"error": {"code": "job_not_found", "message": "no such job"}}),
-        ),
-        Some(job) => apply(job, &event),
-    };
-    st.events
-        .push((job_id.to_owned(), event, status, Instant::now()));
-    Ok(api_reply(status, reply))
-}
-
-fn conflict(code: &str) -> (u16, Value) {
-    (409, json!({"error": {"code": code, "message": code}}))
-}
-
-fn ok(job: &JobState, proceed: bool) -> (u16, Value) {
-    (
-        200,
-        json!({"status": job.status, "proceed": proceed, "attempt": job.attempt}),
-    )
-}
-
-/// The edge's fencing rules, as the brief states them.
-fn apply(job: &mut JobState, e: &JobEvent) -> (u16, Value) {
-    let is_final = ["succeeded", "failed", "cancelled"].contains(&job.status.as_str());
-    match &e.kind {
-        JobEventKind::Started => {
-            if is_final || job.granted.is_some() {
-                return ok(job, false);
-            }
-            if e.attempt > job.attempt || (e.attempt == job.attempt && e.host == job.host) {
-                job.attempt = e.attempt;
-                job.host = e.host.clone();
-                job.status = "running".into();
-                return ok(job, true);
-            }
-            conflict("stale_attempt")
-        }
-        JobEventKind::Delivering => {
-            if e.attempt < job.attempt {
-                return conflict("stale_attempt");
-            }
-            if is_final {
-                return conflict("job_final");
-            }
-            let granted = *job.granted.get_or_insert(e.attempt) == e.attempt;
-            job.status = "running".into();
-            ok(job, granted)
-        }
-        JobEventKind::Succeeded(_) => {
-            if e.attempt != job.attempt {
-                return conflict("stale_attempt");
-            }
-            job.status = "succeeded".into();
-            ok(job, true)
-        }
-        JobEventKind::Failed(_) => {
-            if job.status == "failed" {
-                return ok(job, true);
-            }
-            if is_final {
-                return conflict("job_final");
-            }
-            if e.attempt < job.attempt {
-                return conflict("stale_attempt");
-            }
-            job.attempt = e.attempt;
-            job.status = "failed".into();
-            job.refunds += 1;
-            ok(job, true)
         }
     }
 }
@@ -347,12 +321,20 @@ pub async fn redis() -> redis::aio::MultiplexedConnection {
         .expect("redis")
 }
 
-/// Deletes a test's streams.
+/// Deletes a test's streams and its jobs' markers.
 pub async fn cleanup(names: &StreamNames) {
     let mut r = redis().await;
+    let pattern = qwen_core::jobs::marker_key(&names.stream, "*");
+    let mut markers: Vec<String> = Vec::new();
+    if let Ok(mut keys) = redis::AsyncCommands::scan_match::<_, String>(&mut r, pattern).await {
+        while let Some(Ok(k)) = futures::StreamExt::next(&mut keys).await {
+            markers.push(k);
+        }
+    }
     let _: redis::RedisResult<()> = redis::cmd("DEL")
         .arg(&names.stream)
         .arg(&names.dead)
+        .arg(markers)
         .query_async(&mut r)
         .await;
 }
@@ -374,14 +356,21 @@ pub fn job(job_id: &str, file_id: &str, lang: &str) -> JobMessage {
     }
 }
 
-/// `XADD`s a job message.
+/// `XADD`s a job message and sets its "reached the stream" marker, in one script as the
+/// edge enqueues (so the api's sweep does not enqueue the job again).
 pub async fn push(names: &StreamNames, msg: &JobMessage) -> String {
     let mut r = redis().await;
-    redis::cmd("XADD")
+    redis::cmd("EVAL")
+        .arg(qwen_core::ports::ADD_MARKED_SCRIPT)
+        .arg(2)
         .arg(&names.stream)
-        .arg("*")
-        .arg("job")
+        .arg(qwen_core::jobs::marker_key(
+            &names.stream,
+            msg.job_id.as_str(),
+        ))
+        .arg(qwen_contract::JOB_FIELD)
         .arg(msg.to_json().expect("json"))
+        .arg(MARKER_TTL_SECS)
         .query_async(&mut r)
         .await
         .expect("xadd")
@@ -440,8 +429,8 @@ pub struct World {
     pub comfy: FakeComfy,
     /// Fake Bot API.
     pub tg: FakeTelegram,
-    /// Fake api.
-    pub api: FakeApi,
+    /// The real api.
+    pub api: EdgeApi,
     /// Stream names.
     pub names: StreamNames,
     /// GPU lock file.
@@ -453,11 +442,12 @@ impl World {
     pub async fn start() -> World {
         let lock_path =
             std::env::temp_dir().join(format!("gpu-test-{}.lock", uuid::Uuid::new_v4().simple()));
+        let names = names("host-a");
         World {
             comfy: FakeComfy::start().await,
             tg: FakeTelegram::start().await,
-            api: FakeApi::start().await,
-            names: names("host-a"),
+            api: EdgeApi::start(&names.stream).await,
+            names,
             lock_path,
         }
     }
@@ -467,7 +457,7 @@ impl World {
         let msg = job(job_id, &format!("file-{job_id}"), lang);
         self.tg
             .add_file(&msg.file_ids[0], testkit::fakes::comfyui::TINY_PNG.to_vec());
-        self.api.add_job(job_id);
+        self.api.add(&msg).await;
         push(&self.names, &msg).await;
         msg
     }
