@@ -66,71 +66,109 @@ pub async fn start(opts: &Options, page_url: &str) -> Result<(Stack, Hub), Strin
     let spin_bin = testkit::spin::find_spin().ok_or_else(|| testkit::spin::MISSING.to_owned())?;
     let (redis_url, redis) = redis(&opts.redis_url).await?;
     let secrets = Secrets::random();
-    let tg = FakeTelegram::start_with_token(&secrets.bot_token).await;
-    let yk = FakeYooKassa::start_with(SHOP_ID, &secrets.yookassa_key);
-    yk.set_checkout_url(&format!("{page_url}checkout"));
-    let comfy = match &opts.comfyui_url {
-        Some(_) => None,
-        None => Some(stand_in_comfy(opts).await),
-    };
-    let comfy_url = opts
-        .comfyui_url
-        .clone()
-        .or_else(|| comfy.as_ref().map(FakeComfy::url))
-        .unwrap_or_default();
+    let outside = Outside::start(opts, page_url, &secrets).await;
     let workflow = match &opts.workflow {
         Some(w) => w.clone(),
         None => pick_workflow(opts.comfyui_url.as_deref()).await,
     };
     build().await?;
     let stream = format!("playground:{}:jobs", random_alnum(8));
-    let admins = users()
+    let vars = spin_options(&secrets, &outside, page_url, &redis_url, &stream, &workflow);
+    tracing::info!("starting spin up (the real edge)");
+    let spin = SpinApp::try_start(&spin_bin, vars).await?;
+    register_webhook(&outside.tg, &spin, &secrets).await?;
+    if let Some(c) = &outside.comfy {
+        c.set_editor(editor_for(&spin.base_url, &secrets.api_token));
+    }
+    tracing::info!(workflow, comfyui = outside.comfy_url, "starting gpu-host");
+    let gpu = GpuHost::try_start(&gpu_env(&secrets, &outside, &spin, &redis_url, &stream))?;
+    let banner = banner(opts, &outside.comfy_url, &workflow);
+    let Outside { tg, yk, comfy, .. } = outside;
+    let hub = Hub::new(tg, yk, comfy, spin.base_url.clone(), users(), banner);
+    let gpu = Some(gpu);
+    Ok((Stack { gpu, spin, redis }, hub))
+}
+
+/// The stand-ins of the outside services.
+struct Outside {
+    tg: FakeTelegram,
+    yk: FakeYooKassa,
+    comfy: Option<FakeComfy>,
+    comfy_url: String,
+}
+
+impl Outside {
+    async fn start(opts: &Options, page_url: &str, secrets: &Secrets) -> Outside {
+        let tg = FakeTelegram::start_with_token(&secrets.bot_token).await;
+        let yk = FakeYooKassa::start_with(SHOP_ID, &secrets.yookassa_key);
+        yk.set_checkout_url(&format!("{page_url}checkout"));
+        let comfy = match &opts.comfyui_url {
+            Some(_) => None,
+            None => Some(stand_in_comfy(opts).await),
+        };
+        let comfy_url = opts
+            .comfyui_url
+            .clone()
+            .or_else(|| comfy.as_ref().map(FakeComfy::url))
+            .unwrap_or_default();
+        Outside {
+            tg,
+            yk,
+            comfy,
+            comfy_url,
+        }
+    }
+}
+
+/// The edge's variables: the stand-ins, Redis, the admin, YooKassa allowed from 127.0.0.1.
+fn spin_options(
+    s: &Secrets,
+    out: &Outside,
+    page_url: &str,
+    redis_url: &str,
+    stream: &str,
+    workflow: &str,
+) -> SpinOptions {
+    let admins: Vec<String> = users()
         .iter()
         .filter(|u| u.admin)
         .map(|u| u.id.to_string())
-        .collect::<Vec<_>>()
-        .join(",");
-    let spin_opts = SpinOptions::default()
-        .var("api_token", &secrets.api_token)
-        .var("gpu_event_secret", &secrets.gpu_secret)
-        .var("telegram_bot_token", &secrets.bot_token)
-        .var("telegram_webhook_secret", &secrets.webhook_secret)
-        .var("telegram_api_url", tg.base_url())
+        .collect();
+    SpinOptions::default()
+        .var("api_token", &s.api_token)
+        .var("gpu_event_secret", &s.gpu_secret)
+        .var("telegram_bot_token", &s.bot_token)
+        .var("telegram_webhook_secret", &s.webhook_secret)
+        .var("telegram_api_url", out.tg.base_url())
         .var("yookassa_shop_id", SHOP_ID)
-        .var("yookassa_secret_key", &secrets.yookassa_key)
-        .var("yookassa_api_url", yk.base_url())
+        .var("yookassa_secret_key", &s.yookassa_key)
+        .var("yookassa_api_url", out.yk.base_url())
         .var("yookassa_return_link", page_url)
         .var("yookassa_allowed_ips", "127.0.0.1/32")
-        .var("redis_url", &redis_url)
-        .var("jobs_stream", &stream)
-        .var("admin_ids", admins)
-        .var("default_workflow", &workflow);
-    tracing::info!("starting spin up (the real edge)");
-    let spin = SpinApp::try_start(&spin_bin, spin_opts).await?;
-    register_webhook(&tg, &spin, &secrets).await?;
-    if let Some(c) = &comfy {
-        c.set_editor(editor_for(&spin.base_url, &secrets.api_token));
-    }
-    let gpu_env = [
-        ("REDIS_URL", redis_url.clone()),
-        ("JOBS_STREAM", stream),
-        ("COMFYUI_URL", comfy_url.clone()),
-        ("TELEGRAM_API_URL", tg.base_url()),
-        ("TELEGRAM_BOT_TOKEN", secrets.bot_token.clone()),
+        .var("redis_url", redis_url)
+        .var("jobs_stream", stream)
+        .var("admin_ids", admins.join(","))
+        .var("default_workflow", workflow)
+}
+
+/// The gpu-host's environment: the same Redis stream, ComfyUI, the Telegram stand-in, the edge.
+fn gpu_env(
+    s: &Secrets,
+    out: &Outside,
+    spin: &SpinApp,
+    redis_url: &str,
+    stream: &str,
+) -> Vec<(&'static str, String)> {
+    vec![
+        ("REDIS_URL", redis_url.to_owned()),
+        ("JOBS_STREAM", stream.to_owned()),
+        ("COMFYUI_URL", out.comfy_url.clone()),
+        ("TELEGRAM_API_URL", out.tg.base_url()),
+        ("TELEGRAM_BOT_TOKEN", s.bot_token.clone()),
         ("API_BASE_URL", spin.base_url.clone()),
-        ("GPU_EVENT_SECRET", secrets.gpu_secret.clone()),
+        ("GPU_EVENT_SECRET", s.gpu_secret.clone()),
         ("CONSUMER_NAME", "playground-gpu".to_owned()),
-    ];
-    tracing::info!(workflow, comfyui = comfy_url, "starting gpu-host");
-    let gpu = GpuHost::try_start(&gpu_env)?;
-    let banner = banner(opts, &comfy_url, &workflow);
-    let hub = Hub::new(tg, yk, comfy, spin.base_url.clone(), users(), banner);
-    let stack = Stack {
-        gpu: Some(gpu),
-        spin,
-        redis,
-    };
-    Ok((stack, hub))
+    ]
 }
 
 fn banner(opts: &Options, comfy_url: &str, workflow: &str) -> String {

@@ -177,15 +177,7 @@ async fn user_action(
             }
             hub.send_text(user, text).await?;
         }
-        "/api/upload" => {
-            let up = Upload {
-                name: param(q, "name").unwrap_or_default(),
-                mime: param(q, "mime").unwrap_or_default(),
-                album: param(q, "album").filter(|a| !a.is_empty()),
-                bytes: body.to_vec(),
-            };
-            hub.send_file(user, up).await?;
-        }
+        "/api/upload" => hub.send_file(user, upload(q, &body)).await?,
         "/api/press" => {
             let id = form["message_id"].as_i64().ok_or("no message_id")?;
             hub.press(user, id, form["data"].as_str().unwrap_or(""))
@@ -198,6 +190,16 @@ async fn user_action(
         _ => return Err("unknown action".to_owned()),
     }
     Ok(Value::Bool(true))
+}
+
+/// The file of an `/api/upload` (name, type and album in the query, content in the body).
+fn upload(q: &[(String, String)], body: &Bytes) -> Upload {
+    Upload {
+        name: param(q, "name").unwrap_or_default(),
+        mime: param(q, "mime").unwrap_or_default(),
+        album: param(q, "album").filter(|a| !a.is_empty()),
+        bytes: body.to_vec(),
+    }
 }
 
 fn escape(s: &str) -> String {

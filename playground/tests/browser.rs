@@ -41,7 +41,10 @@ async fn wait_text(c: &Client, needle: &str) -> Vec<String> {
         if now.iter().any(|t| t.contains(needle)) {
             return seen;
         }
-        assert!(Instant::now() < end, "no message with {needle:?}; shown: {now:#?}");
+        assert!(
+            Instant::now() < end,
+            "no message with {needle:?}; shown: {now:#?}"
+        );
         tokio::time::sleep(Duration::from_millis(100)).await;
     }
 }
@@ -77,7 +80,10 @@ async fn double_click(c: &Client, label: &str) {
 }
 
 async fn say(c: &Client, text: &str) {
-    let input = c.find(Locator::Css(".pane input.text")).await.expect("input");
+    let input = c
+        .find(Locator::Css(".pane input.text"))
+        .await
+        .expect("input");
     input.send_keys(text).await.expect("type");
     c.find(Locator::Css(".pane button.send"))
         .await
@@ -88,7 +94,10 @@ async fn say(c: &Client, text: &str) {
 }
 
 async fn attach(c: &Client, file: &Path) {
-    let input = c.find(Locator::Css(".pane input.file")).await.expect("file input");
+    let input = c
+        .find(Locator::Css(".pane input.file"))
+        .await
+        .expect("file input");
     input
         .send_keys(&file.display().to_string())
         .await
@@ -96,7 +105,8 @@ async fn attach(c: &Client, file: &Path) {
 }
 
 async fn screenshot(c: &Client, name: &str) {
-    let bottom = "document.querySelectorAll('.messages').forEach(m => m.scrollTop = m.scrollHeight)";
+    let bottom =
+        "document.querySelectorAll('.messages').forEach(m => m.scrollTop = m.scrollHeight)";
     c.execute(bottom, vec![]).await.expect("scroll");
     tokio::time::sleep(Duration::from_millis(300)).await;
     let png = c.screenshot().await.expect("screenshot");
@@ -126,12 +136,24 @@ async fn last_bot_photo(c: &Client, page: &str) -> image::RgbImage {
         .expect("a photo from the bot");
     let src = img.attr("src").await.expect("src").expect("has src");
     let url = format!("{}{}", page.trim_end_matches('/'), src);
-    let bytes = reqwest::get(&url).await.expect("get photo").bytes().await.expect("bytes");
-    image::load_from_memory(&bytes).expect("decode the edited photo").to_rgb8()
+    let bytes = reqwest::get(&url)
+        .await
+        .expect("get photo")
+        .bytes()
+        .await
+        .expect("bytes");
+    image::load_from_memory(&bytes)
+        .expect("decode the edited photo")
+        .to_rgb8()
 }
 
 fn mean_difference(a: &image::RgbImage, b: &image::RgbImage) -> f64 {
-    let b = image::imageops::resize(b, a.width(), a.height(), image::imageops::FilterType::Nearest);
+    let b = image::imageops::resize(
+        b,
+        a.width(),
+        a.height(),
+        image::imageops::FilterType::Nearest,
+    );
     let sum: u64 = a
         .as_raw()
         .iter()
@@ -142,7 +164,9 @@ fn mean_difference(a: &image::RgbImage, b: &image::RgbImage) -> f64 {
 }
 
 async fn edit_a_photo(c: &Client, pg: &PlaygroundProcess, dir: &Path) {
-    c.goto(&format!("{}?users={JOHN}", pg.url)).await.expect("open page");
+    c.goto(&format!("{}?users={JOHN}", pg.url))
+        .await
+        .expect("open page");
     say(c, "/start").await;
     wait_text(c, "Hi, John").await;
     press(c, "Presets").await;
@@ -155,13 +179,21 @@ async fn edit_a_photo(c: &Client, pg: &PlaygroundProcess, dir: &Path) {
     press(c, "Start").await;
     let seen = wait_text(c, "Done").await;
     let progress: Vec<&String> = seen.iter().filter(|t| t.contains('%')).collect();
-    let ids: std::collections::HashSet<&str> =
-        progress.iter().filter_map(|t| t.split('|').next()).collect();
-    assert!(progress.len() >= 2, "the progress message changed: {seen:#?}");
+    let ids: std::collections::HashSet<&str> = progress
+        .iter()
+        .filter_map(|t| t.split('|').next())
+        .collect();
+    assert!(
+        progress.len() >= 2,
+        "the progress message changed: {seen:#?}"
+    );
     assert_eq!(ids.len(), 1, "edited in place, one message: {progress:#?}");
     let edited = last_bot_photo(c, &pg.url).await;
     let diff = mean_difference(&original, &edited);
-    assert!(diff > 20.0, "the edited photo differs from the input (mean diff {diff})");
+    assert!(
+        diff > 20.0,
+        "the edited photo differs from the input (mean diff {diff})"
+    );
     screenshot(c, "edited-photo.png").await;
 }
 
@@ -173,35 +205,62 @@ async fn top_up_by_card(c: &Client, pg: &PlaygroundProcess) {
     let link = c
         .wait()
         .at_most(WAIT)
-        .for_element(Locator::XPath("(//div[@class='kb']//a[contains(., 'Pay')])[last()]"))
+        .for_element(Locator::XPath(
+            "(//div[@class='kb']//a[contains(., 'Pay')])[last()]",
+        ))
         .await
         .expect("Pay link");
     let href = link.attr("href").await.expect("href").expect("has href");
-    assert!(href.starts_with(&pg.url), "the Pay link opens the playground checkout: {href}");
+    assert!(
+        href.starts_with(&pg.url),
+        "the Pay link opens the playground checkout: {href}"
+    );
     c.goto(&href).await.expect("open checkout");
-    let amount = c.find(Locator::Id("amount")).await.expect("amount").text().await.expect("text");
-    assert!(amount.contains("100"), "checkout shows the amount: {amount}");
+    let amount = c
+        .find(Locator::Id("amount"))
+        .await
+        .expect("amount")
+        .text()
+        .await
+        .expect("text");
+    assert!(
+        amount.contains("100"),
+        "checkout shows the amount: {amount}"
+    );
     screenshot(c, "checkout.png").await;
-    c.find(Locator::Id("pay")).await.expect("pay").click().await.expect("click pay");
+    c.find(Locator::Id("pay"))
+        .await
+        .expect("pay")
+        .click()
+        .await
+        .expect("click pay");
     c.wait()
         .at_most(WAIT)
         .for_element(Locator::Id("back"))
         .await
         .expect("payment done");
-    c.goto(&format!("{}?users={JOHN}", pg.url)).await.expect("back to chat");
+    c.goto(&format!("{}?users={JOHN}", pg.url))
+        .await
+        .expect("back to chat");
     wait_text(c, "Balance topped up").await;
     screenshot(c, "topped-up.png").await;
 }
 
 /// Anna (ru): a non-image file, a 25 MB picture, a 501-character prompt, a double click.
 async fn bad_inputs(c: &Client, pg: &PlaygroundProcess, dir: &Path) {
-    c.goto(&format!("{}?users={ANNA}", pg.url)).await.expect("open page");
+    c.goto(&format!("{}?users={ANNA}", pg.url))
+        .await
+        .expect("open page");
     say(c, "/start").await;
     wait_text(c, "Привет").await;
     double_click(c, "Пресеты").await;
     wait_text(c, "Выберите категорию").await;
     tokio::time::sleep(Duration::from_secs(2)).await;
-    assert_eq!(count(c, "Выберите категорию").await, 1, "a double click edits once");
+    assert_eq!(
+        count(c, "Выберите категорию").await,
+        1,
+        "a double click edits once"
+    );
     press(c, "Стили").await;
     press(c, "Аниме").await;
     let txt = dir.join("notes.txt");
@@ -249,13 +308,21 @@ async fn chat_page_edits_a_photo_tops_up_and_survives_bad_input() {
         .json()
         .await
         .expect("json");
-    assert!(info["banner"].as_str().unwrap_or("").contains("STAND-IN"), "{info}");
+    assert!(
+        info["banner"].as_str().unwrap_or("").contains("STAND-IN"),
+        "{info}"
+    );
     let _ = c.close().await;
-    assert!(pg.interrupt(Duration::from_secs(30)).is_some(), "{}", pg.log());
+    assert!(
+        pg.interrupt(Duration::from_secs(30)).is_some(),
+        "{}",
+        pg.log()
+    );
 }
 
 fn tempfile_dir() -> std::path::PathBuf {
-    let dir = Path::new(env!("CARGO_TARGET_TMPDIR")).join(format!("playground-{}", std::process::id()));
+    let dir =
+        Path::new(env!("CARGO_TARGET_TMPDIR")).join(format!("playground-{}", std::process::id()));
     std::fs::create_dir_all(&dir).expect("test dir");
     dir
 }

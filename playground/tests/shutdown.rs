@@ -19,17 +19,27 @@ fn sigint_stops_spin_redis_and_gpu_host() {
     let started = descendants(pg.child.id());
     let names: Vec<&str> = started.iter().map(|(_, n)| n.as_str()).collect();
     for wanted in ["spin", "redis-server", "gpu-host"] {
-        assert!(names.contains(&wanted), "{wanted} runs below the playground: {names:?}");
+        assert!(
+            names.contains(&wanted),
+            "{wanted} runs below the playground: {names:?}"
+        );
     }
     let status = pg.interrupt(Duration::from_secs(30));
-    assert!(status.is_some_and(|s| s.success()), "exits cleanly on SIGINT: {status:?}\n{}", pg.log());
+    assert!(
+        status.is_some_and(|s| s.success()),
+        "exits cleanly on SIGINT: {status:?}\n{}",
+        pg.log()
+    );
     let end = Instant::now() + Duration::from_secs(5);
     loop {
         let stray: Vec<&(u32, String)> = started.iter().filter(|(p, _)| alive(*p)).collect();
         if stray.is_empty() {
             break;
         }
-        assert!(Instant::now() < end, "stray processes after SIGINT: {stray:?}");
+        assert!(
+            Instant::now() < end,
+            "stray processes after SIGINT: {stray:?}"
+        );
         std::thread::sleep(Duration::from_millis(100));
     }
 }

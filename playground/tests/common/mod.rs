@@ -108,10 +108,10 @@ impl PlaygroundProcess {
 fn wait_ready(rx: &mpsc::Receiver<String>, child: &mut Child, log: &Path) -> String {
     let end = Instant::now() + READY_TIMEOUT;
     while Instant::now() < end {
-        if let Ok(line) = rx.recv_timeout(Duration::from_millis(200)) {
-            if line.starts_with("Playground ready") {
-                return line;
-            }
+        if let Ok(line) = rx.recv_timeout(Duration::from_millis(200))
+            && line.starts_with("Playground ready")
+        {
+            return line;
         }
         if let Ok(Some(status)) = child.try_wait() {
             let out = std::fs::read_to_string(log).unwrap_or_default();
@@ -138,7 +138,10 @@ impl Drop for PlaygroundProcess {
             let tree = descendants(self.child.id());
             let _ = self.child.kill();
             for (pid, _) in tree {
-                let _ = Command::new("kill").arg("-KILL").arg(pid.to_string()).status();
+                let _ = Command::new("kill")
+                    .arg("-KILL")
+                    .arg(pid.to_string())
+                    .status();
             }
             let _ = self.child.wait();
         }
@@ -240,7 +243,10 @@ impl Drop for Driver {
     fn drop(&mut self) {
         // Chromium runs below chromedriver and would outlive it.
         for (pid, _) in descendants(self.child.id()) {
-            let _ = Command::new("kill").arg("-KILL").arg(pid.to_string()).status();
+            let _ = Command::new("kill")
+                .arg("-KILL")
+                .arg(pid.to_string())
+                .status();
         }
         let _ = self.child.kill();
         let _ = self.child.wait();
