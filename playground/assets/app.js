@@ -224,7 +224,7 @@ async function upload(pane, files) {
   pane.pending.textContent = 'uploading ' + files.length + ' file(s)…';
   pane.pending.classList.remove('hidden');
   for (const f of files) {
-    const q = new URLSearchParams({user: pane.user, name: f.name, mime: f.type, album});
+    const q = new URLSearchParams({user: pane.user, name: f.name, mime: f.type, album, count: files.length});
     try {
       await post('/api/upload?' + q, f, true);
     } catch (e) {

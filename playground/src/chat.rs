@@ -61,8 +61,8 @@ pub struct Upload {
     pub name: String,
     /// MIME type the browser gave (may be empty).
     pub mime: String,
-    /// Album id when several files were picked at once.
-    pub album: Option<String>,
+    /// Album id and its number of files, when several files were picked at once.
+    pub album: Option<(String, usize)>,
     /// Content.
     pub bytes: Vec<u8>,
 }
@@ -85,6 +85,7 @@ pub struct Hub {
     deliver: tokio::sync::Mutex<()>,
     next: AtomicI64,
     callbacks: Mutex<HashMap<String, i64>>,
+    albums: Mutex<HashMap<String, Vec<Value>>>,
 }
 
 impl Hub {
@@ -112,6 +113,7 @@ impl Hub {
             deliver: tokio::sync::Mutex::new(()),
             next: AtomicI64::new(1),
             callbacks: Mutex::new(HashMap::new()),
+            albums: Mutex::new(HashMap::new()),
         }
     }
 
@@ -167,18 +169,42 @@ impl Hub {
     }
 
     /// The user sends a file: a photo when it is a JPEG/PNG/WEBP up to [`PHOTO_LIMIT`] (as a
-    /// client compresses it), otherwise a document ("send as file").
+    /// client compresses it), otherwise a document ("send as file"). The files of an album
+    /// are held until all arrived, then sent as consecutive messages, as a client does.
     pub async fn send_file(&self, user: &SimUser, up: Upload) -> Result<(), String> {
         let n = self.next_id();
         let mut fields = match photo_size(&up.bytes) {
             Some((w, h)) if up.bytes.len() <= PHOTO_LIMIT => self.photo(n, w, h, &up.bytes),
             _ => self.document(n, &up),
         };
-        if let Some(album) = &up.album {
-            fields["media_group_id"] = json!(album);
+        let parts = match &up.album {
+            Some((album, count)) => {
+                fields["media_group_id"] = json!(album);
+                self.album_part(&format!("{}:{album}", user.id), *count, fields)
+            }
+            None => vec![fields],
+        };
+        let messages: Vec<Value> = parts
+            .into_iter()
+            .map(|f| self.tg.user_message(&user.json(), f))
+            .collect();
+        for msg in messages {
+            self.deliver(json!({ "message": msg })).await?;
         }
-        let msg = self.tg.user_message(&user.json(), fields);
-        self.deliver(json!({ "message": msg })).await.map(|_| ())
+        Ok(())
+    }
+
+    /// Holds a part of album `key`; all its parts once the `count`-th arrived, else none.
+    fn album_part(&self, key: &str, count: usize, fields: Value) -> Vec<Value> {
+        let Ok(mut albums) = self.albums.lock() else {
+            return vec![fields];
+        };
+        let parts = albums.entry(key.to_owned()).or_default();
+        parts.push(fields);
+        if parts.len() < count {
+            return Vec::new();
+        }
+        albums.remove(key).unwrap_or_default()
     }
 
     fn photo(&self, n: i64, w: u32, h: u32, bytes: &[u8]) -> Value {

@@ -197,7 +197,10 @@ fn upload(q: &[(String, String)], body: &Bytes) -> Upload {
     Upload {
         name: param(q, "name").unwrap_or_default(),
         mime: param(q, "mime").unwrap_or_default(),
-        album: param(q, "album").filter(|a| !a.is_empty()),
+        album: param(q, "album").filter(|a| !a.is_empty()).map(|a| {
+            let count = param(q, "count").and_then(|c| c.parse().ok()).unwrap_or(1);
+            (a, count)
+        }),
         bytes: body.to_vec(),
     }
 }

@@ -243,7 +243,74 @@ async fn top_up_by_card(c: &Client, pg: &PlaygroundProcess) {
         .await
         .expect("back to chat");
     wait_text(c, "Balance topped up").await;
+}
+
+/// A Stars invoice in the chat: Pay runs pre_checkout_query, then successful_payment.
+async fn top_up_with_stars(c: &Client) {
+    say(c, "/menu").await;
+    press(c, "Top up").await;
+    press(c, "Telegram Stars").await;
+    press(c, "100 ⭐").await;
+    let pay = c
+        .wait()
+        .at_most(WAIT)
+        .for_element(Locator::Css(".pane .pay-stars"))
+        .await
+        .expect("the invoice's Pay button");
+    pay.click().await.expect("pay");
+    wait_text(c, "You paid 100").await;
+    let end = Instant::now() + WAIT;
+    while count(c, "Balance topped up").await < 2 {
+        assert!(
+            Instant::now() < end,
+            "no second top-up message: {:#?}",
+            texts(c).await
+        );
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
     screenshot(c, "topped-up.png").await;
+}
+
+/// Three files picked at once arrive as one album.
+async fn send_an_album(c: &Client, dir: &Path) {
+    say(c, "/menu").await;
+    press(c, "Presets").await;
+    press(c, "Styles").await;
+    press(c, "Anime").await;
+    wait_text(c, "Send a photo").await;
+    let files: Vec<String> = (1..=3)
+        .map(|i| {
+            let p = dir.join(format!("album{i}.png"));
+            std::fs::copy(dir.join("photo.png"), &p).expect("copy");
+            p.display().to_string()
+        })
+        .collect();
+    let input = c
+        .find(Locator::Css(".pane input.file"))
+        .await
+        .expect("file input");
+    input
+        .send_keys(&files.join("\n"))
+        .await
+        .expect("pick files");
+    wait_text(c, "Album received").await;
+    let end = Instant::now() + WAIT;
+    loop {
+        let photos = c
+            .find_all(Locator::Css(".pane .album-grid img"))
+            .await
+            .expect("album");
+        if photos.len() == 3 {
+            break;
+        }
+        assert!(
+            Instant::now() < end,
+            "one bubble with three photos, got {}",
+            photos.len()
+        );
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    screenshot(c, "album.png").await;
 }
 
 /// Anna (ru): a non-image file, a 25 MB picture, a 501-character prompt, a double click.
@@ -286,6 +353,25 @@ async fn bad_inputs(c: &Client, pg: &PlaygroundProcess, dir: &Path) {
     screenshot(c, "bad-inputs.png").await;
 }
 
+/// The default page: the admin and a customer side by side, the admin's command menu open.
+async fn side_by_side(c: &Client, pg: &PlaygroundProcess) {
+    c.goto(&pg.url).await.expect("open page");
+    let panes = c.find_all(Locator::Css(".pane")).await.expect("panes");
+    assert_eq!(panes.len(), 2, "admin and customer side by side");
+    let menu = panes[0]
+        .find(Locator::Css(".menu"))
+        .await
+        .expect("menu button");
+    tokio::time::sleep(Duration::from_secs(1)).await;
+    menu.click().await.expect("open the command menu");
+    let cmds = panes[0]
+        .find_all(Locator::Css(".commands .cmd"))
+        .await
+        .expect("commands");
+    assert!(cmds.len() >= 5, "the command menu lists the bot's commands");
+    screenshot(c, "side-by-side.png").await;
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn chat_page_edits_a_photo_tops_up_and_survives_bad_input() {
     let what = "the playground browser test";
@@ -301,6 +387,8 @@ async fn chat_page_edits_a_photo_tops_up_and_survives_bad_input() {
     let c = driver.session(&chromium).await;
     edit_a_photo(&c, &pg, &dir).await;
     top_up_by_card(&c, &pg).await;
+    top_up_with_stars(&c).await;
+    send_an_album(&c, &dir).await;
     bad_inputs(&c, &pg, &dir).await;
     let info: Value = reqwest::get(format!("{}api/info", pg.url))
         .await
@@ -312,6 +400,7 @@ async fn chat_page_edits_a_photo_tops_up_and_survives_bad_input() {
         info["banner"].as_str().unwrap_or("").contains("STAND-IN"),
         "{info}"
     );
+    side_by_side(&c, &pg).await;
     let _ = c.close().await;
     assert!(
         pg.interrupt(Duration::from_secs(30)).is_some(),
