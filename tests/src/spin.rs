@@ -70,23 +70,29 @@ pub fn spin_for_test(what: &str) -> Option<PathBuf> {
 /// # Panics
 /// When the build fails (the test cannot run on stale or missing components).
 pub fn build_components() {
-    static BUILT: OnceLock<Result<(), String>> = OnceLock::new();
-    let result = BUILT.get_or_init(|| {
-        let status = Command::new("bash")
-            .arg(workspace_root().join("scripts/build-components.sh"))
-            .current_dir(workspace_root())
-            .stdout(Stdio::null())
-            .status()
-            .map_err(|e| format!("cannot run scripts/build-components.sh: {e}"))?;
-        if status.success() {
-            Ok(())
-        } else {
-            Err(format!("scripts/build-components.sh failed: {status}"))
-        }
-    });
-    if let Err(e) = result {
+    if let Err(e) = try_build_components() {
         panic!("{e}");
     }
+}
+
+/// [`build_components`] without the panic: the build's failure as a message.
+pub fn try_build_components() -> Result<(), String> {
+    static BUILT: OnceLock<Result<(), String>> = OnceLock::new();
+    BUILT
+        .get_or_init(|| {
+            let status = Command::new("bash")
+                .arg(workspace_root().join("scripts/build-components.sh"))
+                .current_dir(workspace_root())
+                .stdout(Stdio::null())
+                .status()
+                .map_err(|e| format!("cannot run scripts/build-components.sh: {e}"))?;
+            if status.success() {
+                Ok(())
+            } else {
+                Err(format!("scripts/build-components.sh failed: {status}"))
+            }
+        })
+        .clone()
 }
 
 /// A free TCP port on 127.0.0.1 (bound and released; good enough for tests).
@@ -94,10 +100,14 @@ pub fn build_components() {
 /// # Panics
 /// When no loopback port can be bound.
 pub fn free_port() -> u16 {
+    try_free_port().expect("bind 127.0.0.1:0")
+}
+
+/// [`free_port`] without the panic.
+pub fn try_free_port() -> std::io::Result<u16> {
     TcpListener::bind("127.0.0.1:0")
         .and_then(|l| l.local_addr())
         .map(|a| a.port())
-        .expect("bind 127.0.0.1:0")
 }
 
 /// What to start `spin up` with.
@@ -146,32 +156,43 @@ impl SpinApp {
     /// When Spin cannot be started or does not answer within [`START_TIMEOUT`] (the panic
     /// message carries Spin's own output).
     pub async fn start(spin: &Path, opts: SpinOptions) -> SpinApp {
-        let (temp, state_dir) = match &opts.state_dir {
+        match SpinApp::try_start(spin, opts).await {
+            Ok(app) => app,
+            Err(e) => panic!("{e}"),
+        }
+    }
+
+    /// [`SpinApp::start`] without the panic: why Spin could not be started (with its output).
+    pub async fn try_start(spin: &Path, opts: SpinOptions) -> Result<SpinApp, String> {
+        let (mut temp, state_dir) = match &opts.state_dir {
             Some(d) => (None, d.clone()),
             None => {
                 let t = tempfile::Builder::new()
                     .prefix("spin-state-")
                     .tempdir()
-                    .expect("temp dir");
+                    .map_err(|e| format!("cannot create a temporary directory: {e}"))?;
                 let p = t.path().to_path_buf();
                 (Some(t), p)
             }
         };
-        std::fs::create_dir_all(&state_dir).expect("state dir");
-        let mut temp = temp;
+        std::fs::create_dir_all(&state_dir)
+            .map_err(|e| format!("cannot create {}: {e}", state_dir.display()))?;
         // A free port may be taken by someone else between our probe and Spin's bind: try
         // another one (only when the caller did not ask for a port).
         let mut tries = if opts.port.is_some() { 1 } else { 5 };
         loop {
-            let port = opts.port.unwrap_or_else(free_port);
-            let mut app = SpinApp::spawn(spin, &opts, state_dir.clone(), port, temp.take());
+            let port = match opts.port {
+                Some(p) => p,
+                None => try_free_port().map_err(|e| format!("no free loopback port: {e}"))?,
+            };
+            let mut app = SpinApp::spawn(spin, &opts, state_dir.clone(), port, temp.take())?;
             match app.wait_ready().await {
-                Ok(()) => return app,
+                Ok(()) => return Ok(app),
                 Err(out) if tries > 1 && out.contains("in use") => {
                     tries -= 1;
                     temp = app.temp_dir.take();
                 }
-                Err(out) => panic!("{out}"),
+                Err(out) => return Err(out),
             }
         }
     }
@@ -182,14 +203,17 @@ impl SpinApp {
         state_dir: PathBuf,
         port: u16,
         temp: Option<tempfile::TempDir>,
-    ) -> SpinApp {
+    ) -> Result<SpinApp, String> {
         let manifest = opts
             .manifest
             .clone()
             .unwrap_or_else(|| workspace_root().join("spin.toml"));
         let output = state_dir.join("spin-up.out");
-        let out = std::fs::File::create(&output).expect("spin output file");
-        let err = out.try_clone().expect("spin output file");
+        let out = std::fs::File::create(&output)
+            .map_err(|e| format!("cannot create {}: {e}", output.display()))?;
+        let err = out
+            .try_clone()
+            .map_err(|e| format!("cannot share {}: {e}", output.display()))?;
         let mut cmd = Command::new(spin);
         cmd.arg("up")
             .arg("--from")
@@ -217,15 +241,17 @@ impl SpinApp {
         for (name, value) in &opts.variables {
             cmd.env(format!("SPIN_VARIABLE_{}", name.to_uppercase()), value);
         }
-        let child = cmd.spawn().expect("spawn spin up");
-        SpinApp {
+        let child = cmd
+            .spawn()
+            .map_err(|e| format!("cannot run {} up: {e}", spin.display()))?;
+        Ok(SpinApp {
             child: std::sync::Mutex::new(child),
             base_url: format!("http://127.0.0.1:{port}"),
             port,
             state_dir,
             temp_dir: temp,
             output,
-        }
+        })
     }
 
     async fn wait_ready(&mut self) -> Result<(), String> {
@@ -381,17 +407,26 @@ impl RedisServer {
     /// # Panics
     /// When `redis-server` is not installed or does not answer within 10 s.
     pub async fn start() -> RedisServer {
+        match RedisServer::try_start().await {
+            Ok(server) => server,
+            Err(e) => panic!("{e}"),
+        }
+    }
+
+    /// [`RedisServer::start`] without the panic: why it could not be started.
+    pub async fn try_start() -> Result<RedisServer, String> {
         let dir = tempfile::Builder::new()
             .prefix("redis-")
             .tempdir()
-            .expect("temp dir");
+            .map_err(|e| format!("cannot create a temporary directory: {e}"))?;
+        let port = try_free_port().map_err(|e| format!("no free loopback port: {e}"))?;
         let mut server = RedisServer {
             child: None,
-            port: free_port(),
+            port,
             dir,
         };
-        server.start_again().await;
-        server
+        server.try_start_again().await?;
+        Ok(server)
     }
 
     /// `redis://127.0.0.1:<port>`.
@@ -412,6 +447,13 @@ impl RedisServer {
     /// # Panics
     /// When `redis-server` is missing or does not answer within 10 s.
     pub async fn start_again(&mut self) {
+        if let Err(e) = self.try_start_again().await {
+            panic!("{e}");
+        }
+    }
+
+    /// [`RedisServer::start_again`] without the panic.
+    pub async fn try_start_again(&mut self) -> Result<(), String> {
         self.stop();
         let child = Command::new("redis-server")
             .args(["--bind", "127.0.0.1", "--save", "", "--appendonly", "no"])
@@ -422,18 +464,18 @@ impl RedisServer {
             .stdout(Stdio::null())
             .stderr(Stdio::null())
             .spawn()
-            .unwrap_or_else(|e| {
-                panic!("cannot start redis-server ({e}): install Redis 7 (e.g. apt-get install redis-server)")
-            });
+            .map_err(|e| {
+                format!("cannot start redis-server ({e}): install Redis 7 (e.g. apt-get install redis-server)")
+            })?;
         self.child = Some(child);
         let end = Instant::now() + Duration::from_secs(10);
         while Instant::now() < end {
             if self.ping().await {
-                return;
+                return Ok(());
             }
             tokio::time::sleep(Duration::from_millis(20)).await;
         }
-        panic!("redis-server on port {} did not answer", self.port);
+        Err(format!("redis-server on port {} did not answer", self.port))
     }
 
     async fn ping(&self) -> bool {
@@ -462,11 +504,16 @@ impl Drop for RedisServer {
 /// # Panics
 /// When the build fails or names no `gpu-host` executable.
 pub fn gpu_host_binary() -> PathBuf {
-    static BUILT: OnceLock<Result<PathBuf, String>> = OnceLock::new();
-    match BUILT.get_or_init(build_gpu_host) {
-        Ok(p) => p.clone(),
+    match try_gpu_host_binary() {
+        Ok(p) => p,
         Err(e) => panic!("{e}"),
     }
+}
+
+/// [`gpu_host_binary`] without the panic.
+pub fn try_gpu_host_binary() -> Result<PathBuf, String> {
+    static BUILT: OnceLock<Result<PathBuf, String>> = OnceLock::new();
+    BUILT.get_or_init(build_gpu_host).clone()
 }
 
 /// The target directory the running test binary was built in (the nearest ancestor holding
@@ -525,12 +572,21 @@ impl GpuHost {
     /// # Panics
     /// When the binary cannot be built or started.
     pub fn start(env: &[(&str, String)]) -> GpuHost {
-        let bin = gpu_host_binary();
+        match GpuHost::try_start(env) {
+            Ok(host) => host,
+            Err(e) => panic!("{e}"),
+        }
+    }
+
+    /// [`GpuHost::start`] without the panic: why the host could not be built or started.
+    pub fn try_start(env: &[(&str, String)]) -> Result<GpuHost, String> {
+        let bin = try_gpu_host_binary()?;
         let dir = tempfile::Builder::new()
             .prefix("gpu-host-")
             .tempdir()
-            .expect("temp dir");
-        let log = std::fs::File::create(dir.path().join("gpu-host.log")).expect("log file");
+            .map_err(|e| format!("cannot create a temporary directory: {e}"))?;
+        let log = std::fs::File::create(dir.path().join("gpu-host.log"))
+            .map_err(|e| format!("cannot create the gpu-host log: {e}"))?;
         let defaults = [
             (
                 "WORKFLOWS_DIR",
@@ -560,11 +616,11 @@ impl GpuHost {
         }
         let child = cmd
             .spawn()
-            .unwrap_or_else(|e| panic!("cannot start {}: {e}", bin.display()));
-        GpuHost {
+            .map_err(|e| format!("cannot start {}: {e}", bin.display()))?;
+        Ok(GpuHost {
             child: Some(child),
             dir,
-        }
+        })
     }
 
     /// What the host logged so far.

@@ -4,7 +4,9 @@
 //! `progress_state`, `executing`, `progress`, `executed` → `execution_success` |
 //! `execution_error` | `execution_interrupted` → `status` → `executing {node: null}`).
 //!
-//! It does not compute images: a run sleeps its run time (settable) and "saves" a PNG.
+//! It does not compute images itself: a run sleeps its run time (settable) and "saves" a
+//! PNG, the one given to [`FakeComfy::set_output`] or what an [`Editor`] makes of the
+//! prompt's input images ([`FakeComfy::set_editor`]).
 //! Tests steer it per prompt with [`Behaviour`] (an execution error, a hang until
 //! interrupted, a 400, a 500, a dropped websocket, a crash) and can take it down and up.
 
@@ -33,6 +35,21 @@ pub const TINY_PNG: &[u8] = &[
     0x1f, 0x00, 0x05, 0x00, 0x01, 0xff, 0x89, 0x99, 0x3d, 0x1d, 0x00, 0x00, 0x00, 0x00, 0x49, 0x45,
     0x4e, 0x44, 0xae, 0x42, 0x60, 0x82,
 ];
+
+/// What an [`Editor`] is given when a run saves its image.
+#[derive(Debug, Clone)]
+pub struct EditRequest {
+    /// The prompt id.
+    pub prompt_id: String,
+    /// The graph as submitted.
+    pub graph: Value,
+    /// The uploaded images its `LoadImage` nodes load, in node order (unknown ones skipped).
+    pub inputs: Vec<Vec<u8>>,
+}
+
+/// Makes the PNG a run saves from its [`EditRequest`].
+pub type Editor =
+    Arc<dyn Fn(EditRequest) -> futures::future::BoxFuture<'static, Vec<u8>> + Send + Sync>;
 
 const SERVER_ERROR: &str = "500 Internal Server Error\n\nServer got itself in trouble";
 
@@ -99,6 +116,7 @@ struct State {
     uploads: HashMap<String, Vec<u8>>,
     outputs: HashMap<String, Vec<u8>>,
     output: Vec<u8>,
+    editor: Option<Editor>,
     sockets: Vec<(String, mpsc::UnboundedSender<Message>)>,
     prompts: Vec<PromptRecord>,
     runs: Vec<RunRecord>,
@@ -203,6 +221,11 @@ impl FakeComfy {
     /// Sets the bytes every run "saves".
     pub fn set_output(&self, bytes: Vec<u8>) {
         self.inner.lock().output = bytes;
+    }
+
+    /// Every run saves what `editor` makes of its input images (instead of the fixed output).
+    pub fn set_editor(&self, editor: Editor) {
+        self.inner.lock().editor = Some(editor);
     }
 
     /// Takes the server down (connections refused, sockets closed) or brings it back up on
@@ -802,7 +825,7 @@ async fn execute(inner: &Arc<Inner>, job: &Queued) -> Option<Duration> {
             }
         }
         if class == "SaveImage" {
-            run.save(node);
+            run.save(node).await;
         }
         run.executed.push(node.clone());
     }
@@ -876,8 +899,9 @@ impl<'a> Run<'a> {
     }
 
     /// Saves the output image and sends `executed`.
-    fn save(&mut self, node: &str) {
-        let out = save_output(self.inner, self.job);
+    async fn save(&mut self, node: &str) {
+        let bytes = output_bytes(self.inner, self.job).await;
+        let out = save_output(self.inner, self.job, bytes);
         let data = json!({"node": node, "display_node": node, "output": out, "prompt_id": self.job.prompt_id});
         send_to(
             &mut self.inner.lock(),
@@ -963,7 +987,30 @@ fn oom_error(job: &Queued, node: &str, class: &str) -> Value {
         "current_inputs": {}, "current_outputs": {}})
 }
 
-fn save_output(inner: &Arc<Inner>, job: &Queued) -> Value {
+/// The image a run saves: the editor's work on the inputs, or the fixed output.
+async fn output_bytes(inner: &Arc<Inner>, job: &Queued) -> Vec<u8> {
+    let (editor, inputs) = {
+        let st = inner.lock();
+        let Some(editor) = st.editor.clone() else {
+            return st.output.clone();
+        };
+        let inputs = node_order(&job.graph)
+            .iter()
+            .filter(|(_, class)| class == "LoadImage")
+            .filter_map(|(id, _)| job.graph[id]["inputs"]["image"].as_str())
+            .filter_map(|name| st.uploads.get(name).cloned())
+            .collect();
+        (editor, inputs)
+    };
+    editor(EditRequest {
+        prompt_id: job.prompt_id.clone(),
+        graph: job.graph.clone(),
+        inputs,
+    })
+    .await
+}
+
+fn save_output(inner: &Arc<Inner>, job: &Queued, bytes: Vec<u8>) -> Value {
     let mut st = inner.lock();
     st.file_no += 1;
     let prefix = job
@@ -979,7 +1026,6 @@ fn save_output(inner: &Arc<Inner>, job: &Queued) -> Value {
             (s.to_owned(), b.to_owned())
         });
     let filename = format!("{base}_{:05}_.png", st.file_no);
-    let bytes = st.output.clone();
     st.outputs.insert(format!("{sub}/{filename}"), bytes);
     json!({"images": [{"filename": filename, "subfolder": sub, "type": "output"}]})
 }

@@ -144,6 +144,10 @@ struct StoredMessage {
     text: Option<String>,
     reply_markup: Option<Value>,
     deleted: bool,
+    /// The whole message as the Bot API last returned it (after edits).
+    json: Value,
+    /// `payload` of an invoice (not part of Telegram's `Invoice` object).
+    payload: Option<String>,
 }
 
 struct StoredFile {
@@ -163,7 +167,10 @@ struct State {
     counter: u64,
     webhook: Map<String, Value>,
     commands: Value,
+    commands_by_lang: HashMap<String, Value>,
     refunded: Vec<String>,
+    /// Bumped by every new, edited or deleted message.
+    version: u64,
 }
 
 struct Inner {
@@ -348,6 +355,66 @@ impl FakeTelegram {
     /// The webhook settings last given to `setWebhook` (empty object when none).
     pub fn webhook(&self) -> Value {
         Value::Object(self.inner.lock().webhook.clone())
+    }
+
+    /// Records a message that user `from` (a Telegram `User` object) sent in their private
+    /// chat with the bot, numbered in the same sequence as the bot's messages there, and
+    /// returns it (ready for an update's `message`). `fields` are merged in (`text`,
+    /// `photo`, `document`, `successful_payment`…).
+    pub fn user_message(&self, from: &Value, fields: Value) -> Value {
+        let chat_id = as_i64(&from["id"]).unwrap_or(0);
+        let chat = json!({ "id": chat_id, "type": "private",
+            "first_name": from["first_name"], "username": from["username"] });
+        let mut st = self.inner.lock();
+        let next = st.next_message_id.entry(chat_id).or_insert(0);
+        *next += 1;
+        let id = *next;
+        let mut msg = json!({ "message_id": id, "from": from, "chat": chat, "date": now() });
+        merge(&mut msg, fields);
+        let stored = StoredMessage {
+            text: msg["text"].as_str().map(str::to_owned),
+            json: msg.clone(),
+            ..StoredMessage::default()
+        };
+        st.messages.insert((chat_id, id), stored);
+        st.version += 1;
+        msg
+    }
+
+    /// Every message of the private chat `chat_id` still shown (not deleted), oldest first,
+    /// as last sent or edited: the bot's and those recorded by [`FakeTelegram::user_message`].
+    pub fn chat_history(&self, chat_id: i64) -> Vec<Value> {
+        let st = self.inner.lock();
+        let mut shown: Vec<(i64, Value)> = st
+            .messages
+            .iter()
+            .filter(|((chat, _), m)| *chat == chat_id && !m.deleted && !m.json.is_null())
+            .map(|((_, id), m)| (*id, m.json.clone()))
+            .collect();
+        shown.sort_by_key(|(id, _)| *id);
+        shown.into_iter().map(|(_, m)| m).collect()
+    }
+
+    /// A counter bumped by every new, edited or deleted message (to poll for changes).
+    pub fn version(&self) -> u64 {
+        self.inner.lock().version
+    }
+
+    /// The `payload` of the invoice the bot sent as message `message_id` in `chat_id`.
+    pub fn invoice_payload(&self, chat_id: i64, message_id: i64) -> Option<String> {
+        let st = self.inner.lock();
+        st.messages.get(&(chat_id, message_id))?.payload.clone()
+    }
+
+    /// The command menu for users whose client speaks `lang`, as Telegram picks it: the
+    /// list set for that language, else the default list (empty array when none).
+    pub fn commands_for(&self, lang: &str) -> Value {
+        let st = self.inner.lock();
+        st.commands_by_lang
+            .get(lang)
+            .cloned()
+            .or_else(|| (!st.commands.is_null()).then(|| st.commands.clone()))
+            .unwrap_or_else(|| json!([]))
     }
 }
 
@@ -818,8 +885,11 @@ fn new_message(st: &mut State, bot: Value, p: &Value, extra: Value) -> Outcome {
         text: msg["text"].as_str().map(str::to_owned),
         reply_markup: p.get("reply_markup").cloned().filter(|m| !m.is_null()),
         deleted: false,
+        json: msg.clone(),
+        payload: msg.get("invoice").and_then(|_| text_param(p, "payload")),
     };
     st.messages.insert((chat_id, message_id), stored);
+    st.version += 1;
     Ok(msg)
 }
 
@@ -871,6 +941,8 @@ fn edit_text(st: &mut State, bot: Value, p: &Value) -> Outcome {
     if let Some(m) = markup {
         msg["reply_markup"] = m;
     }
+    record_edit(stored, &msg);
+    st.version += 1;
     Ok(msg)
 }
 
@@ -895,7 +967,28 @@ fn edit_markup(st: &mut State, bot: Value, p: &Value) -> Outcome {
     if let Some(m) = markup {
         msg["reply_markup"] = m;
     }
+    record_edit(stored, &msg);
+    st.version += 1;
     Ok(msg)
+}
+
+/// Keeps the stored message in step with an edit (`msg` is the edited message's answer).
+fn record_edit(stored: &mut StoredMessage, msg: &Value) {
+    if stored.json.is_null() {
+        return;
+    }
+    for key in ["text", "edit_date"] {
+        if let Some(v) = msg.get(key) {
+            stored.json[key] = v.clone();
+        }
+    }
+    match (msg.get("reply_markup"), stored.json.as_object_mut()) {
+        (Some(m), _) => stored.json["reply_markup"] = m.clone(),
+        (None, Some(obj)) => {
+            obj.remove("reply_markup");
+        }
+        (None, None) => {}
+    }
 }
 
 fn delete_message(st: &mut State, p: &Value) -> Outcome {
@@ -905,6 +998,7 @@ fn delete_message(st: &mut State, p: &Value) -> Outcome {
         return Err(bad("message to delete not found"));
     }
     stored.deleted = true;
+    st.version += 1;
     Ok(Value::Bool(true))
 }
 
@@ -1066,8 +1160,13 @@ fn set_commands(st: &mut State, p: &Value) -> Outcome {
             return Err(bad("BOT_COMMAND_INVALID"));
         }
     }
-    if p["scope"].is_null() && p["language_code"].is_null() {
-        st.commands = Value::Array(list.clone());
+    let default_scope = p["scope"].is_null() || p["scope"]["type"] == "default";
+    match text_param(p, "language_code").filter(|l| !l.is_empty()) {
+        None if default_scope => st.commands = Value::Array(list.clone()),
+        Some(lang) if default_scope => {
+            st.commands_by_lang.insert(lang, Value::Array(list.clone()));
+        }
+        _ => {}
     }
     Ok(Value::Bool(true))
 }

@@ -72,6 +72,7 @@ struct State {
 
 struct Inner {
     auth: String,
+    checkout: Mutex<Option<String>>,
     state: Mutex<State>,
     down: AtomicBool,
 }
@@ -151,6 +152,7 @@ impl FakeYooKassa {
                 qwen_core::payments::yookassa::base64(creds.as_bytes())
             ),
             state: Mutex::new(State::default()),
+            checkout: Mutex::new(None),
             down: AtomicBool::new(false),
         });
         let (stop, stopped) = tokio::sync::oneshot::channel();
@@ -169,6 +171,14 @@ impl FakeYooKassa {
     /// `http://127.0.0.1:port` (the client appends `/v3/...`).
     pub fn base_url(&self) -> String {
         format!("http://{}", self.addr)
+    }
+
+    /// New payments' `confirmation_url` becomes `<url>?orderId=<id>` (YooKassa's own
+    /// checkout page otherwise): where a stand-in checkout page is served.
+    pub fn set_checkout_url(&self, url: &str) {
+        if let Ok(mut c) = self.inner.checkout.lock() {
+            *c = Some(url.to_owned());
+        }
     }
 
     /// Every payment, in creation order.
@@ -484,7 +494,10 @@ fn create(inner: &Inner, rec: &Recorded) -> (u16, Value) {
         return (200, st.payments.get(&id).cloned().unwrap_or(Value::Null));
     }
     let id = uuid::Uuid::new_v4().to_string();
-    let payment = new_payment(&id, &rec.body);
+    let mut payment = new_payment(&id, &rec.body);
+    if let Some(url) = inner.checkout.lock().ok().and_then(|c| c.clone()) {
+        payment["confirmation"]["confirmation_url"] = format!("{url}?orderId={id}").into();
+    }
     st.keys.insert(key, (rec.body.clone(), id.clone()));
     st.payments.insert(id.clone(), payment.clone());
     st.order.push(id);

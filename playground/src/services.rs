@@ -1,0 +1,351 @@
+//! Starting the pieces: Redis, the stand-ins, `spin up` on the project's manifest (through the
+//! testkit's Spin harness), the webhook and command menu, and a real `gpu-host`.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use futures::FutureExt;
+use testkit::edge::random_alnum;
+use testkit::fakes::comfyui::{EditRequest, Editor, FakeComfy};
+use testkit::fakes::telegram::FakeTelegram;
+use testkit::fakes::yookassa::{FakeYooKassa, SHOP_ID};
+use testkit::spin::{GpuHost, RedisServer, SpinApp, SpinOptions};
+
+use crate::chat::{Hub, SimUser};
+use crate::editor::{self, Operation};
+
+/// Command-line options of `cargo run -p playground`.
+#[derive(Debug, Clone, clap::Parser)]
+#[command(
+    version,
+    about = "The whole bot on 127.0.0.1: real edge, real gpu-host, stand-ins for Telegram, YooKassa and ComfyUI"
+)]
+pub struct Options {
+    /// Port of the chat page on 127.0.0.1 (0: any free one).
+    #[arg(long, default_value_t = 8080)]
+    pub port: u16,
+    /// Redis to use when it answers; otherwise a private `redis-server` is started.
+    #[arg(long, env = "REDIS_URL", default_value = "redis://127.0.0.1:6379")]
+    pub redis_url: String,
+    /// A real ComfyUI instead of the stand-in.
+    #[arg(long)]
+    pub comfyui_url: Option<String>,
+    /// How long one edit takes on the stand-in ComfyUI, in milliseconds.
+    #[arg(long, default_value_t = 6000)]
+    pub edit_ms: u64,
+    /// Progress events per edit on the stand-in ComfyUI.
+    #[arg(long, default_value_t = 10)]
+    pub edit_steps: u64,
+    /// Workflow of every job (default: `qwen_edit_2511` when a real ComfyUI has its model
+    /// files, else `model_free`).
+    #[arg(long)]
+    pub workflow: Option<String>,
+}
+
+/// The processes the playground started, stopped by [`crate::Playground::shutdown`].
+pub struct Stack {
+    /// The gpu-host.
+    pub gpu: Option<GpuHost>,
+    /// `spin up`.
+    pub spin: SpinApp,
+    /// The private Redis, when `--redis-url` did not answer.
+    pub redis: Option<RedisServer>,
+}
+
+/// The simulated users: an admin and customers speaking Russian and English.
+pub fn users() -> Vec<SimUser> {
+    vec![
+        SimUser::new(700_001, "Olga", "olga_admin", "ru", true),
+        SimUser::new(700_002, "Anna", "anna", "ru", false),
+        SimUser::new(700_003, "John", "john", "en", false),
+    ]
+}
+
+/// Starts everything behind the chat page at `page_url`.
+pub async fn start(opts: &Options, page_url: &str) -> Result<(Stack, Hub), String> {
+    let spin_bin = testkit::spin::find_spin().ok_or_else(|| testkit::spin::MISSING.to_owned())?;
+    let (redis_url, redis) = redis(&opts.redis_url).await?;
+    let secrets = Secrets::random();
+    let outside = Outside::start(opts, page_url, &secrets).await;
+    let workflow = match &opts.workflow {
+        Some(w) => w.clone(),
+        None => pick_workflow(opts.comfyui_url.as_deref()).await,
+    };
+    build().await?;
+    let stream = format!("playground:{}:jobs", random_alnum(8));
+    let vars = spin_options(&secrets, &outside, page_url, &redis_url, &stream, &workflow);
+    tracing::info!("starting spin up (the real edge)");
+    let spin = SpinApp::try_start(&spin_bin, vars).await?;
+    register_webhook(&outside.tg, &spin, &secrets).await?;
+    if let Some(c) = &outside.comfy {
+        c.set_editor(editor_for(&spin.base_url, &secrets.api_token));
+    }
+    tracing::info!(workflow, comfyui = outside.comfy_url, "starting gpu-host");
+    let gpu = GpuHost::try_start(&gpu_env(&secrets, &outside, &spin, &redis_url, &stream))?;
+    let banner = banner(opts, &outside.comfy_url, &workflow);
+    let Outside { tg, yk, comfy, .. } = outside;
+    let hub = Hub::new(tg, yk, comfy, spin.base_url.clone(), users(), banner);
+    let gpu = Some(gpu);
+    Ok((Stack { gpu, spin, redis }, hub))
+}
+
+/// The stand-ins of the outside services.
+struct Outside {
+    tg: FakeTelegram,
+    yk: FakeYooKassa,
+    comfy: Option<FakeComfy>,
+    comfy_url: String,
+}
+
+impl Outside {
+    async fn start(opts: &Options, page_url: &str, secrets: &Secrets) -> Outside {
+        let tg = FakeTelegram::start_with_token(&secrets.bot_token).await;
+        let yk = FakeYooKassa::start_with(SHOP_ID, &secrets.yookassa_key);
+        yk.set_checkout_url(&format!("{page_url}checkout"));
+        let comfy = match &opts.comfyui_url {
+            Some(_) => None,
+            None => Some(stand_in_comfy(opts).await),
+        };
+        let comfy_url = opts
+            .comfyui_url
+            .clone()
+            .or_else(|| comfy.as_ref().map(FakeComfy::url))
+            .unwrap_or_default();
+        Outside {
+            tg,
+            yk,
+            comfy,
+            comfy_url,
+        }
+    }
+}
+
+/// The edge's variables: the stand-ins, Redis, the admin, YooKassa allowed from 127.0.0.1.
+fn spin_options(
+    s: &Secrets,
+    out: &Outside,
+    page_url: &str,
+    redis_url: &str,
+    stream: &str,
+    workflow: &str,
+) -> SpinOptions {
+    let admins: Vec<String> = users()
+        .iter()
+        .filter(|u| u.admin)
+        .map(|u| u.id.to_string())
+        .collect();
+    SpinOptions::default()
+        .var("api_token", &s.api_token)
+        .var("gpu_event_secret", &s.gpu_secret)
+        .var("telegram_bot_token", &s.bot_token)
+        .var("telegram_webhook_secret", &s.webhook_secret)
+        .var("telegram_api_url", out.tg.base_url())
+        .var("yookassa_shop_id", SHOP_ID)
+        .var("yookassa_secret_key", &s.yookassa_key)
+        .var("yookassa_api_url", out.yk.base_url())
+        .var("yookassa_return_link", page_url)
+        .var("yookassa_allowed_ips", "127.0.0.1/32")
+        .var("redis_url", redis_url)
+        .var("jobs_stream", stream)
+        .var("admin_ids", admins.join(","))
+        .var("default_workflow", workflow)
+}
+
+/// The gpu-host's environment: the same Redis stream, ComfyUI, the Telegram stand-in, the edge.
+fn gpu_env(
+    s: &Secrets,
+    out: &Outside,
+    spin: &SpinApp,
+    redis_url: &str,
+    stream: &str,
+) -> Vec<(&'static str, String)> {
+    vec![
+        ("REDIS_URL", redis_url.to_owned()),
+        ("JOBS_STREAM", stream.to_owned()),
+        ("COMFYUI_URL", out.comfy_url.clone()),
+        ("TELEGRAM_API_URL", out.tg.base_url()),
+        ("TELEGRAM_BOT_TOKEN", s.bot_token.clone()),
+        ("API_BASE_URL", spin.base_url.clone()),
+        ("GPU_EVENT_SECRET", s.gpu_secret.clone()),
+        ("CONSUMER_NAME", "playground-gpu".to_owned()),
+    ]
+}
+
+fn banner(opts: &Options, comfy_url: &str, workflow: &str) -> String {
+    match &opts.comfyui_url {
+        None => format!(
+            "ComfyUI here is a STAND-IN, not Qwen-Image-Edit: it speaks ComfyUI's protocol and \
+             applies a simple filter chosen by the preset (sepia, pencil edges, tints…) in about \
+             {:.1} s. Workflow: {workflow}.",
+            opts.edit_ms as f64 / 1000.0
+        ),
+        Some(_) => format!("ComfyUI: the real one at {comfy_url}. Workflow: {workflow}."),
+    }
+}
+
+/// The random secrets of this run.
+struct Secrets {
+    api_token: String,
+    gpu_secret: String,
+    bot_token: String,
+    webhook_secret: String,
+    yookassa_key: String,
+}
+
+impl Secrets {
+    fn random() -> Secrets {
+        Secrets {
+            api_token: format!("pgapi{}", random_alnum(27)),
+            gpu_secret: format!("pggpu{}", random_alnum(27)),
+            bot_token: format!("7000000001:AA{}", random_alnum(33)),
+            webhook_secret: format!("pg_{}", random_alnum(29)),
+            yookassa_key: format!("test_{}", random_alnum(38)),
+        }
+    }
+}
+
+/// `url` when a Redis answers there, else a private `redis-server` on a free port.
+async fn redis(url: &str) -> Result<(String, Option<RedisServer>), String> {
+    if ping(url).await {
+        tracing::info!(url, "using the running Redis");
+        return Ok((url.to_owned(), None));
+    }
+    tracing::info!(
+        url,
+        "no Redis answers there: starting a private redis-server"
+    );
+    let server = RedisServer::try_start().await.map_err(|e| {
+        format!("{e}\n(install Redis 7: `apt-get install redis-server`, or pass --redis-url)")
+    })?;
+    Ok((server.url(), Some(server)))
+}
+
+async fn ping(url: &str) -> bool {
+    let attempt = async {
+        let client = redis::Client::open(url).ok()?;
+        let mut conn = client.get_multiplexed_async_connection().await.ok()?;
+        redis::cmd("PING")
+            .query_async::<String>(&mut conn)
+            .await
+            .ok()
+    };
+    matches!(
+        tokio::time::timeout(Duration::from_secs(2), attempt).await,
+        Ok(Some(_))
+    )
+}
+
+/// Builds the components (when stale) and the gpu-host, off the async threads.
+async fn build() -> Result<(), String> {
+    tracing::info!("building the Spin components and gpu-host when stale");
+    tokio::task::spawn_blocking(|| {
+        testkit::spin::try_build_components()?;
+        testkit::spin::try_gpu_host_binary().map(|_| ())
+    })
+    .await
+    .map_err(|e| format!("the build task failed: {e}"))?
+}
+
+async fn stand_in_comfy(opts: &Options) -> FakeComfy {
+    let comfy = FakeComfy::start().await;
+    comfy.set_run_time(Duration::from_millis(opts.edit_ms));
+    comfy.set_steps(opts.edit_steps);
+    comfy
+}
+
+/// `qwen_edit_2511` when the ComfyUI at `url` lists the Qwen diffusion model, else `model_free`.
+async fn pick_workflow(url: Option<&str>) -> String {
+    let Some(url) = url else {
+        return "model_free".to_owned();
+    };
+    let listed = async {
+        let r = reqwest::get(format!("{url}/models/diffusion_models"))
+            .await
+            .ok()?;
+        r.text().await.ok()
+    };
+    match tokio::time::timeout(Duration::from_secs(5), listed).await {
+        Ok(Some(body)) if body.contains("qwen_image_edit_2511") => "qwen_edit_2511".to_owned(),
+        _ => "model_free".to_owned(),
+    }
+}
+
+/// `setWebhook` (URL and secret) and `setMyCommands` (ru, en, default), as the deployer's
+/// `set-webhook` does, on the Telegram stand-in.
+async fn register_webhook(tg: &FakeTelegram, spin: &SpinApp, s: &Secrets) -> Result<(), String> {
+    let http = botapi::ReqwestHttp::new();
+    let api = botapi::BotApi::new(tg.base_url(), s.bot_token.clone(), &http);
+    let hook = botapi::SetWebhook {
+        url: spin.url("/telegram/webhook"),
+        secret_token: Some(s.webhook_secret.clone()),
+        allowed_updates: Some(
+            bot::commands::ALLOWED_UPDATES
+                .iter()
+                .map(|u| (*u).to_owned())
+                .collect(),
+        ),
+        drop_pending_updates: None,
+        max_connections: None,
+    };
+    let fail = |e: botapi::BotApiError| format!("cannot register the webhook: {e}");
+    api.set_webhook(&hook).await.map_err(fail)?;
+    use bot::i18n::Lang;
+    for (lang, default_list) in [(Lang::Ru, true), (Lang::Ru, false), (Lang::En, false)] {
+        let req = bot::commands::set_my_commands(lang, default_list);
+        api.set_my_commands(&req).await.map_err(fail)?;
+    }
+    Ok(())
+}
+
+/// The stand-in's editor: looks the job up on the edge (its id is in the output prefix
+/// `qwen_edit/<job id>`) and applies its preset's operation to the first input image.
+fn editor_for(edge_url: &str, api_token: &str) -> Editor {
+    let edge = edge_url.to_owned();
+    let token = api_token.to_owned();
+    let http = reqwest::Client::new();
+    Arc::new(move |req: EditRequest| {
+        let (edge, token, http) = (edge.clone(), token.clone(), http.clone());
+        async move {
+            let preset = job_preset(&http, &edge, &token, &req.graph).await;
+            let op = Operation::for_preset(preset.as_deref());
+            tracing::info!(
+                prompt_id = req.prompt_id,
+                preset,
+                op = op.name(),
+                "stand-in edit"
+            );
+            let input = req.inputs.first().cloned().unwrap_or_default();
+            let input_for_edit = input.clone();
+            tokio::task::spawn_blocking(move || editor::edit(&input_for_edit, op))
+                .await
+                .ok()
+                .flatten()
+                .unwrap_or(input)
+        }
+        .boxed()
+    })
+}
+
+/// The preset of the job whose graph this is (`None`: a custom prompt or unknown).
+async fn job_preset(
+    http: &reqwest::Client,
+    edge: &str,
+    token: &str,
+    graph: &serde_json::Value,
+) -> Option<String> {
+    let prefix = graph
+        .as_object()?
+        .values()
+        .find(|n| n["class_type"] == "SaveImage")?["inputs"]["filename_prefix"]
+        .as_str()?
+        .to_owned();
+    let job_id = prefix.rsplit('/').next()?;
+    let resp = http
+        .get(format!("{edge}/api/jobs/{job_id}"))
+        .bearer_auth(token)
+        .send()
+        .await
+        .ok()?;
+    let job: serde_json::Value = resp.json().await.ok()?;
+    job["preset_id"].as_str().map(str::to_owned)
+}

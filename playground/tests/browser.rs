@@ -1,0 +1,417 @@
+//! The playground in a real browser (headless Debian Chromium over WebDriver): the chat page
+//! from /start to an edited photo and a card top-up, and the bad inputs a user can send.
+//! Skips without Chromium/chromedriver or Spin, unless `CI` is set (then it fails).
+
+mod common;
+
+use std::path::Path;
+use std::time::{Duration, Instant};
+
+use common::{Driver, PlaygroundProcess, chromium_or_skip, screenshot_dir};
+use fantoccini::{Client, Locator};
+use serde_json::Value;
+
+const JOHN: i64 = 700_003;
+const ANNA: i64 = 700_002;
+const WAIT: Duration = Duration::from_secs(60);
+
+/// The texts of the messages shown in the pane, `message_id|text` each.
+async fn texts(c: &Client) -> Vec<String> {
+    let v = c
+        .execute(
+            "return Array.from(document.querySelectorAll('.pane .msg')).map(m => (m.dataset.id || '') + '|' + m.innerText)",
+            vec![],
+        )
+        .await
+        .expect("read messages");
+    serde_json::from_value(v).unwrap_or_default()
+}
+
+/// Waits until a message contains `needle`; returns every text seen meanwhile.
+async fn wait_text(c: &Client, needle: &str) -> Vec<String> {
+    let end = Instant::now() + WAIT;
+    let mut seen = Vec::new();
+    loop {
+        let now = texts(c).await;
+        for t in &now {
+            if !seen.contains(t) {
+                seen.push(t.clone());
+            }
+        }
+        if now.iter().any(|t| t.contains(needle)) {
+            return seen;
+        }
+        assert!(
+            Instant::now() < end,
+            "no message with {needle:?}; shown: {now:#?}"
+        );
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+}
+
+/// How many messages contain `needle`.
+async fn count(c: &Client, needle: &str) -> usize {
+    texts(c).await.iter().filter(|t| t.contains(needle)).count()
+}
+
+/// Clicks the newest inline button whose text contains `label`.
+async fn press(c: &Client, label: &str) {
+    let xpath = format!("(//div[@class='kb']//button[contains(., '{label}')])[last()]");
+    let b = c
+        .wait()
+        .at_most(WAIT)
+        .for_element(Locator::XPath(&xpath))
+        .await
+        .unwrap_or_else(|e| panic!("no button {label:?}: {e}"));
+    b.click().await.expect("click");
+}
+
+/// Two clicks in a row on the newest button with `label`, as a hurried user makes them.
+async fn double_click(c: &Client, label: &str) {
+    let xpath = format!("(//div[@class='kb']//button[contains(., '{label}')])[last()]");
+    let b = c
+        .wait()
+        .at_most(WAIT)
+        .for_element(Locator::XPath(&xpath))
+        .await
+        .unwrap_or_else(|e| panic!("no button {label:?}: {e}"));
+    b.click().await.expect("first click");
+    b.click().await.expect("second click");
+}
+
+async fn say(c: &Client, text: &str) {
+    let input = c
+        .find(Locator::Css(".pane input.text"))
+        .await
+        .expect("input");
+    input.send_keys(text).await.expect("type");
+    c.find(Locator::Css(".pane button.send"))
+        .await
+        .expect("send")
+        .click()
+        .await
+        .expect("click send");
+}
+
+async fn attach(c: &Client, file: &Path) {
+    let input = c
+        .find(Locator::Css(".pane input.file"))
+        .await
+        .expect("file input");
+    input
+        .send_keys(&file.display().to_string())
+        .await
+        .expect("pick file");
+}
+
+async fn screenshot(c: &Client, name: &str) {
+    let bottom =
+        "document.querySelectorAll('.messages').forEach(m => m.scrollTop = m.scrollHeight)";
+    c.execute(bottom, vec![]).await.expect("scroll");
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    let png = c.screenshot().await.expect("screenshot");
+    let path = screenshot_dir().join(name);
+    std::fs::write(&path, png).expect("write screenshot");
+    eprintln!("screenshot: {}", path.display());
+}
+
+/// A colourful 240×180 picture.
+fn input_png(dir: &Path) -> (std::path::PathBuf, image::RgbImage) {
+    let img = image::RgbImage::from_fn(240, 180, |x, y| {
+        let on = (x / 30 + y / 30) % 2 == 0;
+        image::Rgb([(x + 10) as u8, if on { 200 } else { 40 }, (y + 60) as u8])
+    });
+    let path = dir.join("photo.png");
+    img.save(&path).expect("save input");
+    (path, img)
+}
+
+/// The last photo the bot sent, decoded.
+async fn last_bot_photo(c: &Client, page: &str) -> image::RgbImage {
+    let img = c
+        .wait()
+        .at_most(WAIT)
+        .for_element(Locator::Css(".pane .msg.bot img"))
+        .await
+        .expect("a photo from the bot");
+    let src = img.attr("src").await.expect("src").expect("has src");
+    let url = format!("{}{}", page.trim_end_matches('/'), src);
+    let bytes = reqwest::get(&url)
+        .await
+        .expect("get photo")
+        .bytes()
+        .await
+        .expect("bytes");
+    image::load_from_memory(&bytes)
+        .expect("decode the edited photo")
+        .to_rgb8()
+}
+
+fn mean_difference(a: &image::RgbImage, b: &image::RgbImage) -> f64 {
+    let b = image::imageops::resize(
+        b,
+        a.width(),
+        a.height(),
+        image::imageops::FilterType::Nearest,
+    );
+    let sum: u64 = a
+        .as_raw()
+        .iter()
+        .zip(b.as_raw())
+        .map(|(x, y)| u64::from(x.abs_diff(*y)))
+        .sum();
+    sum as f64 / a.as_raw().len() as f64
+}
+
+async fn edit_a_photo(c: &Client, pg: &PlaygroundProcess, dir: &Path) {
+    c.goto(&format!("{}?users={JOHN}", pg.url))
+        .await
+        .expect("open page");
+    say(c, "/start").await;
+    wait_text(c, "Hi, John").await;
+    press(c, "Presets").await;
+    press(c, "Styles").await;
+    press(c, "Pencil sketch").await;
+    wait_text(c, "Send a photo").await;
+    let (photo, original) = input_png(dir);
+    attach(c, &photo).await;
+    wait_text(c, "received").await;
+    press(c, "Start").await;
+    let seen = wait_text(c, "Done").await;
+    let progress: Vec<&String> = seen.iter().filter(|t| t.contains('%')).collect();
+    let ids: std::collections::HashSet<&str> = progress
+        .iter()
+        .filter_map(|t| t.split('|').next())
+        .collect();
+    assert!(
+        progress.len() >= 2,
+        "the progress message changed: {seen:#?}"
+    );
+    assert_eq!(ids.len(), 1, "edited in place, one message: {progress:#?}");
+    let edited = last_bot_photo(c, &pg.url).await;
+    let diff = mean_difference(&original, &edited);
+    assert!(
+        diff > 20.0,
+        "the edited photo differs from the input (mean diff {diff})"
+    );
+    screenshot(c, "edited-photo.png").await;
+}
+
+async fn top_up_by_card(c: &Client, pg: &PlaygroundProcess) {
+    say(c, "/menu").await;
+    press(c, "Top up").await;
+    press(c, "Bank card").await;
+    press(c, "100 ₽").await;
+    let link = c
+        .wait()
+        .at_most(WAIT)
+        .for_element(Locator::XPath(
+            "(//div[@class='kb']//a[contains(., 'Pay')])[last()]",
+        ))
+        .await
+        .expect("Pay link");
+    let href = link.attr("href").await.expect("href").expect("has href");
+    assert!(
+        href.starts_with(&pg.url),
+        "the Pay link opens the playground checkout: {href}"
+    );
+    c.goto(&href).await.expect("open checkout");
+    let amount = c
+        .find(Locator::Id("amount"))
+        .await
+        .expect("amount")
+        .text()
+        .await
+        .expect("text");
+    assert!(
+        amount.contains("100"),
+        "checkout shows the amount: {amount}"
+    );
+    screenshot(c, "checkout.png").await;
+    c.find(Locator::Id("pay"))
+        .await
+        .expect("pay")
+        .click()
+        .await
+        .expect("click pay");
+    c.wait()
+        .at_most(WAIT)
+        .for_element(Locator::Id("back"))
+        .await
+        .expect("payment done");
+    c.goto(&format!("{}?users={JOHN}", pg.url))
+        .await
+        .expect("back to chat");
+    wait_text(c, "Balance topped up").await;
+}
+
+/// A Stars invoice in the chat: Pay runs pre_checkout_query, then successful_payment.
+async fn top_up_with_stars(c: &Client) {
+    say(c, "/menu").await;
+    press(c, "Top up").await;
+    press(c, "Telegram Stars").await;
+    press(c, "100 ⭐").await;
+    let pay = c
+        .wait()
+        .at_most(WAIT)
+        .for_element(Locator::Css(".pane .pay-stars"))
+        .await
+        .expect("the invoice's Pay button");
+    pay.click().await.expect("pay");
+    wait_text(c, "You paid 100").await;
+    let end = Instant::now() + WAIT;
+    while count(c, "Balance topped up").await < 2 {
+        assert!(
+            Instant::now() < end,
+            "no second top-up message: {:#?}",
+            texts(c).await
+        );
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    screenshot(c, "topped-up.png").await;
+}
+
+/// Three files picked at once arrive as one album.
+async fn send_an_album(c: &Client, dir: &Path) {
+    say(c, "/menu").await;
+    press(c, "Presets").await;
+    press(c, "Styles").await;
+    press(c, "Anime").await;
+    wait_text(c, "Send a photo").await;
+    let files: Vec<String> = (1..=3)
+        .map(|i| {
+            let p = dir.join(format!("album{i}.png"));
+            std::fs::copy(dir.join("photo.png"), &p).expect("copy");
+            p.display().to_string()
+        })
+        .collect();
+    let input = c
+        .find(Locator::Css(".pane input.file"))
+        .await
+        .expect("file input");
+    input
+        .send_keys(&files.join("\n"))
+        .await
+        .expect("pick files");
+    wait_text(c, "Album received").await;
+    let end = Instant::now() + WAIT;
+    loop {
+        let photos = c
+            .find_all(Locator::Css(".pane .album-grid img"))
+            .await
+            .expect("album");
+        if photos.len() == 3 {
+            break;
+        }
+        assert!(
+            Instant::now() < end,
+            "one bubble with three photos, got {}",
+            photos.len()
+        );
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    screenshot(c, "album.png").await;
+}
+
+/// Anna (ru): a non-image file, a 25 MB picture, a 501-character prompt, a double click.
+async fn bad_inputs(c: &Client, pg: &PlaygroundProcess, dir: &Path) {
+    c.goto(&format!("{}?users={ANNA}", pg.url))
+        .await
+        .expect("open page");
+    say(c, "/start").await;
+    wait_text(c, "Привет").await;
+    double_click(c, "Пресеты").await;
+    wait_text(c, "Выберите категорию").await;
+    tokio::time::sleep(Duration::from_secs(2)).await;
+    assert_eq!(
+        count(c, "Выберите категорию").await,
+        1,
+        "a double click edits once"
+    );
+    press(c, "Стили").await;
+    press(c, "Аниме").await;
+    let txt = dir.join("notes.txt");
+    std::fs::write(&txt, "not a picture").expect("write txt");
+    attach(c, &txt).await;
+    wait_text(c, "не изображение").await;
+    let big = dir.join("big.png");
+    let (small, _) = input_png(dir);
+    let mut bytes = std::fs::read(small).expect("png");
+    bytes.resize(25 * 1024 * 1024, 0);
+    std::fs::write(&big, bytes).expect("write big");
+    attach(c, &big).await;
+    wait_text(c, "получено").await;
+    press(c, "Начать").await;
+    wait_text(c, "20 МБ").await;
+    say(c, "/menu").await;
+    press(c, "Свой промпт").await;
+    wait_text(c, "Свой промпт —").await;
+    attach(c, &dir.join("photo.png")).await;
+    wait_text(c, "Напишите").await;
+    say(c, &"я".repeat(501)).await;
+    wait_text(c, "от 1 до 500 символов").await;
+    screenshot(c, "bad-inputs.png").await;
+}
+
+/// The default page: the admin and a customer side by side, the admin's command menu open.
+async fn side_by_side(c: &Client, pg: &PlaygroundProcess) {
+    c.goto(&pg.url).await.expect("open page");
+    let panes = c.find_all(Locator::Css(".pane")).await.expect("panes");
+    assert_eq!(panes.len(), 2, "admin and customer side by side");
+    let menu = panes[0]
+        .find(Locator::Css(".menu"))
+        .await
+        .expect("menu button");
+    tokio::time::sleep(Duration::from_secs(1)).await;
+    menu.click().await.expect("open the command menu");
+    let cmds = panes[0]
+        .find_all(Locator::Css(".commands .cmd"))
+        .await
+        .expect("commands");
+    assert!(cmds.len() >= 5, "the command menu lists the bot's commands");
+    screenshot(c, "side-by-side.png").await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn chat_page_edits_a_photo_tops_up_and_survives_bad_input() {
+    let what = "the playground browser test";
+    let Some(_) = testkit::spin::spin_or_skip(what) else {
+        return;
+    };
+    let Some((chromium, chromedriver)) = chromium_or_skip(what) else {
+        return;
+    };
+    let dir = tempfile_dir();
+    let mut pg = PlaygroundProcess::start(&["--edit-ms", "2500", "--edit-steps", "5"], &dir);
+    let driver = Driver::start(&chromedriver);
+    let c = driver.session(&chromium).await;
+    edit_a_photo(&c, &pg, &dir).await;
+    top_up_by_card(&c, &pg).await;
+    top_up_with_stars(&c).await;
+    send_an_album(&c, &dir).await;
+    bad_inputs(&c, &pg, &dir).await;
+    let info: Value = reqwest::get(format!("{}api/info", pg.url))
+        .await
+        .expect("still answers")
+        .json()
+        .await
+        .expect("json");
+    assert!(
+        info["banner"].as_str().unwrap_or("").contains("STAND-IN"),
+        "{info}"
+    );
+    side_by_side(&c, &pg).await;
+    let _ = c.close().await;
+    assert!(
+        pg.interrupt(Duration::from_secs(30)).is_some(),
+        "{}",
+        pg.log()
+    );
+}
+
+fn tempfile_dir() -> std::path::PathBuf {
+    let dir =
+        Path::new(env!("CARGO_TARGET_TMPDIR")).join(format!("playground-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).expect("test dir");
+    dir
+}
