@@ -24,9 +24,10 @@ pub const MARKER_TTL_SECS: u64 = 30 * 86_400;
 pub const DELIVERY_CONFIRM_TIMEOUT_MS: i64 = 15 * 60_000;
 
 /// A request to create an edit.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, Default)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, Default, utoipa::ToSchema)]
 pub struct NewJob {
     /// Telegram id of the (registered) user.
+    #[schema(minimum = 1)]
     pub telegram_id: i64,
     /// Chat to deliver to (defaults to the user's private chat).
     #[serde(default)]
@@ -34,16 +35,18 @@ pub struct NewJob {
     /// A preset id, or…
     #[serde(default)]
     pub preset_id: Option<String>,
-    /// …a custom prompt of 1–500 characters.
+    /// …a custom prompt of 1–500 characters, not only spaces.
     #[serde(default)]
+    #[schema(min_length = 1, max_length = 500, pattern = r"\S")]
     pub prompt: Option<String>,
-    /// Telegram file ids of 1–3 input photos.
+    /// Telegram file ids of 1–3 input photos, each 1–512 bytes and not only spaces.
     #[serde(default)]
+    #[schema(min_items = 1, max_items = 3, inline)]
     pub file_ids: Vec<String>,
 }
 
 /// A job as stored.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct Job {
     /// Job id (UUID).
     pub id: JobId,
@@ -82,10 +85,13 @@ pub struct Job {
     /// When it ended, Unix ms.
     pub finished_at: Option<i64>,
     #[serde(skip)]
+    #[schema(ignore)]
     seq: i64,
     #[serde(skip)]
+    #[schema(ignore)]
     host: Option<String>,
     #[serde(skip)]
+    #[schema(ignore)]
     delivery_attempt: Option<i64>,
 }
 
@@ -640,7 +646,7 @@ fn refusal(job: &Job, ev: &JobEvent) -> CoreError {
 }
 
 /// What a sweep did.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, Default)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, Default, utoipa::ToSchema)]
 pub struct SweepReport {
     /// Queued jobs checked against their Redis markers.
     pub checked: u64,

@@ -31,7 +31,7 @@ pub const BUILTIN_PRESETS: &[&str] = &[
 pub const MAX_PROMPT_CHARS: usize = 500;
 
 /// A preset category.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct Category {
     /// Stable id, e.g. `style`.
     pub id: String,
@@ -45,7 +45,7 @@ pub struct Category {
 }
 
 /// A preset as stored and as the API shows it.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct Preset {
     /// Stable id, e.g. `anime` (`[a-z0-9_]`, 1–64 characters).
     pub id: String,

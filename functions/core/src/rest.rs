@@ -130,9 +130,6 @@ pub const ROUTES: &[Route] = &[
     route("POST", "/internal/jobs/{id}/events", Op::JobEvent),
 ];
 
-/// The OpenAPI 3 document served at `/api/openapi.json`.
-pub const OPENAPI: &str = include_str!("../openapi.json");
-
 fn segments(path: &str) -> Vec<&str> {
     path.trim_end_matches('/')
         .split('/')
@@ -163,14 +160,17 @@ pub fn find_route<'p>(
     method: &str,
     path: &'p str,
 ) -> Result<(Op, Vec<&'p str>), Vec<&'static str>> {
+    // The first pattern that matches the path is the path's resource (literal segments are
+    // listed before captures): `/api/presets/categories` is not `/api/presets/{id}`.
+    let Some(pattern) = ROUTES.iter().find(|r| match_path(r.path, path).is_some()) else {
+        return Err(Vec::new());
+    };
     let mut allowed = Vec::new();
-    for r in ROUTES {
-        if let Some(caps) = match_path(r.path, path) {
-            if r.method.eq_ignore_ascii_case(method) {
-                return Ok((r.op, caps));
-            }
-            allowed.push(r.method);
+    for r in ROUTES.iter().filter(|r| r.path == pattern.path) {
+        if r.method.eq_ignore_ascii_case(method) {
+            return Ok((r.op, match_path(r.path, path).unwrap_or_default()));
         }
+        allowed.push(r.method);
     }
     Err(allowed)
 }
@@ -341,7 +341,7 @@ fn openapi() -> HttpResponse {
     HttpResponse {
         status: 200,
         headers: vec![("content-type".into(), "application/json".into())],
-        body: OPENAPI.as_bytes().to_vec(),
+        body: crate::openapi::json().into_bytes(),
     }
 }
 
