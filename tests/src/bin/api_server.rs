@@ -1,0 +1,24 @@
+//! Serves the real `api` handlers on a free loopback port (a temporary SQLite file, the
+//! local Redis) with seed data, for contract fuzzing (`scripts/schemathesis.sh`). Prints
+//! `URL=…`, `TOKEN=…` and `JOB=…` lines, then serves until killed.
+
+use std::io::Write;
+
+use testkit::fixture::{API_TOKEN, ApiFixture};
+
+/// The seeded user: path parameters `telegram_id` may name it.
+const USER: i64 = 42;
+
+#[tokio::main]
+async fn main() {
+    let f = ApiFixture::start("schemathesis").await;
+    f.register(USER).await;
+    let (status, job) = f.create_job(USER, "anime").await;
+    let job_id = job["job_id"].as_str().unwrap_or_default().to_owned();
+    let mut out = std::io::stdout();
+    let _ = writeln!(out, "URL={}", f.server.url());
+    let _ = writeln!(out, "TOKEN={API_TOKEN}");
+    let _ = writeln!(out, "JOB={job_id} (status {status})");
+    let _ = out.flush();
+    std::future::pending::<()>().await;
+}
