@@ -272,8 +272,8 @@ fn core(e: CoreError) -> HttpResponse {
     http::from_core(&e)
 }
 
-fn telegram_id(raw: &str) -> Result<i64, HttpResponse> {
-    raw.parse::<i64>().ok().filter(|id| *id > 0).ok_or_else(|| {
+pub(crate) fn telegram_id(raw: &str) -> Result<i64, HttpResponse> {
+    http::int_text(raw).filter(|id| *id > 0).ok_or_else(|| {
         http::error(
             422,
             "invalid_user",
@@ -282,13 +282,27 @@ fn telegram_id(raw: &str) -> Result<i64, HttpResponse> {
     })
 }
 
-fn page(req: &Request) -> Page {
-    let num = |name: &str, default: i64| {
-        req.query_param(name)
-            .and_then(|v| v.parse().ok())
-            .unwrap_or(default)
+/// The `limit` (1–100, default 20) and `offset` (≥ 0, default 0) query parameters.
+///
+/// # Errors
+/// A 422 `invalid_page` answer for a value that is not an integer in its range.
+pub(crate) fn page(req: &Request) -> Result<Page, HttpResponse> {
+    let num = |name: &str, default: i64, range: std::ops::RangeInclusive<i64>| {
+        let Some(raw) = req.query_param(name) else {
+            return Ok(default);
+        };
+        http::int_text(&raw)
+            .filter(|v| range.contains(v))
+            .ok_or_else(|| {
+                http::error(
+                    422,
+                    "invalid_page",
+                    "limit is an integer 1–100 and offset an integer ≥ 0",
+                )
+            })
     };
-    Page::new(num("limit", 20), num("offset", 0))
+    let limit = num("limit", 20, 1..=crate::openapi::MAX_LIMIT)?;
+    Ok(Page::new(limit, num("offset", 0, 0..=i64::MAX)?))
 }
 
 fn cap<'a>(caps: &[&'a str], i: usize) -> &'a str {
@@ -364,7 +378,7 @@ async fn get_user(ctx: &Ctx<'_>, raw: &str) -> Answer {
 async fn user_jobs(ctx: &Ctx<'_>, req: &Request, raw: &str) -> Answer {
     let id = telegram_id(raw)?;
     users::get(ctx.sql, id).await.map_err(core)?;
-    let p = page(req);
+    let p = page(req)?;
     let (items, total) = jobs::list_for_user(ctx.sql, id, p).await.map_err(core)?;
     Ok(http::json(
         200,
@@ -385,7 +399,7 @@ async fn get_balance(ctx: &Ctx<'_>, raw: &str) -> Answer {
 async fn balance_history(ctx: &Ctx<'_>, req: &Request, raw: &str) -> Answer {
     let id = telegram_id(raw)?;
     users::get(ctx.sql, id).await.map_err(core)?;
-    let p = page(req);
+    let p = page(req)?;
     let (items, total) = ledger::history(ctx.sql, id, p).await.map_err(core)?;
     Ok(http::json(
         200,
