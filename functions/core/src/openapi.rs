@@ -4,11 +4,14 @@
 //! added to the table without a description does not compile, and the tests check that
 //! the document lists every route with its method.
 
+use utoipa::openapi::link::{Link, LinkBuilder};
 use utoipa::openapi::path::{
     HttpMethod, Operation, OperationBuilder, ParameterBuilder, ParameterIn,
 };
 use utoipa::openapi::request_body::RequestBodyBuilder;
-use utoipa::openapi::schema::{ArrayBuilder, ObjectBuilder, OneOfBuilder, Schema, Type};
+use utoipa::openapi::schema::{
+    AllOfBuilder, ArrayBuilder, ObjectBuilder, OneOfBuilder, Schema, SchemaType, Type,
+};
 use utoipa::openapi::security::{
     ApiKey, ApiKeyValue, HttpAuthScheme, HttpBuilder, SecurityRequirement, SecurityScheme,
 };
@@ -92,10 +95,12 @@ fn r<T: ToSchema>() -> RefOr<Schema> {
     RefOr::Ref(Ref::from_schema_name(T::name()))
 }
 
+const INT64: SchemaFormat = SchemaFormat::KnownFormat(KnownFormat::Int64);
+
 fn int64() -> ObjectBuilder {
     ObjectBuilder::new()
         .schema_type(Type::Integer)
-        .format(Some(SchemaFormat::KnownFormat(KnownFormat::Int64)))
+        .format(Some(INT64))
 }
 
 /// An integer in `min..=max`.
@@ -164,19 +169,30 @@ pub fn non_blank(max: usize) -> RefOr<Schema> {
         .into()
 }
 
+/// The ids of the categories a preset may name: the built-in ones (the database holds
+/// exactly these; no route adds or removes a category).
+fn category_ids() -> Vec<String> {
+    presets::builtin()
+        .map(|(cats, _)| cats.into_iter().map(|c| c.id).collect())
+        .unwrap_or_default()
+}
+
 /// The body of `POST`/`PUT /api/presets/{id}` (the id comes from the path).
 pub fn preset_input_schema() -> RefOr<Schema> {
-    let text = || string();
+    let category = string()
+        .enum_values(Some(category_ids()))
+        .description(Some("A category id (see GET /api/presets/categories)"));
+    let name = || non_blank(presets::MAX_NAME_CHARS);
     ObjectBuilder::new()
         .schema_type(Type::Object)
-        .property("category", non_blank(64))
+        .property("category", category)
         .required("category")
-        .property("name_ru", non_blank(256))
+        .property("name_ru", name())
         .required("name_ru")
-        .property("name_en", non_blank(256))
+        .property("name_en", name())
         .required("name_en")
-        .property("description_ru", text())
-        .property("description_en", text())
+        .property("description_ru", string())
+        .property("description_en", string())
         .property("prompt", non_blank(presets::MAX_PROMPT_CHARS))
         .required("prompt")
         .property("cost", int_range(0, i64::MAX))
@@ -184,6 +200,70 @@ pub fn preset_input_schema() -> RefOr<Schema> {
         .property("sort", int64())
         .into()
 }
+
+fn nullable(ty: Type) -> ObjectBuilder {
+    ObjectBuilder::new().schema_type(SchemaType::Array(vec![ty, Type::Null]))
+}
+
+/// `preset_id` given as a string and `prompt` absent or null, or the other way round.
+fn exactly_one_of(chosen: &str, other: &str) -> RefOr<Schema> {
+    ObjectBuilder::new()
+        .property(chosen, string())
+        .required(chosen)
+        .property(other, ObjectBuilder::new().schema_type(Type::Null))
+        .into()
+}
+
+/// Like [`exactly_one_of`], for integer fields.
+fn exactly_one_of_int(chosen: &str, other: &str) -> RefOr<Schema> {
+    ObjectBuilder::new()
+        .property(chosen, int64())
+        .required(chosen)
+        .property(other, ObjectBuilder::new().schema_type(Type::Null))
+        .into()
+}
+
+/// The body of `POST /api/jobs/`.
+pub fn new_job_schema() -> RefOr<Schema> {
+    let file_id = string()
+        .min_length(Some(1))
+        .max_length(Some(jobs::MAX_FILE_ID_BYTES))
+        .pattern(Some("^[!-~]+$"))
+        .description(Some("A Telegram file id (visible ASCII)"));
+    let files = ArrayBuilder::new()
+        .items(file_id)
+        .min_items(Some(1))
+        .max_items(Some(jobs::MAX_IMAGES));
+    let prompt = nullable(Type::String)
+        .min_length(Some(1))
+        .max_length(Some(presets::MAX_PROMPT_CHARS))
+        .pattern(Some(r"\S"));
+    let one_of = OneOfBuilder::new()
+        .item(exactly_one_of("preset_id", "prompt"))
+        .item(exactly_one_of("prompt", "preset_id"));
+    let fields = ObjectBuilder::new()
+        .schema_type(Type::Object)
+        .property("telegram_id", int_range(1, i64::MAX))
+        .required("telegram_id")
+        .property("chat_id", nullable(Type::Integer).format(Some(INT64)))
+        .property("preset_id", nullable(Type::String))
+        .property("prompt", prompt)
+        .property("file_ids", files)
+        .required("file_ids");
+    AllOfBuilder::new()
+        .item(fields)
+        .item(one_of)
+        .description(Some("Exactly one of preset_id and prompt"))
+        .into()
+}
+
+impl PartialSchema for jobs::NewJob {
+    fn schema() -> RefOr<Schema> {
+        new_job_schema()
+    }
+}
+
+impl ToSchema for jobs::NewJob {}
 
 fn health_schema() -> RefOr<Schema> {
     let word = |words: &[&'static str]| string().enum_values(Some(words.iter().copied()));
@@ -195,7 +275,7 @@ fn health_schema() -> RefOr<Schema> {
 }
 
 fn job_with_position() -> RefOr<Schema> {
-    utoipa::openapi::schema::AllOfBuilder::new()
+    AllOfBuilder::new()
         .item(r::<jobs::Job>())
         .item(object(&[("queue_position", int64().into())]))
         .into()
@@ -225,6 +305,23 @@ fn category_count() -> RefOr<Schema> {
 /// What the document says about `op`. Exhaustive: a new operation needs its description.
 pub fn describe(op: Op) -> Doc {
     match op {
+        Op::Health | Op::OpenApi | Op::Stats => describe_meta(op),
+        Op::UpsertUser | Op::GetUser | Op::UserJobs => describe_user(op),
+        Op::GetBalance | Op::BalanceHistory | Op::AdjustBalance => describe_balance(op),
+        Op::ListPresets | Op::Categories | Op::GetPreset => describe_preset_reads(op),
+        Op::CreatePreset | Op::UpdatePreset | Op::DeletePreset => describe_preset_writes(op),
+        Op::CreateJob | Op::GetJob | Op::CancelJob => describe_job(op),
+        Op::JobEvent | Op::Sweep => describe_internal(op),
+        Op::Payments(p) => describe_payment(p),
+    }
+}
+
+const NO_USER: (u16, &str) = (404, "No such user");
+const BAD_USER_ID: (u16, &str) = (422, "telegram_id is not a positive integer");
+const BAD_PAGE: (u16, &str) = (422, "limit or offset is not an integer in its range");
+
+fn describe_meta(op: Op) -> Doc {
+    match op {
         Op::Health => doc(
             "Database and queue health",
             vec![(200, "Healthy", Some(health_schema()))],
@@ -234,38 +331,43 @@ pub fn describe(op: Op) -> Doc {
         Op::OpenApi => {
             doc("This document", vec![(200, "The OpenAPI document", None)]).auth(Auth::None)
         }
+        _ => doc(
+            "Today's numbers",
+            vec![(200, "The statistics", Some(r::<stats::Stats>()))],
+        ),
+    }
+}
+
+fn describe_user(op: Op) -> Doc {
+    let profile = || Some(r::<users::Profile>());
+    match op {
         Op::UpsertUser => doc(
             "Register or update a user",
-            vec![
-                (200, "Updated", Some(r::<users::Profile>())),
-                (201, "Created", Some(r::<users::Profile>())),
-            ],
+            vec![(200, "Updated", profile()), (201, "Created", profile())],
         )
         .body(r::<users::UserInput>())
         .errors(&[(422, "Invalid user")]),
-        Op::GetUser => doc(
-            "A user's profile",
-            vec![(200, "The profile", Some(r::<users::Profile>()))],
-        )
-        .errors(&[(404, "No such user"), (422, "Invalid telegram_id")]),
-        Op::UserJobs => doc(
+        Op::GetUser => doc("A user's profile", vec![(200, "The profile", profile())])
+            .errors(&[NO_USER, BAD_USER_ID]),
+        _ => doc(
             "A user's jobs, newest first",
             vec![(200, "A page of jobs", Some(page_of(r::<jobs::Job>())))],
         )
         .paged()
-        .errors(&[(404, "No such user"), (422, "Invalid telegram_id")]),
-        Op::GetBalance => doc(
-            "A user's balance",
-            vec![(
-                200,
-                "The balance",
-                Some(object(&[
-                    ("telegram_id", int64().into()),
-                    ("balance", int64().into()),
-                ])),
-            )],
-        )
-        .errors(&[(404, "No such user"), (422, "Invalid telegram_id")]),
+        .errors(&[NO_USER, BAD_USER_ID, BAD_PAGE]),
+    }
+}
+
+fn describe_balance(op: Op) -> Doc {
+    match op {
+        Op::GetBalance => {
+            let balance = object(&[("telegram_id", int64().into()), ("balance", int64().into())]);
+            doc(
+                "A user's balance",
+                vec![(200, "The balance", Some(balance))],
+            )
+            .errors(&[NO_USER, BAD_USER_ID])
+        }
         Op::BalanceHistory => doc(
             "A user's ledger, newest first",
             vec![(
@@ -275,8 +377,8 @@ pub fn describe(op: Op) -> Doc {
             )],
         )
         .paged()
-        .errors(&[(404, "No such user"), (422, "Invalid telegram_id")]),
-        Op::AdjustBalance => doc(
+        .errors(&[NO_USER, BAD_USER_ID, BAD_PAGE]),
+        _ => doc(
             "Adjust a balance (admin); idempotent by reference",
             vec![
                 (200, "Already posted", Some(r::<ledger::Posted>())),
@@ -287,13 +389,18 @@ pub fn describe(op: Op) -> Doc {
         .errors(&[
             (402, "The balance would go negative"),
             (403, "admin_id is not an admin"),
-            (404, "No such user"),
-            (422, "Invalid adjustment"),
+            NO_USER,
+            (422, "Invalid telegram_id, amount or reason"),
         ]),
+    }
+}
+
+fn describe_preset_reads(op: Op) -> Doc {
+    match op {
         Op::ListPresets => Doc {
             query: vec![("category", string().into())],
             ..doc(
-                "Presets, optionally of one category",
+                "Presets, optionally of one category (none for an unknown one)",
                 vec![(200, "The presets", Some(items_of(r::<presets::Preset>())))],
             )
         },
@@ -301,32 +408,31 @@ pub fn describe(op: Op) -> Doc {
             "Preset categories with preset counts",
             vec![(200, "The categories", Some(items_of(category_count())))],
         ),
-        Op::GetPreset => doc(
+        _ => doc(
             "One preset",
             vec![(200, "The preset", Some(r::<presets::Preset>()))],
         )
         .errors(&[(404, "No such preset")]),
-        Op::CreatePreset => doc(
-            "Create a preset",
-            vec![(201, "Created", Some(r::<presets::Preset>()))],
-        )
-        .body(preset_input_schema())
-        .errors(&[
-            (409, "The preset exists"),
-            (422, "Invalid preset or unknown category"),
-        ]),
-        Op::UpdatePreset => doc(
-            "Replace a preset",
-            vec![(200, "Updated", Some(r::<presets::Preset>()))],
-        )
-        .body(preset_input_schema())
-        .errors(&[
-            (404, "No such preset"),
-            (422, "Invalid preset or unknown category"),
-        ]),
-        Op::DeletePreset => {
+    }
+}
+
+fn describe_preset_writes(op: Op) -> Doc {
+    let preset = || Some(r::<presets::Preset>());
+    match op {
+        Op::CreatePreset => doc("Create a preset", vec![(201, "Created", preset())])
+            .body(preset_input_schema())
+            .errors(&[(409, "The preset exists"), (422, "Invalid preset")]),
+        Op::UpdatePreset => doc("Replace a preset", vec![(200, "Updated", preset())])
+            .body(preset_input_schema())
+            .errors(&[(404, "No such preset"), (422, "Invalid preset")]),
+        _ => {
             doc("Delete a preset", vec![(204, "Deleted", None)]).errors(&[(404, "No such preset")])
         }
+    }
+}
+
+fn describe_job(op: Op) -> Doc {
+    match op {
         Op::CreateJob => doc(
             "Create an edit: charge, store, enqueue",
             vec![(201, "Created and queued", Some(job_created()))],
@@ -342,19 +448,23 @@ pub fn describe(op: Op) -> Doc {
             vec![(200, "The job", Some(job_with_position()))],
         )
         .errors(&[(404, "No such job")]),
-        Op::CancelJob => doc(
-            "Cancel a queued job and refund it",
-            vec![(
-                200,
-                "Cancelled",
-                Some(object(&[
-                    ("job", r::<jobs::Job>()),
-                    ("refunded", int64().into()),
-                    ("balance", int64().into()),
-                ])),
-            )],
-        )
-        .errors(&[(404, "No such job"), (409, "The job is not queued")]),
+        _ => {
+            let cancelled = object(&[
+                ("job", r::<jobs::Job>()),
+                ("refunded", int64().into()),
+                ("balance", int64().into()),
+            ]);
+            doc(
+                "Cancel a queued job and refund it",
+                vec![(200, "Cancelled", Some(cancelled))],
+            )
+            .errors(&[(404, "No such job"), (409, "The job is not queued")])
+        }
+    }
+}
+
+fn describe_internal(op: Op) -> Doc {
+    match op {
         Op::JobEvent => doc(
             "A gpu-host's job event",
             vec![(200, "Accepted", Some(r::<EventReply>()))],
@@ -366,16 +476,11 @@ pub fn describe(op: Op) -> Doc {
             (409, "Stale attempt or final job"),
             (422, "Invalid event"),
         ]),
-        Op::Sweep => doc(
+        _ => doc(
             "Re-enqueue lost jobs, close stale deliveries",
             vec![(200, "What the sweep did", Some(r::<jobs::SweepReport>()))],
         )
         .auth(Auth::Signed),
-        Op::Stats => doc(
-            "Today's numbers",
-            vec![(200, "The statistics", Some(r::<stats::Stats>()))],
-        ),
-        Op::Payments(p) => describe_payment(p),
     }
 }
 
@@ -390,71 +495,98 @@ fn payment_list() -> RefOr<Schema> {
     ])
 }
 
+const ADMIN: [(u16, &str); 2] = [
+    (403, "admin_id is not an admin"),
+    (422, "admin_id is not a Telegram id"),
+];
+
 fn describe_payment(op: PaymentOp) -> Doc {
-    let admin = &[
-        (403, "admin_id is not an admin"),
-        (422, "admin_id is not a Telegram id"),
-    ];
     match op {
-        PaymentOp::Create => doc(
-            "Start a top-up; idempotent by idempotency_key",
-            vec![
-                (200, "Made earlier", Some(r::<ops::Created>())),
-                (201, "Created", Some(r::<ops::Created>())),
-            ],
-        )
-        .body(r::<ops::NewPayment>())
-        .errors(&[
-            (404, "No such user"),
-            (409, "Conflicting payment"),
-            (422, "Invalid payment"),
-            (502, "The provider refused"),
-        ]),
-        PaymentOp::List => Doc {
-            query: vec![
-                ("status", r::<PaymentStatus>()),
-                ("from", int64().description(Some("Unix ms")).into()),
-                ("to", int64().description(Some("Unix ms")).into()),
-                ("admin_id", int64().into()),
-            ],
-            ..doc(
-                "Payments (admin)",
-                vec![(200, "A page of payments", Some(payment_list()))],
-            )
-        }
-        .paged()
-        .errors(admin),
+        PaymentOp::Create => describe_payment_create(),
+        PaymentOp::List => describe_payment_list(),
         PaymentOp::Get => doc(
             "One payment",
             vec![(200, "The payment", Some(r::<Payment>()))],
         )
         .errors(&[(404, "No such payment")]),
-        PaymentOp::Refund => Doc {
-            body: Some(
-                ObjectBuilder::new()
-                    .schema_type(Type::Object)
-                    .property("admin_id", int64())
-                    .into(),
-            ),
-            ..doc(
-                "Refund a payment (admin)",
-                vec![(200, "Refunded", Some(r::<Payment>()))],
-            )
-        }
-        .errors(&[
-            (400, "Malformed JSON"),
-            (404, "No such payment"),
-            (409, "Not refundable"),
-            (502, "The provider refused"),
-        ])
-        .errors(admin),
+        PaymentOp::Refund => describe_refund(),
         PaymentOp::ForUser => doc(
             "A user's payments",
             vec![(200, "A page of payments", Some(page_of(r::<Payment>())))],
         )
         .paged()
-        .errors(&[(404, "No such user"), (422, "Invalid telegram_id")]),
+        .errors(&[NO_USER, BAD_USER_ID, BAD_PAGE]),
     }
+}
+
+fn describe_payment_create() -> Doc {
+    doc(
+        "Start a top-up; idempotent by idempotency_key",
+        vec![
+            (200, "Made earlier", Some(r::<ops::Created>())),
+            (201, "Created", Some(r::<ops::Created>())),
+        ],
+    )
+    .body(
+        AllOfBuilder::new()
+            .item(r::<ops::NewPayment>())
+            .item(
+                OneOfBuilder::new()
+                    .item(exactly_one_of_int("package", "amount"))
+                    .item(exactly_one_of_int("amount", "package")),
+            )
+            .description(Some("Exactly one of package and amount"))
+            .into(),
+    )
+    .errors(&[
+        NO_USER,
+        (409, "Conflicting payment"),
+        (
+            422,
+            "Invalid payment: unknown package, amount outside the configured limits, neither or both of package and amount, method off",
+        ),
+        (502, "The provider refused"),
+    ])
+}
+
+fn describe_payment_list() -> Doc {
+    let ms = |d| int64().description(Some(d)).into();
+    Doc {
+        query: vec![
+            ("status", r::<PaymentStatus>()),
+            ("from", ms("Created at or after, Unix ms")),
+            ("to", ms("Created before, Unix ms")),
+            ("admin_id", int64().into()),
+        ],
+        ..doc(
+            "Payments (admin)",
+            vec![(200, "A page of payments", Some(payment_list()))],
+        )
+    }
+    .paged()
+    .errors(&ADMIN)
+    .errors(&[(422, "Invalid status, period, limit or offset")])
+}
+
+fn describe_refund() -> Doc {
+    let body = ObjectBuilder::new()
+        .schema_type(Type::Object)
+        .property("admin_id", int64())
+        .into();
+    Doc {
+        body: Some(body),
+        ..doc(
+            "Refund a payment (admin)",
+            vec![(200, "Refunded", Some(r::<Payment>()))],
+        )
+    }
+    .errors(&[
+        (400, "Malformed JSON"),
+        (404, "No such payment"),
+        (409, "Not refundable"),
+        (502, "The provider refused"),
+    ])
+    .errors(&ADMIN)
 }
 
 fn error_schema() -> RefOr<Schema> {
@@ -518,9 +650,12 @@ fn common_errors(d: &Doc, op: Op) -> Vec<(u16, &'static str)> {
     all
 }
 
-fn operation(route_path: &str, op: Op) -> Operation {
-    let d = describe(op);
-    let mut b = OperationBuilder::new().summary(Some(d.summary));
+/// The operation's id: its [`Op`] name (`CreateJob`, `PaymentsCreate`).
+pub fn operation_id(op: Op) -> String {
+    format!("{op:?}").replace(['(', ')'], "")
+}
+
+fn with_params(mut b: OperationBuilder, route_path: &str, op: Op, d: &Doc) -> OperationBuilder {
     for seg in route_path.split('/') {
         if let Some(name) = seg.strip_prefix('{').and_then(|s| s.strip_suffix('}')) {
             b = b.parameter(path_param(name, op));
@@ -529,35 +664,103 @@ fn operation(route_path: &str, op: Op) -> Operation {
     for (name, schema) in &d.query {
         b = b.parameter(query_param(name, schema.clone()));
     }
-    if let Some(body) = &d.body {
-        let content = ContentBuilder::new().schema(Some(body.clone())).build();
-        let required = if matches!(op, Op::Payments(PaymentOp::Refund)) {
-            Required::False
-        } else {
-            Required::True
-        };
-        b = b.request_body(Some(
-            RequestBodyBuilder::new()
-                .content("application/json", content)
-                .required(Some(required))
-                .build(),
-        ));
-    }
-    b = match d.auth {
-        Auth::None => b.securities(Some(Vec::<SecurityRequirement>::new())),
-        Auth::Bearer => b.security(SecurityRequirement::new("bearer", Vec::<String>::new())),
-        Auth::Signed => b.security(SecurityRequirement::new(
-            "gpuSignature",
-            Vec::<String>::new(),
-        )),
+    b
+}
+
+fn with_body(b: OperationBuilder, op: Op, d: &Doc) -> OperationBuilder {
+    let Some(body) = &d.body else {
+        return b;
     };
+    let content = ContentBuilder::new().schema(Some(body.clone())).build();
+    let required = if matches!(op, Op::Payments(PaymentOp::Refund)) {
+        Required::False
+    } else {
+        Required::True
+    };
+    b.request_body(Some(
+        RequestBodyBuilder::new()
+            .content("application/json", content)
+            .required(Some(required))
+            .build(),
+    ))
+}
+
+fn with_security(b: OperationBuilder, auth: Auth) -> OperationBuilder {
+    let scheme = |name: &str| SecurityRequirement::new(name, Vec::<String>::new());
+    match auth {
+        Auth::None => b.securities(Some(Vec::<SecurityRequirement>::new())),
+        Auth::Bearer => b.security(scheme("bearer")),
+        Auth::Signed => b.security(scheme("gpuSignature")),
+    }
+}
+
+/// Refusals by status; several reasons for one status are joined.
+fn refusals(d: &Doc, op: Op) -> std::collections::BTreeMap<u16, String> {
+    let mut by_status = std::collections::BTreeMap::<u16, String>::new();
+    for (status, desc) in d.errors.iter().chain(common_errors(d, op).iter()) {
+        let entry = by_status.entry(*status).or_default();
+        if !entry.is_empty() {
+            entry.push_str("; ");
+        }
+        entry.push_str(desc);
+    }
+    by_status
+}
+
+fn with_responses(mut b: OperationBuilder, op: Op, d: &Doc) -> OperationBuilder {
     for (status, desc, schema) in d.ok.iter().cloned() {
-        b = b.response(status.to_string(), json_response(desc, schema));
+        let mut resp = json_response(desc, schema);
+        resp.links = links(op, status);
+        b = b.response(status.to_string(), resp);
     }
-    for (status, desc) in d.errors.iter().chain(common_errors(&d, op).iter()) {
-        b = b.response(status.to_string(), json_response(desc, Some(r_error())));
+    for (status, desc) in refusals(d, op) {
+        b = b.response(status.to_string(), json_response(&desc, Some(r_error())));
     }
-    b.build()
+    b
+}
+
+fn link(target: Op, params: &[(&str, &str)]) -> RefOr<Link> {
+    let mut b = LinkBuilder::new().operation_id(operation_id(target));
+    for (name, expr) in params {
+        b = b.parameter(*name, *expr);
+    }
+    b.build().into()
+}
+
+/// Where a successful answer leads: the ids it returns name other operations' resources.
+fn links(op: Op, status: u16) -> std::collections::BTreeMap<String, RefOr<Link>> {
+    let (job, payment) = (
+        [("id", "$response.body#/job_id")],
+        [("id", "$response.body#/payment/id")],
+    );
+    let user = [("telegram_id", "$response.body#/telegram_id")];
+    let targets: Vec<(Op, &[(&str, &str)])> = match (op, status) {
+        (Op::CreateJob, 201) => vec![(Op::GetJob, &job), (Op::CancelJob, &job)],
+        (Op::Payments(PaymentOp::Create), 200 | 201) => vec![
+            (Op::Payments(PaymentOp::Get), &payment),
+            (Op::Payments(PaymentOp::Refund), &payment),
+        ],
+        (Op::UpsertUser, 200 | 201) => vec![
+            (Op::GetUser, &user),
+            (Op::GetBalance, &user),
+            (Op::UserJobs, &user),
+        ],
+        _ => Vec::new(),
+    };
+    targets
+        .into_iter()
+        .map(|(target, params)| (operation_id(target), link(target, params)))
+        .collect()
+}
+
+fn operation(route_path: &str, op: Op) -> Operation {
+    let d = describe(op);
+    let b = OperationBuilder::new()
+        .summary(Some(d.summary))
+        .operation_id(Some(operation_id(op)));
+    let b = with_params(b, route_path, op, &d);
+    let b = with_security(with_body(b, op, &d), d.auth);
+    with_responses(b, op, &d).build()
 }
 
 fn r_error() -> RefOr<Schema> {
@@ -642,5 +845,39 @@ pub fn document() -> OpenApi {
 
 /// The document as JSON.
 pub fn json() -> String {
-    document().to_json().unwrap_or_else(|_| String::from("{}"))
+    let Ok(mut doc) = serde_json::to_value(document()) else {
+        return String::from("{}");
+    };
+    camel_case_links(&mut doc);
+    doc.to_string()
+}
+
+/// utoipa 5 writes a link's fields in snake case (`operation_id`); OpenAPI spells them
+/// `operationId`, `operationRef`, `requestBody`.
+fn camel_case_links(doc: &mut serde_json::Value) {
+    let Some(paths) = doc.get_mut("paths").and_then(|p| p.as_object_mut()) else {
+        return;
+    };
+    let responses = paths
+        .values_mut()
+        .filter_map(|item| item.as_object_mut())
+        .flat_map(|item| item.values_mut())
+        .filter_map(|op| op.get_mut("responses").and_then(|r| r.as_object_mut()));
+    for resp in responses.flat_map(|r| r.values_mut()) {
+        let links = resp.get_mut("links").and_then(|l| l.as_object_mut());
+        for link in links.into_iter().flat_map(|l| l.values_mut()) {
+            let Some(fields) = link.as_object_mut() else {
+                continue;
+            };
+            for (snake, camel) in [
+                ("operation_id", "operationId"),
+                ("operation_ref", "operationRef"),
+                ("request_body", "requestBody"),
+            ] {
+                if let Some(v) = fields.remove(snake) {
+                    fields.insert(camel.into(), v);
+                }
+            }
+        }
+    }
 }
