@@ -1,4 +1,5 @@
-//! HTTP-level behaviour of the `api`: routing, limits, malformed input, health, OpenAPI.
+//! HTTP-level behaviour of the `api`: routing, limits, malformed input, health, OpenAPI
+//! (routes, statuses, constraints) and the paging and number rules the document states.
 
 use std::collections::BTreeSet;
 
@@ -133,6 +134,121 @@ async fn openapi_document_matches_the_routes() {
     assert_eq!(
         documented, routed,
         "OpenAPI paths must equal the router's routes"
+    );
+    f.cleanup().await;
+}
+
+/// The document's operation for `method` on `path`.
+fn operation<'a>(doc: &'a serde_json::Value, method: &str, path: &str) -> &'a serde_json::Value {
+    &doc["paths"][path][method.to_lowercase()]
+}
+
+/// The schema of a query parameter of an operation.
+fn query_schema<'a>(op: &'a serde_json::Value, name: &str) -> &'a serde_json::Value {
+    op["parameters"]
+        .as_array()
+        .and_then(|ps| ps.iter().find(|p| p["name"] == name && p["in"] == "query"))
+        .map_or(&serde_json::Value::Null, |p| &p["schema"])
+}
+
+#[tokio::test]
+async fn openapi_operations_list_their_statuses_and_constraints() {
+    let f = ApiFixture::start("http_openapi_ops").await;
+    let (_, doc) = send(f.client.get(format!("{}/api/openapi.json", f.server.url()))).await;
+    for r in ROUTES {
+        let op = operation(&doc, r.method, r.path);
+        let statuses: Vec<&String> = op["responses"]
+            .as_object()
+            .expect("responses")
+            .keys()
+            .collect();
+        assert!(
+            statuses.iter().any(|s| s.starts_with('2')),
+            "{} {} has no success status: {statuses:?}",
+            r.method,
+            r.path
+        );
+        let public = r.path == "/health" || r.path == "/api/openapi.json";
+        assert_eq!(
+            statuses.contains(&&"401".to_owned()),
+            !public,
+            "{} {}: 401 iff authenticated",
+            r.method,
+            r.path
+        );
+    }
+    let job = &doc["components"]["schemas"]["NewJob"]["allOf"][0]["properties"];
+    assert_eq!(
+        (
+            job["prompt"]["minLength"].as_i64(),
+            job["prompt"]["maxLength"].as_i64()
+        ),
+        (Some(1), Some(500))
+    );
+    assert_eq!(
+        (
+            job["file_ids"]["minItems"].as_i64(),
+            job["file_ids"]["maxItems"].as_i64()
+        ),
+        (Some(1), Some(3))
+    );
+    let preset = &operation(&doc, "POST", "/api/presets/{id}")["requestBody"]["content"]["application/json"]
+        ["schema"]["properties"];
+    assert_eq!(preset["prompt"]["maxLength"].as_i64(), Some(500));
+    assert_eq!(preset["prompt"]["minLength"].as_i64(), Some(1));
+    for path in ["/api/users/{telegram_id}/jobs", "/api/payments/"] {
+        let limit = query_schema(operation(&doc, "GET", path), "limit");
+        assert_eq!(
+            (limit["minimum"].as_f64(), limit["maximum"].as_f64()),
+            (Some(1.0), Some(100.0)),
+            "{path}"
+        );
+    }
+    let status = &operation(&doc, "GET", "/api/payments/")["responses"]["422"];
+    assert!(status.is_object(), "payments list documents 422");
+    f.cleanup().await;
+}
+
+#[tokio::test]
+async fn paging_filters_and_whole_numbers_follow_the_document() {
+    let f = ApiFixture::start("http_paging").await;
+    f.register(42).await;
+    for query in [
+        "limit=0",
+        "limit=101",
+        "offset=-1",
+        "limit=abc",
+        "limit=1.5",
+    ] {
+        let (status, body) = f
+            .call("GET", &format!("/api/users/42/jobs?{query}"), None)
+            .await;
+        assert_eq!(
+            (status, body["error"]["code"].as_str()),
+            (422, Some("invalid_page")),
+            "{query}"
+        );
+    }
+    let (status, body) = f.call("GET", "/api/payments/?status=AAA", None).await;
+    assert_eq!(
+        (status, body["error"]["code"].as_str()),
+        (422, Some("invalid_status"))
+    );
+    let (status, body) = f
+        .call("GET", "/api/users/42.0/jobs?limit=100.0", None)
+        .await;
+    assert_eq!((status, body["limit"].as_i64()), (200, Some(100)), "{body}");
+    let (status, body) = f
+        .call(
+            "POST",
+            "/api/users/",
+            Some(serde_json::json!({"telegram_id": 43.0})),
+        )
+        .await;
+    assert_eq!(
+        (status, body["telegram_id"].as_i64()),
+        (201, Some(43)),
+        "{body}"
     );
     f.cleanup().await;
 }

@@ -12,6 +12,8 @@
 use serde::{Deserialize, Serialize};
 
 mod ids;
+#[cfg(feature = "openapi")]
+pub mod openapi;
 pub mod signing;
 mod words;
 
@@ -78,6 +80,7 @@ impl JobMessage {
 }
 
 /// What a successful run produced.
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct OutputMeta {
     /// ComfyUI prompt id of the run that produced the output.
@@ -91,6 +94,7 @@ pub struct OutputMeta {
 }
 
 /// Why a job failed.
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Failure {
     /// Machine-readable reason.
@@ -100,6 +104,7 @@ pub struct Failure {
 }
 
 /// What happened to a job (`"type"` on the wire).
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(tag = "type", rename_all = "snake_case")]
 pub enum JobEventKind {
@@ -126,6 +131,7 @@ impl JobEventKind {
 }
 
 /// Body of `POST /internal/jobs/{id}/events`.
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct JobEvent {
     /// Schema version, [`CONTRACT_VERSION`].
@@ -144,6 +150,7 @@ pub struct JobEvent {
 ///
 /// A refused event gets an error body instead: 409 `stale_attempt` for an older attempt,
 /// 409 `job_final` for an event that contradicts a finished job, 404 `job_not_found`.
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct EventReply {
     /// The job's status after the event.

@@ -60,12 +60,47 @@ impl Request {
                 &format!("request body is not valid JSON for this route: {e}"),
             )
         };
-        let value: serde_json::Value =
+        let mut value: serde_json::Value =
             serde_json::from_slice(&self.body).map_err(|e| malformed(&e))?;
         if !value.is_object() {
             return Err(malformed(&"expected a JSON object"));
         }
+        whole_numbers(&mut value);
         serde_json::from_value(value).map_err(|e| malformed(&e))
+    }
+}
+
+/// An integer in a path segment or query value: decimal digits, or a whole-number float
+/// spelling within ±2^53 (`42.0`, `1e3`), the same number as the schema's `integer` reads it.
+pub fn int_text(raw: &str) -> Option<i64> {
+    raw.parse::<i64>().ok().or_else(|| {
+        raw.parse::<f64>()
+            .ok()
+            .filter(|f| f.fract() == 0.0 && f.abs() <= EXACT_FLOAT_INT)
+            .map(|f| f as i64)
+    })
+}
+
+/// Largest magnitude a JSON float spells exactly as an integer (2^53).
+const EXACT_FLOAT_INT: f64 = 9_007_199_254_740_992.0;
+
+/// Rewrites every float with no fraction (`2.0`, `1e3`) within ±2^53 as the integer it
+/// spells: JSON and the API's JSON Schema make `2.0` the same number as `2`, and integer
+/// fields then take it. Fractions and larger floats stay floats (and integer fields refuse
+/// them).
+fn whole_numbers(value: &mut serde_json::Value) {
+    match value {
+        serde_json::Value::Number(n) if !n.is_i64() && !n.is_u64() => {
+            if let Some(f) = n
+                .as_f64()
+                .filter(|f| f.fract() == 0.0 && f.abs() <= EXACT_FLOAT_INT)
+            {
+                *value = serde_json::Value::from(f as i64);
+            }
+        }
+        serde_json::Value::Array(items) => items.iter_mut().for_each(whole_numbers),
+        serde_json::Value::Object(map) => map.values_mut().for_each(whole_numbers),
+        _ => {}
     }
 }
 
@@ -187,5 +222,30 @@ mod tests {
         assert_eq!(req.last_header("spin-client-addr"), Some("10.0.0.9:5555"));
         assert_eq!(req.header("spin-client-addr"), Some("127.0.0.1:443"));
         assert_eq!(req.last_header("x-missing"), None);
+    }
+
+    #[test]
+    fn whole_floats_are_integers_fractions_are_not() {
+        let body = |b: &str| Request {
+            body: b.as_bytes().to_vec(),
+            ..Request::default()
+        };
+        #[derive(serde::Deserialize)]
+        struct N {
+            n: i64,
+        }
+        let n = |b: &str| body(b).json::<N>().map(|v| v.n).map_err(|r| r.status);
+        assert_eq!(n(r#"{"n": 42}"#), Ok(42));
+        assert_eq!(n(r#"{"n": 42.0}"#), Ok(42));
+        assert_eq!(n(r#"{"n": -1e3}"#), Ok(-1000));
+        assert_eq!(n(r#"{"n": 1.5}"#), Err(400));
+        assert_eq!(n(r#"{"n": 1e17}"#), Err(400));
+        assert_eq!(n(r#"{"n": 9223372036854775807}"#), Ok(i64::MAX));
+        assert_eq!(int_text("42.0"), Some(42));
+        assert_eq!(int_text("1e+3"), Some(1000));
+        assert_eq!(int_text("-7"), Some(-7));
+        for bad in ["1.5", "inf", "NaN", "1e17", "", "0x1"] {
+            assert_eq!(int_text(bad), None, "{bad}");
+        }
     }
 }

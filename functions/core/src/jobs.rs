@@ -15,6 +15,8 @@ use crate::{ledger, users};
 
 /// Most input photos one edit takes (Qwen-Image-Edit-2511 takes up to 3).
 pub const MAX_IMAGES: usize = 3;
+/// Longest Telegram file id an edit takes, in bytes (visible ASCII, so also characters).
+pub const MAX_FILE_ID_BYTES: usize = 512;
 /// How long a job may sit charged but not enqueued before the sweep enqueues it (ms).
 pub const SWEEP_GRACE_MS: i64 = 30_000;
 /// How long the Redis marker "this job reached the stream" is kept (s).
@@ -23,7 +25,8 @@ pub const MARKER_TTL_SECS: u64 = 30 * 86_400;
 /// succeeded: the photo most likely reached the user, and it must not be charged back or sent twice.
 pub const DELIVERY_CONFIRM_TIMEOUT_MS: i64 = 15 * 60_000;
 
-/// A request to create an edit.
+/// A request to create an edit. Its OpenAPI schema is written out in [`crate::openapi`]
+/// (items of `file_ids`, exactly one of `preset_id` and `prompt`).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, Default)]
 pub struct NewJob {
     /// Telegram id of the (registered) user.
@@ -34,16 +37,17 @@ pub struct NewJob {
     /// A preset id, or…
     #[serde(default)]
     pub preset_id: Option<String>,
-    /// …a custom prompt of 1–500 characters.
+    /// …a custom prompt of 1–500 characters, not only spaces.
     #[serde(default)]
     pub prompt: Option<String>,
-    /// Telegram file ids of 1–3 input photos.
+    /// Telegram file ids of 1–3 input photos, each 1–[`MAX_FILE_ID_BYTES`] visible ASCII
+    /// characters (Telegram's ids are URL-safe base64).
     #[serde(default)]
     pub file_ids: Vec<String>,
 }
 
 /// A job as stored.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct Job {
     /// Job id (UUID).
     pub id: JobId,
@@ -82,10 +86,13 @@ pub struct Job {
     /// When it ended, Unix ms.
     pub finished_at: Option<i64>,
     #[serde(skip)]
+    #[schema(ignore)]
     seq: i64,
     #[serde(skip)]
+    #[schema(ignore)]
     host: Option<String>,
     #[serde(skip)]
+    #[schema(ignore)]
     delivery_attempt: Option<i64>,
 }
 
@@ -182,13 +189,13 @@ fn validate_files(file_ids: &[String]) -> CoreResult<()> {
             "an edit takes 1 to 3 photos",
         ));
     }
-    if file_ids
-        .iter()
-        .any(|f| f.trim().is_empty() || f.len() > 512)
-    {
+    let bad = |f: &String| {
+        f.is_empty() || f.len() > MAX_FILE_ID_BYTES || !f.bytes().all(|b| b.is_ascii_graphic())
+    };
+    if file_ids.iter().any(bad) {
         return Err(CoreError::invalid(
             "invalid_images",
-            "a Telegram file id is 1 to 512 characters",
+            "a Telegram file id is 1 to 512 visible ASCII characters",
         ));
     }
     Ok(())
@@ -640,7 +647,7 @@ fn refusal(job: &Job, ev: &JobEvent) -> CoreError {
 }
 
 /// What a sweep did.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, Default)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, Default, utoipa::ToSchema)]
 pub struct SweepReport {
     /// Queued jobs checked against their Redis markers.
     pub checked: u64,

@@ -11,7 +11,7 @@ use crate::error::{CoreError, CoreResult};
 use crate::ports::{Sql, SqlError, SqlRow};
 
 /// The kinds of money movement.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(rename_all = "snake_case")]
 pub enum EntryKind {
     /// `INITIAL_BALANCE`, once per user (reference: telegram id).
@@ -50,7 +50,7 @@ impl EntryKind {
 }
 
 /// One ledger row.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct Entry {
     /// Row id (increasing).
     pub id: i64,
@@ -84,7 +84,7 @@ pub struct NewEntry<'a> {
 }
 
 /// What posting did.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, utoipa::ToSchema)]
 pub struct Posted {
     /// The entry (the earlier one when this was a repeat).
     pub entry: Entry,

@@ -30,8 +30,11 @@ pub const BUILTIN_PRESETS: &[&str] = &[
 /// Longest prompt a preset or a user may give (characters).
 pub const MAX_PROMPT_CHARS: usize = 500;
 
+/// Longest preset name, in either language (characters).
+pub const MAX_NAME_CHARS: usize = 256;
+
 /// A preset category.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct Category {
     /// Stable id, e.g. `style`.
     pub id: String,
@@ -45,7 +48,7 @@ pub struct Category {
 }
 
 /// A preset as stored and as the API shows it.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct Preset {
     /// Stable id, e.g. `anime` (`[a-z0-9_]`, 1–64 characters).
     pub id: String,
@@ -112,6 +115,13 @@ impl Preset {
             return Err(CoreError::invalid(
                 "invalid_preset",
                 "category, name_ru and name_en are required",
+            ));
+        }
+        let long = |s: &str| s.chars().count() > MAX_NAME_CHARS;
+        if long(&self.name_ru) || long(&self.name_en) {
+            return Err(CoreError::invalid(
+                "invalid_preset",
+                "name_ru and name_en are at most 256 characters",
             ));
         }
         crate::jobs::validate_prompt(&self.prompt)?;

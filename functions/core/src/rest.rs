@@ -130,9 +130,6 @@ pub const ROUTES: &[Route] = &[
     route("POST", "/internal/jobs/{id}/events", Op::JobEvent),
 ];
 
-/// The OpenAPI 3 document served at `/api/openapi.json`.
-pub const OPENAPI: &str = include_str!("../openapi.json");
-
 fn segments(path: &str) -> Vec<&str> {
     path.trim_end_matches('/')
         .split('/')
@@ -163,14 +160,17 @@ pub fn find_route<'p>(
     method: &str,
     path: &'p str,
 ) -> Result<(Op, Vec<&'p str>), Vec<&'static str>> {
+    // The first pattern that matches the path is the path's resource (literal segments are
+    // listed before captures): `/api/presets/categories` is not `/api/presets/{id}`.
+    let Some(pattern) = ROUTES.iter().find(|r| match_path(r.path, path).is_some()) else {
+        return Err(Vec::new());
+    };
     let mut allowed = Vec::new();
-    for r in ROUTES {
-        if let Some(caps) = match_path(r.path, path) {
-            if r.method.eq_ignore_ascii_case(method) {
-                return Ok((r.op, caps));
-            }
-            allowed.push(r.method);
+    for r in ROUTES.iter().filter(|r| r.path == pattern.path) {
+        if r.method.eq_ignore_ascii_case(method) {
+            return Ok((r.op, match_path(r.path, path).unwrap_or_default()));
         }
+        allowed.push(r.method);
     }
     Err(allowed)
 }
@@ -272,8 +272,8 @@ fn core(e: CoreError) -> HttpResponse {
     http::from_core(&e)
 }
 
-fn telegram_id(raw: &str) -> Result<i64, HttpResponse> {
-    raw.parse::<i64>().ok().filter(|id| *id > 0).ok_or_else(|| {
+pub(crate) fn telegram_id(raw: &str) -> Result<i64, HttpResponse> {
+    http::int_text(raw).filter(|id| *id > 0).ok_or_else(|| {
         http::error(
             422,
             "invalid_user",
@@ -282,13 +282,27 @@ fn telegram_id(raw: &str) -> Result<i64, HttpResponse> {
     })
 }
 
-fn page(req: &Request) -> Page {
-    let num = |name: &str, default: i64| {
-        req.query_param(name)
-            .and_then(|v| v.parse().ok())
-            .unwrap_or(default)
+/// The `limit` (1–100, default 20) and `offset` (≥ 0, default 0) query parameters.
+///
+/// # Errors
+/// A 422 `invalid_page` answer for a value that is not an integer in its range.
+pub(crate) fn page(req: &Request) -> Result<Page, HttpResponse> {
+    let num = |name: &str, default: i64, range: std::ops::RangeInclusive<i64>| {
+        let Some(raw) = req.query_param(name) else {
+            return Ok(default);
+        };
+        http::int_text(&raw)
+            .filter(|v| range.contains(v))
+            .ok_or_else(|| {
+                http::error(
+                    422,
+                    "invalid_page",
+                    "limit is an integer 1–100 and offset an integer ≥ 0",
+                )
+            })
     };
-    Page::new(num("limit", 20), num("offset", 0))
+    let limit = num("limit", 20, 1..=crate::openapi::MAX_LIMIT)?;
+    Ok(Page::new(limit, num("offset", 0, 0..=i64::MAX)?))
 }
 
 fn cap<'a>(caps: &[&'a str], i: usize) -> &'a str {
@@ -341,7 +355,7 @@ fn openapi() -> HttpResponse {
     HttpResponse {
         status: 200,
         headers: vec![("content-type".into(), "application/json".into())],
-        body: OPENAPI.as_bytes().to_vec(),
+        body: crate::openapi::json().into_bytes(),
     }
 }
 
@@ -364,7 +378,7 @@ async fn get_user(ctx: &Ctx<'_>, raw: &str) -> Answer {
 async fn user_jobs(ctx: &Ctx<'_>, req: &Request, raw: &str) -> Answer {
     let id = telegram_id(raw)?;
     users::get(ctx.sql, id).await.map_err(core)?;
-    let p = page(req);
+    let p = page(req)?;
     let (items, total) = jobs::list_for_user(ctx.sql, id, p).await.map_err(core)?;
     Ok(http::json(
         200,
@@ -385,7 +399,7 @@ async fn get_balance(ctx: &Ctx<'_>, raw: &str) -> Answer {
 async fn balance_history(ctx: &Ctx<'_>, req: &Request, raw: &str) -> Answer {
     let id = telegram_id(raw)?;
     users::get(ctx.sql, id).await.map_err(core)?;
-    let p = page(req);
+    let p = page(req)?;
     let (items, total) = ledger::history(ctx.sql, id, p).await.map_err(core)?;
     Ok(http::json(
         200,

@@ -10,7 +10,7 @@ use crate::users::JobCounts;
 const DAY_MS: i64 = 86_400_000;
 
 /// A snapshot for `/stats` and `GET /api/stats`. "Today" is the current UTC day.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Default)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Default, utoipa::ToSchema)]
 pub struct Stats {
     /// Start of the UTC day counted as "today", Unix ms.
     pub day_start: i64,

@@ -9,26 +9,31 @@ use crate::ports::{Sql, SqlError, SqlRow};
 use crate::settings::Settings;
 
 /// The Telegram user as the bot or an operator knows it.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, Default)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, Default, utoipa::ToSchema)]
 pub struct UserInput {
     /// Telegram user id.
+    #[schema(minimum = 1)]
     pub telegram_id: i64,
     /// `@username` without the `@`.
     #[serde(default)]
+    #[schema(max_length = 256)]
     pub username: Option<String>,
     /// First name.
     #[serde(default)]
+    #[schema(max_length = 256)]
     pub first_name: Option<String>,
     /// Last name.
     #[serde(default)]
+    #[schema(max_length = 256)]
     pub last_name: Option<String>,
     /// Telegram's `language_code` (IETF tag).
     #[serde(default)]
+    #[schema(max_length = 256)]
     pub language_code: Option<String>,
 }
 
 /// A stored user.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct User {
     /// Telegram user id.
     pub telegram_id: i64,
@@ -68,7 +73,7 @@ pub fn resolve_language(choice: Option<&str>, language_code: Option<&str>) -> La
 }
 
 /// Job counts of a user by status.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, Default)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, Default, utoipa::ToSchema)]
 pub struct JobCounts {
     /// All jobs.
     pub total: i64,
@@ -100,7 +105,7 @@ impl JobCounts {
 }
 
 /// A user with balance and job counts.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct Profile {
     /// The user.
     #[serde(flatten)]

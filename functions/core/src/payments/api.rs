@@ -9,7 +9,7 @@ use crate::error::CoreError;
 use crate::http::{self, Request};
 use crate::ports::{HttpClient, HttpResponse};
 use crate::rest::Ctx;
-use crate::{Page, users};
+use crate::users;
 
 /// What creating and refunding payments needs beyond the REST context.
 pub struct Providers<'a> {
@@ -57,15 +57,6 @@ fn deps<'a>(ctx: &'a Ctx<'a>, prov: Option<&'a Providers<'a>>) -> Result<Deps<'a
     })
 }
 
-fn page(req: &Request) -> Page {
-    let num = |name: &str, d: i64| {
-        req.query_param(name)
-            .and_then(|v| v.parse().ok())
-            .unwrap_or(d)
-    };
-    Page::new(num("limit", 20), num("offset", 0))
-}
-
 /// Answers one payment route (`arg` is the path capture, if any).
 pub async fn dispatch(
     ctx: &Ctx<'_>,
@@ -100,15 +91,9 @@ async fn create(ctx: &Ctx<'_>, prov: Option<&Providers<'_>>, req: &Request) -> A
 }
 
 async fn for_user(ctx: &Ctx<'_>, req: &Request, raw: &str) -> Answer {
-    let id = raw.parse::<i64>().ok().filter(|i| *i > 0).ok_or_else(|| {
-        http::error(
-            422,
-            "invalid_user",
-            "telegram_id must be a positive integer",
-        )
-    })?;
+    let id = crate::rest::telegram_id(raw)?;
     users::get(ctx.sql, id).await.map_err(core)?;
-    let p = page(req);
+    let p = crate::rest::page(req)?;
     let (items, total) = store::list_for_user(ctx.sql, id, p).await.map_err(core)?;
     Ok(http::json(
         200,
@@ -117,7 +102,7 @@ async fn for_user(ctx: &Ctx<'_>, req: &Request, raw: &str) -> Answer {
 }
 
 fn admin_check(ctx: &Ctx<'_>, admin: Option<String>) -> Result<(), HttpResponse> {
-    match admin.map(|a| a.parse::<i64>()) {
+    match admin.map(|a| http::int_text(&a).ok_or(())) {
         Some(Ok(a)) if !ctx.settings.is_admin(a) => Err(http::error(
             403,
             "not_admin",
@@ -132,21 +117,32 @@ fn admin_check(ctx: &Ctx<'_>, admin: Option<String>) -> Result<(), HttpResponse>
     }
 }
 
-async fn list(ctx: &Ctx<'_>, req: &Request) -> Answer {
-    admin_check(ctx, req.query_param("admin_id"))?;
+/// The admin listing's filter: `status` (a payment status), `from`/`to` (Unix ms); empty
+/// values mean no filter.
+fn filter(req: &Request) -> Result<store::Filter, HttpResponse> {
     let ms = |name: &str| -> Result<Option<i64>, HttpResponse> {
         req.query_param(name)
             .filter(|v| !v.is_empty())
-            .map(|v| v.parse::<i64>())
+            .map(|v| http::int_text(&v).ok_or(()))
             .transpose()
             .map_err(|_| http::error(422, "invalid_period", "from and to are Unix milliseconds"))
     };
-    let filter = store::Filter {
-        status: req.query_param("status").filter(|s| !s.is_empty()),
+    let status = req.query_param("status").filter(|s| !s.is_empty());
+    if let Some(word) = &status {
+        word.parse::<super::PaymentStatus>()
+            .map_err(|e| http::error(422, "invalid_status", &e.to_string()))?;
+    }
+    Ok(store::Filter {
+        status,
         from: ms("from")?,
         to: ms("to")?,
-    };
-    let p = page(req);
+    })
+}
+
+async fn list(ctx: &Ctx<'_>, req: &Request) -> Answer {
+    admin_check(ctx, req.query_param("admin_id"))?;
+    let filter = filter(req)?;
+    let p = crate::rest::page(req)?;
     let (items, total, totals) = store::admin_list(ctx.sql, &filter, p).await.map_err(core)?;
     Ok(http::json(
         200,

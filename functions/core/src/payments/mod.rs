@@ -136,6 +136,10 @@ qwen_contract::wire_words! {
     }
 }
 
+qwen_contract::word_schema!(Currency, "A currency the app accepts.");
+qwen_contract::word_schema!(Method, "How a payment is made.");
+qwen_contract::word_schema!(PaymentStatus, "Where a payment is.");
+
 impl PaymentStatus {
     /// Whether the payment may still be paid (pending, or failed at creation).
     pub fn is_open(self) -> bool {
@@ -179,7 +183,7 @@ impl Currency {
 }
 
 /// A payment row.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct Payment {
     /// Our id (UUID); YooKassa's Idempotence-Key and the Stars invoice payload.
     pub id: String,
@@ -224,7 +228,7 @@ pub struct Payment {
 }
 
 /// A Stars invoice for `sendInvoice` (currency `XTR`, no provider token).
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct Invoice {
     /// Title.
     pub title: String,
@@ -252,7 +256,7 @@ pub struct Started {
 }
 
 /// Optional payer contacts for a 54-FZ receipt.
-#[derive(Debug, Clone, Default, PartialEq, Eq, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Eq, Deserialize, utoipa::ToSchema)]
 pub struct Customer {
     /// E-mail.
     #[serde(default)]

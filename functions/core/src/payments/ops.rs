@@ -11,11 +11,13 @@ use crate::contract::Language;
 use crate::{ledger, users};
 
 /// Input of [`create`] (`POST /api/payments/`).
-#[derive(Debug, Clone, Default, Deserialize)]
+#[derive(Debug, Clone, Default, Deserialize, utoipa::ToSchema)]
 pub struct NewPayment {
     /// The payer.
+    #[schema(minimum = 1)]
     pub telegram_id: i64,
     /// Method id (`yookassa_card`, `yookassa_sbp`, `stars`).
+    #[schema(value_type = Method)]
     pub method: String,
     /// A configured package, by its amount in whole roubles or stars.
     #[serde(default)]
@@ -32,7 +34,7 @@ pub struct NewPayment {
 }
 
 /// What [`create`] produced.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, utoipa::ToSchema)]
 pub struct Created {
     /// The payment row.
     pub payment: Payment,

@@ -1,0 +1,883 @@
+//! The OpenAPI 3.1 document served at `GET /api/openapi.json`, generated from the route
+//! table ([`crate::rest::ROUTES`]) and the request/response types (`utoipa::ToSchema`).
+//! Every operation is described by [`describe`], an exhaustive match on [`Op`]: a route
+//! added to the table without a description does not compile, and the tests check that
+//! the document lists every route with its method.
+
+use utoipa::openapi::link::{Link, LinkBuilder};
+use utoipa::openapi::path::{
+    HttpMethod, Operation, OperationBuilder, ParameterBuilder, ParameterIn,
+};
+use utoipa::openapi::request_body::RequestBodyBuilder;
+use utoipa::openapi::schema::{
+    AllOfBuilder, ArrayBuilder, ObjectBuilder, OneOfBuilder, Schema, SchemaType, Type,
+};
+use utoipa::openapi::security::{
+    ApiKey, ApiKeyValue, HttpAuthScheme, HttpBuilder, SecurityRequirement, SecurityScheme,
+};
+use utoipa::openapi::{
+    ComponentsBuilder, ContentBuilder, InfoBuilder, KnownFormat, OpenApi, OpenApiBuilder, PathItem,
+    PathsBuilder, Ref, RefOr, Required, ResponseBuilder, SchemaFormat,
+};
+use utoipa::{PartialSchema, ToSchema};
+
+use crate::contract::{EventReply, JobEvent, JobStatus};
+use crate::payments::api::PaymentOp;
+use crate::payments::{Payment, PaymentStatus, ops};
+use crate::rest::{Op, ROUTES};
+use crate::{jobs, ledger, presets, stats, users};
+
+/// Largest page a list answers (`limit`).
+pub const MAX_LIMIT: i64 = 100;
+
+/// Who may call an operation.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Auth {
+    /// Anyone.
+    None,
+    /// `Authorization: Bearer <api_token>`.
+    Bearer,
+    /// The gpu-host's HMAC signature headers.
+    Signed,
+}
+
+/// What the document says about one operation.
+#[derive(Clone)]
+pub struct Doc {
+    /// One line.
+    pub summary: &'static str,
+    /// Who may call it.
+    pub auth: Auth,
+    /// The request body schema, when it takes one.
+    pub body: Option<RefOr<Schema>>,
+    /// Query parameters: name, schema.
+    pub query: Vec<(&'static str, RefOr<Schema>)>,
+    /// Successful answers: status, description, body schema.
+    pub ok: Vec<(u16, &'static str, Option<RefOr<Schema>>)>,
+    /// Refusals beyond the common ones: status and description.
+    pub errors: Vec<(u16, &'static str)>,
+}
+
+fn doc(summary: &'static str, ok: Vec<(u16, &'static str, Option<RefOr<Schema>>)>) -> Doc {
+    Doc {
+        summary,
+        auth: Auth::Bearer,
+        body: None,
+        query: Vec::new(),
+        ok,
+        errors: Vec::new(),
+    }
+}
+
+impl Doc {
+    fn body(mut self, schema: RefOr<Schema>) -> Doc {
+        self.body = Some(schema);
+        self.errors
+            .push((400, "Malformed JSON or a body that does not fit the schema"));
+        self
+    }
+    fn errors(mut self, more: &[(u16, &'static str)]) -> Doc {
+        self.errors.extend_from_slice(more);
+        self
+    }
+    fn paged(mut self) -> Doc {
+        self.query.push(("limit", int_range(1, MAX_LIMIT)));
+        self.query.push(("offset", int_range(0, i64::MAX)));
+        self
+    }
+    fn auth(mut self, auth: Auth) -> Doc {
+        self.auth = auth;
+        self
+    }
+}
+
+fn r<T: ToSchema>() -> RefOr<Schema> {
+    RefOr::Ref(Ref::from_schema_name(T::name()))
+}
+
+const INT64: SchemaFormat = SchemaFormat::KnownFormat(KnownFormat::Int64);
+
+fn int64() -> ObjectBuilder {
+    ObjectBuilder::new()
+        .schema_type(Type::Integer)
+        .format(Some(INT64))
+}
+
+/// An integer in `min..=max`.
+pub fn int_range(min: i64, max: i64) -> RefOr<Schema> {
+    int64()
+        .minimum(Some(min as f64))
+        .maximum(Some(max as f64))
+        .into()
+}
+
+fn string() -> ObjectBuilder {
+    ObjectBuilder::new().schema_type(Type::String)
+}
+
+fn object(fields: &[(&str, RefOr<Schema>)]) -> RefOr<Schema> {
+    let mut b = ObjectBuilder::new().schema_type(Type::Object);
+    for (name, schema) in fields {
+        b = b.property(*name, schema.clone()).required(*name);
+    }
+    b.into()
+}
+
+fn array(items: RefOr<Schema>) -> RefOr<Schema> {
+    ArrayBuilder::new().items(items).into()
+}
+
+fn page_of(items: RefOr<Schema>) -> RefOr<Schema> {
+    object(&[
+        ("items", array(items)),
+        ("total", int64().into()),
+        ("limit", int_range(1, MAX_LIMIT)),
+        ("offset", int_range(0, i64::MAX)),
+    ])
+}
+
+fn items_of(items: RefOr<Schema>) -> RefOr<Schema> {
+    object(&[("items", array(items))])
+}
+
+/// The body of `POST /api/balance/{telegram_id}/adjust`.
+pub fn adjust_schema() -> RefOr<Schema> {
+    let amount = OneOfBuilder::new()
+        .item(int_range(-1_000_000_000, -1))
+        .item(int_range(1, 1_000_000_000))
+        .description(Some("Signed credits, non-zero, at most 10^9 either way"));
+    ObjectBuilder::new()
+        .schema_type(Type::Object)
+        .property("amount", amount)
+        .required("amount")
+        .property("reason", non_blank(500))
+        .required("reason")
+        .property("reference", string().description(Some("Idempotency key")))
+        .property(
+            "admin_id",
+            int64().description(Some("The admin acting (in ADMIN_IDS)")),
+        )
+        .into()
+}
+
+/// A string of 1–`max` characters that is not only spaces.
+pub fn non_blank(max: usize) -> RefOr<Schema> {
+    string()
+        .min_length(Some(1))
+        .max_length(Some(max))
+        .pattern(Some(r"\S"))
+        .into()
+}
+
+/// The ids of the categories a preset may name: the built-in ones (the database holds
+/// exactly these; no route adds or removes a category).
+fn category_ids() -> Vec<String> {
+    presets::builtin()
+        .map(|(cats, _)| cats.into_iter().map(|c| c.id).collect())
+        .unwrap_or_default()
+}
+
+/// The body of `POST`/`PUT /api/presets/{id}` (the id comes from the path).
+pub fn preset_input_schema() -> RefOr<Schema> {
+    let category = string()
+        .enum_values(Some(category_ids()))
+        .description(Some("A category id (see GET /api/presets/categories)"));
+    let name = || non_blank(presets::MAX_NAME_CHARS);
+    ObjectBuilder::new()
+        .schema_type(Type::Object)
+        .property("category", category)
+        .required("category")
+        .property("name_ru", name())
+        .required("name_ru")
+        .property("name_en", name())
+        .required("name_en")
+        .property("description_ru", string())
+        .property("description_en", string())
+        .property("prompt", non_blank(presets::MAX_PROMPT_CHARS))
+        .required("prompt")
+        .property("cost", int_range(0, i64::MAX))
+        .required("cost")
+        .property("sort", int64())
+        .into()
+}
+
+fn nullable(ty: Type) -> ObjectBuilder {
+    ObjectBuilder::new().schema_type(SchemaType::Array(vec![ty, Type::Null]))
+}
+
+/// `preset_id` given as a string and `prompt` absent or null, or the other way round.
+fn exactly_one_of(chosen: &str, other: &str) -> RefOr<Schema> {
+    ObjectBuilder::new()
+        .property(chosen, string())
+        .required(chosen)
+        .property(other, ObjectBuilder::new().schema_type(Type::Null))
+        .into()
+}
+
+/// Like [`exactly_one_of`], for integer fields.
+fn exactly_one_of_int(chosen: &str, other: &str) -> RefOr<Schema> {
+    ObjectBuilder::new()
+        .property(chosen, int64())
+        .required(chosen)
+        .property(other, ObjectBuilder::new().schema_type(Type::Null))
+        .into()
+}
+
+/// The body of `POST /api/jobs/`.
+pub fn new_job_schema() -> RefOr<Schema> {
+    let file_id = string()
+        .min_length(Some(1))
+        .max_length(Some(jobs::MAX_FILE_ID_BYTES))
+        .pattern(Some("^[!-~]+$"))
+        .description(Some("A Telegram file id (visible ASCII)"));
+    let files = ArrayBuilder::new()
+        .items(file_id)
+        .min_items(Some(1))
+        .max_items(Some(jobs::MAX_IMAGES));
+    let prompt = nullable(Type::String)
+        .min_length(Some(1))
+        .max_length(Some(presets::MAX_PROMPT_CHARS))
+        .pattern(Some(r"\S"));
+    let one_of = OneOfBuilder::new()
+        .item(exactly_one_of("preset_id", "prompt"))
+        .item(exactly_one_of("prompt", "preset_id"));
+    let fields = ObjectBuilder::new()
+        .schema_type(Type::Object)
+        .property("telegram_id", int_range(1, i64::MAX))
+        .required("telegram_id")
+        .property("chat_id", nullable(Type::Integer).format(Some(INT64)))
+        .property("preset_id", nullable(Type::String))
+        .property("prompt", prompt)
+        .property("file_ids", files)
+        .required("file_ids");
+    AllOfBuilder::new()
+        .item(fields)
+        .item(one_of)
+        .description(Some("Exactly one of preset_id and prompt"))
+        .into()
+}
+
+impl PartialSchema for jobs::NewJob {
+    fn schema() -> RefOr<Schema> {
+        new_job_schema()
+    }
+}
+
+impl ToSchema for jobs::NewJob {}
+
+fn health_schema() -> RefOr<Schema> {
+    let word = |words: &[&'static str]| string().enum_values(Some(words.iter().copied()));
+    object(&[
+        ("status", word(&["ok", "degraded"]).into()),
+        ("database", word(&["ok", "unavailable"]).into()),
+        ("queue", word(&["ok", "unavailable"]).into()),
+    ])
+}
+
+fn job_with_position() -> RefOr<Schema> {
+    AllOfBuilder::new()
+        .item(r::<jobs::Job>())
+        .item(object(&[("queue_position", int64().into())]))
+        .into()
+}
+
+fn job_created() -> RefOr<Schema> {
+    object(&[
+        ("job_id", string().into()),
+        ("status", r::<JobStatus>()),
+        ("cost", int64().into()),
+        ("balance_after", int64().into()),
+        ("queue_position", int64().into()),
+        ("job", r::<jobs::Job>()),
+    ])
+}
+
+fn category_count() -> RefOr<Schema> {
+    object(&[
+        ("id", string().into()),
+        ("name_ru", string().into()),
+        ("name_en", string().into()),
+        ("sort", int64().into()),
+        ("presets", int64().into()),
+    ])
+}
+
+/// What the document says about `op`. Exhaustive: a new operation needs its description.
+pub fn describe(op: Op) -> Doc {
+    match op {
+        Op::Health | Op::OpenApi | Op::Stats => describe_meta(op),
+        Op::UpsertUser | Op::GetUser | Op::UserJobs => describe_user(op),
+        Op::GetBalance | Op::BalanceHistory | Op::AdjustBalance => describe_balance(op),
+        Op::ListPresets | Op::Categories | Op::GetPreset => describe_preset_reads(op),
+        Op::CreatePreset | Op::UpdatePreset | Op::DeletePreset => describe_preset_writes(op),
+        Op::CreateJob | Op::GetJob | Op::CancelJob => describe_job(op),
+        Op::JobEvent | Op::Sweep => describe_internal(op),
+        Op::Payments(p) => describe_payment(p),
+    }
+}
+
+const NO_USER: (u16, &str) = (404, "No such user");
+const BAD_USER_ID: (u16, &str) = (422, "telegram_id is not a positive integer");
+const BAD_PAGE: (u16, &str) = (422, "limit or offset is not an integer in its range");
+
+fn describe_meta(op: Op) -> Doc {
+    match op {
+        Op::Health => doc(
+            "Database and queue health",
+            vec![(200, "Healthy", Some(health_schema()))],
+        )
+        .auth(Auth::None)
+        .errors(&[(503, "Database or queue unavailable")]),
+        Op::OpenApi => {
+            doc("This document", vec![(200, "The OpenAPI document", None)]).auth(Auth::None)
+        }
+        _ => doc(
+            "Today's numbers",
+            vec![(200, "The statistics", Some(r::<stats::Stats>()))],
+        ),
+    }
+}
+
+fn describe_user(op: Op) -> Doc {
+    let profile = || Some(r::<users::Profile>());
+    match op {
+        Op::UpsertUser => doc(
+            "Register or update a user",
+            vec![(200, "Updated", profile()), (201, "Created", profile())],
+        )
+        .body(r::<users::UserInput>())
+        .errors(&[(422, "Invalid user")]),
+        Op::GetUser => doc("A user's profile", vec![(200, "The profile", profile())])
+            .errors(&[NO_USER, BAD_USER_ID]),
+        _ => doc(
+            "A user's jobs, newest first",
+            vec![(200, "A page of jobs", Some(page_of(r::<jobs::Job>())))],
+        )
+        .paged()
+        .errors(&[NO_USER, BAD_USER_ID, BAD_PAGE]),
+    }
+}
+
+fn describe_balance(op: Op) -> Doc {
+    match op {
+        Op::GetBalance => {
+            let balance = object(&[("telegram_id", int64().into()), ("balance", int64().into())]);
+            doc(
+                "A user's balance",
+                vec![(200, "The balance", Some(balance))],
+            )
+            .errors(&[NO_USER, BAD_USER_ID])
+        }
+        Op::BalanceHistory => doc(
+            "A user's ledger, newest first",
+            vec![(
+                200,
+                "A page of entries",
+                Some(page_of(r::<ledger::Entry>())),
+            )],
+        )
+        .paged()
+        .errors(&[NO_USER, BAD_USER_ID, BAD_PAGE]),
+        _ => doc(
+            "Adjust a balance (admin); idempotent by reference",
+            vec![
+                (200, "Already posted", Some(r::<ledger::Posted>())),
+                (201, "Posted", Some(r::<ledger::Posted>())),
+            ],
+        )
+        .body(adjust_schema())
+        .errors(&[
+            (402, "The balance would go negative"),
+            (403, "admin_id is not an admin"),
+            NO_USER,
+            (422, "Invalid telegram_id, amount or reason"),
+        ]),
+    }
+}
+
+fn describe_preset_reads(op: Op) -> Doc {
+    match op {
+        Op::ListPresets => Doc {
+            query: vec![("category", string().into())],
+            ..doc(
+                "Presets, optionally of one category (none for an unknown one)",
+                vec![(200, "The presets", Some(items_of(r::<presets::Preset>())))],
+            )
+        },
+        Op::Categories => doc(
+            "Preset categories with preset counts",
+            vec![(200, "The categories", Some(items_of(category_count())))],
+        ),
+        _ => doc(
+            "One preset",
+            vec![(200, "The preset", Some(r::<presets::Preset>()))],
+        )
+        .errors(&[(404, "No such preset")]),
+    }
+}
+
+fn describe_preset_writes(op: Op) -> Doc {
+    let preset = || Some(r::<presets::Preset>());
+    match op {
+        Op::CreatePreset => doc("Create a preset", vec![(201, "Created", preset())])
+            .body(preset_input_schema())
+            .errors(&[(409, "The preset exists"), (422, "Invalid preset")]),
+        Op::UpdatePreset => doc("Replace a preset", vec![(200, "Updated", preset())])
+            .body(preset_input_schema())
+            .errors(&[(404, "No such preset"), (422, "Invalid preset")]),
+        _ => {
+            doc("Delete a preset", vec![(204, "Deleted", None)]).errors(&[(404, "No such preset")])
+        }
+    }
+}
+
+fn describe_job(op: Op) -> Doc {
+    match op {
+        Op::CreateJob => doc(
+            "Create an edit: charge, store, enqueue",
+            vec![(201, "Created and queued", Some(job_created()))],
+        )
+        .body(r::<jobs::NewJob>())
+        .errors(&[
+            (402, "Balance too low"),
+            (404, "No such user or preset"),
+            (422, "Invalid job"),
+        ]),
+        Op::GetJob => doc(
+            "A job with its queue position",
+            vec![(200, "The job", Some(job_with_position()))],
+        )
+        .errors(&[(404, "No such job")]),
+        _ => {
+            let cancelled = object(&[
+                ("job", r::<jobs::Job>()),
+                ("refunded", int64().into()),
+                ("balance", int64().into()),
+            ]);
+            doc(
+                "Cancel a queued job and refund it",
+                vec![(200, "Cancelled", Some(cancelled))],
+            )
+            .errors(&[(404, "No such job"), (409, "The job is not queued")])
+        }
+    }
+}
+
+fn describe_internal(op: Op) -> Doc {
+    match op {
+        Op::JobEvent => doc(
+            "A gpu-host's job event",
+            vec![(200, "Accepted", Some(r::<EventReply>()))],
+        )
+        .auth(Auth::Signed)
+        .body(r::<JobEvent>())
+        .errors(&[
+            (404, "No such job"),
+            (409, "Stale attempt or final job"),
+            (422, "Invalid event"),
+        ]),
+        _ => doc(
+            "Re-enqueue lost jobs, close stale deliveries",
+            vec![(200, "What the sweep did", Some(r::<jobs::SweepReport>()))],
+        )
+        .auth(Auth::Signed),
+    }
+}
+
+fn payment_list() -> RefOr<Schema> {
+    let totals: RefOr<Schema> = ObjectBuilder::new().schema_type(Type::Object).into();
+    object(&[
+        ("items", array(r::<Payment>())),
+        ("total", int64().into()),
+        ("totals", array(totals)),
+        ("limit", int_range(1, MAX_LIMIT)),
+        ("offset", int_range(0, i64::MAX)),
+    ])
+}
+
+const ADMIN: [(u16, &str); 2] = [
+    (403, "admin_id is not an admin"),
+    (422, "admin_id is not a Telegram id"),
+];
+
+fn describe_payment(op: PaymentOp) -> Doc {
+    match op {
+        PaymentOp::Create => describe_payment_create(),
+        PaymentOp::List => describe_payment_list(),
+        PaymentOp::Get => doc(
+            "One payment",
+            vec![(200, "The payment", Some(r::<Payment>()))],
+        )
+        .errors(&[(404, "No such payment")]),
+        PaymentOp::Refund => describe_refund(),
+        PaymentOp::ForUser => doc(
+            "A user's payments",
+            vec![(200, "A page of payments", Some(page_of(r::<Payment>())))],
+        )
+        .paged()
+        .errors(&[NO_USER, BAD_USER_ID, BAD_PAGE]),
+    }
+}
+
+fn describe_payment_create() -> Doc {
+    doc(
+        "Start a top-up; idempotent by idempotency_key",
+        vec![
+            (200, "Made earlier", Some(r::<ops::Created>())),
+            (201, "Created", Some(r::<ops::Created>())),
+        ],
+    )
+    .body(
+        AllOfBuilder::new()
+            .item(r::<ops::NewPayment>())
+            .item(
+                OneOfBuilder::new()
+                    .item(exactly_one_of_int("package", "amount"))
+                    .item(exactly_one_of_int("amount", "package")),
+            )
+            .description(Some("Exactly one of package and amount"))
+            .into(),
+    )
+    .errors(&[
+        NO_USER,
+        (409, "Conflicting payment"),
+        (
+            422,
+            "Invalid payment: unknown package, amount outside the configured limits, neither or both of package and amount, method off",
+        ),
+        (502, "The provider refused"),
+    ])
+}
+
+fn describe_payment_list() -> Doc {
+    let ms = |d| int64().description(Some(d)).into();
+    Doc {
+        query: vec![
+            ("status", r::<PaymentStatus>()),
+            ("from", ms("Created at or after, Unix ms")),
+            ("to", ms("Created before, Unix ms")),
+            ("admin_id", int64().into()),
+        ],
+        ..doc(
+            "Payments (admin)",
+            vec![(200, "A page of payments", Some(payment_list()))],
+        )
+    }
+    .paged()
+    .errors(&ADMIN)
+    .errors(&[(422, "Invalid status, period, limit or offset")])
+}
+
+fn describe_refund() -> Doc {
+    let body = ObjectBuilder::new()
+        .schema_type(Type::Object)
+        .property("admin_id", int64())
+        .into();
+    Doc {
+        body: Some(body),
+        ..doc(
+            "Refund a payment (admin)",
+            vec![(200, "Refunded", Some(r::<Payment>()))],
+        )
+    }
+    .errors(&[
+        (400, "Malformed JSON"),
+        (404, "No such payment"),
+        (409, "Not refundable"),
+        (502, "The provider refused"),
+    ])
+    .errors(&ADMIN)
+}
+
+fn error_schema() -> RefOr<Schema> {
+    let inner = ObjectBuilder::new()
+        .schema_type(Type::Object)
+        .property("code", string())
+        .required("code")
+        .property("message", string())
+        .required("message");
+    object(&[("error", inner.into())])
+}
+
+fn json_response(desc: &str, schema: Option<RefOr<Schema>>) -> utoipa::openapi::Response {
+    let b = ResponseBuilder::new().description(desc);
+    match schema {
+        Some(s) => b.content(
+            "application/json",
+            ContentBuilder::new().schema(Some(s)).build(),
+        ),
+        None => b,
+    }
+    .build()
+}
+
+fn path_param(name: &str, op: Op) -> utoipa::openapi::path::Parameter {
+    let schema: RefOr<Schema> = match (name, op) {
+        ("telegram_id", _) => int_range(1, i64::MAX),
+        ("id", Op::CreatePreset | Op::UpdatePreset) => string()
+            .pattern(Some("^(?!categories$)[a-z0-9_]{1,64}$"))
+            .into(),
+        _ => string().min_length(Some(1)).into(),
+    };
+    ParameterBuilder::new()
+        .name(name)
+        .parameter_in(ParameterIn::Path)
+        .required(Required::True)
+        .schema(Some(schema))
+        .build()
+}
+
+fn query_param(name: &str, schema: RefOr<Schema>) -> utoipa::openapi::path::Parameter {
+    ParameterBuilder::new()
+        .name(name)
+        .parameter_in(ParameterIn::Query)
+        .required(Required::False)
+        .schema(Some(schema))
+        .build()
+}
+
+/// The statuses every operation of `auth` may answer besides its own.
+fn common_errors(d: &Doc, op: Op) -> Vec<(u16, &'static str)> {
+    let mut all = vec![(413, "Body larger than the limit")];
+    if d.auth != Auth::None {
+        all.push((401, "Missing or wrong credentials"));
+        all.push((500, "Internal error"));
+        all.push((503, "Storage or queue unavailable"));
+    }
+    if matches!(op, Op::Payments(PaymentOp::Create | PaymentOp::Refund)) {
+        all.push((503, "Payments unavailable or the provider is down"));
+    }
+    all
+}
+
+/// The operation's id: its [`Op`] name (`CreateJob`, `PaymentsCreate`).
+pub fn operation_id(op: Op) -> String {
+    format!("{op:?}").replace(['(', ')'], "")
+}
+
+fn with_params(mut b: OperationBuilder, route_path: &str, op: Op, d: &Doc) -> OperationBuilder {
+    for seg in route_path.split('/') {
+        if let Some(name) = seg.strip_prefix('{').and_then(|s| s.strip_suffix('}')) {
+            b = b.parameter(path_param(name, op));
+        }
+    }
+    for (name, schema) in &d.query {
+        b = b.parameter(query_param(name, schema.clone()));
+    }
+    b
+}
+
+fn with_body(b: OperationBuilder, op: Op, d: &Doc) -> OperationBuilder {
+    let Some(body) = &d.body else {
+        return b;
+    };
+    let content = ContentBuilder::new().schema(Some(body.clone())).build();
+    let required = if matches!(op, Op::Payments(PaymentOp::Refund)) {
+        Required::False
+    } else {
+        Required::True
+    };
+    b.request_body(Some(
+        RequestBodyBuilder::new()
+            .content("application/json", content)
+            .required(Some(required))
+            .build(),
+    ))
+}
+
+fn with_security(b: OperationBuilder, auth: Auth) -> OperationBuilder {
+    let scheme = |name: &str| SecurityRequirement::new(name, Vec::<String>::new());
+    match auth {
+        Auth::None => b.securities(Some(Vec::<SecurityRequirement>::new())),
+        Auth::Bearer => b.security(scheme("bearer")),
+        Auth::Signed => b.security(scheme("gpuSignature")),
+    }
+}
+
+/// Refusals by status; several reasons for one status are joined.
+fn refusals(d: &Doc, op: Op) -> std::collections::BTreeMap<u16, String> {
+    let mut by_status = std::collections::BTreeMap::<u16, String>::new();
+    for (status, desc) in d.errors.iter().chain(common_errors(d, op).iter()) {
+        let entry = by_status.entry(*status).or_default();
+        if !entry.is_empty() {
+            entry.push_str("; ");
+        }
+        entry.push_str(desc);
+    }
+    by_status
+}
+
+fn with_responses(mut b: OperationBuilder, op: Op, d: &Doc) -> OperationBuilder {
+    for (status, desc, schema) in d.ok.iter().cloned() {
+        let mut resp = json_response(desc, schema);
+        resp.links = links(op, status);
+        b = b.response(status.to_string(), resp);
+    }
+    for (status, desc) in refusals(d, op) {
+        b = b.response(status.to_string(), json_response(&desc, Some(r_error())));
+    }
+    b
+}
+
+fn link(target: Op, params: &[(&str, &str)]) -> RefOr<Link> {
+    let mut b = LinkBuilder::new().operation_id(operation_id(target));
+    for (name, expr) in params {
+        b = b.parameter(*name, *expr);
+    }
+    b.build().into()
+}
+
+/// Where a successful answer leads: the ids it returns name other operations' resources.
+fn links(op: Op, status: u16) -> std::collections::BTreeMap<String, RefOr<Link>> {
+    let (job, payment) = (
+        [("id", "$response.body#/job_id")],
+        [("id", "$response.body#/payment/id")],
+    );
+    let user = [("telegram_id", "$response.body#/telegram_id")];
+    let targets: Vec<(Op, &[(&str, &str)])> = match (op, status) {
+        (Op::CreateJob, 201) => vec![(Op::GetJob, &job), (Op::CancelJob, &job)],
+        (Op::Payments(PaymentOp::Create), 200 | 201) => vec![
+            (Op::Payments(PaymentOp::Get), &payment),
+            (Op::Payments(PaymentOp::Refund), &payment),
+        ],
+        (Op::UpsertUser, 200 | 201) => vec![
+            (Op::GetUser, &user),
+            (Op::GetBalance, &user),
+            (Op::UserJobs, &user),
+        ],
+        _ => Vec::new(),
+    };
+    targets
+        .into_iter()
+        .map(|(target, params)| (operation_id(target), link(target, params)))
+        .collect()
+}
+
+fn operation(route_path: &str, op: Op) -> Operation {
+    let d = describe(op);
+    let b = OperationBuilder::new()
+        .summary(Some(d.summary))
+        .operation_id(Some(operation_id(op)));
+    let b = with_params(b, route_path, op, &d);
+    let b = with_security(with_body(b, op, &d), d.auth);
+    with_responses(b, op, &d).build()
+}
+
+fn r_error() -> RefOr<Schema> {
+    RefOr::Ref(Ref::from_schema_name("Error"))
+}
+
+fn method(m: &str) -> HttpMethod {
+    match m {
+        "POST" => HttpMethod::Post,
+        "PUT" => HttpMethod::Put,
+        "DELETE" => HttpMethod::Delete,
+        "PATCH" => HttpMethod::Patch,
+        _ => HttpMethod::Get,
+    }
+}
+
+fn components() -> utoipa::openapi::Components {
+    let mut schemas = Vec::new();
+    <users::Profile as ToSchema>::schemas(&mut schemas);
+    macro_rules! add {
+        ($($t:ty),+) => {$(
+            schemas.push((<$t as ToSchema>::name().into_owned(), <$t as PartialSchema>::schema()));
+            <$t as ToSchema>::schemas(&mut schemas);
+        )+};
+    }
+    add!(
+        users::Profile,
+        users::UserInput,
+        jobs::Job,
+        jobs::NewJob,
+        jobs::SweepReport,
+        ledger::Entry,
+        ledger::Posted
+    );
+    add!(
+        presets::Preset,
+        stats::Stats,
+        Payment,
+        ops::NewPayment,
+        ops::Created,
+        EventReply,
+        JobEvent,
+        JobStatus,
+        PaymentStatus
+    );
+    let bearer = HttpBuilder::new()
+        .scheme(HttpAuthScheme::Bearer)
+        .description(Some("The api_token Spin variable"))
+        .build();
+    let signed = ApiKey::Header(ApiKeyValue::with_description(
+        "x-qwen-signature",
+        "v1=hex(HMAC-SHA256(gpu_event_secret, timestamp + '.' + body)); the Unix timestamp in x-qwen-timestamp, at most 300 s off",
+    ));
+    ComponentsBuilder::new()
+        .schemas_from_iter(schemas)
+        .schema("Error", error_schema())
+        .security_scheme("bearer", SecurityScheme::Http(bearer))
+        .security_scheme("gpuSignature", SecurityScheme::ApiKey(signed))
+        .build()
+}
+
+/// The document: one path item per distinct route path, one operation per route.
+pub fn document() -> OpenApi {
+    let mut paths = PathsBuilder::new();
+    for route in ROUTES {
+        paths = paths.path(
+            route.path,
+            PathItem::new(method(route.method), operation(route.path, route.op)),
+        );
+    }
+    let info = InfoBuilder::new()
+        .title("QwenEditBot API")
+        .version("1.0.0")
+        .description(Some("The REST face of QwenEditBot's core. Errors are JSON {\"error\":{\"code\",\"message\"}}."))
+        .build();
+    OpenApiBuilder::new()
+        .info(info)
+        .paths(paths.build())
+        .components(Some(components()))
+        .build()
+}
+
+/// The document as JSON.
+pub fn json() -> String {
+    let Ok(mut doc) = serde_json::to_value(document()) else {
+        return String::from("{}");
+    };
+    camel_case_links(&mut doc);
+    doc.to_string()
+}
+
+/// utoipa 5 writes a link's fields in snake case (`operation_id`); OpenAPI spells them
+/// `operationId`, `operationRef`, `requestBody`.
+fn camel_case_links(doc: &mut serde_json::Value) {
+    let Some(paths) = doc.get_mut("paths").and_then(|p| p.as_object_mut()) else {
+        return;
+    };
+    let responses = paths
+        .values_mut()
+        .filter_map(|item| item.as_object_mut())
+        .flat_map(|item| item.values_mut())
+        .filter_map(|op| op.get_mut("responses").and_then(|r| r.as_object_mut()));
+    for resp in responses.flat_map(|r| r.values_mut()) {
+        let links = resp.get_mut("links").and_then(|l| l.as_object_mut());
+        for link in links.into_iter().flat_map(|l| l.values_mut()) {
+            let Some(fields) = link.as_object_mut() else {
+                continue;
+            };
+            for (snake, camel) in [
+                ("operation_id", "operationId"),
+                ("operation_ref", "operationRef"),
+                ("request_body", "requestBody"),
+            ] {
+                if let Some(v) = fields.remove(snake) {
+                    fields.insert(camel.into(), v);
+                }
+            }
+        }
+    }
+}
