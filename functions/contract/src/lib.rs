@@ -165,6 +165,7 @@ pub struct EventReply {
 /// `POST /internal/hosts/heartbeat` (signed like the job events). The edge keeps the last
 /// one per host and calls a host stale after a few missed beats.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct HostHeartbeat {
     /// Schema version, [`CONTRACT_VERSION`].
     pub v: u32,

@@ -20,7 +20,7 @@ pub const DEFAULT_RUN_MS: u64 = 30_000;
 pub const THROUGHPUT_WINDOW_MS: i64 = 10 * 60_000;
 
 /// A host's last report and how fresh it is.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, utoipa::ToSchema)]
 pub struct HostView {
     /// What the host said.
     #[serde(flatten)]
@@ -41,7 +41,7 @@ impl HostView {
 }
 
 /// The queue right now.
-#[derive(Debug, Clone, Copy, PartialEq, Serialize, Default)]
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Default, utoipa::ToSchema)]
 pub struct QueueView {
     /// Jobs waiting for a GPU.
     pub queued: i64,
@@ -54,7 +54,7 @@ pub struct QueueView {
 }
 
 /// How long a job will wait.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, utoipa::ToSchema)]
 #[serde(tag = "state", rename_all = "snake_case")]
 pub enum Wait {
     /// No live host: the queue does not move, so no number is given.
@@ -67,7 +67,7 @@ pub enum Wait {
 }
 
 /// The hosts and the queue, for `/api/fleet` and the console.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, utoipa::ToSchema)]
 pub struct Fleet {
     /// Every host that ever reported, by name.
     pub hosts: Vec<HostView>,
@@ -255,7 +255,7 @@ mod tests {
     #[test]
     fn one_host_the_queue_ahead_at_its_mean_run_time() {
         let a = host("a", Some(20_000), 1_000, true);
-        assert_eq!(wait(0, &[a.clone()]), Wait::About { seconds: 20 });
+        assert_eq!(wait(0, std::slice::from_ref(&a)), Wait::About { seconds: 20 });
         assert_eq!(wait(8, &[a]), Wait::About { seconds: 180 });
     }
 

@@ -21,11 +21,11 @@ use utoipa::openapi::{
 };
 use utoipa::{PartialSchema, ToSchema};
 
-use crate::contract::{EventReply, JobEvent, JobStatus};
+use crate::contract::{EventReply, HostHeartbeat, JobEvent, JobStatus};
 use crate::payments::api::PaymentOp;
 use crate::payments::{Payment, PaymentStatus, ops};
 use crate::rest::{Op, ROUTES};
-use crate::{jobs, ledger, presets, stats, users};
+use crate::{fleet, jobs, ledger, presets, stats, users};
 
 /// Largest page a list answers (`limit`).
 pub const MAX_LIMIT: i64 = 100;
@@ -275,10 +275,36 @@ fn health_schema() -> RefOr<Schema> {
 }
 
 fn job_with_position() -> RefOr<Schema> {
+    let wait = OneOfBuilder::new()
+        .item(r::<fleet::Wait>())
+        .item(ObjectBuilder::new().schema_type(Type::Null))
+        .description(Some(
+            "The expected wait (none for a final job): `paused` when no GPU host is live",
+        ));
     AllOfBuilder::new()
         .item(r::<jobs::Job>())
-        .item(object(&[("queue_position", int64().into())]))
+        .item(object(&[
+            ("queue_position", int64().into()),
+            ("wait", wait.into()),
+        ]))
         .into()
+}
+
+fn describe_fleet() -> Doc {
+    let fleet = AllOfBuilder::new()
+        .item(r::<fleet::Fleet>())
+        .item(object(&[(
+            "stream_length",
+            nullable(Type::Integer)
+                .description(Some(
+                    "Entries in the Redis jobs stream (null when Redis did not answer)",
+                ))
+                .into(),
+        )]));
+    doc(
+        "The GPU hosts (stale ones marked), the queue and the wait for a new job",
+        vec![(200, "The fleet", Some(fleet.into()))],
+    )
 }
 
 fn job_created() -> RefOr<Schema> {
@@ -311,7 +337,8 @@ pub fn describe(op: Op) -> Doc {
         Op::ListPresets | Op::Categories | Op::GetPreset => describe_preset_reads(op),
         Op::CreatePreset | Op::UpdatePreset | Op::DeletePreset => describe_preset_writes(op),
         Op::CreateJob | Op::GetJob | Op::CancelJob => describe_job(op),
-        Op::JobEvent | Op::Sweep => describe_internal(op),
+        Op::JobEvent | Op::Sweep | Op::HostReport => describe_internal(op),
+        Op::Fleet => describe_fleet(),
         Op::Payments(p) => describe_payment(p),
     }
 }
@@ -476,6 +503,20 @@ fn describe_internal(op: Op) -> Doc {
             (409, "Stale attempt or final job"),
             (422, "Invalid event"),
         ]),
+        Op::HostReport => doc(
+            "A gpu-host's report of itself (every few seconds)",
+            vec![(
+                200,
+                "Recorded",
+                Some(object(&[(
+                    "recorded",
+                    ObjectBuilder::new().schema_type(Type::Boolean).into(),
+                )])),
+            )],
+        )
+        .auth(Auth::Signed)
+        .body(r::<HostHeartbeat>())
+        .errors(&[(422, "Invalid report")]),
         _ => doc(
             "Re-enqueue lost jobs, close stale deliveries",
             vec![(200, "What the sweep did", Some(r::<jobs::SweepReport>()))],

@@ -4,12 +4,12 @@
 
 use serde::Deserialize;
 
-use crate::contract::JobEvent;
+use crate::contract::{HostHeartbeat, JobEvent};
 use crate::http::{self, Request};
 use crate::payments::api::{PaymentOp, Providers};
 use crate::ports::{Clock, HttpResponse, Queue, Sql};
 use crate::settings::Settings;
-use crate::{CoreError, Page, db, jobs, ledger, presets, signing, users};
+use crate::{CoreError, Page, db, fleet, jobs, ledger, presets, signing, users};
 
 /// What a request handler needs.
 pub struct Ctx<'a> {
@@ -64,6 +64,10 @@ pub enum Op {
     JobEvent,
     /// `POST /internal/jobs/sweep`
     Sweep,
+    /// `POST /internal/hosts/heartbeat`
+    HostReport,
+    /// `GET /api/fleet`
+    Fleet,
     /// `GET /api/stats`
     Stats,
     /// `/api/payments/…` and `GET /api/users/{telegram_id}/payments`
@@ -127,6 +131,8 @@ pub const ROUTES: &[Route] = &[
         Op::Payments(PaymentOp::ForUser),
     ),
     route("POST", "/internal/jobs/sweep", Op::Sweep),
+    route("POST", "/internal/hosts/heartbeat", Op::HostReport),
+    route("GET", "/api/fleet", Op::Fleet),
     route("POST", "/internal/jobs/{id}/events", Op::JobEvent),
 ];
 
@@ -225,7 +231,7 @@ pub async fn handle_with_payments(
 fn authorize(ctx: &Ctx<'_>, req: &Request, op: Op) -> Result<(), HttpResponse> {
     match op {
         Op::Health | Op::OpenApi => Ok(()),
-        Op::JobEvent | Op::Sweep => verify_signature(ctx, req),
+        Op::JobEvent | Op::Sweep | Op::HostReport => verify_signature(ctx, req),
         _ => {
             let token = req
                 .header("authorization")
@@ -334,6 +340,8 @@ async fn dispatch(ctx: &Ctx<'_>, req: &Request, op: Op, caps: &[&str]) -> Answer
         Op::CancelJob => cancel_job(ctx, cap(caps, 0)).await,
         Op::JobEvent => job_event(ctx, req, cap(caps, 0)).await,
         Op::Sweep => sweep(ctx).await,
+        Op::HostReport => host_report(ctx, req).await,
+        Op::Fleet => fleet_view(ctx).await,
         Op::Stats => stats(ctx).await,
         Op::Payments(_) => Err(http::error(500, "internal", "payment route not dispatched")),
     }
@@ -514,9 +522,21 @@ async fn create_job(ctx: &Ctx<'_>, req: &Request) -> Answer {
 async fn get_job(ctx: &Ctx<'_>, id: &str) -> Answer {
     let job = jobs::get(ctx.sql, id).await.map_err(core)?;
     let position = jobs::queue_position(ctx.sql, &job).await.map_err(core)?;
+    let wait = match job.is_final() {
+        true => None,
+        false => Some(
+            fleet::wait_for(ctx.sql, position, ctx.clock.now_ms())
+                .await
+                .map_err(core)?,
+        ),
+    };
     let mut value = serde_json::to_value(&job).unwrap_or_default();
     if let Some(obj) = value.as_object_mut() {
         obj.insert("queue_position".into(), position.into());
+        obj.insert(
+            "wait".into(),
+            serde_json::to_value(wait).unwrap_or_default(),
+        );
     }
     Ok(http::json(200, &value))
 }
@@ -547,6 +567,26 @@ async fn sweep(ctx: &Ctx<'_>) -> Answer {
         .await
         .map_err(core)?;
     Ok(http::json(200, &report))
+}
+
+async fn host_report(ctx: &Ctx<'_>, req: &Request) -> Answer {
+    let report: HostHeartbeat = req.json()?;
+    fleet::record(ctx.sql, &report, ctx.clock.now_ms())
+        .await
+        .map_err(core)?;
+    Ok(http::json(200, &serde_json::json!({ "recorded": true })))
+}
+
+async fn fleet_view(ctx: &Ctx<'_>) -> Answer {
+    let view = fleet::fleet(ctx.sql, ctx.clock.now_ms())
+        .await
+        .map_err(core)?;
+    let stream_length = ctx.queue.len(&ctx.settings.jobs_stream).await.ok();
+    let mut value = serde_json::to_value(&view).unwrap_or_default();
+    if let Some(obj) = value.as_object_mut() {
+        obj.insert("stream_length".into(), stream_length.into());
+    }
+    Ok(http::json(200, &value))
 }
 
 async fn stats(ctx: &Ctx<'_>) -> Answer {
