@@ -106,6 +106,9 @@ pub struct Config {
     /// How often to call the api's sweep, seconds.
     #[arg(long, env = "SWEEP_SECS", default_value_t = 60.0)]
     pub sweep_secs: f64,
+    /// How often to report this host to the edge (the fleet view, the wait quotes), seconds.
+    #[arg(long, env = "REPORT_SECS", default_value_t = 5.0)]
+    pub report_secs: f64,
     /// Grace period on SIGTERM/SIGINT for the running job, seconds.
     #[arg(long, env = "SHUTDOWN_GRACE_SECS", default_value_t = 30.0)]
     pub shutdown_grace_secs: f64,

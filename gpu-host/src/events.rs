@@ -95,6 +95,30 @@ impl EventsClient {
             .map(|(status, text)| classify(status, &text))?
     }
 
+    /// Sends this host's report to `POST /internal/hosts/heartbeat` once (the next beat is
+    /// the retry).
+    ///
+    /// # Errors
+    /// [`EventError`] when the api is unreachable or refuses.
+    pub async fn report(&self, hb: &qwen_contract::HostHeartbeat) -> Result<(), EventError> {
+        let url = format!("{}/internal/hosts/heartbeat", self.base);
+        let body = serde_json::to_vec(hb).map_err(|e| EventError::Unexpected(0, e.to_string()))?;
+        let (status, text) = self.post_once(&url, &body).await?;
+        if status == 200 {
+            Ok(())
+        } else {
+            Err(EventError::Unexpected(
+                status,
+                text.chars().take(200).collect(),
+            ))
+        }
+    }
+
+    /// The host name this client signs for.
+    pub fn host(&self) -> &str {
+        &self.host
+    }
+
     /// Calls `POST /internal/jobs/sweep` once.
     ///
     /// # Errors

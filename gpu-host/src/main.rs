@@ -72,6 +72,7 @@ fn settings(cfg: &Config) -> Settings {
         read_block: Config::secs(cfg.visibility_timeout_secs / 4.0)
             .clamp(Duration::from_millis(100), Duration::from_secs(5)),
         grace: Config::secs(cfg.shutdown_grace_secs),
+        report_every: Config::secs(cfg.report_secs).max(Duration::from_millis(200)),
     }
 }
 

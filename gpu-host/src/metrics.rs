@@ -9,14 +9,28 @@ use std::sync::Mutex;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::time::{Duration, Instant};
 
+use std::collections::VecDeque;
+
 use bytes::Bytes;
 use http_body_util::Full;
 use hyper::{Request, Response, body::Incoming, service::service_fn};
 use hyper_util::rt::TokioIo;
+use qwen_contract::{CONTRACT_VERSION, HEARTBEAT_WINDOW, HostHeartbeat, JobId};
 
 const BUCKETS: [f64; 12] = [
     0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0, 60.0, 120.0, 600.0,
 ];
+
+/// Who a host is, as its reports say.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct Identity {
+    /// Its consumer name.
+    pub host: String,
+    /// The gpu-host version.
+    pub version: String,
+    /// The workflow it runs (the forced one, or the loaded ones).
+    pub workflow: String,
+}
 
 /// Job outcomes counted by `gpu_host_jobs_total{outcome}`.
 pub const OUTCOMES: [&str; 5] = [
@@ -68,6 +82,8 @@ pub struct Metrics {
     queue_lag_ms: AtomicU64,
     busy_us: AtomicU64,
     comfy_up: AtomicBool,
+    recent_runs_ms: Mutex<VecDeque<u64>>,
+    current_job: Mutex<Option<String>>,
 }
 
 impl Default for Metrics {
@@ -80,6 +96,8 @@ impl Default for Metrics {
             queue_lag_ms: AtomicU64::new(0),
             busy_us: AtomicU64::new(0),
             comfy_up: AtomicBool::new(false),
+            recent_runs_ms: Mutex::default(),
+            current_job: Mutex::default(),
         }
     }
 }
@@ -109,6 +127,58 @@ impl Metrics {
             .fetch_add(took.as_micros() as u64, Ordering::Relaxed);
         if let Ok(mut h) = self.comfy_seconds.lock() {
             h.observe(took.as_secs_f64());
+        }
+        if let Ok(mut recent) = self.recent_runs_ms.lock() {
+            if recent.len() == HEARTBEAT_WINDOW {
+                recent.pop_front();
+            }
+            recent.push_back(took.as_millis() as u64);
+        }
+    }
+
+    /// Notes the job the GPU runs now (`None` when it is idle).
+    pub fn running(&self, job_id: Option<&str>) {
+        if let Ok(mut current) = self.current_job.lock() {
+            *current = job_id.map(str::to_owned);
+        }
+    }
+
+    /// The mean and 90th percentile of the recent runs (up to [`HEARTBEAT_WINDOW`]), ms.
+    pub fn recent_run_ms(&self) -> (Option<u64>, Option<u64>) {
+        let Ok(recent) = self.recent_runs_ms.lock() else {
+            return (None, None);
+        };
+        if recent.is_empty() {
+            return (None, None);
+        }
+        let mut sorted: Vec<u64> = recent.iter().copied().collect();
+        sorted.sort_unstable();
+        let mean = sorted.iter().sum::<u64>() / sorted.len() as u64;
+        let p90 = sorted[(sorted.len() * 9).div_ceil(10).saturating_sub(1)];
+        (Some(mean), Some(p90))
+    }
+
+    /// This host's report for the edge.
+    pub fn heartbeat(&self, identity: &Identity, at: i64) -> HostHeartbeat {
+        let (run_ms_mean, run_ms_p90) = self.recent_run_ms();
+        let current_job = self
+            .current_job
+            .lock()
+            .ok()
+            .and_then(|c| c.clone())
+            .map(JobId);
+        HostHeartbeat {
+            v: CONTRACT_VERSION,
+            host: identity.host.clone(),
+            version: identity.version.clone(),
+            workflow: identity.workflow.clone(),
+            comfy_up: self.comfy_up.load(Ordering::Relaxed),
+            current_job,
+            jobs_done: self.jobs("succeeded") + self.jobs("failed"),
+            run_ms_mean,
+            run_ms_p90,
+            busy_ratio: self.busy_ratio().clamp(0.0, 1.0),
+            at,
         }
     }
 

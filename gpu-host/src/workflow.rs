@@ -246,6 +246,16 @@ impl Workflows {
         }
     }
 
+    /// What a report says this host runs: the forced workflow, else the loaded ones.
+    pub fn describe(&self) -> String {
+        if let Some(f) = &self.forced {
+            return f.clone();
+        }
+        let mut names = self.names();
+        names.sort_unstable();
+        names.join(",")
+    }
+
     /// Names of the loaded templates.
     pub fn names(&self) -> Vec<&str> {
         self.templates.keys().map(String::as_str).collect()

@@ -415,3 +415,58 @@ async fn wrong_event_secret_keeps_the_entry_pending() {
     assert!(w.comfy.prompts().is_empty(), "no run without the edge's go");
     w.cleanup().await;
 }
+
+#[tokio::test(flavor = "current_thread")]
+async fn the_host_reports_itself_and_the_edge_quotes_its_pace() {
+    let w = World::start().await;
+    w.comfy.set_steps(2);
+    let host = w.host("host-a", settings()).await;
+    w.submit("job-report", "en").await;
+    let fleet = with_host(host, async {
+        let state = w.api.wait_final("job-report", WAIT).await;
+        assert_eq!(state.status, "succeeded");
+        let end = std::time::Instant::now() + WAIT;
+        loop {
+            let (status, fleet) = w.api.call("GET", "/api/fleet", None).await;
+            assert_eq!(status, 200, "{fleet}");
+            if fleet["hosts"][0]["jobs_done"] == 1 {
+                return fleet;
+            }
+            assert!(
+                std::time::Instant::now() < end,
+                "no report after the job: {fleet}"
+            );
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+    })
+    .await;
+    let h = &fleet["hosts"][0];
+    assert_eq!(h["host"], "host-a");
+    assert_eq!(h["version"], env!("CARGO_PKG_VERSION"));
+    assert_eq!(h["stale"], false);
+    assert_eq!(h["comfy_up"], true, "{h}");
+    assert_eq!(
+        h["current_job"],
+        serde_json::Value::Null,
+        "idle after the job"
+    );
+    assert!(h["run_ms_mean"].as_u64().is_some_and(|ms| ms > 0), "{h}");
+    assert!(h["run_ms_p90"].as_u64() >= h["run_ms_mean"].as_u64(), "{h}");
+    assert!(
+        h["busy_ratio"]
+            .as_f64()
+            .is_some_and(|r| (0.0..=1.0).contains(&r))
+    );
+    assert!(
+        h["workflow"]
+            .as_str()
+            .is_some_and(|wf| wf.contains("model_free")),
+        "{h}"
+    );
+    assert!(
+        matches!(fleet["wait_for_new_job"]["state"].as_str(), Some("about")),
+        "a live host gives a number: {fleet}"
+    );
+    assert!(w.api.reports() >= 2, "the host keeps reporting");
+    w.cleanup().await;
+}

@@ -482,9 +482,11 @@ impl Ctx {
         }
         let mut events = host.watcher.subscribe(prompt_id);
         let began = Instant::now();
+        host.metrics.running(Some(self.msg.job_id.as_str()));
         let result = self
             .submit_and_wait(host, &mut events, graph, prompt_id, output_node, submit)
             .await;
+        host.metrics.running(None);
         host.watcher.unsubscribe(prompt_id);
         host.metrics.comfy_run(began.elapsed());
         if result.is_ok() {

@@ -25,7 +25,7 @@ use tokio::sync::{Notify, mpsc, watch};
 use crate::comfy::{ComfyClient, ComfyWatcher};
 use crate::events::EventsClient;
 use crate::lock::GpuLock;
-use crate::metrics::Metrics;
+use crate::metrics::{Identity, Metrics};
 use crate::queue::JobQueue;
 use crate::retry::RetryPolicy;
 use crate::telegram::Messenger;
@@ -52,6 +52,8 @@ pub struct Settings {
     pub sweep_every: Duration,
     /// How long a blocking read waits before looking at stale entries again.
     pub read_block: Duration,
+    /// How often the host reports itself to the edge.
+    pub report_every: Duration,
     /// Grace period for the running job on shutdown.
     pub grace: Duration,
 }
@@ -131,6 +133,7 @@ impl Host {
     pub async fn run(self: Rc<Self>, mut stop: watch::Receiver<bool>) {
         let beat = tokio::task::spawn_local(heartbeat(self.clone()));
         let sweep = tokio::task::spawn_local(sweep(self.clone()));
+        let report = tokio::task::spawn_local(report(self.clone()));
         let (tx, rx) = mpsc::channel::<Prepared>(1);
         let prep = tokio::task::spawn_local(prepare_loop(self.clone(), tx, stop.clone()));
         let runner = tokio::task::spawn_local(run_loop(self.clone(), rx, stop.clone()));
@@ -150,6 +153,7 @@ impl Host {
             );
         }
         sweep.abort();
+        report.abort();
         beat.abort();
     }
 
@@ -262,6 +266,23 @@ async fn heartbeat(host: Rc<Host>) {
                 Err(e) => tracing::warn!(entry = %id, error = %e, "heartbeat failed"),
             }
         }
+    }
+}
+
+/// Reports the host to the edge every [`Settings::report_every`]; a failed report is
+/// logged and the next beat tries again.
+async fn report(host: Rc<Host>) {
+    let identity = Identity {
+        host: host.events.host().to_owned(),
+        version: env!("CARGO_PKG_VERSION").to_owned(),
+        workflow: host.workflows.describe(),
+    };
+    loop {
+        let hb = host.metrics.heartbeat(&identity, crate::events::now_ms());
+        if let Err(e) = host.events.report(&hb).await {
+            tracing::warn!(error = %e, "reporting to the edge failed");
+        }
+        tokio::time::sleep(host.settings.report_every).await;
     }
 }
 

@@ -65,6 +65,7 @@ type Recorded = (String, JobEvent, u16, Instant);
 struct Traffic {
     events: Vec<Recorded>,
     sweeps: u32,
+    reports: u32,
     fail_next: u32,
 }
 
@@ -83,7 +84,9 @@ impl Handler for Recorder {
             .strip_prefix("/internal/jobs/")
             .and_then(|p| p.strip_suffix("/events"))
             .and_then(|id| Some((id.to_owned(), serde_json::from_slice(&req.body).ok()?)));
-        let injected = {
+        // Reports keep their own pace; the injected outages are for the job's calls.
+        let report = path == "/internal/hosts/heartbeat";
+        let injected = !report && {
             let mut t = self.traffic.lock().expect("lock");
             let inject = t.fail_next > 0;
             t.fail_next = t.fail_next.saturating_sub(1);
@@ -100,6 +103,9 @@ impl Handler for Recorder {
         }
         if path == "/internal/jobs/sweep" && resp.status == 200 {
             t.sweeps += 1;
+        }
+        if report && resp.status == 200 {
+            t.reports += 1;
         }
         resp
     }
@@ -283,6 +289,11 @@ impl EdgeApi {
         self.traffic.lock().expect("lock").sweeps
     }
 
+    /// Host reports the edge accepted so far.
+    pub fn reports(&self) -> u32 {
+        self.traffic.lock().expect("lock").reports
+    }
+
     /// Waits until the job succeeded or failed (or `timeout`); returns its state.
     pub async fn wait_final(&self, job_id: &str, timeout: Duration) -> JobState {
         let end = Instant::now() + timeout;
@@ -420,6 +431,7 @@ pub fn settings() -> Settings {
         sweep_every: Duration::from_millis(300),
         read_block: Duration::from_millis(200),
         grace: Duration::from_secs(10),
+        report_every: Duration::from_millis(300),
     }
 }
 
