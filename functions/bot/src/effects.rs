@@ -15,6 +15,7 @@ use botapi::{
     SendMessage,
 };
 use qwen_core::drafts::{self, Added};
+use qwen_core::fleet::{self, Wait};
 use qwen_core::jobs::{self, NewJob};
 use qwen_core::payments::ops::{self, NewPayment};
 use qwen_core::ports::{HttpClient, KvError, SqlError};
@@ -292,19 +293,30 @@ impl<'a> Performer<'a> {
         if let Added::Stored { count, .. } = added {
             tracing::debug!(user_id = self.target.user.id, count, "draft image added");
         }
-        let cost = match preset_id {
-            Some(id) => self.price(
-                presets::get(self.ctx.sql, id)
-                    .await
-                    .map(|p| p.cost)
-                    .unwrap_or(0),
-            ),
-            None => 0,
-        };
-        if let Some(r) = images::added(self.lang, flow, added, group.is_some(), cost) {
+        let quote = self.quote(flow, preset_id).await?;
+        if let Some(r) = images::added(self.lang, flow, added, group.is_some(), quote) {
             self.send_new(r).await;
         }
         Ok(())
+    }
+
+    /// The price and expected wait shown on "Start" (a preset edit; nothing to read for a
+    /// custom prompt, whose reply has no Start button).
+    async fn quote(&self, flow: Flow, preset_id: Option<&str>) -> Result<images::Quote, BotError> {
+        let (Flow::Preset, Some(id)) = (flow, preset_id) else {
+            return Ok(images::Quote {
+                cost: 0,
+                wait: Wait::Paused,
+            });
+        };
+        let base = presets::get(self.ctx.sql, id)
+            .await
+            .map(|p| p.cost)
+            .unwrap_or(0);
+        Ok(images::Quote {
+            cost: self.price(base),
+            wait: fleet::wait_for_new_job(self.ctx.sql, self.now()).await?,
+        })
     }
 
     fn price(&self, base: i64) -> i64 {
@@ -333,7 +345,10 @@ impl<'a> Performer<'a> {
             Ok(created) => {
                 self.committed = true;
                 tracing::info!(user_id = input.telegram_id, job_id = %created.job.id, "job submitted from telegram");
-                self.deliver(job::created(self.lang, &created)).await;
+                let wait = fleet::wait_for(sql, created.queue_position, self.now())
+                    .await
+                    .ok();
+                self.deliver(job::created(self.lang, &created, wait)).await;
                 Ok(())
             }
             Err(e) => self.job_failed(e, &images).await,

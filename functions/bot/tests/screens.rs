@@ -396,3 +396,75 @@ async fn blocking_the_bot_is_recorded() {
     );
     assert_eq!(bot.tg.calls().len(), before);
 }
+
+/// The labels of every button of a recorded call.
+fn labels(call: &testkit::fakes::telegram::Call) -> Vec<String> {
+    let markup = &call.params["reply_markup"];
+    let markup: serde_json::Value = match markup {
+        serde_json::Value::String(s) => serde_json::from_str(s).unwrap_or_default(),
+        other => other.clone(),
+    };
+    markup["inline_keyboard"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .flat_map(|r| r.as_array().cloned().unwrap_or_default())
+        .filter_map(|b| b["text"].as_str().map(str::to_owned))
+        .collect()
+}
+
+#[tokio::test]
+async fn start_and_the_job_reply_quote_the_wait_from_the_live_hosts() {
+    let bot = Bot::start("bot-quote").await;
+    let user = 620;
+    started(&bot, user).await;
+    // No host: the queue is paused, and the Start button says so instead of a number.
+    bot.post(&callback(bot.id(), user, "preset:smile", 90))
+        .await;
+    bot.post(&photo(bot.id(), user, "PHOTO-Q1", None)).await;
+    let start = labels(&bot.last());
+    assert!(
+        start
+            .iter()
+            .any(|l| l.contains("10 кр.") && l.contains("очередь на паузе")),
+        "{start:?}"
+    );
+    bot.post(&callback(bot.id(), user, "go", 91)).await;
+    assert!(
+        bot.last_text().contains("⏸ Очередь на паузе"),
+        "{}",
+        bot.last_text()
+    );
+
+    // One live host at 20 s a job: one job ahead (the first), so ≈ 40 s for the next.
+    let sql = testkit::sql::SqliteSql::open(&bot.env.db);
+    let report = qwen_core::contract::HostHeartbeat {
+        v: 1,
+        host: "gpu-a".into(),
+        version: "0.1.0".into(),
+        workflow: "qwen_edit_2511".into(),
+        comfy_up: true,
+        current_job: None,
+        jobs_done: 3,
+        run_ms_mean: Some(20_000),
+        run_ms_p90: Some(25_000),
+        busy_ratio: 0.5,
+        at: 0,
+    };
+    let now = qwen_core::ports::Clock::now_ms(&testkit::clock::SystemClock);
+    qwen_core::fleet::record(&sql, &report, now)
+        .await
+        .expect("report");
+    bot.post(&callback(bot.id(), user, "preset:smile", 92))
+        .await;
+    bot.post(&photo(bot.id(), user, "PHOTO-Q2", None)).await;
+    let start = labels(&bot.last());
+    assert!(start.iter().any(|l| l.contains("≈ 40 с")), "{start:?}");
+    bot.post(&callback(bot.id(), user, "go", 93)).await;
+    let reply = bot.last_text();
+    assert!(
+        reply.contains("Перед вами в очереди: 1") && reply.contains("⏱ Ожидание: ≈ 40 с."),
+        "{reply}"
+    );
+    bot.cleanup().await;
+}

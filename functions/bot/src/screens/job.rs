@@ -1,13 +1,15 @@
 //! Replies about jobs: created, too little balance, cancelled.
 
+use qwen_core::fleet::Wait;
 use qwen_core::jobs::{Created, Job};
 
 use crate::event::Button;
 use crate::i18n::{Lang, tf};
 use crate::screens::{Rendered, button, menu_only};
 
-/// "Queued": job id, cost, balance after, how many are ahead, and a "Cancel" button.
-pub fn created(lang: Lang, c: &Created) -> Rendered {
+/// "Queued": job id, cost, balance after, how many are ahead, the expected wait (when it
+/// could be read), and a "Cancel" button.
+pub fn created(lang: Lang, c: &Created, wait: Option<Wait>) -> Rendered {
     let text = tf(
         lang,
         "job_created",
@@ -16,8 +18,10 @@ pub fn created(lang: Lang, c: &Created) -> Rendered {
             ("cost", c.cost.to_string()),
             ("balance", c.balance_after.to_string()),
             ("ahead", c.queue_position.to_string()),
+            ("wait", crate::screens::wait::line(lang, wait)),
         ],
     );
+    let text = text.trim_end().to_owned();
     let mut rows = vec![vec![button(
         lang,
         "btn_cancel_job",

@@ -11,6 +11,7 @@ pub mod main_menu;
 pub mod presets;
 pub mod profile;
 pub mod topup;
+pub mod wait;
 
 use botapi::{InlineKeyboardButton, InlineKeyboardMarkup};
 use qwen_core::CoreResult;

@@ -1,6 +1,7 @@
 //! Presets: categories → presets of a category (paginated) → the chosen preset.
 
 use botapi::InlineKeyboardButton;
+use qwen_core::fleet::Wait;
 use qwen_core::presets::{self, Category, Preset};
 use qwen_core::{CoreError, CoreResult};
 
@@ -147,8 +148,12 @@ pub async fn chosen(view: &View<'_>, id: &str) -> CoreResult<Rendered> {
     ))
 }
 
-/// The "Start" button of a preset edit, with the price.
-pub fn start_button(lang: Lang, cost: i64) -> InlineKeyboardButton {
-    let label = tf(lang, "btn_start_job", &[("cost", cost.to_string())]);
+/// The "Start" button of a preset edit, with the price and the expected wait.
+pub fn start_button(lang: Lang, cost: i64, wait: Wait) -> InlineKeyboardButton {
+    let args = [
+        ("cost", cost.to_string()),
+        ("wait", crate::screens::wait::short(lang, wait)),
+    ];
+    let label = tf(lang, "btn_start_job", &args);
     InlineKeyboardButton::callback(label, Button::Go.data())
 }

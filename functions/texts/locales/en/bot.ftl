@@ -9,7 +9,7 @@ btn_profile = 👤 Profile
 btn_topup = 💳 Top up
 btn_language = 🌐 Язык / Language
 btn_help = ❓ Help
-btn_start_job = 🚀 Start ({ $cost } credits)
+btn_start_job = 🚀 Start ({ $cost } credits · { $wait })
 btn_cancel_job = ❌ Cancel the job
 btn_prev = ◀️ Previous
 btn_next = Next ▶️
@@ -64,11 +64,19 @@ not_image = This file is not an image. Send a photo or a JPEG, PNG or WEBP file.
 image_unexpected = First pick a preset or "Custom prompt", then send the photo.
 custom_write_prompt = Write what to change in the photo (1 to 500 characters).
 need_image = Please send a photo first.
+# The expected wait: on the Start button and in the "job accepted" reply.
+wait_seconds = ≈ { $n } s
+wait_minutes = ≈ { $n } min
+wait_hours = ≈ { $n } h
+wait_paused_short = queue paused
+job_wait = ⏱ Expected wait: { $wait }.
+job_wait_paused = ⏸ The queue is paused: no GPU is online right now. Your job will start as soon as one is back.
 prompt_invalid = The prompt must be 1 to 500 characters
 job_created =
     ✅ Job accepted: { $job_id }
     Cost: { $cost } credits, balance: { $balance } credits.
     Ahead of you in the queue: { $ahead }.
+    { $wait }
 job_cancelled = Job { $job_id } cancelled, { $cost } credits returned to your balance.
 job_cancel_failed = The job is already being processed or finished — it cannot be cancelled.
 insufficient = Not enough credits: { $needed } needed, your balance is { $balance }. You are { $shortfall } credits short.

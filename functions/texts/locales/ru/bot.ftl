@@ -9,7 +9,7 @@ btn_profile = 👤 Профиль
 btn_topup = 💳 Пополнить
 btn_language = 🌐 Язык / Language
 btn_help = ❓ Помощь
-btn_start_job = 🚀 Начать ({ $cost } кр.)
+btn_start_job = 🚀 Начать ({ $cost } кр. · { $wait })
 btn_cancel_job = ❌ Отменить задание
 btn_prev = ◀️ Назад
 btn_next = Далее ▶️
@@ -64,11 +64,19 @@ not_image = Этот файл не изображение. Отправьте ф
 image_unexpected = Сначала выберите пресет или «Свой промпт», затем отправьте фото.
 custom_write_prompt = Напишите, что изменить на фото (от 1 до 500 символов).
 need_image = Сначала отправьте фото.
+# The expected wait: on the Start button and in the "job accepted" reply.
+wait_seconds = ≈ { $n } с
+wait_minutes = ≈ { $n } мин
+wait_hours = ≈ { $n } ч
+wait_paused_short = очередь на паузе
+job_wait = ⏱ Ожидание: { $wait }.
+job_wait_paused = ⏸ Очередь на паузе: сейчас нет доступных GPU. Задание начнётся, как только сервер освободится.
 prompt_invalid = Промпт должен быть от 1 до 500 символов
 job_created =
     ✅ Задание принято: { $job_id }
     Стоимость: { $cost } кр., баланс: { $balance } кр.
     Перед вами в очереди: { $ahead }.
+    { $wait }
 job_cancelled = Задание { $job_id } отменено, { $cost } кр. возвращены на баланс.
 job_cancel_failed = Задание уже обрабатывается или завершено — отменить нельзя.
 insufficient = Недостаточно кредитов: нужно { $needed }, на балансе { $balance }. Не хватает { $shortfall } кр.
