@@ -167,3 +167,54 @@ async fn bad_reports_are_refused_and_change_nothing() {
     assert_eq!(fleet(&f).await["hosts"], json!([]));
     f.cleanup().await;
 }
+
+#[tokio::test]
+async fn metrics_expose_jobs_queue_hosts_and_payments_behind_the_token() {
+    let f = ApiFixture::start("fleet_metrics").await;
+    let now = f.clock.now_ms();
+    // gpu-b's last report reached the edge long ago; gpu-a's just now.
+    assert_eq!(beat(&f, &report("gpu-b", None, true, now)).await.0, 200);
+    f.clock.advance(STALE_AFTER_MS);
+    assert_eq!(
+        beat(&f, &report("gpu-a", Some(20_000), true, now)).await.0,
+        200
+    );
+    let ids = jobs(&f, 8104, 3).await;
+    let (status, _) = f
+        .call("POST", &format!("/api/jobs/{}/cancel", ids[2]), None)
+        .await;
+    assert_eq!(status, 200);
+    f.clock.advance(7_000);
+    let anonymous = f.client.get(format!("{}/metrics", f.server.url()));
+    assert_eq!(send(anonymous).await.0, 401);
+    let resp = f
+        .client
+        .get(format!("{}/metrics", f.server.url()))
+        .bearer_auth(testkit::fixture::API_TOKEN)
+        .send()
+        .await
+        .expect("metrics");
+    assert_eq!(resp.status(), 200);
+    let content_type = resp
+        .headers()
+        .get("content-type")
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or_default()
+        .to_owned();
+    assert!(content_type.starts_with("text/plain"), "{content_type}");
+    let text = resp.text().await.expect("body");
+    for line in [
+        "qwen_jobs{status=\"queued\"} 2",
+        "qwen_jobs{status=\"cancelled\"} 1",
+        "qwen_jobs{status=\"succeeded\"} 0",
+        "qwen_queue_jobs{state=\"queued\"} 2",
+        "qwen_queue_oldest_queued_age_seconds 7",
+        "qwen_gpu_hosts{state=\"live\"} 1",
+        "qwen_gpu_hosts{state=\"stale\"} 1",
+        "qwen_gpu_host_busy_ratio{host=\"gpu-a\"} 0.75",
+        "# TYPE qwen_payments gauge",
+    ] {
+        assert!(text.lines().any(|l| l == line), "no {line:?} in:\n{text}");
+    }
+    f.cleanup().await;
+}

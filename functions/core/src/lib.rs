@@ -14,6 +14,7 @@ pub mod health;
 pub mod http;
 pub mod jobs;
 pub mod ledger;
+pub mod metrics;
 pub mod openapi;
 pub mod payments;
 pub mod presets;

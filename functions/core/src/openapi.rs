@@ -339,6 +339,10 @@ pub fn describe(op: Op) -> Doc {
         Op::CreateJob | Op::GetJob | Op::CancelJob => describe_job(op),
         Op::JobEvent | Op::Sweep | Op::HostReport => describe_internal(op),
         Op::Fleet => describe_fleet(),
+        Op::Metrics => doc(
+            "Prometheus metrics of the edge (text exposition format)",
+            vec![(200, "The metrics", None)],
+        ),
         Op::Payments(p) => describe_payment(p),
     }
 }
@@ -652,6 +656,14 @@ fn json_response(desc: &str, schema: Option<RefOr<Schema>>) -> utoipa::openapi::
     .build()
 }
 
+fn text_response(desc: &str) -> utoipa::openapi::Response {
+    let text = ContentBuilder::new().schema(Some(string())).build();
+    ResponseBuilder::new()
+        .description(desc)
+        .content("text/plain", text)
+        .build()
+}
+
 fn path_param(name: &str, op: Op) -> utoipa::openapi::path::Parameter {
     let schema: RefOr<Schema> = match (name, op) {
         ("telegram_id", _) => int_range(1, i64::MAX),
@@ -750,7 +762,10 @@ fn refusals(d: &Doc, op: Op) -> std::collections::BTreeMap<u16, String> {
 
 fn with_responses(mut b: OperationBuilder, op: Op, d: &Doc) -> OperationBuilder {
     for (status, desc, schema) in d.ok.iter().cloned() {
-        let mut resp = json_response(desc, schema);
+        let mut resp = match op {
+            Op::Metrics => text_response(desc),
+            _ => json_response(desc, schema),
+        };
         resp.links = links(op, status);
         b = b.response(status.to_string(), resp);
     }

@@ -68,6 +68,8 @@ pub enum Op {
     HostReport,
     /// `GET /api/fleet`
     Fleet,
+    /// `GET /metrics`
+    Metrics,
     /// `GET /api/stats`
     Stats,
     /// `/api/payments/…` and `GET /api/users/{telegram_id}/payments`
@@ -133,6 +135,7 @@ pub const ROUTES: &[Route] = &[
     route("POST", "/internal/jobs/sweep", Op::Sweep),
     route("POST", "/internal/hosts/heartbeat", Op::HostReport),
     route("GET", "/api/fleet", Op::Fleet),
+    route("GET", "/metrics", Op::Metrics),
     route("POST", "/internal/jobs/{id}/events", Op::JobEvent),
 ];
 
@@ -342,6 +345,7 @@ async fn dispatch(ctx: &Ctx<'_>, req: &Request, op: Op, caps: &[&str]) -> Answer
         Op::Sweep => sweep(ctx).await,
         Op::HostReport => host_report(ctx, req).await,
         Op::Fleet => fleet_view(ctx).await,
+        Op::Metrics => metrics(ctx).await,
         Op::Stats => stats(ctx).await,
         Op::Payments(_) => Err(http::error(500, "internal", "payment route not dispatched")),
     }
@@ -587,6 +591,17 @@ async fn fleet_view(ctx: &Ctx<'_>) -> Answer {
         obj.insert("stream_length".into(), stream_length.into());
     }
     Ok(http::json(200, &value))
+}
+
+async fn metrics(ctx: &Ctx<'_>) -> Answer {
+    let text = crate::metrics::render(ctx.sql, ctx.queue, ctx.settings, ctx.clock.now_ms())
+        .await
+        .map_err(core)?;
+    Ok(HttpResponse {
+        status: 200,
+        headers: vec![("content-type".into(), crate::metrics::CONTENT_TYPE.into())],
+        body: text.into_bytes(),
+    })
 }
 
 async fn stats(ctx: &Ctx<'_>) -> Answer {
