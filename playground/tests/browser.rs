@@ -54,27 +54,24 @@ async fn count(c: &Client, needle: &str) -> usize {
     texts(c).await.iter().filter(|t| t.contains(needle)).count()
 }
 
-/// Clicks the newest inline button whose text contains `label`.
-async fn press(c: &Client, label: &str) {
+/// The newest inline button whose text contains `label`.
+async fn newest_button(c: &Client, label: &str) -> fantoccini::elements::Element {
     let xpath = format!("(//div[@class='kb']//button[contains(., '{label}')])[last()]");
-    let b = c
-        .wait()
+    c.wait()
         .at_most(WAIT)
         .for_element(Locator::XPath(&xpath))
         .await
-        .unwrap_or_else(|e| panic!("no button {label:?}: {e}"));
-    b.click().await.expect("click");
+        .unwrap_or_else(|e| panic!("no button {label:?}: {e}"))
+}
+
+/// Clicks the newest inline button whose text contains `label`.
+async fn press(c: &Client, label: &str) {
+    newest_button(c, label).await.click().await.expect("click");
 }
 
 /// Two clicks in a row on the newest button with `label`, as a hurried user makes them.
 async fn double_click(c: &Client, label: &str) {
-    let xpath = format!("(//div[@class='kb']//button[contains(., '{label}')])[last()]");
-    let b = c
-        .wait()
-        .at_most(WAIT)
-        .for_element(Locator::XPath(&xpath))
-        .await
-        .unwrap_or_else(|e| panic!("no button {label:?}: {e}"));
+    let b = newest_button(c, label).await;
     b.click().await.expect("first click");
     b.click().await.expect("second click");
 }

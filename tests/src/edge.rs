@@ -670,16 +670,7 @@ pub fn url_buttons(call: &Call) -> Vec<String> {
 }
 
 fn keyboard(call: &Call) -> Vec<Value> {
-    let markup: Value = match &call.params["reply_markup"] {
-        Value::String(s) => serde_json::from_str(s).unwrap_or(Value::Null),
-        other => other.clone(),
-    };
-    markup["inline_keyboard"]
-        .as_array()
-        .into_iter()
-        .flatten()
-        .flat_map(|r| r.as_array().cloned().unwrap_or_default())
-        .collect()
+    call.inline_buttons()
 }
 
 /// Whether a log line's field `key` is the string or number `id`.

@@ -85,29 +85,34 @@ pub fn decode(bytes: Option<&[u8]>) -> Loaded {
     }
 }
 
+/// One state of every kind, for tests that must cover them all.
+#[cfg(test)]
+pub(crate) fn examples() -> Vec<DialogState> {
+    vec![
+        DialogState::MainMenu,
+        DialogState::SelectPresetCategory,
+        DialogState::SelectPreset {
+            category: "style".into(),
+            page: 2,
+        },
+        DialogState::AwaitingImageForPreset {
+            preset_id: "anime".into(),
+        },
+        DialogState::AwaitingImageForCustomPrompt,
+        DialogState::AwaitingCustomPrompt,
+        DialogState::ViewingProfile,
+        DialogState::AwaitingPaymentAmount,
+        DialogState::ChoosingLanguage,
+    ]
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
 
     #[test]
     fn round_trips_every_state() {
-        let states = [
-            DialogState::MainMenu,
-            DialogState::SelectPresetCategory,
-            DialogState::SelectPreset {
-                category: "style".into(),
-                page: 2,
-            },
-            DialogState::AwaitingImageForPreset {
-                preset_id: "anime".into(),
-            },
-            DialogState::AwaitingImageForCustomPrompt,
-            DialogState::AwaitingCustomPrompt,
-            DialogState::ViewingProfile,
-            DialogState::AwaitingPaymentAmount,
-            DialogState::ChoosingLanguage,
-        ];
-        for s in states {
+        for s in examples() {
             assert_eq!(decode(Some(&encode(&s))), Loaded::State(s));
         }
     }

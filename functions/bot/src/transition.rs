@@ -538,28 +538,9 @@ mod tests {
         }
     }
 
-    fn all_states() -> Vec<DialogState> {
-        vec![
-            DialogState::MainMenu,
-            DialogState::SelectPresetCategory,
-            DialogState::SelectPreset {
-                category: "style".into(),
-                page: 2,
-            },
-            DialogState::AwaitingImageForPreset {
-                preset_id: "anime".into(),
-            },
-            DialogState::AwaitingImageForCustomPrompt,
-            DialogState::AwaitingCustomPrompt,
-            DialogState::AwaitingPaymentAmount,
-            DialogState::ViewingProfile,
-            DialogState::ChoosingLanguage,
-        ]
-    }
-
     #[test]
     fn outcomes_decide_the_state_after_a_step() {
-        for before in all_states() {
+        for before in crate::state::examples() {
             let gone = transition(&before, &Event::Outcome(Outcome::NothingToShow), false);
             assert_eq!(gone, step(DialogState::MainMenu, vec![]), "from {before:?}");
             let refused = transition(&before, &Event::Outcome(Outcome::JobRefused), false);
@@ -581,7 +562,7 @@ mod tests {
             payload: "p1".into(),
             charge_id: "c1".into(),
         };
-        for state in all_states() {
+        for state in crate::state::examples() {
             let s = transition(&state, &pre, false);
             assert_eq!(s.state, state);
             assert_eq!(

@@ -399,16 +399,8 @@ async fn blocking_the_bot_is_recorded() {
 
 /// The labels of every button of a recorded call.
 fn labels(call: &testkit::fakes::telegram::Call) -> Vec<String> {
-    let markup = &call.params["reply_markup"];
-    let markup: serde_json::Value = match markup {
-        serde_json::Value::String(s) => serde_json::from_str(s).unwrap_or_default(),
-        other => other.clone(),
-    };
-    markup["inline_keyboard"]
-        .as_array()
-        .into_iter()
-        .flatten()
-        .flat_map(|r| r.as_array().cloned().unwrap_or_default())
+    call.inline_buttons()
+        .iter()
         .filter_map(|b| b["text"].as_str().map(str::to_owned))
         .collect()
 }

@@ -97,6 +97,21 @@ impl Call {
         &self.params[name]
     }
 
+    /// Every inline keyboard button of the call, row by row flattened (`reply_markup` as
+    /// JSON or, from a form, as a JSON string).
+    pub fn inline_buttons(&self) -> Vec<Value> {
+        let markup: Value = match &self.params["reply_markup"] {
+            Value::String(s) => serde_json::from_str(s).unwrap_or(Value::Null),
+            other => other.clone(),
+        };
+        markup["inline_keyboard"]
+            .as_array()
+            .into_iter()
+            .flatten()
+            .flat_map(|r| r.as_array().cloned().unwrap_or_default())
+            .collect()
+    }
+
     /// `params.chat_id` as a number, when it is one.
     pub fn chat_id(&self) -> Option<i64> {
         as_i64(&self.params["chat_id"])

@@ -291,20 +291,10 @@ pub fn body(v: &Value) -> Vec<u8> {
 
 /// `callback_data` of every button of a recorded call, row by row flattened.
 pub fn buttons(call: &Call) -> Vec<String> {
-    let markup = &call.params["reply_markup"];
-    let markup: Value = match markup {
-        Value::String(s) => serde_json::from_str(s).unwrap_or(Value::Null),
-        other => other.clone(),
-    };
-    markup["inline_keyboard"]
-        .as_array()
-        .map(|rows| {
-            rows.iter()
-                .flat_map(|r| r.as_array().cloned().unwrap_or_default())
-                .filter_map(|b| b["callback_data"].as_str().map(str::to_owned))
-                .collect()
-        })
-        .unwrap_or_default()
+    call.inline_buttons()
+        .iter()
+        .filter_map(|b| b["callback_data"].as_str().map(str::to_owned))
+        .collect()
 }
 
 /// A message update with `fields` merged into the message (its id is the update id).
