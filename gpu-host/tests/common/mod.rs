@@ -124,7 +124,12 @@ impl EdgeApi {
     /// Starts on a free loopback port, with `stream` as the api's jobs stream, and registers
     /// [`USER`] with enough credits.
     pub async fn start(stream: &str) -> EdgeApi {
-        let dir = tempfile::tempdir().expect("temp dir");
+        EdgeApi::start_in(stream, &std::env::temp_dir()).await
+    }
+
+    /// As [`EdgeApi::start`], with the database in a directory under `parent`.
+    pub async fn start_in(stream: &str, parent: &std::path::Path) -> EdgeApi {
+        let dir = tempfile::tempdir_in(parent).expect("temp dir");
         let settings = ApiSettings {
             api_token: API_TOKEN.into(),
             gpu_event_secret: SECRET.into(),
@@ -452,13 +457,19 @@ pub struct World {
 impl World {
     /// Starts the fakes.
     pub async fn start() -> World {
+        World::start_with_db_in(&std::env::temp_dir()).await
+    }
+
+    /// As [`World::start`], with the edge's database under `parent` (a bench puts it on
+    /// tmpfs to measure the host rather than the disk's fsync).
+    pub async fn start_with_db_in(parent: &std::path::Path) -> World {
         let lock_path =
             std::env::temp_dir().join(format!("gpu-test-{}.lock", uuid::Uuid::new_v4().simple()));
         let names = names("host-a");
         World {
             comfy: FakeComfy::start().await,
             tg: FakeTelegram::start().await,
-            api: EdgeApi::start(&names.stream).await,
+            api: EdgeApi::start_in(&names.stream, parent).await,
             names,
             lock_path,
         }
