@@ -123,6 +123,8 @@ const TEXTS: &[(&str, &str, &str)] = &[
     ("credits", "Кредиты", "Credits"),
     ("refund", "Вернуть", "Refund"),
     ("refunded", "Возвращено", "Refunded"),
+    ("credited", "Зачислено", "Credited"),
+    ("currency", "Валюта", "Currency"),
     (
         "totals",
         "Итоги по валютам и статусам",

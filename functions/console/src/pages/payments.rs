@@ -82,7 +82,10 @@ fn totals(c: &Call<'_>, totals: &[store::Total]) -> String {
             )
         })
         .collect();
-    let head = ["amount", "status", "count", "amount", "credits", "refunded"].map(|k| c.t(k));
+    let head = [
+        "currency", "status", "count", "amount", "credits", "refunded",
+    ]
+    .map(|k| c.t(k));
     format!(
         "<h2>{}</h2>{}",
         c.t("totals"),
