@@ -1,15 +1,20 @@
 //! The `api` component's handler on native adapters: a fresh SQLite connection per request
-//! (as Spin opens one), the thread's Redis connection, and the same [`qwen_core::rest::handle`].
+//! (as Spin opens one), the thread's Redis connection, and the same [`qwen_core::rest::handle`]
+//! — and, under `/console`, the operator console ([`console::handle`]) as the `api`
+//! component serves it.
 
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
 use async_trait::async_trait;
+use console::ConsoleSettings;
 use qwen_core::http::Request;
+use qwen_core::payments::api::Providers;
 use qwen_core::ports::{Clock, HttpResponse};
 use qwen_core::rest::{self, Ctx};
 use qwen_core::settings::Settings;
 
+use crate::kv::SqliteKv;
 use crate::queue::RedisQueue;
 use crate::server::{Handler, HandlerFactory, TestServer};
 use crate::sql::SqliteSql;
@@ -23,6 +28,26 @@ pub struct ApiApp {
     pub settings: Settings,
     /// The clock.
     pub clock: Arc<dyn Clock + Send + Sync>,
+    /// The operator console's configuration (off by default).
+    pub console: Arc<ConsoleSettings>,
+}
+
+/// Answers a `/console` request on `ctx`, with the key-value store next to `db`.
+pub async fn console_call(
+    db: &Path,
+    ctx: &Ctx<'_>,
+    providers: Option<&Providers<'_>>,
+    settings: &ConsoleSettings,
+    req: &Request,
+) -> HttpResponse {
+    let kv = SqliteKv::new(&db.with_extension("kv.db"));
+    let env = console::Env {
+        ctx,
+        providers,
+        kv: &kv,
+        settings,
+    };
+    console::handle(&env, req).await
 }
 
 struct ApiHandler {
@@ -40,6 +65,9 @@ impl Handler for ApiHandler {
             clock: self.app.clock.as_ref(),
             settings: &self.app.settings,
         };
+        if console::is_console_path(&req.path) {
+            return console_call(&self.app.db, &ctx, None, &self.app.console, &req).await;
+        }
         rest::handle(&ctx, &req).await
     }
 }
@@ -51,7 +79,14 @@ impl ApiApp {
             db: db.to_owned(),
             settings,
             clock,
+            console: Arc::new(ConsoleSettings::default()),
         }
+    }
+
+    /// The same app with the operator console configured.
+    pub fn with_console(mut self, console: ConsoleSettings) -> ApiApp {
+        self.console = Arc::new(console);
+        self
     }
 
     /// Serves the app on loopback.

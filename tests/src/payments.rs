@@ -1,6 +1,7 @@
 //! The payment handlers on native adapters: the `api` component's routes with payments
 //! enabled ([`qwen_core::rest::handle_with_payments`]) and the `payments` component's
-//! webhook ([`qwen_core::payments::webhook::handle`]) on one loopback server, plus a fixture
+//! webhook ([`qwen_core::payments::webhook::handle`]) on one loopback server (and the operator
+//! console under `/console`, with refunds), plus a fixture
 //! with a fake YooKassa and a fake Bot API, and the ledger/payments invariant check.
 
 use std::path::{Path, PathBuf};
@@ -102,6 +103,8 @@ pub struct PaymentsApp {
     pub pay: PaymentSettings,
     /// The clock.
     pub clock: Arc<dyn Clock + Send + Sync>,
+    /// The operator console's configuration (off by default).
+    pub console: Arc<console::ConsoleSettings>,
 }
 
 struct PayHandler {
@@ -134,6 +137,10 @@ impl Handler for PayHandler {
             http: &self.http,
             pay: &self.app.pay,
         };
+        if console::is_console_path(&req.path) {
+            let (db, console) = (&self.app.db, &self.app.console);
+            return crate::api::console_call(db, &ctx, Some(&providers), console, &req).await;
+        }
         rest::handle_with_payments(&ctx, Some(&providers), &req).await
     }
 }
@@ -187,6 +194,8 @@ pub struct PayFixture {
     pub prefix: String,
     /// HTTP client.
     pub client: reqwest::Client,
+    /// The settable clock the app uses.
+    pub clock: Arc<FakeClock>,
 }
 
 impl PayFixture {
@@ -195,16 +204,30 @@ impl PayFixture {
     /// # Panics
     /// When the temp dir or the server cannot be created (test setup).
     pub async fn start(name: &str, tweak: impl FnOnce(&mut PaymentSettings)) -> PayFixture {
+        PayFixture::start_with_console(name, tweak, console::ConsoleSettings::default()).await
+    }
+
+    /// [`PayFixture::start`] with the operator console configured.
+    ///
+    /// # Panics
+    /// When the temp dir or the server cannot be created (test setup).
+    pub async fn start_with_console(
+        name: &str,
+        tweak: impl FnOnce(&mut PaymentSettings),
+        console: console::ConsoleSettings,
+    ) -> PayFixture {
         let prefix = unique_prefix(name);
         let (yk, tg) = (FakeYooKassa::start().await, FakeTelegram::start().await);
         let mut pay = pay_settings(&yk, &tg);
         tweak(&mut pay);
         let dir = tempfile::tempdir().expect("temp dir");
+        let clock = Arc::new(FakeClock::new());
         let app = PaymentsApp {
             db: dir.path().join("app.db"),
             settings: test_settings(&prefix),
             pay,
-            clock: Arc::new(FakeClock::new()),
+            clock: clock.clone(),
+            console: Arc::new(console),
         };
         let server = app.serve().expect("server starts");
         PayFixture {
@@ -215,6 +238,7 @@ impl PayFixture {
             tg,
             prefix,
             client: reqwest::Client::new(),
+            clock,
         }
     }
 

@@ -24,6 +24,7 @@ fn reads(component: &str) -> Vec<Variable> {
         "api" => VARIABLES
             .iter()
             .chain(qwen_core::payments::settings::VARIABLES)
+            .chain(console::settings::VARIABLES)
             .copied()
             .collect(),
         other => extra_reads(other),

@@ -1,6 +1,7 @@
 //! The `api` Spin component: a thin adapter that reads the request, opens the `default`
 //! SQLite database and the Redis queue, and hands everything to
-//! [`qwen_core::rest::handle`]. No business logic lives here.
+//! [`qwen_core::rest::handle`] — or, under `/console`, to the operator console
+//! ([`console::handle`]). No business logic lives here.
 
 #[cfg(target_arch = "wasm32")]
 mod component {
@@ -8,7 +9,7 @@ mod component {
     use qwen_core::payments::{PaymentSettings, api::Providers};
     use qwen_core::rest::{Ctx, handle_with_payments};
     use spin_adapters::{
-        SpinConfig, SpinHttp, SpinQueue, SpinSql, SystemClock, init_logging, into_response,
+        SpinConfig, SpinHttp, SpinKv, SpinQueue, SpinSql, SystemClock, init_logging, into_response,
         once_per_instance, read_request, settings,
     };
 
@@ -41,6 +42,29 @@ mod component {
             http: &SpinHttp,
             pay: &pay,
         };
+        if console::is_console_path(&request.path) {
+            return console_answer(&ctx, &providers, &request).await;
+        }
         handle_with_payments(&ctx, Some(&providers), &request).await
+    }
+
+    async fn console_answer(
+        ctx: &Ctx<'_>,
+        providers: &Providers<'_>,
+        request: &qwen_core::http::Request,
+    ) -> qwen_core::ports::HttpResponse {
+        let loaded = once_per_instance(|| console::ConsoleSettings::load(&SpinConfig)).await;
+        let settings = match loaded {
+            Ok(s) => s,
+            Err(e) => return error(500, "bad_configuration", &e.to_string()),
+        };
+        let kv = SpinKv::default_store();
+        let env = console::Env {
+            ctx,
+            providers: Some(providers),
+            kv: &kv,
+            settings: &settings,
+        };
+        console::handle(&env, request).await
     }
 }

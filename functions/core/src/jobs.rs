@@ -453,6 +453,46 @@ pub async fn list_for_user(
     crate::db::page_of(sql, &stmt, count, user_id, page, from_row).await
 }
 
+/// The operators' filter of the jobs list: a status and a `[from, to)` window of creation
+/// time (Unix ms); `None` means no filter.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct JobFilter {
+    /// Only this status.
+    pub status: Option<JobStatus>,
+    /// Created at or after (ms).
+    pub from: Option<i64>,
+    /// Created before (ms).
+    pub to: Option<i64>,
+}
+
+/// A page of every user's jobs matching `f`, newest first, and their number.
+///
+/// # Errors
+/// The storage error.
+pub async fn admin_list(
+    sql: &dyn Sql,
+    f: &JobFilter,
+    page: crate::Page,
+) -> CoreResult<(Vec<Job>, i64)> {
+    const WHERE: &str = "WHERE (?1 IS NULL OR status = ?1) AND (?2 IS NULL OR created_at >= ?2) \
+        AND (?3 IS NULL OR created_at < ?3)";
+    let args = [
+        f.status.map(|s| s.as_str()).into(),
+        f.from.into(),
+        f.to.into(),
+    ];
+    let stmt = format!(
+        "SELECT {COLUMNS} FROM jobs {WHERE} ORDER BY seq DESC LIMIT {} OFFSET {}",
+        page.limit, page.offset
+    );
+    let rows = sql.execute(&stmt, &args).await?;
+    let total = sql
+        .execute(&format!("SELECT COUNT(*) FROM jobs {WHERE}"), &args)
+        .await?;
+    let items = crate::db::all(&rows, from_row)?;
+    Ok((items, crate::db::count(&total)?))
+}
+
 /// Cancels a queued job and refunds it (in the same statement). `owner`, when given, must
 /// own the job (the bot passes the user; operators pass `None`).
 ///

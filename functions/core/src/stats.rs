@@ -73,6 +73,54 @@ pub async fn collect(
     Ok(s)
 }
 
+const HOUR_MS: i64 = 3_600_000;
+
+/// Jobs created in each of the last `hours` whole hours (UTC), oldest first; the last
+/// bucket is the current, unfinished hour.
+///
+/// # Errors
+/// The storage error.
+pub async fn jobs_per_hour(sql: &dyn Sql, now_ms: i64, hours: usize) -> CoreResult<Vec<i64>> {
+    let start = hour_start(now_ms) - (hours as i64 - 1) * HOUR_MS;
+    let rows = sql
+        .execute(
+            "SELECT (created_at - ?1) / ?2, COUNT(*) FROM jobs WHERE created_at >= ?1 GROUP BY 1",
+            &[start.into(), HOUR_MS.into()],
+        )
+        .await?;
+    let mut out = vec![0; hours];
+    for r in &rows {
+        if let Some(slot) = usize::try_from(r.int(0)?).ok().and_then(|i| out.get_mut(i)) {
+            *slot = r.int(1)?;
+        }
+    }
+    Ok(out)
+}
+
+/// How many jobs waited for a GPU at the end of each of the last `hours` hours (the last
+/// point is now), oldest first, as the jobs' own times tell it: created by then, not yet
+/// started and not finished.
+///
+/// # Errors
+/// The storage error.
+pub async fn queue_per_hour(sql: &dyn Sql, now_ms: i64, hours: usize) -> CoreResult<Vec<i64>> {
+    let first = now_ms - (hours as i64 - 1) * HOUR_MS;
+    let rows = sql
+        .execute(
+            "WITH RECURSIVE t(x) AS (SELECT ?1 UNION ALL SELECT x + ?2 FROM t WHERE x + ?2 <= ?3) \
+             SELECT (SELECT COUNT(*) FROM jobs WHERE created_at <= t.x \
+               AND (started_at IS NULL OR started_at > t.x) \
+               AND (finished_at IS NULL OR finished_at > t.x)) FROM t ORDER BY t.x",
+            &[first.into(), HOUR_MS.into(), now_ms.into()],
+        )
+        .await?;
+    rows.iter().map(|r| Ok(r.int(0)?)).collect()
+}
+
+fn hour_start(ms: i64) -> i64 {
+    ms - ms.rem_euclid(HOUR_MS)
+}
+
 async fn count(sql: &dyn Sql, stmt: &str, args: &[i64]) -> CoreResult<i64> {
     let params: Vec<_> = args.iter().map(|a| (*a).into()).collect();
     let rows = sql.execute(stmt, &params).await?;

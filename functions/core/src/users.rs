@@ -225,6 +225,28 @@ pub async fn get(sql: &dyn Sql, telegram_id: i64) -> CoreResult<User> {
     crate::db::first(&rows, from_row)?.ok_or_else(|| user_not_found(telegram_id))
 }
 
+/// Users an operator looks for: the one with Telegram id `query` (digits), or those whose
+/// `@username` is `query` (with or without the `@`, any case), at most 20.
+///
+/// # Errors
+/// The storage error.
+pub async fn search(sql: &dyn Sql, query: &str) -> CoreResult<Vec<User>> {
+    let q = query.trim().trim_start_matches('@');
+    if q.is_empty() {
+        return Ok(Vec::new());
+    }
+    if let Ok(id) = q.parse::<i64>() {
+        let stmt = format!("SELECT {COLUMNS} FROM users WHERE telegram_id = ?1");
+        let rows = sql.execute(&stmt, &[id.into()]).await?;
+        return Ok(crate::db::all(&rows, from_row)?);
+    }
+    let stmt = format!(
+        "SELECT {COLUMNS} FROM users WHERE username = ?1 COLLATE NOCASE ORDER BY telegram_id LIMIT 20"
+    );
+    let rows = sql.execute(&stmt, &[q.into()]).await?;
+    Ok(crate::db::all(&rows, from_row)?)
+}
+
 /// The "user does not exist" error.
 pub fn user_not_found(telegram_id: i64) -> CoreError {
     CoreError::not_found(

@@ -1,0 +1,66 @@
+//! # console
+//!
+//! The operator console at `/console`, served by the `api` component: server-rendered HTML
+//! pages over the core (the fleet, users, jobs, payments), with a small stylesheet and
+//! script embedded in the binary. Operators sign in with a name and password (hashes in the
+//! `console_operators` variable); a session is an HMAC-signed, expiring, `HttpOnly`,
+//! `SameSite=Strict` cookie. Every change is a POST carrying the session's CSRF token from
+//! the same origin, and goes through the same core function as the REST API.
+
+pub mod charts;
+pub mod html;
+pub mod password;
+pub mod session;
+pub mod settings;
+pub mod texts;
+pub mod throttle;
+
+mod auth;
+mod call;
+mod pages;
+
+use qwen_core::http::Request;
+use qwen_core::payments::api::Providers;
+use qwen_core::ports::{HttpResponse, KeyValue};
+use qwen_core::rest::Ctx;
+
+pub use settings::{ConsoleSettings, Operator};
+
+/// What the console needs: the core's request context, the payment providers (refunds),
+/// the key-value store (sign-in throttling) and its own configuration.
+pub struct Env<'a> {
+    /// Storage, queue, clock and core settings, as the REST API gets them.
+    pub ctx: &'a Ctx<'a>,
+    /// Outbound HTTP and payment settings; `None` where payments are not configured.
+    pub providers: Option<&'a Providers<'a>>,
+    /// The key-value store.
+    pub kv: &'a dyn KeyValue,
+    /// Operators and the session key.
+    pub settings: &'a ConsoleSettings,
+}
+
+/// Whether `path` is the console's (`/console` and below).
+pub fn is_console_path(path: &str) -> bool {
+    path == "/console" || path.starts_with("/console/")
+}
+
+/// Answers one console request. Never panics; every failure is a page.
+pub async fn handle(env: &Env<'_>, req: &Request) -> HttpResponse {
+    let lang = auth::lang(req);
+    if let Some(asset) = pages::asset(req) {
+        return asset;
+    }
+    if !env.settings.enabled() {
+        return pages::message(lang, 503, "not_configured");
+    }
+    if let Err(e) = qwen_core::db::ensure_ready(env.ctx.sql, env.ctx.clock.now_ms()).await {
+        return pages::core_error(lang, &qwen_core::CoreError::Storage(e));
+    }
+    if let Some(public) = auth::public(env, req, lang).await {
+        return public;
+    }
+    match auth::signed_in(env, req) {
+        Ok(session) => pages::route(&call::Call::new(env, req, &session, lang)).await,
+        Err(refusal) => refusal,
+    }
+}

@@ -1,0 +1,357 @@
+//! The operator console's sign-in and session rules on the native loopback server (the same
+//! `console::handle` the `api` component runs): cookies that are expired, forged or signed
+//! with another key are refused, every POST needs the session's CSRF token and this site's
+//! origin, wrong passwords are slowed down and refused, and no page shows a secret.
+
+use console::password::PasswordHash;
+use console::{ConsoleSettings, Operator};
+use qwen_core::payments::Deps;
+use qwen_core::payments::stars::{self, StarsPayment};
+use testkit::fixture::{API_TOKEN, EVENT_SECRET};
+use testkit::payments::{PayFixture, ReqwestHttp};
+use testkit::sql::SqliteSql;
+
+const NAME: &str = "anna";
+const PASSWORD: &str = "correct horse battery staple";
+const KEY: &str = "console-session-key-for-tests-0123456789";
+
+fn console_settings() -> ConsoleSettings {
+    ConsoleSettings {
+        operators: vec![Operator {
+            name: NAME.into(),
+            hash: PasswordHash::new(PASSWORD, b"salt-for-tests-16", 1_000),
+        }],
+        session_key: KEY.into(),
+        session_ms: 60 * 60_000,
+    }
+}
+
+struct Console {
+    f: PayFixture,
+    http: reqwest::Client,
+}
+
+struct Answer {
+    status: u16,
+    cookies: Vec<String>,
+    location: String,
+    body: String,
+}
+
+impl Console {
+    async fn start(name: &str) -> Console {
+        let f = PayFixture::start_with_console(name, |_| {}, console_settings()).await;
+        let http = reqwest::Client::builder()
+            .redirect(reqwest::redirect::Policy::none())
+            .build()
+            .expect("client");
+        Console { f, http }
+    }
+
+    fn origin(&self) -> String {
+        self.f.server.url()
+    }
+
+    async fn send(&self, req: reqwest::RequestBuilder) -> Answer {
+        let resp = req.send().await.expect("console answers");
+        let header = |n: &str| {
+            resp.headers()
+                .get_all(n)
+                .iter()
+                .map(|v| v.to_str().unwrap_or("").to_owned())
+                .collect::<Vec<_>>()
+        };
+        let (cookies, location) = (header("set-cookie"), header("location").concat());
+        let status = resp.status().as_u16();
+        let body = resp.text().await.unwrap_or_default();
+        Answer {
+            status,
+            cookies,
+            location,
+            body,
+        }
+    }
+
+    async fn get(&self, path: &str, cookie: &str) -> Answer {
+        let url = format!("{}{path}", self.f.server.url());
+        self.send(self.http.get(url).header("cookie", cookie)).await
+    }
+
+    async fn post(
+        &self,
+        path: &str,
+        cookie: &str,
+        origin: Option<&str>,
+        form: &[(&str, &str)],
+    ) -> Answer {
+        let url = format!("{}{path}", self.f.server.url());
+        let mut req = self.http.post(url).header("cookie", cookie).form(form);
+        if let Some(o) = origin {
+            req = req.header("origin", o);
+        }
+        self.send(req).await
+    }
+
+    async fn sign_in_as(&self, name: &str, password: &str) -> Answer {
+        let origin = self.origin();
+        self.post(
+            "/console/login",
+            "",
+            Some(&origin),
+            &[("name", name), ("password", password)],
+        )
+        .await
+    }
+
+    /// Signs in; returns the `Cookie` header value.
+    async fn sign_in(&self) -> String {
+        let a = self.sign_in_as(NAME, PASSWORD).await;
+        assert_eq!(
+            (a.status, a.location.as_str()),
+            (303, "/console/fleet"),
+            "{}",
+            a.body
+        );
+        let set = a.cookies.first().cloned().unwrap_or_default();
+        set.split(';').next().unwrap_or("").to_owned()
+    }
+
+    async fn csrf(&self, cookie: &str, page: &str) -> String {
+        let body = self.get(page, cookie).await.body;
+        let at = body.find("name=\"csrf\" value=\"").expect("a csrf field") + 19;
+        body[at..].split('"').next().unwrap_or("").to_owned()
+    }
+}
+
+#[tokio::test]
+async fn sign_in_sets_a_strict_http_only_cookie_and_pages_need_it() {
+    let c = Console::start("console_cookie").await;
+    let anon = c.get("/console/fleet", "").await;
+    assert_eq!(
+        (anon.status, anon.location.as_str()),
+        (303, "/console/login")
+    );
+    let a = c.sign_in_as(NAME, PASSWORD).await;
+    let set = a.cookies.first().cloned().unwrap_or_default();
+    for part in [
+        "qc_session=",
+        "HttpOnly",
+        "SameSite=Strict",
+        "Path=/console",
+        "Max-Age=3600",
+    ] {
+        assert!(set.contains(part), "{part} in {set}");
+    }
+    assert!(!set.contains("Secure"), "plain http: no Secure flag: {set}");
+    let cookie = set.split(';').next().unwrap_or("").to_owned();
+    let page = c.get("/console/fleet", &cookie).await;
+    assert_eq!(page.status, 200, "{}", page.body);
+    assert!(page.body.contains("Очередь") && page.body.contains(NAME));
+    let https = c
+        .send(
+            c.http
+                .post(format!("{}/console/login", c.origin()))
+                .header("origin", c.origin())
+                .header("x-forwarded-proto", "https")
+                .form(&[("name", NAME), ("password", PASSWORD)]),
+        )
+        .await;
+    assert!(
+        https.cookies.concat().contains("; Secure"),
+        "{:?}",
+        https.cookies
+    );
+}
+
+#[tokio::test]
+async fn expired_forged_and_foreign_cookies_are_refused() {
+    let c = Console::start("console_forged").await;
+    let cookie = c.sign_in().await;
+    assert_eq!(c.get("/console/users", &cookie).await.status, 200);
+    let value = cookie.trim_start_matches("qc_session=");
+    let (payload, sig) = value.rsplit_once('.').expect("signed");
+    let mut parts: Vec<String> = payload.split('.').map(str::to_owned).collect();
+    parts[1] = (parts[1].parse::<i64>().expect("expiry") + 86_400_000).to_string();
+    let longer = format!("qc_session={}.{sig}", parts.join("."));
+    let other = format!(
+        "qc_session=bob.{}.{sig}",
+        payload.split_once('.').map_or("", |p| p.1)
+    );
+    let mut other_key = console_settings();
+    other_key.session_key = "another-key-another-key-another-key-0".into();
+    let foreign = console::session::issue(&other_key, &other_key.operators[0], 0);
+    for bad in [
+        longer,
+        other,
+        format!("qc_session={}", foreign.value),
+        "qc_session=junk".into(),
+    ] {
+        let a = c.get("/console/users", &bad).await;
+        assert_eq!(
+            (a.status, a.location.as_str()),
+            (303, "/console/login"),
+            "{bad}"
+        );
+    }
+    c.f.clock.advance(60 * 60_000 + 1);
+    let expired = c.get("/console/users", &cookie).await;
+    assert_eq!(
+        (expired.status, expired.location.as_str()),
+        (303, "/console/login")
+    );
+}
+
+#[tokio::test]
+async fn posts_need_the_csrf_token_and_this_origin() {
+    let c = Console::start("console_csrf").await;
+    c.f.register(9101).await;
+    let cookie = c.sign_in().await;
+    let page = "/console/users/9101";
+    let token = c.csrf(&cookie, page).await;
+    let origin = c.origin();
+    let form = |csrf: &'static str| [("amount", "7"), ("reason", "goodwill"), ("csrf", csrf)];
+    let token: &'static str = Box::leak(token.into_boxed_str());
+    let action = "/console/users/9101/adjust";
+    let refused = [
+        c.post(action, &cookie, Some(&origin), &form("")[..2]).await,
+        c.post(action, &cookie, Some(&origin), &form("0123abcd"))
+            .await,
+        c.post(action, &cookie, Some("http://evil.example"), &form(token))
+            .await,
+        c.post(action, &cookie, None, &form(token)).await,
+        c.post(action, "", Some(&origin), &form(token)).await,
+    ];
+    for (i, a) in refused.iter().enumerate() {
+        assert_eq!(a.status, 403, "case {i}: {}", a.body);
+    }
+    assert_eq!(c.f.balance(9101).await, 100, "nothing moved");
+    let ok = c.post(action, &cookie, Some(&origin), &form(token)).await;
+    assert_eq!(
+        (ok.status, ok.location.as_str()),
+        (303, "/console/users/9101?done=adjusted"),
+        "{}",
+        ok.body
+    );
+    assert_eq!(c.f.balance(9101).await, 107);
+    let shown = c.get(page, &cookie).await.body;
+    assert!(
+        shown.contains("goodwill (by anna)"),
+        "the ledger line names the operator"
+    );
+}
+
+#[tokio::test]
+async fn wrong_passwords_are_slowed_down_and_refused() {
+    let c = Console::start("console_throttle").await;
+    let wrong = c.sign_in_as(NAME, "not the password").await;
+    assert_eq!(wrong.status, 401);
+    assert!(wrong.cookies.is_empty());
+    let soon = c.sign_in_as(NAME, PASSWORD).await;
+    assert_eq!(
+        soon.status, 429,
+        "even the right password waits: {}",
+        soon.body
+    );
+    c.f.clock.advance(1_100);
+    assert_eq!(c.sign_in_as(NAME, "still wrong").await.status, 401);
+    c.f.clock.advance(1_100);
+    assert_eq!(
+        c.sign_in_as(NAME, PASSWORD).await.status,
+        429,
+        "the second wait is 2 s"
+    );
+    c.f.clock.advance(1_000);
+    assert_eq!(c.sign_in_as(NAME, PASSWORD).await.status, 303);
+    assert_eq!(
+        c.sign_in_as("nobody", PASSWORD).await.status,
+        401,
+        "unknown names too"
+    );
+    let origin = c.origin();
+    let cross = c
+        .post(
+            "/console/login",
+            "",
+            Some("http://evil.example"),
+            &[("name", NAME), ("password", PASSWORD)],
+        )
+        .await;
+    assert_eq!(cross.status, 403, "sign-in from another origin");
+    let _ = origin;
+}
+
+async fn paid_stars_payment(c: &Console, user: i64) -> String {
+    let (status, created) = c.f.create(user, "stars", 50).await;
+    assert_eq!(status, 201, "{created}");
+    let id = created["payment"]["id"].as_str().unwrap_or("").to_owned();
+    let (sql, http) = (SqliteSql::open(&c.f.app.db), ReqwestHttp::new());
+    let deps = Deps {
+        sql: &sql,
+        http: &http,
+        clock: c.f.app.clock.as_ref(),
+        settings: &c.f.app.settings,
+        pay: &c.f.app.pay,
+    };
+    let q = StarsPayment {
+        user_id: user,
+        currency: "XTR",
+        total_amount: 50,
+        payload: &id,
+    };
+    assert!(
+        stars::successful_payment(&deps, &q, "stxCONSOLE")
+            .await
+            .expect("credit")
+    );
+    id
+}
+
+#[tokio::test]
+async fn no_page_shows_a_secret_and_refund_goes_through_telegram() {
+    let c = Console::start("console_secrets").await;
+    c.f.register(9201).await;
+    let payment = paid_stars_payment(&c, 9201).await;
+    let cookie = c.sign_in().await;
+    let token = c.csrf(&cookie, "/console/payments").await;
+    let origin = c.origin();
+    let back = [("csrf", token.as_str()), ("back", "/console/payments")];
+    let r = c
+        .post(
+            &format!("/console/payments/{payment}/refund"),
+            &cookie,
+            Some(&origin),
+            &back,
+        )
+        .await;
+    assert_eq!(
+        (r.status, r.location.as_str()),
+        (303, "/console/payments?done=refunded"),
+        "{}",
+        r.body
+    );
+    assert_eq!(c.f.tg.calls_of("refundStarPayment").len(), 1);
+    let secrets = [
+        API_TOKEN,
+        EVENT_SECRET,
+        KEY,
+        c.f.app.pay.bot_token.as_str(),
+        PASSWORD,
+    ];
+    let hash = console_settings().operators[0].hash.to_string();
+    for page in [
+        "/console/fleet",
+        "/console/fleet/live",
+        "/console/users?q=9201",
+        "/console/users/9201",
+        "/console/jobs",
+        "/console/payments",
+        "/console/reconciliations",
+        "/console/login",
+    ] {
+        let a = c.get(page, &cookie).await;
+        assert!(a.status == 200 || a.status == 303, "{page}: {}", a.status);
+        for s in secrets.iter().chain([&hash.as_str()]) {
+            assert!(!a.body.contains(s), "{page} shows a secret");
+        }
+    }
+}
