@@ -255,7 +255,10 @@ mod tests {
     #[test]
     fn one_host_the_queue_ahead_at_its_mean_run_time() {
         let a = host("a", Some(20_000), 1_000, true);
-        assert_eq!(wait(0, std::slice::from_ref(&a)), Wait::About { seconds: 20 });
+        assert_eq!(
+            wait(0, std::slice::from_ref(&a)),
+            Wait::About { seconds: 20 }
+        );
         assert_eq!(wait(8, &[a]), Wait::About { seconds: 180 });
     }
 
