@@ -15,7 +15,7 @@ use crate::requests::{
     AnswerCallbackQuery, AnswerPreCheckoutQuery, BotCommand, ChatAction, EditMessageReplyMarkup,
     EditMessageText, SendDocument, SendInvoice, SendMessage, SendPhoto, SetMyCommands, SetWebhook,
 };
-use crate::types::{File, Message, User, WebhookInfo};
+use crate::types::{File, Message, StarTransactions, User, WebhookInfo};
 
 /// Telegram's public Bot API server.
 pub const DEFAULT_BASE_URL: &str = "https://api.telegram.org";
@@ -221,6 +221,17 @@ where
             "telegram_payment_charge_id": telegram_payment_charge_id,
         });
         self.call("refundStarPayment", &params).await
+    }
+
+    /// `getStarTransactions`: at most `limit` (1–100) of the bot's Star transactions after
+    /// skipping `offset`, oldest first.
+    pub async fn get_star_transactions(
+        &self,
+        offset: u64,
+        limit: u32,
+    ) -> Result<StarTransactions, BotApiError> {
+        let params = serde_json::json!({ "offset": offset, "limit": limit });
+        self.call("getStarTransactions", &params).await
     }
 
     /// Downloads `file_path` (from [`File::file_path`]), refusing more than `max_bytes`

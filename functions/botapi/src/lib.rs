@@ -43,5 +43,6 @@ pub use requests::{
 pub use retry::with_retry_429;
 pub use types::{
     CallbackQuery, Chat, ChatMember, ChatMemberUpdated, Document, File, Message, PhotoSize,
-    PreCheckoutQuery, SuccessfulPayment, Update, User, WebhookInfo,
+    PreCheckoutQuery, StarTransaction, StarTransactions, SuccessfulPayment, TransactionPartner,
+    Update, User, WebhookInfo,
 };

@@ -391,3 +391,49 @@ pub struct WebhookInfo {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub allowed_updates: Option<Vec<String>>,
 }
+
+/// A page of the bot's Telegram Star transactions (`getStarTransactions`).
+#[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
+pub struct StarTransactions {
+    /// The transactions, in chronological order.
+    pub transactions: Vec<StarTransaction>,
+}
+
+/// One Telegram Star transaction. An incoming payment's `id` is the payment's
+/// `telegram_payment_charge_id`; a refund carries the id of the transaction it refunds.
+#[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
+pub struct StarTransaction {
+    /// Unique id (see above).
+    pub id: String,
+    /// Whole stars transferred.
+    pub amount: i64,
+    /// Billionths of a star on top of `amount` (0–999999999).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub nanostar_amount: Option<i64>,
+    /// When it was made, Unix time (seconds).
+    pub date: i64,
+    /// Who paid (incoming transactions only).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub source: Option<TransactionPartner>,
+    /// Who was paid (outgoing transactions only, e.g. a refund to a user).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub receiver: Option<TransactionPartner>,
+}
+
+/// The other side of a Star transaction. Only the `user` kind is read field by field; the
+/// others (`fragment`, `telegram_ads`, `other`, …) keep just their `type`.
+#[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
+pub struct TransactionPartner {
+    /// `user`, `chat`, `affiliate_program`, `fragment`, `telegram_ads`, `telegram_api`, `other`.
+    #[serde(rename = "type")]
+    pub kind: String,
+    /// For `user`: `invoice_payment`, `paid_media_payment`, `gift_purchase`, …
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub transaction_type: Option<String>,
+    /// For `user`: the user.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub user: Option<User>,
+    /// For `user` and `invoice_payment`: the bot's invoice payload.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub invoice_payload: Option<String>,
+}

@@ -45,6 +45,10 @@ pub const MIGRATIONS: &[Migration] = &[
         version: 6,
         sql: include_str!("../migrations/0006_hosts.sql"),
     },
+    Migration {
+        version: 7,
+        sql: include_str!("../migrations/0007_reconciliations.sql"),
+    },
 ];
 
 /// The newest schema version.

@@ -23,6 +23,7 @@ use utoipa::{PartialSchema, ToSchema};
 
 use crate::contract::{EventReply, HostHeartbeat, JobEvent, JobStatus};
 use crate::payments::api::PaymentOp;
+use crate::payments::reconcile::{self, api::ReconcileOp};
 use crate::payments::{Payment, PaymentStatus, ops};
 use crate::rest::{Op, ROUTES};
 use crate::{fleet, jobs, ledger, presets, stats, users};
@@ -344,6 +345,7 @@ pub fn describe(op: Op) -> Doc {
             vec![(200, "The metrics", None)],
         ),
         Op::Payments(p) => describe_payment(p),
+        Op::Reconciliations(r) => describe_reconciliation(r),
     }
 }
 
@@ -634,6 +636,83 @@ fn describe_refund() -> Doc {
     .errors(&ADMIN)
 }
 
+/// The body of `POST /api/reconciliations`: a UTC day, or a Unix ms range.
+pub fn new_reconciliation_schema() -> RefOr<Schema> {
+    use utoipa::openapi::schema::AdditionalProperties;
+    let closed = || Some(AdditionalProperties::<Schema>::FreeForm(false));
+    let day = string()
+        .pattern(Some(r"^[0-9]{4}-(0[1-9]|1[0-2])-(0[1-9]|[12][0-9]|3[01])$"))
+        .description(Some("A UTC day YYYY-MM-DD (a real date)"));
+    let by_day = ObjectBuilder::new()
+        .schema_type(Type::Object)
+        .property("day", day)
+        .required("day")
+        .additional_properties(closed());
+    let ms = |d| {
+        int64()
+            .minimum(Some(0.0))
+            .maximum(Some(reconcile::MAX_TIME_MS as f64))
+            .description(Some(d))
+    };
+    let by_range = ObjectBuilder::new()
+        .schema_type(Type::Object)
+        .property("from", ms("Start, Unix ms, inclusive"))
+        .required("from")
+        .property(
+            "to",
+            ms("End, Unix ms, exclusive: after from, at most 31 days later"),
+        )
+        .required("to")
+        .additional_properties(closed());
+    OneOfBuilder::new()
+        .item(by_day)
+        .item(by_range)
+        .description(Some("Either day, or from and to"))
+        .into()
+}
+
+const UPSTREAM: [(u16, &str); 2] = [
+    (
+        502,
+        "YooKassa or Telegram refused (e.g. wrong credentials); nothing stored",
+    ),
+    (
+        503,
+        "YooKassa or Telegram is down or failing; nothing stored; payments unavailable",
+    ),
+];
+
+fn describe_reconciliation(op: ReconcileOp) -> Doc {
+    let report = || Some(r::<reconcile::Report>());
+    let not_found = (404, "No such reconciliation or item");
+    match op {
+        ReconcileOp::Run => Doc {
+            query: vec![("rerun", ObjectBuilder::new().schema_type(Type::Boolean).into())],
+            ..doc(
+                "Reconcile a range with YooKassa and Telegram Stars; the same range answers its stored report unless rerun",
+                vec![(200, "The range's stored report", report()), (201, "A new report", report())],
+            )
+        }
+        .body(new_reconciliation_schema())
+        .errors(&[(422, "Invalid day or range (from < to, at most 31 days), or rerun not true/false")])
+        .errors(&UPSTREAM),
+        ReconcileOp::List => doc(
+            "Reconciliation reports, newest first, with counts per kind",
+            vec![(200, "A page of reports", Some(page_of(r::<reconcile::Head>())))],
+        )
+        .paged()
+        .errors(&[BAD_PAGE]),
+        ReconcileOp::Get => doc("One report with its items", vec![(200, "The report", report())])
+            .errors(&[not_found]),
+        ReconcileOp::Credit => doc(
+            "Credit a missing_ours item now; idempotent (credited is false when it was credited before)",
+            vec![(200, "Credited (now or before)", Some(r::<reconcile::Credited>()))],
+        )
+        .errors(&[not_found, (409, "Not creditable"), (422, "n is not an integer ≥ 0")])
+        .errors(&UPSTREAM),
+    }
+}
+
 fn error_schema() -> RefOr<Schema> {
     let inner = ObjectBuilder::new()
         .schema_type(Type::Object)
@@ -667,6 +746,7 @@ fn text_response(desc: &str) -> utoipa::openapi::Response {
 fn path_param(name: &str, op: Op) -> utoipa::openapi::path::Parameter {
     let schema: RefOr<Schema> = match (name, op) {
         ("telegram_id", _) => int_range(1, i64::MAX),
+        ("n", Op::Reconciliations(_)) => int_range(0, i64::MAX),
         ("id", Op::CreatePreset | Op::UpdatePreset) => string()
             .pattern(Some("^(?!categories$)[a-z0-9_]{1,64}$"))
             .into(),
@@ -861,6 +941,15 @@ fn components() -> utoipa::openapi::Components {
         JobEvent,
         JobStatus,
         PaymentStatus
+    );
+    add!(
+        reconcile::Report,
+        reconcile::Head,
+        reconcile::Item,
+        reconcile::Summary,
+        reconcile::Credited,
+        reconcile::ItemKind,
+        reconcile::Provider
     );
     let bearer = HttpBuilder::new()
         .scheme(HttpAuthScheme::Bearer)

@@ -7,6 +7,7 @@ use serde::Deserialize;
 use crate::contract::{HostHeartbeat, JobEvent};
 use crate::http::{self, Request};
 use crate::payments::api::{PaymentOp, Providers};
+use crate::payments::reconcile::api::ReconcileOp;
 use crate::ports::{Clock, HttpResponse, Queue, Sql};
 use crate::settings::Settings;
 use crate::{CoreError, Page, db, fleet, jobs, ledger, presets, signing, users};
@@ -74,6 +75,8 @@ pub enum Op {
     Stats,
     /// `/api/payments/…` and `GET /api/users/{telegram_id}/payments`
     Payments(PaymentOp),
+    /// `/api/reconciliations…`
+    Reconciliations(ReconcileOp),
 }
 
 /// One route: method, path pattern (`{name}` = one segment), operation.
@@ -137,6 +140,26 @@ pub const ROUTES: &[Route] = &[
     route("GET", "/api/fleet", Op::Fleet),
     route("GET", "/metrics", Op::Metrics),
     route("POST", "/internal/jobs/{id}/events", Op::JobEvent),
+    route(
+        "POST",
+        "/api/reconciliations",
+        Op::Reconciliations(ReconcileOp::Run),
+    ),
+    route(
+        "GET",
+        "/api/reconciliations",
+        Op::Reconciliations(ReconcileOp::List),
+    ),
+    route(
+        "GET",
+        "/api/reconciliations/{id}",
+        Op::Reconciliations(ReconcileOp::Get),
+    ),
+    route(
+        "POST",
+        "/api/reconciliations/{id}/items/{n}/credit",
+        Op::Reconciliations(ReconcileOp::Credit),
+    ),
 ];
 
 fn segments(path: &str) -> Vec<&str> {
@@ -225,6 +248,9 @@ pub async fn handle_with_payments(
     }
     if let Op::Payments(pay_op) = op {
         return crate::payments::api::dispatch(ctx, payments, req, pay_op, cap(&caps, 0)).await;
+    }
+    if let Op::Reconciliations(rec_op) = op {
+        return crate::payments::reconcile::api::dispatch(ctx, payments, req, rec_op, &caps).await;
     }
     match dispatch(ctx, req, op, &caps).await {
         Ok(resp) | Err(resp) => resp,
@@ -348,6 +374,11 @@ async fn dispatch(ctx: &Ctx<'_>, req: &Request, op: Op, caps: &[&str]) -> Answer
         Op::Metrics => metrics(ctx).await,
         Op::Stats => stats(ctx).await,
         Op::Payments(_) => Err(http::error(500, "internal", "payment route not dispatched")),
+        Op::Reconciliations(_) => Err(http::error(
+            500,
+            "internal",
+            "reconciliation route not dispatched",
+        )),
     }
 }
 

@@ -13,6 +13,12 @@
 //! The server runs on its own thread with its own tokio runtime, so it works from any test
 //! (sync, current-thread or multi-thread) and stops when the [`FakeTelegram`] is dropped.
 //!
+//! Telegram Stars: a `successful_payment` recorded with [`FakeTelegram::user_message`] (or
+//! [`FakeTelegram::add_star_payment`]) becomes an incoming Star transaction whose id is the
+//! charge id; `refundStarPayment` of a known charge adds the outgoing refund (same id);
+//! `getStarTransactions` pages them oldest first (`offset`, `limit` 1–100, default 100;
+//! [`FakeTelegram::set_star_page_size`] answers fewer per page, to exercise paging).
+//!
 //! Leniencies (documented, on purpose): editing or deleting a message the fake never sent
 //! succeeds (tests often build updates by hand), and any `callback_query_id` is accepted.
 
@@ -53,6 +59,7 @@ pub const METHODS: &[&str] = &[
     "sendInvoice",
     "answerPreCheckoutQuery",
     "refundStarPayment",
+    "getStarTransactions",
 ];
 
 /// The pseudo-method under which file downloads are recorded.
@@ -184,6 +191,10 @@ struct State {
     commands: Value,
     commands_by_lang: HashMap<String, Value>,
     refunded: Vec<String>,
+    /// Star transactions, oldest first (`StarTransaction` objects).
+    star_transactions: Vec<Value>,
+    /// At most this many transactions per `getStarTransactions` page, when set.
+    star_page_size: Option<usize>,
     /// Bumped by every new, edited or deleted message.
     version: u64,
 }
@@ -386,6 +397,13 @@ impl FakeTelegram {
         let id = *next;
         let mut msg = json!({ "message_id": id, "from": from, "chat": chat, "date": now() });
         merge(&mut msg, fields);
+        if let Some(paid) = msg
+            .get("successful_payment")
+            .filter(|p| p["currency"] == "XTR")
+        {
+            let tx = incoming_star(from, paid, now());
+            st.star_transactions.push(tx);
+        }
         let stored = StoredMessage {
             text: msg["text"].as_str().map(str::to_owned),
             json: msg.clone(),
@@ -394,6 +412,35 @@ impl FakeTelegram {
         st.messages.insert((chat_id, id), stored);
         st.version += 1;
         msg
+    }
+
+    /// Records an incoming Stars payment of `amount` stars by `user` (a `User` object) for the
+    /// invoice `payload`, with charge id `charge_id`, at Unix time `date` (seconds), as
+    /// Telegram lists it without the bot having been told (a lost `successful_payment`).
+    pub fn add_star_payment(
+        &self,
+        user: &Value,
+        amount: i64,
+        payload: &str,
+        charge_id: &str,
+        date: i64,
+    ) {
+        let paid = json!({"total_amount": amount, "invoice_payload": payload, "telegram_payment_charge_id": charge_id});
+        let tx = incoming_star(user, &paid, date);
+        let mut st = self.inner.lock();
+        st.star_transactions.push(tx);
+        st.star_transactions
+            .sort_by_key(|t| t["date"].as_i64().unwrap_or(0));
+    }
+
+    /// Every Star transaction, oldest first.
+    pub fn star_transactions(&self) -> Vec<Value> {
+        self.inner.lock().star_transactions.clone()
+    }
+
+    /// `getStarTransactions` answers at most `n` transactions per call (Telegram: 100).
+    pub fn set_star_page_size(&self, n: usize) {
+        self.inner.lock().star_page_size = Some(n.max(1));
     }
 
     /// Every message of the private chat `chat_id` still shown (not deleted), oldest first,
@@ -676,6 +723,8 @@ const TYPED_PARAMS: &[&str] = &[
     "prices",
     "ok",
     "has_spoiler",
+    "offset",
+    "limit",
 ];
 
 async fn parse_params(
@@ -818,6 +867,7 @@ fn run_method(inner: &Inner, method: &str, p: &Value, files: &[UploadedFile]) ->
         "sendInvoice" => send_invoice(&mut st, bot, p),
         "answerPreCheckoutQuery" => answer_pre_checkout(p),
         "refundStarPayment" => refund(&mut st, p),
+        "getStarTransactions" => star_transactions(&st, p),
         _ => Err((404, "Not Found".into(), None)),
     }
 }
@@ -1236,6 +1286,45 @@ fn refund(st: &mut State, p: &Value) -> Outcome {
     if st.refunded.contains(&charge) {
         return Err(bad("CHARGE_ALREADY_REFUNDED"));
     }
+    let refunded = st
+        .star_transactions
+        .iter()
+        .find(|t| t["id"] == charge.as_str() && t.get("source").is_some())
+        .map(|t| json!({"id": charge, "amount": t["amount"], "date": now(),
+            "receiver": {"type": "user", "transaction_type": "invoice_payment", "user": t["source"]["user"]}}));
+    st.star_transactions.extend(refunded);
     st.refunded.push(charge);
     Ok(Value::Bool(true))
+}
+
+/// The incoming `StarTransaction` of a Stars `successful_payment` by `user`.
+fn incoming_star(user: &Value, paid: &Value, date: i64) -> Value {
+    let source = json!({"type": "user", "transaction_type": "invoice_payment", "user": user,
+        "invoice_payload": paid["invoice_payload"]});
+    json!({"id": paid["telegram_payment_charge_id"], "amount": paid["total_amount"],
+        "date": date, "source": source})
+}
+
+fn star_transactions(st: &State, p: &Value) -> Outcome {
+    let offset = match &p["offset"] {
+        Value::Null => 0,
+        v => as_i64(v)
+            .filter(|o| *o >= 0)
+            .ok_or_else(|| bad("offset is invalid"))?,
+    };
+    let limit = match &p["limit"] {
+        Value::Null => 100,
+        v => as_i64(v)
+            .ok_or_else(|| bad("limit is invalid"))?
+            .clamp(1, 100),
+    };
+    let limit = st.star_page_size.map_or(limit, |n| limit.min(n as i64));
+    let page: Vec<Value> = st
+        .star_transactions
+        .iter()
+        .skip(offset as usize)
+        .take(limit as usize)
+        .cloned()
+        .collect();
+    Ok(json!({ "transactions": page }))
 }

@@ -7,6 +7,14 @@
 //! `created_at`, `description`, `metadata`, `payment_method`, `recipient`, `refundable`,
 //! `refunded_amount`, `test`; errors as `{"type":"error","id","code","description","parameter"}`.
 //!
+//! Lists: `GET /v3/payments` and `GET /v3/refunds` with the filters `created_at.gte`/`gt`/
+//! `lte`/`lt` (ISO 8601), `status`, `limit` (1–100, default 10) and `cursor`, newest first,
+//! answered as `{"type":"list","items":[…],"next_cursor":"…"}` (no `next_cursor` on the last
+//! page); a malformed filter or an unknown cursor is a 400 `invalid_request` naming the
+//! parameter. [`FakeYooKassa::set_page_size`] answers fewer per page, to exercise paging;
+//! [`FakeYooKassa::add_payment`] plants a payment the app never created, and
+//! [`FakeYooKassa::set_created_at`] moves one in time.
+//!
 //! Idempotence: the same key with the same body answers the same payment; the same key with
 //! another body is a 400 `invalid_request` on `Idempotence-Key`. Tests change a payment's
 //! status ([`FakeYooKassa::set_status`]), tamper with it ([`FakeYooKassa::set_field`]),
@@ -52,6 +60,8 @@ pub struct Recorded {
     pub method: String,
     /// Path.
     pub path: String,
+    /// Raw query string (empty when none).
+    pub query: String,
     /// `Idempotence-Key` header.
     pub idempotence_key: Option<String>,
     /// Whether Basic auth matched.
@@ -68,6 +78,8 @@ struct State {
     keys: HashMap<String, (Value, String)>,
     scripts: Vec<(String, u32, Failure)>,
     requests: Vec<Recorded>,
+    refund_order: Vec<String>,
+    page_size: Option<usize>,
 }
 
 struct Inner {
@@ -253,7 +265,42 @@ impl FakeYooKassa {
             p["refunded_amount"] = amount;
         }
         st.refunds.insert(id.clone(), refund);
+        st.refund_order.push(id.clone());
         id
+    }
+
+    /// Lists answer at most `n` objects per page, whatever `limit` asks (YooKassa: 100).
+    pub fn set_page_size(&self, n: usize) {
+        self.inner.lock().page_size = Some(n.max(1));
+    }
+
+    /// Plants a succeeded payment of `amount_value` roubles (e.g. `"100.00"`) with `metadata`
+    /// that the app never created; returns its id.
+    pub fn add_payment(&self, amount_value: &str, metadata: Value) -> String {
+        let id = uuid::Uuid::new_v4().to_string();
+        let body = json!({"amount": {"value": amount_value, "currency": "RUB"},
+            "confirmation": {"return_url": "https://t.me/"}, "metadata": metadata,
+            "payment_method_data": {"type": "bank_card"}});
+        let payment = new_payment(&id, &body);
+        {
+            let mut st = self.inner.lock();
+            st.payments.insert(id.clone(), payment);
+            st.order.push(id.clone());
+        }
+        self.set_status(&id, "succeeded");
+        id
+    }
+
+    /// Sets a payment's (or refund's) `created_at` to Unix ms `ms`.
+    pub fn set_created_at(&self, id: &str, ms: i64) {
+        let at = qwen_core::payments::reconcile::time::iso(ms);
+        let mut st = self.inner.lock();
+        if let Some(p) = st.payments.get_mut(id) {
+            p["created_at"] = at.clone().into();
+        }
+        if let Some(r) = st.refunds.get_mut(id) {
+            r["created_at"] = at.into();
+        }
     }
 
     /// Answers the next `times` requests whose path starts with `path_prefix` with `failure`.
@@ -353,6 +400,7 @@ async fn handle(req: Request<Incoming>, inner: &Inner) -> Response<Full<Bytes>> 
     let rec = Recorded {
         method: parts.method.as_str().to_owned(),
         path: parts.uri.path().to_owned(),
+        query: parts.uri.query().unwrap_or("").to_owned(),
         idempotence_key: header("idempotence-key"),
         authorized: header("authorization").as_deref() == Some(inner.auth.as_str()),
         body: serde_json::from_slice(&bytes).unwrap_or(Value::Null),
@@ -422,6 +470,8 @@ fn route(inner: &Inner, rec: &Recorded) -> (u16, Value) {
     };
     match (rec.method.as_str(), segs.as_slice()) {
         ("POST", ["v3", "payments"]) => create(inner, rec),
+        ("GET", ["v3", "payments"]) => list(inner, &rec.query, Kind::Payments),
+        ("GET", ["v3", "refunds"]) => list(inner, &rec.query, Kind::Refunds),
         ("GET", ["v3", "payments", id]) => inner
             .lock()
             .payments
@@ -524,4 +574,120 @@ fn new_payment(id: &str, body: &Value) -> Value {
         "refunded_amount": {"value": "0.00", "currency": "RUB"},
         "test": true,
     })
+}
+
+#[derive(Clone, Copy, PartialEq)]
+enum Kind {
+    Payments,
+    Refunds,
+}
+
+const FILTERS: &[&str] = &[
+    "created_at.gte",
+    "created_at.gt",
+    "created_at.lte",
+    "created_at.lt",
+];
+
+/// The list filters of a query: `(created_at bounds, status, limit, offset from cursor)`.
+struct ListQuery {
+    bounds: Vec<(String, i64)>,
+    status: Option<String>,
+    limit: usize,
+    offset: usize,
+}
+
+fn list_query(query: &str, kind: Kind) -> Result<ListQuery, (u16, Value)> {
+    let mut q = ListQuery {
+        bounds: Vec::new(),
+        status: None,
+        limit: 10,
+        offset: 0,
+    };
+    for (k, v) in form_urlencoded::parse(query.as_bytes()) {
+        let bad = || invalid(&format!("Invalid value of parameter {k}"), &k);
+        match k.as_ref() {
+            f if FILTERS.contains(&f) => {
+                let ms = qwen_core::payments::reconcile::time::parse_iso(&v).ok_or_else(bad)?;
+                q.bounds.push((f.to_owned(), ms));
+            }
+            "status" => {
+                let known: &[&str] = match kind {
+                    Kind::Payments => &["pending", "waiting_for_capture", "succeeded", "canceled"],
+                    Kind::Refunds => &["pending", "succeeded", "canceled"],
+                };
+                q.status = Some(v.to_string()).filter(|s| known.contains(&s.as_str()));
+                q.status.as_ref().ok_or_else(bad)?;
+            }
+            "limit" => {
+                q.limit = v
+                    .parse()
+                    .ok()
+                    .filter(|l| (1..=100).contains(l))
+                    .ok_or_else(bad)?
+            }
+            "cursor" => q.offset = cursor_offset(&v).ok_or_else(bad)?,
+            "payment_id" | "payment_method" | "captured_at.gte" | "captured_at.lt" => {}
+            _ => return Err(invalid(&format!("Unknown parameter {k}"), &k)),
+        }
+    }
+    Ok(q)
+}
+
+/// A cursor is opaque to clients; this fake's spells an offset (hex, masked).
+const CURSOR_MASK: u64 = 0x5f3a_9c21_7e4d_b806;
+
+fn cursor_of(offset: usize) -> String {
+    format!("{:016x}", offset as u64 ^ CURSOR_MASK)
+}
+
+fn cursor_offset(cursor: &str) -> Option<usize> {
+    let n = u64::from_str_radix(cursor, 16)
+        .ok()
+        .filter(|_| cursor.len() == 16)?;
+    usize::try_from(n ^ CURSOR_MASK)
+        .ok()
+        .filter(|o| *o <= 1_000_000)
+}
+
+fn matches(q: &ListQuery, obj: &Value) -> bool {
+    let Some(at) = obj["created_at"]
+        .as_str()
+        .and_then(qwen_core::payments::reconcile::time::parse_iso)
+    else {
+        return false;
+    };
+    let in_bounds = q.bounds.iter().all(|(f, ms)| match f.as_str() {
+        "created_at.gte" => at >= *ms,
+        "created_at.gt" => at > *ms,
+        "created_at.lte" => at <= *ms,
+        _ => at < *ms,
+    });
+    in_bounds && q.status.as_deref().is_none_or(|s| obj["status"] == s)
+}
+
+fn list(inner: &Inner, query: &str, kind: Kind) -> (u16, Value) {
+    let q = match list_query(query, kind) {
+        Ok(q) => q,
+        Err(e) => return e,
+    };
+    let st = inner.lock();
+    let (order, objects) = match kind {
+        Kind::Payments => (&st.order, &st.payments),
+        Kind::Refunds => (&st.refund_order, &st.refunds),
+    };
+    let all: Vec<Value> = order
+        .iter()
+        .rev()
+        .filter_map(|id| objects.get(id))
+        .filter(|o| matches(&q, o))
+        .cloned()
+        .collect();
+    let size = st.page_size.map_or(q.limit, |n| n.min(q.limit));
+    let items: Vec<Value> = all.iter().skip(q.offset).take(size).cloned().collect();
+    let mut body = json!({"type": "list", "items": items});
+    if q.offset + size < all.len() {
+        body["next_cursor"] = cursor_of(q.offset + size).into();
+    }
+    (200, body)
 }

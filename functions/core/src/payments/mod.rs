@@ -10,6 +10,7 @@
 pub mod allowlist;
 pub mod api;
 pub mod ops;
+pub mod reconcile;
 pub mod settings;
 pub mod stars;
 pub mod store;

@@ -96,6 +96,27 @@ pub async fn by_provider_id(sql: &dyn Sql, provider_id: &str) -> CoreResult<Opti
     one(sql, &stmt, &[provider_id.into()]).await
 }
 
+/// The payment charged under Telegram's `charge_id` (Stars), if any.
+///
+/// # Errors
+/// The storage error.
+pub async fn by_charge_id(sql: &dyn Sql, charge_id: &str) -> CoreResult<Option<Payment>> {
+    let stmt = format!("SELECT {COLUMNS} FROM payments WHERE charge_id = ?1");
+    one(sql, &stmt, &[charge_id.into()]).await
+}
+
+/// Every payment created in `[from, to)` (Unix ms), oldest first.
+///
+/// # Errors
+/// The storage error.
+pub async fn created_between(sql: &dyn Sql, from: i64, to: i64) -> CoreResult<Vec<Payment>> {
+    let stmt = format!(
+        "SELECT {COLUMNS} FROM payments WHERE created_at >= ?1 AND created_at < ?2 ORDER BY created_at, rowid"
+    );
+    let rows = sql.execute(&stmt, &[from.into(), to.into()]).await?;
+    Ok(crate::db::all(&rows, from_row)?)
+}
+
 /// Records what the provider answered on creation (clears an earlier failure).
 ///
 /// # Errors

@@ -1,6 +1,7 @@
 //! A YooKassa API v3 client over the [`HttpClient`](crate::ports::HttpClient) port:
 //! `POST /v3/payments` (Basic auth, `Idempotence-Key` = our payment id), `GET
-//! /v3/payments/{id}`, `GET /v3/refunds/{id}`. Every failure becomes
+//! /v3/payments/{id}`, `GET /v3/refunds/{id}`, and the lists `GET /v3/payments` and `GET
+//! /v3/refunds` (filters, cursor paging). Every failure becomes
 //! [`CoreError::Upstream`] with a clear message; `transient` says whether a retry may help.
 
 use std::collections::BTreeMap;
@@ -51,6 +52,9 @@ pub struct YkPayment {
     /// Our metadata (string values).
     #[serde(default)]
     pub metadata: BTreeMap<String, Value>,
+    /// When YooKassa created it (ISO 8601, UTC).
+    #[serde(default)]
+    pub created_at: Option<String>,
 }
 
 /// A YooKassa refund object (the fields we use).
@@ -64,7 +68,26 @@ pub struct YkRefund {
     pub status: String,
     /// Amount refunded.
     pub amount: Amount,
+    /// When YooKassa created it (ISO 8601, UTC).
+    #[serde(default)]
+    pub created_at: Option<String>,
 }
+
+/// One page of a YooKassa list (`{"type":"list","items":[…],"next_cursor":"…"}`).
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+pub struct ListPage<T> {
+    /// The objects of this page.
+    pub items: Vec<T>,
+    /// Pass as `cursor` for the next page; absent on the last page.
+    #[serde(default)]
+    pub next_cursor: Option<String>,
+}
+
+/// The largest page YooKassa's lists answer (`limit`).
+pub const LIST_LIMIT: u32 = 100;
+
+/// Pages followed at most by one listing (10 000 objects): a guard against a cursor loop.
+const MAX_LIST_PAGES: usize = 100;
 
 /// Kopecks as YooKassa's decimal string: 12345 → "123.45".
 pub fn amount_value(minor: i64) -> String {
@@ -214,6 +237,83 @@ pub async fn get_refund(deps: &Deps<'_>, id: &str) -> CoreResult<YkRefund> {
     call(deps, get_request(deps, "refunds", id)).await
 }
 
+/// `GET /v3/payments` created in `[from_iso, to_iso)`, every page (cursor paging).
+///
+/// # Errors
+/// [`CoreError::Upstream`] as for [`get_payment`], or when the cursors never end.
+pub async fn list_payments(
+    deps: &Deps<'_>,
+    from_iso: &str,
+    to_iso: &str,
+) -> CoreResult<Vec<YkPayment>> {
+    list(
+        deps,
+        "payments",
+        &[("created_at.gte", from_iso), ("created_at.lt", to_iso)],
+    )
+    .await
+}
+
+/// `GET /v3/refunds` that succeeded, created in `[from_iso, to_iso)`, every page.
+///
+/// # Errors
+/// As for [`list_payments`].
+pub async fn list_refunds(
+    deps: &Deps<'_>,
+    from_iso: &str,
+    to_iso: &str,
+) -> CoreResult<Vec<YkRefund>> {
+    let filters = [
+        ("created_at.gte", from_iso),
+        ("created_at.lt", to_iso),
+        ("status", "succeeded"),
+    ];
+    list(deps, "refunds", &filters).await
+}
+
+async fn list<T: serde::de::DeserializeOwned>(
+    deps: &Deps<'_>,
+    kind: &str,
+    filters: &[(&str, &str)],
+) -> CoreResult<Vec<T>> {
+    let mut all = Vec::new();
+    let mut cursor: Option<String> = None;
+    for _ in 0..MAX_LIST_PAGES {
+        let req = list_request(deps, kind, filters, cursor.as_deref());
+        let page: ListPage<T> = call(deps, req).await?;
+        all.extend(page.items);
+        cursor = page.next_cursor.filter(|c| !c.is_empty());
+        if cursor.is_none() {
+            return Ok(all);
+        }
+    }
+    Err(upstream(
+        format!("the {kind} list did not end after {MAX_LIST_PAGES} pages"),
+        false,
+    ))
+}
+
+fn list_request(
+    deps: &Deps<'_>,
+    kind: &str,
+    filters: &[(&str, &str)],
+    cursor: Option<&str>,
+) -> HttpRequest {
+    let mut query = form_urlencoded::Serializer::new(String::new());
+    query.extend_pairs(filters.iter().copied());
+    query.append_pair("limit", &LIST_LIMIT.to_string());
+    if let Some(c) = cursor {
+        query.append_pair("cursor", c);
+    }
+    HttpRequest {
+        method: "GET".into(),
+        url: format!("{}/v3/{kind}?{}", deps.pay.api_url, query.finish()),
+        headers: vec![auth_header(deps)],
+        body: Vec::new(),
+        timeout_ms: deps.pay.timeout_ms,
+    }
+}
+
 fn get_request(deps: &Deps<'_>, kind: &str, id: &str) -> HttpRequest {
     let safe: String = id
         .chars()
@@ -228,17 +328,36 @@ fn get_request(deps: &Deps<'_>, kind: &str, id: &str) -> HttpRequest {
     }
 }
 
-async fn call<T: serde::de::DeserializeOwned>(deps: &Deps<'_>, req: HttpRequest) -> CoreResult<T> {
-    let resp = deps.http.send(req).await.map_err(|e| match e {
+async fn send(deps: &Deps<'_>, req: HttpRequest) -> CoreResult<HttpResponse> {
+    deps.http.send(req).await.map_err(|e| match e {
         HttpError::Timeout => upstream("YooKassa did not answer in time", true),
         HttpError::Connect(m) => upstream(format!("YooKassa is unreachable: {m}"), true),
         HttpError::Other(m) => upstream(format!("request to YooKassa failed: {m}"), true),
-    })?;
+    })
+}
+
+fn parse<T: serde::de::DeserializeOwned>(resp: &HttpResponse) -> CoreResult<T> {
     if resp.status != 200 {
-        return Err(status_error(&resp));
+        return Err(status_error(resp));
     }
     serde_json::from_slice(&resp.body)
         .map_err(|e| upstream(format!("YooKassa answered an unexpected body: {e}"), false))
+}
+
+async fn call<T: serde::de::DeserializeOwned>(deps: &Deps<'_>, req: HttpRequest) -> CoreResult<T> {
+    parse(&send(deps, req).await?)
+}
+
+/// `GET /v3/payments/{id}`, `None` when YooKassa answers 404 (no such payment).
+///
+/// # Errors
+/// [`CoreError::Upstream`] as for [`get_payment`], except for the 404.
+pub async fn find_payment(deps: &Deps<'_>, id: &str) -> CoreResult<Option<YkPayment>> {
+    let resp = send(deps, get_request(deps, "payments", id)).await?;
+    if resp.status == 404 {
+        return Ok(None);
+    }
+    parse(&resp).map(Some)
 }
 
 /// Maps a non-200 answer (YooKassa's `{"type":"error","id","code","description","parameter"}`).

@@ -1,0 +1,147 @@
+//! The reconciliation routes (`/api/reconciliations…`), called from [`crate::rest`]:
+//!
+//! * `POST /api/reconciliations` with `{"day":"YYYY-MM-DD"}` (UTC) or `{"from","to"}` (Unix
+//!   ms, `from < to`, at most 31 days): 201 and the new report, or 200 and the range's stored
+//!   report; `?rerun=true` makes a new run of the range (201).
+//! * `GET /api/reconciliations` (a page, newest first), `GET /api/reconciliations/{id}`.
+//! * `POST /api/reconciliations/{id}/items/{n}/credit`: "credit now" (200, idempotent).
+
+use serde::Deserialize;
+use serde_json::json;
+
+use super::Range;
+use crate::error::CoreError;
+use crate::http::{self, Request};
+use crate::payments::Deps;
+use crate::payments::api::Providers;
+use crate::ports::HttpResponse;
+use crate::rest::Ctx;
+
+/// A reconciliation route.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ReconcileOp {
+    /// `POST /api/reconciliations`
+    Run,
+    /// `GET /api/reconciliations`
+    List,
+    /// `GET /api/reconciliations/{id}`
+    Get,
+    /// `POST /api/reconciliations/{id}/items/{n}/credit`
+    Credit,
+}
+
+/// The body of `POST /api/reconciliations`: `day`, or `from` and `to`.
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct NewReconciliation {
+    /// A UTC day, `YYYY-MM-DD`.
+    #[serde(default)]
+    pub day: Option<String>,
+    /// Range start, Unix ms, inclusive.
+    #[serde(default)]
+    pub from: Option<i64>,
+    /// Range end, Unix ms, exclusive.
+    #[serde(default)]
+    pub to: Option<i64>,
+}
+
+impl NewReconciliation {
+    /// The validated range.
+    ///
+    /// # Errors
+    /// [`CoreError::Invalid`]: neither or both forms, a bad day, a bad range.
+    pub fn range(&self) -> Result<Range, CoreError> {
+        match (&self.day, self.from, self.to) {
+            (Some(day), None, None) => Range::day(day),
+            (None, Some(from), Some(to)) => Range::new(from, to),
+            _ => Err(CoreError::invalid(
+                "invalid_range",
+                "give either day, or from and to",
+            )),
+        }
+    }
+}
+
+type Answer = Result<HttpResponse, HttpResponse>;
+
+fn core(e: CoreError) -> HttpResponse {
+    http::from_core(&e)
+}
+
+fn deps<'a>(ctx: &'a Ctx<'a>, prov: Option<&'a Providers<'a>>) -> Result<Deps<'a>, HttpResponse> {
+    let prov = prov.ok_or_else(|| {
+        http::error(
+            503,
+            "payments_unavailable",
+            "payments are not configured in this component",
+        )
+    })?;
+    Ok(Deps {
+        sql: ctx.sql,
+        http: prov.http,
+        clock: ctx.clock,
+        settings: ctx.settings,
+        pay: prov.pay,
+    })
+}
+
+/// Answers one reconciliation route (`caps` are the path captures).
+pub async fn dispatch(
+    ctx: &Ctx<'_>,
+    prov: Option<&Providers<'_>>,
+    req: &Request,
+    op: ReconcileOp,
+    caps: &[&str],
+) -> HttpResponse {
+    let cap = |i: usize| caps.get(i).copied().unwrap_or("");
+    let answer = match op {
+        ReconcileOp::Run => run(ctx, prov, req).await,
+        ReconcileOp::List => list(ctx, req).await,
+        ReconcileOp::Get => super::store::get(ctx.sql, cap(0))
+            .await
+            .map(|r| http::json(200, &r))
+            .map_err(core),
+        ReconcileOp::Credit => credit(ctx, prov, cap(0), cap(1)).await,
+    };
+    match answer {
+        Ok(r) | Err(r) => r,
+    }
+}
+
+fn rerun(req: &Request) -> Result<bool, HttpResponse> {
+    match req.query_param("rerun").as_deref() {
+        None | Some("false") => Ok(false),
+        Some("true") => Ok(true),
+        Some(_) => Err(http::error(422, "invalid_rerun", "rerun is true or false")),
+    }
+}
+
+async fn run(ctx: &Ctx<'_>, prov: Option<&Providers<'_>>, req: &Request) -> Answer {
+    let rerun = rerun(req)?;
+    let body: NewReconciliation = req.json()?;
+    let range = body.range().map_err(core)?;
+    let deps = deps(ctx, prov)?;
+    let outcome = super::run(&deps, range, rerun).await.map_err(core)?;
+    Ok(http::json(
+        if outcome.created { 201 } else { 200 },
+        &outcome.report,
+    ))
+}
+
+async fn list(ctx: &Ctx<'_>, req: &Request) -> Answer {
+    let p = crate::rest::page(req)?;
+    let (items, total) = super::store::list(ctx.sql, p).await.map_err(core)?;
+    Ok(http::json(
+        200,
+        &json!({ "items": items, "total": total, "limit": p.limit, "offset": p.offset }),
+    ))
+}
+
+async fn credit(ctx: &Ctx<'_>, prov: Option<&Providers<'_>>, id: &str, raw_n: &str) -> Answer {
+    let n = http::int_text(raw_n)
+        .filter(|n| *n >= 0)
+        .ok_or_else(|| http::error(422, "invalid_item", "n is an integer ≥ 0"))?;
+    let deps = deps(ctx, prov)?;
+    let done = super::credit(&deps, id, n).await.map_err(core)?;
+    Ok(http::json(200, &done))
+}
