@@ -120,6 +120,74 @@ async fn seed(edge: &Edge) -> (String, String) {
     (job_id, id)
 }
 
+/// A credited 300 ₽ card payment of `user`; returns YooKassa's id.
+async fn credited_card(edge: &Edge, user: i64) -> String {
+    let (_, yk) = edge.on(0).card_payment(user).await;
+    edge.yk.set_status(&yk, "succeeded");
+    let (status, answer) = edge
+        .notify(&edge.yk.notification("payment.succeeded", &yk))
+        .await;
+    assert_eq!(status, 200, "{answer}");
+    yk
+}
+
+/// One payment of each kind a reconciliation reports; returns our id of the one paid at
+/// YooKassa but never credited here.
+async fn plant_mismatches(edge: &Edge) -> String {
+    let user = USER + 1;
+    edge.register(user).await;
+    credited_card(edge, user).await;
+    let (lost, lost_yk) = edge.on(0).card_payment(user).await;
+    edge.yk.set_status(&lost_yk, "succeeded");
+    let ghost = credited_card(edge, user).await;
+    edge.yk.set_status(&ghost, "canceled");
+    let odd = credited_card(edge, user).await;
+    edge.yk.set_field(&odd, "/amount/value", json!("1.00"));
+    let refunded = credited_card(edge, user).await;
+    edge.yk.refund(&refunded);
+    lost
+}
+
+/// Runs today's reconciliation from the console, sees every kind, credits the lost one.
+async fn reconciliation(c: &Client, edge: &Edge) {
+    let lost = plant_mismatches(edge).await;
+    click(c, "nav a[href='/console/reconciliations']").await;
+    let now = qwen_core::ports::Clock::now_ms(&testkit::clock::SystemClock);
+    let today = qwen_core::payments::reconcile::time::iso(now);
+    let set = "document.querySelector('input[name=day]').value = arguments[0]";
+    c.execute(set, vec![json!(&today[..10])])
+        .await
+        .expect("set the day");
+    click(c, "form[action='/console/reconciliations'] button").await;
+    wait_url(c, "/console/reconciliations/").await;
+    for kind in [
+        "matched",
+        "missing_ours",
+        "missing_theirs",
+        "amount_mismatch",
+        "refund_not_taken_back",
+    ] {
+        text_of(c, &format!("tr[data-kind='{kind}']")).await;
+    }
+    shot(c, "07-reconciliation.png").await;
+    let balance = edge.balance(USER + 1).await;
+    click(c, "tr[data-kind='missing_ours'] form button").await;
+    let flash = text_of(c, ".flash.ok").await;
+    assert!(
+        flash.contains("зачислен") || flash.contains("credited"),
+        "{flash}"
+    );
+    assert_eq!(
+        edge.balance(USER + 1).await,
+        balance + 330,
+        "credited once: 300 + 10 %"
+    );
+    let (_, row) = edge
+        .api("GET", &format!("/api/payments/{lost}"), None)
+        .await;
+    assert_eq!(row["status"], "succeeded", "{row}");
+}
+
 async fn sign_in(c: &Client, edge: &Edge) {
     c.goto(&edge.app.url("/console/"))
         .await
@@ -207,6 +275,7 @@ async fn console_in_a_browser_on_the_real_edge() {
     sign_in(&c, &edge).await;
     adjust_cancel_refund(&c, &edge, &job, &payment).await;
     fleet(&c, &edge, stale_since).await;
+    reconciliation(&c, &edge).await;
     let page = c.source().await.unwrap_or_default();
     assert!(
         !page.contains(&edge.secrets.api_token),

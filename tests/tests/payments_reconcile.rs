@@ -215,6 +215,23 @@ async fn each_planted_mismatch_is_reported_as_its_kind_across_pages() {
         f.tg.calls_of("getStarTransactions").len() >= 3,
         "5 transactions at 2 a page"
     );
+    let metrics = f
+        .client
+        .get(format!("{}/metrics", f.server.url()))
+        .bearer_auth(testkit::fixture::API_TOKEN)
+        .send()
+        .await
+        .expect("metrics")
+        .text()
+        .await
+        .expect("metrics text");
+    let planted = want.iter().filter(|(_, k)| *k != "matched").count();
+    assert!(
+        metrics
+            .lines()
+            .any(|l| l == format!("qwen_reconciliation_mismatches {planted}")),
+        "{planted} findings need an operator:\n{metrics}"
+    );
     f.cleanup().await;
 }
 

@@ -80,6 +80,7 @@ impl<'a> Call<'a> {
             Some("adjusted") => "done_adjusted",
             Some("cancelled") => "done_cancelled",
             Some("refunded") => "done_refunded",
+            Some("credited") => "done_credited",
             _ => return String::new(),
         };
         format!("<p class=\"flash ok\">{}</p>", self.t(key))

@@ -1,14 +1,14 @@
 //! Prometheus metrics of the edge in the text exposition format, for `GET /metrics`: jobs
-//! by status, the queue, live and stale GPU hosts, payments by status and currency. Each
-//! scrape reads the database (three reads) and Redis (`XLEN`); the instances are stateless,
-//! so any of them answers for the whole edge.
+//! by status, the queue, live and stale GPU hosts, payments by status and currency, the
+//! newest reconciliation's findings. Each scrape reads the database (a few reads) and
+//! Redis (`XLEN`); the instances are stateless, so any of them answers for the whole edge.
 
 use std::fmt::Write as _;
 
 use crate::contract::JobStatus;
 use crate::error::CoreResult;
 use crate::fleet::{self, Fleet};
-use crate::payments::{Currency, PaymentStatus};
+use crate::payments::{Currency, PaymentStatus, reconcile};
 use crate::ports::{Queue, Sql};
 use crate::settings::Settings;
 
@@ -38,7 +38,39 @@ pub async fn render(
         let _ = writeln!(out, "qwen_stream_length {n}");
     }
     payments(sql, &mut out).await?;
+    reconciliation(sql, &mut out).await?;
     Ok(out)
+}
+
+/// The findings of the newest reconciliation report, by kind (nothing before the first).
+async fn reconciliation(sql: &dyn Sql, out: &mut String) -> CoreResult<()> {
+    let (heads, _) = reconcile::store::list(sql, crate::Page::new(1, 0)).await?;
+    let Some(newest) = heads.first() else {
+        return Ok(());
+    };
+    let s = &newest.summary;
+    gauge(
+        out,
+        "qwen_reconciliation_items",
+        "Findings of the newest reconciliation report, by kind.",
+    );
+    for (kind, n) in [
+        ("matched", s.matched),
+        ("missing_ours", s.missing_ours),
+        ("missing_theirs", s.missing_theirs),
+        ("amount_mismatch", s.amount_mismatch),
+        ("refund_not_taken_back", s.refund_not_taken_back),
+    ] {
+        let _ = writeln!(out, "qwen_reconciliation_items{{kind=\"{kind}\"}} {n}");
+    }
+    gauge(
+        out,
+        "qwen_reconciliation_mismatches",
+        "Findings of the newest report that need an operator.",
+    );
+    let bad = s.missing_ours + s.missing_theirs + s.amount_mismatch + s.refund_not_taken_back;
+    let _ = writeln!(out, "qwen_reconciliation_mismatches {bad}");
+    Ok(())
 }
 
 fn gauge(out: &mut String, name: &str, help: &str) {

@@ -76,6 +76,11 @@ pub(crate) async fn route(c: &Call<'_>) -> HttpResponse {
         ("GET", ["payments"]) => payments::list(c).await,
         ("POST", ["payments", id, "refund"]) => payments::refund(c, id).await,
         ("GET", ["reconciliations"]) => reconciliation::list(c).await,
+        ("POST", ["reconciliations"]) => reconciliation::run(c).await,
+        ("GET", ["reconciliations", id]) => reconciliation::show(c, id).await,
+        ("POST", ["reconciliations", id, "items", n, "credit"]) => {
+            reconciliation::credit(c, id, n).await
+        }
         _ => c.page(404, c.t("not_found"), ""),
     }
 }
