@@ -225,6 +225,11 @@ async fn adjust_cancel_refund(c: &Client, edge: &Edge, job: &str, payment: &str)
         "refunded"
     );
     assert_eq!(edge.tg.calls_of("refundStarPayment").len(), 1);
+    let ledger = text_of(c, "table").await;
+    assert!(
+        ledger.contains("cancelled by anna") && ledger.contains("refunded by anna"),
+        "the operator's name lands in the ledger: {ledger}"
+    );
     shot(c, "03-user-cancelled-refunded.png").await;
 }
 

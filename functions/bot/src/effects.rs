@@ -387,7 +387,14 @@ impl<'a> Performer<'a> {
 
     async fn cancel_job(&mut self, id: &str) -> Result<(), BotError> {
         let user_id = self.target.user.id;
-        match jobs::cancel(self.ctx.sql, id, Some(user_id), self.now()).await {
+        match jobs::cancel(
+            self.ctx.sql,
+            id,
+            jobs::Canceller::Owner(user_id),
+            self.now(),
+        )
+        .await
+        {
             Ok(job) => {
                 self.committed = true;
                 tracing::info!(user_id, job_id = %job.id, "job cancelled from telegram");

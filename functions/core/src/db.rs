@@ -49,6 +49,10 @@ pub const MIGRATIONS: &[Migration] = &[
         version: 7,
         sql: include_str!("../migrations/0007_reconciliations.sql"),
     },
+    Migration {
+        version: 8,
+        sql: include_str!("../migrations/0008_operators.sql"),
+    },
 ];
 
 /// The newest schema version.

@@ -493,20 +493,38 @@ pub async fn admin_list(
     Ok((items, crate::db::count(&total)?))
 }
 
-/// Cancels a queued job and refunds it (in the same statement). `owner`, when given, must
-/// own the job (the bot passes the user; operators pass `None`).
+/// Who cancels a job.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Canceller<'a> {
+    /// The job's owner (the bot): anyone else's job is "not found".
+    Owner(i64),
+    /// An operator, named on the job and in the refund's ledger note.
+    Operator(&'a str),
+    /// The REST API without an operator's name.
+    Api,
+}
+
+/// Cancels a queued job and refunds it (in the same statement).
 ///
 /// # Errors
 /// [`CoreError::NotFound`], [`CoreError::Conflict`] (`job_not_queued`), storage.
-pub async fn cancel(sql: &dyn Sql, id: &str, owner: Option<i64>, now_ms: i64) -> CoreResult<Job> {
+pub async fn cancel(sql: &dyn Sql, id: &str, by: Canceller<'_>, now_ms: i64) -> CoreResult<Job> {
+    let owner = match by {
+        Canceller::Owner(user) => Some(user),
+        _ => None,
+    };
+    let operator = match by {
+        Canceller::Operator(name) => Some(name),
+        _ => None,
+    };
     let job = get(sql, id).await?;
     if owner.is_some_and(|o| o != job.user_id.0) {
         return Err(job_not_found(id));
     }
     let rows = sql
         .execute(
-            "UPDATE jobs SET status = 'cancelled', finished_at = ?2 WHERE id = ?1 AND status = 'queued' RETURNING id",
-            &[id.into(), now_ms.into()],
+            "UPDATE jobs SET status = 'cancelled', finished_at = ?2, cancelled_by = ?3 WHERE id = ?1 AND status = 'queued' RETURNING id",
+            &[id.into(), now_ms.into(), operator.into()],
         )
         .await?;
     if rows.is_empty() {
@@ -515,7 +533,7 @@ pub async fn cancel(sql: &dyn Sql, id: &str, owner: Option<i64>, now_ms: i64) ->
             format!("job is {}; only a queued job can be cancelled", job.status),
         ));
     }
-    tracing::info!(job_id = %id, user_id = job.user_id.0, "job cancelled and refunded");
+    tracing::info!(job_id = %id, user_id = job.user_id.0, operator, "job cancelled and refunded");
     get(sql, id).await
 }
 

@@ -577,7 +577,7 @@ async fn get_job(ctx: &Ctx<'_>, id: &str) -> Answer {
 }
 
 async fn cancel_job(ctx: &Ctx<'_>, id: &str) -> Answer {
-    let job = jobs::cancel(ctx.sql, id, None, ctx.clock.now_ms())
+    let job = jobs::cancel(ctx.sql, id, jobs::Canceller::Api, ctx.clock.now_ms())
         .await
         .map_err(core)?;
     let balance = ledger::balance(ctx.sql, job.user_id.0)

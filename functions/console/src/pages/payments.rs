@@ -140,7 +140,7 @@ pub(crate) async fn refund(c: &Call<'_>, id: &str) -> HttpResponse {
         settings: ctx.settings,
         pay: prov.pay,
     };
-    match stars::refund(&deps, id).await {
+    match stars::refund(&deps, id, Some(&c.session.operator)).await {
         Ok(p) => {
             tracing::info!(operator = %c.session.operator, payment_id = %p.id, "console: payment refunded");
             c.done("/console/payments", "refunded")

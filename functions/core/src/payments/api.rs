@@ -156,12 +156,13 @@ async fn refund(ctx: &Ctx<'_>, prov: Option<&Providers<'_>>, req: &Request, id: 
     } else {
         req.json()?
     };
-    admin_check(
-        ctx,
-        body.get("admin_id")
-            .map(|v| v.to_string().trim_matches('"').to_owned()),
-    )?;
+    let admin = body
+        .get("admin_id")
+        .map(|v| v.to_string().trim_matches('"').to_owned());
+    admin_check(ctx, admin.clone())?;
     let deps = deps(ctx, prov)?;
-    let p = stars::refund(&deps, id).await.map_err(core)?;
+    let p = stars::refund(&deps, id, admin.as_deref())
+        .await
+        .map_err(core)?;
     Ok(http::json(200, &p))
 }

@@ -251,9 +251,14 @@ async fn notify(deps: &Deps<'_>, p: &Payment, balance: i64) {
 ///
 /// # Errors
 /// Storage errors.
-pub async fn take_back(deps: &Deps<'_>, p: &Payment, refund_id: &str) -> CoreResult<bool> {
+pub async fn take_back(
+    deps: &Deps<'_>,
+    p: &Payment,
+    refund_id: &str,
+    operator: Option<&str>,
+) -> CoreResult<bool> {
     let now = deps.clock.now_ms();
-    let Some(done) = store::mark_refunded(deps.sql, &p.id, refund_id, now).await? else {
+    let Some(done) = store::mark_refunded(deps.sql, &p.id, refund_id, operator, now).await? else {
         tracing::info!(payment_id = %p.id, status = %p.status, "refund ignored: payment not in succeeded state");
         return Ok(false);
     };

@@ -157,7 +157,11 @@ pub async fn successful_payment(
 /// # Errors
 /// [`CoreError::Conflict`] for a payment that is not a credited Stars payment;
 /// [`CoreError::Upstream`] when Telegram refuses; storage errors.
-pub async fn refund(deps: &Deps<'_>, payment_id: &str) -> CoreResult<Payment> {
+pub async fn refund(
+    deps: &Deps<'_>,
+    payment_id: &str,
+    operator: Option<&str>,
+) -> CoreResult<Payment> {
     let p = store::get(deps.sql, payment_id).await?;
     let charge = match (&p.charge_id, p.method, p.status) {
         (Some(c), Method::Stars, PaymentStatus::Succeeded) => c.clone(),
@@ -173,6 +177,6 @@ pub async fn refund(deps: &Deps<'_>, payment_id: &str) -> CoreResult<Payment> {
         .refund_star_payment(p.user_id, &charge)
         .await
         .map_err(|e| super::from_bot_api("refundStarPayment", &e))?;
-    ops::take_back(deps, &p, &format!("stars:{charge}")).await?;
+    ops::take_back(deps, &p, &format!("stars:{charge}"), operator).await?;
     store::get(deps.sql, payment_id).await
 }

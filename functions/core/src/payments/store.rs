@@ -213,15 +213,21 @@ pub async fn mark_refunded(
     sql: &dyn Sql,
     id: &str,
     refund_id: &str,
+    operator: Option<&str>,
     now: i64,
 ) -> CoreResult<Option<Payment>> {
     let stmt = format!(
-        "UPDATE payments SET status = 'refunded', refund_id = ?2, refunded_at = ?3, updated_at = ?3, \
+        "UPDATE payments SET status = 'refunded', refund_id = ?2, refunded_at = ?3, updated_at = ?3, refunded_by = ?4, \
          refunded = MIN(credits + bonus, COALESCE((SELECT balance FROM balances b WHERE b.user_id = payments.user_id), 0)), \
          shortfall = credits + bonus - MIN(credits + bonus, COALESCE((SELECT balance FROM balances b WHERE b.user_id = payments.user_id), 0)) \
          WHERE id = ?1 AND status = 'succeeded' RETURNING {COLUMNS}"
     );
-    one(sql, &stmt, &[id.into(), refund_id.into(), now.into()]).await
+    one(
+        sql,
+        &stmt,
+        &[id.into(), refund_id.into(), now.into(), operator.into()],
+    )
+    .await
 }
 
 /// A page of the user's payments, newest first, and their number.

@@ -222,6 +222,6 @@ async fn refund_succeeded(deps: &Deps<'_>, refund_id: &str) -> CoreResult<&'stat
     let Some(row) = our_row(deps, &refund.payment_id).await? else {
         return Ok("unknown");
     };
-    let done = ops::take_back(deps, &row, &refund.id).await?;
+    let done = ops::take_back(deps, &row, &refund.id, None).await?;
     Ok(if done { "refunded" } else { "duplicate" })
 }
