@@ -7,9 +7,10 @@ mod common;
 use std::path::Path;
 use std::time::{Duration, Instant};
 
-use common::{Driver, PlaygroundProcess, chromium_or_skip, screenshot_dir};
+use common::{PlaygroundProcess, screenshot_dir};
 use fantoccini::{Client, Locator};
 use serde_json::Value;
+use testkit::browser::{Driver, chromium_or_skip};
 
 const JOHN: i64 = 700_003;
 const ANNA: i64 = 700_002;

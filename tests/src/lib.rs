@@ -6,6 +6,7 @@
 
 pub mod api;
 pub mod bench;
+pub mod browser;
 pub mod clock;
 pub mod edge;
 pub mod fakes;

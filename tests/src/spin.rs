@@ -351,7 +351,7 @@ impl SpinApp {
 }
 
 /// The processes below `pid` (children, grandchildren…), from `/proc` (empty elsewhere).
-fn descendants(pid: u32) -> Vec<u32> {
+pub fn descendants(pid: u32) -> Vec<u32> {
     let Ok(dir) = std::fs::read_dir("/proc") else {
         return Vec::new();
     };

@@ -4,17 +4,15 @@
 //! API answers `refundStarPayment`), and the fleet page with one live and one stale host.
 //! Skips without Chromium/chromedriver or Spin, unless `CI` is set (then it fails).
 
-mod common;
-
 use std::time::{Duration, Instant};
 
-use common::{Driver, chromium_or_skip, screenshot_dir};
 use console::password::PasswordHash;
 use fantoccini::{Client, Locator};
 use qwen_core::contract::HostHeartbeat;
 use qwen_core::fleet::STALE_AFTER_MS;
 use qwen_core::signing;
 use serde_json::json;
+use testkit::browser::{Driver, chromium_or_skip, screenshot_dir};
 use testkit::edge::Edge;
 use testkit::updates::successful_payment;
 

@@ -12,34 +12,6 @@ use std::time::{Duration, Instant};
 /// How long the playground may take to come up (a stale build included).
 pub const READY_TIMEOUT: Duration = Duration::from_secs(600);
 
-/// A program on `PATH`.
-pub fn on_path(name: &str) -> Option<PathBuf> {
-    let path = std::env::var_os("PATH")?;
-    std::env::split_paths(&path)
-        .map(|d| d.join(name))
-        .find(|p| p.is_file())
-}
-
-/// Chromium and chromedriver, or `None` after printing why the test skips.
-///
-/// # Panics
-/// When either is missing and `CI` is set (as `testkit::spin::spin_or_skip`).
-pub fn chromium_or_skip(what: &str) -> Option<(PathBuf, PathBuf)> {
-    let browser = ["chromium", "chromium-browser", "google-chrome"]
-        .iter()
-        .find_map(|n| on_path(n));
-    if let (Some(b), Some(d)) = (browser, on_path("chromedriver")) {
-        return Some((b, d));
-    }
-    let msg = "Chromium and chromedriver are not on PATH: install them (Debian: \
-               `apt-get install chromium chromium-driver`) to run the browser tests";
-    if std::env::var_os("CI").is_some() {
-        panic!("{what}: {msg} (CI is set, so this is a failure, not a skip)");
-    }
-    eprintln!("skipping {what}: {msg}");
-    None
-}
-
 /// A running `playground` binary; SIGKILLed with what it started when dropped.
 pub struct PlaygroundProcess {
     /// The child.
@@ -190,75 +162,7 @@ pub fn alive(pid: u32) -> bool {
         .unwrap_or(false)
 }
 
-/// A running chromedriver on a free port, killed when dropped.
-pub struct Driver {
-    child: Child,
-    /// `http://127.0.0.1:<port>`.
-    pub url: String,
-}
-
-impl Driver {
-    /// Starts chromedriver and waits until it listens.
-    pub fn start(chromedriver: &Path) -> Driver {
-        let port = testkit::spin::free_port();
-        let child = Command::new(chromedriver)
-            .arg(format!("--port={port}"))
-            .stdout(Stdio::null())
-            .stderr(Stdio::null())
-            .spawn()
-            .expect("start chromedriver");
-        let end = Instant::now() + Duration::from_secs(20);
-        while std::net::TcpStream::connect(("127.0.0.1", port)).is_err() {
-            assert!(Instant::now() < end, "chromedriver did not listen");
-            std::thread::sleep(Duration::from_millis(50));
-        }
-        Driver {
-            child,
-            url: format!("http://127.0.0.1:{port}"),
-        }
-    }
-
-    /// A headless Chromium session.
-    pub async fn session(&self, chromium: &Path) -> fantoccini::Client {
-        let caps = serde_json::json!({
-            "goog:chromeOptions": {
-                "binary": chromium,
-                "args": ["--headless=new", "--no-sandbox", "--disable-gpu",
-                    "--disable-dev-shm-usage", "--window-size=1400,1000"]
-            }
-        });
-        let serde_json::Value::Object(caps) = caps else {
-            unreachable!()
-        };
-        let connector = hyper_util::client::legacy::connect::HttpConnector::new();
-        fantoccini::ClientBuilder::new(connector)
-            .capabilities(caps)
-            .connect(&self.url)
-            .await
-            .expect("WebDriver session")
-    }
-}
-
-impl Drop for Driver {
-    fn drop(&mut self) {
-        // Chromium runs below chromedriver and would outlive it.
-        for (pid, _) in descendants(self.child.id()) {
-            let _ = Command::new("kill")
-                .arg("-KILL")
-                .arg(pid.to_string())
-                .status();
-        }
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
-
 /// `target/playground-screenshots/`.
 pub fn screenshot_dir() -> PathBuf {
-    let dir = Path::new(env!("CARGO_TARGET_TMPDIR"))
-        .parent()
-        .map(|t| t.join("playground-screenshots"))
-        .unwrap_or_else(|| PathBuf::from("playground-screenshots"));
-    std::fs::create_dir_all(&dir).expect("screenshot dir");
-    dir
+    testkit::browser::screenshot_dir("playground-screenshots")
 }

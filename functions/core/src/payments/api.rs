@@ -34,13 +34,18 @@ pub enum PaymentOp {
     ForUser,
 }
 
-type Answer = Result<HttpResponse, HttpResponse>;
+pub(crate) type Answer = Result<HttpResponse, HttpResponse>;
 
-fn core(e: CoreError) -> HttpResponse {
+pub(crate) fn core(e: CoreError) -> HttpResponse {
     http::from_core(&e)
 }
 
-fn deps<'a>(ctx: &'a Ctx<'a>, prov: Option<&'a Providers<'a>>) -> Result<Deps<'a>, HttpResponse> {
+/// The payment dependencies of a request; 503 `payments_unavailable` in a component that
+/// has no payment configuration.
+pub(crate) fn deps<'a>(
+    ctx: &'a Ctx<'a>,
+    prov: Option<&'a Providers<'a>>,
+) -> Result<Deps<'a>, HttpResponse> {
     let prov = prov.ok_or_else(|| {
         http::error(
             503,

@@ -12,7 +12,6 @@ use serde_json::json;
 use super::Range;
 use crate::error::CoreError;
 use crate::http::{self, Request};
-use crate::payments::Deps;
 use crate::payments::api::Providers;
 use crate::ports::HttpResponse;
 use crate::rest::Ctx;
@@ -62,28 +61,7 @@ impl NewReconciliation {
     }
 }
 
-type Answer = Result<HttpResponse, HttpResponse>;
-
-fn core(e: CoreError) -> HttpResponse {
-    http::from_core(&e)
-}
-
-fn deps<'a>(ctx: &'a Ctx<'a>, prov: Option<&'a Providers<'a>>) -> Result<Deps<'a>, HttpResponse> {
-    let prov = prov.ok_or_else(|| {
-        http::error(
-            503,
-            "payments_unavailable",
-            "payments are not configured in this component",
-        )
-    })?;
-    Ok(Deps {
-        sql: ctx.sql,
-        http: prov.http,
-        clock: ctx.clock,
-        settings: ctx.settings,
-        pay: prov.pay,
-    })
-}
+use crate::payments::api::{Answer, core, deps};
 
 /// Answers one reconciliation route (`caps` are the path captures).
 pub async fn dispatch(

@@ -1,7 +1,7 @@
-//! Headless Chromium over WebDriver for the console's browser test, as the playground's
-//! browser tests drive it: skip without Chromium/chromedriver unless `CI` is set.
-
-#![allow(dead_code)]
+//! Headless Chromium over WebDriver (`fantoccini` and Debian's `chromium` +
+//! `chromium-driver`) for the browser tests of the playground and the console: skip without
+//! them unless `CI` is set, a chromedriver that takes its Chromium down with it, and where
+//! screenshots go.
 
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
@@ -35,42 +35,6 @@ pub fn chromium_or_skip(what: &str) -> Option<(PathBuf, PathBuf)> {
     None
 }
 
-/// The processes below `pid`.
-fn descendants(pid: u32) -> Vec<u32> {
-    let Ok(dir) = std::fs::read_dir("/proc") else {
-        return Vec::new();
-    };
-    let procs: Vec<(u32, u32)> = dir
-        .flatten()
-        .filter_map(|e| {
-            let p: u32 = e.file_name().to_str()?.parse().ok()?;
-            let stat = std::fs::read_to_string(e.path().join("stat")).ok()?;
-            let ppid = stat
-                .rsplit_once(')')?
-                .1
-                .split_whitespace()
-                .nth(1)?
-                .parse()
-                .ok()?;
-            Some((p, ppid))
-        })
-        .collect();
-    let mut found = vec![pid];
-    let mut i = 0;
-    while i < found.len() {
-        let parent = found[i];
-        found.extend(
-            procs
-                .iter()
-                .filter(|(_, pp)| *pp == parent)
-                .map(|(p, _)| *p),
-        );
-        i += 1;
-    }
-    found.remove(0);
-    found
-}
-
 /// A running chromedriver on a free port, killed (with the Chromium below it) when dropped.
 pub struct Driver {
     child: Child,
@@ -80,8 +44,11 @@ pub struct Driver {
 
 impl Driver {
     /// Starts chromedriver and waits until it listens.
+    ///
+    /// # Panics
+    /// When it cannot start or does not listen within 20 s.
     pub fn start(chromedriver: &Path) -> Driver {
-        let port = testkit::spin::free_port();
+        let port = crate::spin::free_port();
         let child = Command::new(chromedriver)
             .arg(format!("--port={port}"))
             .stdout(Stdio::null())
@@ -100,6 +67,9 @@ impl Driver {
     }
 
     /// A headless Chromium session.
+    ///
+    /// # Panics
+    /// When the WebDriver session cannot be made.
     pub async fn session(&self, chromium: &Path) -> fantoccini::Client {
         let caps = serde_json::json!({
             "goog:chromeOptions": {
@@ -122,7 +92,7 @@ impl Driver {
 
 impl Drop for Driver {
     fn drop(&mut self) {
-        for pid in descendants(self.child.id()) {
+        for pid in crate::spin::descendants(self.child.id()) {
             let _ = Command::new("kill")
                 .arg("-KILL")
                 .arg(pid.to_string())
@@ -133,12 +103,12 @@ impl Drop for Driver {
     }
 }
 
-/// `target/<dir>/`.
+/// `target/<dir>/` of the workspace (created).
+///
+/// # Panics
+/// When it cannot be created.
 pub fn screenshot_dir(dir: &str) -> PathBuf {
-    let out = Path::new(env!("CARGO_TARGET_TMPDIR"))
-        .parent()
-        .map(|t| t.join(dir))
-        .unwrap_or_else(|| PathBuf::from(dir));
+    let out = crate::spin::workspace_root().join("target").join(dir);
     std::fs::create_dir_all(&out).expect("screenshot dir");
     out
 }
