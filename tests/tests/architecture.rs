@@ -283,12 +283,14 @@ fn every_reference_resolves_inside_the_repository() {
         "functions|gpu-host|tests|docs|wit|workflows|deploy|runtime-config|scripts|playground";
     let path = regex_lite::Regex::new(&format!(r"`((?:{tops})/[A-Za-z0-9_./{{}}-]*[A-Za-z0-9_])`"))
         .expect("regex");
+    // Spelled in pieces so that this file does not itself name what it forbids.
     let outside = [
-        "../shared",
-        "ARCHITECTURE.md",
-        "SPIN-FACTS.md",
-        "issue item",
-        "seed 8.",
+        concat!("..", "/shared"),
+        concat!("`", "shared/"),
+        concat!("ARCHI", "TECTURE.md"),
+        concat!("SPIN-", "FACTS.md"),
+        concat!("issue", " item"),
+        concat!("seed", " 8."),
     ];
     let mut broken = Vec::new();
     for f in &files {
