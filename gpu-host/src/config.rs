@@ -84,6 +84,10 @@ pub struct Config {
     /// Deliveries after which an entry goes to the dead-letter stream (and the job fails).
     #[arg(long, env = "MAX_DELIVERIES", default_value_t = 5)]
     pub max_deliveries: u32,
+    /// Largest input image, megapixels: a bigger one fails the job (`input_too_many_pixels`)
+    /// before it reaches the GPU.
+    #[arg(long, env = "MAX_MEGAPIXELS", default_value_t = 40)]
+    pub max_megapixels: u32,
     /// Per-job ComfyUI deadline, seconds: past it the run is interrupted and the job fails.
     #[arg(long, env = "JOB_DEADLINE_SECS", default_value_t = 600.0)]
     pub job_deadline_secs: f64,

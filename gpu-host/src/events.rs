@@ -135,7 +135,8 @@ impl EventsClient {
 
     async fn post_once(&self, url: &str, body: &[u8]) -> Result<(u16, String), EventError> {
         let ts = now_ms() / 1000;
-        let sig = signing::sign(self.secret.as_bytes(), ts, body);
+        let path = url_path(url);
+        let sig = signing::sign(self.secret.as_bytes(), ts, "POST", path, body);
         let resp = self
             .http
             .post(url)
@@ -188,6 +189,13 @@ pub fn now_ms() -> i64 {
         .unwrap_or(0)
 }
 
+/// The path of an absolute URL (`http://host:port/a/b?q` → `/a/b`), as the edge sees it.
+fn url_path(url: &str) -> &str {
+    let after_scheme = url.split_once("://").map_or(url, |(_, rest)| rest);
+    let path = after_scheme.find('/').map_or("/", |i| &after_scheme[i..]);
+    path.split(['?', '#']).next().unwrap_or(path)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -200,5 +208,15 @@ mod tests {
         assert!(matches!(stale, Ok(EventOutcome::Refused(c)) if c == "stale_attempt"));
         assert!(matches!(classify(404, "{}"), Ok(EventOutcome::NotFound)));
         assert!(classify(418, "").is_err());
+    }
+
+    #[test]
+    fn signs_the_path_the_edge_sees() {
+        assert_eq!(
+            url_path("http://127.0.0.1:3000/internal/jobs/a/events"),
+            "/internal/jobs/a/events"
+        );
+        assert_eq!(url_path("https://edge/x/y?q=1#f"), "/x/y");
+        assert_eq!(url_path("http://edge"), "/");
     }
 }

@@ -61,6 +61,7 @@ fn settings(cfg: &Config) -> Settings {
         visibility: Config::secs(cfg.visibility_timeout_secs),
         max_deliveries: cfg.max_deliveries,
         job_deadline: Config::secs(cfg.job_deadline_secs),
+        max_megapixels: cfg.max_megapixels.max(1),
         reconcile: Duration::from_millis(cfg.reconcile_ms.max(50)),
         lock_timeout: Config::secs(cfg.gpu_lock_timeout_secs),
         retry: RetryPolicy {

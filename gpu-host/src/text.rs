@@ -21,18 +21,10 @@ pub fn done(lang: Language) -> String {
     qwen_texts::t(lang, "host_done")
 }
 
-/// The failure message for a machine reason: plain words, never a trace, and the refund.
-pub fn failure(lang: Language, why: FailureReason) -> String {
-    let key = match why {
-        FailureReason::BadInput => "host_failed_bad_input",
-        FailureReason::Timeout => "host_failed_timeout",
-        FailureReason::ComfyValidation | FailureReason::ComfyExecution => "host_failed_model",
-        FailureReason::TelegramBlocked
-        | FailureReason::RetriesExhausted
-        | FailureReason::RedeliveryLimit
-        | FailureReason::QueueUnavailable => "host_failed_unavailable",
-    };
-    qwen_texts::t(lang, key)
+/// The failure message for a machine reason: plain words, never a trace, and the refund
+/// (the shared catalog's text for the reason; `max_megapixels` is the host's input limit).
+pub fn failure(lang: Language, why: FailureReason, max_megapixels: u32) -> String {
+    qwen_texts::failure::text(lang, why, max_megapixels)
 }
 
 #[cfg(test)]
@@ -46,9 +38,9 @@ mod tests {
             "⏳ Обрабатываю фото… 40%\n▓▓▓▓░░░░░░"
         );
         assert!(progress(Language::En, 140).contains("100%\n▓▓▓▓▓▓▓▓▓▓"));
-        assert!(failure(Language::Ru, FailureReason::Timeout).contains("Средства"));
+        assert!(failure(Language::Ru, FailureReason::Timeout, 40).contains("Средства"));
         for why in FailureReason::ALL {
-            let text = failure(Language::En, *why);
+            let text = failure(Language::En, *why, 40);
             assert!(text.starts_with("😔 ") && text.contains("credits have been returned"));
             assert!(!text.contains(why.as_str()), "{text}");
         }

@@ -125,7 +125,7 @@ impl ApiFixture {
     /// Posts a signed raw body to an internal route, signed at the fixture clock's time.
     pub async fn signed(&self, path: &str, body: &[u8]) -> (u16, Value) {
         let ts = self.clock.now_ms() / 1000;
-        let sig = signing::sign(EVENT_SECRET.as_bytes(), ts, body);
+        let sig = signing::sign(EVENT_SECRET.as_bytes(), ts, "POST", path, body);
         let req = self
             .client
             .post(format!("{}{path}", self.server.url()))

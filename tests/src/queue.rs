@@ -5,7 +5,7 @@ use std::cell::RefCell;
 use std::time::Duration;
 
 use async_trait::async_trait;
-use qwen_core::ports::{ADD_MARKED_SCRIPT, Queue, QueueError};
+use qwen_core::ports::{ADD_MARKED_SCRIPT, BACKLOG_SCRIPT, Backlog, Queue, QueueError};
 use redis::aio::MultiplexedConnection;
 
 /// How long one Redis call may take.
@@ -61,18 +61,20 @@ impl Queue for RedisQueue {
         &self,
         stream: &str,
         marker: &str,
-        field: &str,
-        value: &str,
-        ttl_secs: u64,
+        fields: &[(&str, &str)],
+        marker_ttl_secs: u64,
+        stream_ttl_secs: u64,
     ) -> Result<String, QueueError> {
         let mut cmd = redis::cmd("EVAL");
         cmd.arg(ADD_MARKED_SCRIPT)
             .arg(2)
             .arg(stream)
             .arg(marker)
-            .arg(field)
-            .arg(value)
-            .arg(ttl_secs);
+            .arg(marker_ttl_secs)
+            .arg(stream_ttl_secs);
+        for (k, v) in fields {
+            cmd.arg(*k).arg(*v);
+        }
         self.call(cmd).await
     }
 
@@ -83,9 +85,15 @@ impl Queue for RedisQueue {
         Ok(values.iter().map(Option::is_some).collect())
     }
 
-    async fn len(&self, stream: &str) -> Result<u64, QueueError> {
-        let mut cmd = redis::cmd("XLEN");
-        cmd.arg(stream);
-        self.call(cmd).await
+    async fn backlog(&self, stream: &str) -> Result<Backlog, QueueError> {
+        let mut cmd = redis::cmd("EVAL");
+        cmd.arg(BACKLOG_SCRIPT).arg(1).arg(stream);
+        let (length, lag, pending, oldest): (u64, u64, u64, String) = self.call(cmd).await?;
+        Ok(Backlog {
+            length,
+            lag,
+            pending,
+            oldest_pending_ms: Backlog::entry_time_ms(&oldest),
+        })
     }
 }

@@ -193,7 +193,8 @@ async fn delivery_before_start_and_success_without_grant_are_refused() {
 async fn signatures_good_bad_stale_missing_and_replayed() {
     let f = ApiFixture::start("events_signature").await;
     let id = job(&f, 708).await;
-    let url = format!("{}/internal/jobs/{id}/events", f.server.url());
+    let path = format!("/internal/jobs/{id}/events");
+    let url = format!("{}{path}", f.server.url());
     let body = r#"{"v":1,"attempt":1,"host":"gpu-a","at":0,"kind":{"type":"started"}}"#.to_string();
     let now = f.clock.now_ms() / 1000;
     let post = |ts: i64, sig: String| {
@@ -205,7 +206,7 @@ async fn signatures_good_bad_stale_missing_and_replayed() {
     };
     let (s, r) = send(post(
         now,
-        signing::sign(b"wrong-secret", now, body.as_bytes()),
+        signing::sign(b"wrong-secret", now, "POST", &path, body.as_bytes()),
     ))
     .await;
     assert_eq!(
@@ -215,7 +216,13 @@ async fn signatures_good_bad_stale_missing_and_replayed() {
     let stale = now - 301;
     let (s, r) = send(post(
         stale,
-        signing::sign(EVENT_SECRET.as_bytes(), stale, body.as_bytes()),
+        signing::sign(
+            EVENT_SECRET.as_bytes(),
+            stale,
+            "POST",
+            &path,
+            body.as_bytes(),
+        ),
     ))
     .await;
     assert_eq!(
@@ -226,7 +233,7 @@ async fn signatures_good_bad_stale_missing_and_replayed() {
     assert_eq!(s, 401);
     let (_, job) = f.call("GET", &format!("/api/jobs/{id}"), None).await;
     assert_eq!(job["status"], "queued", "refused events change nothing");
-    let good = signing::sign(EVENT_SECRET.as_bytes(), now, body.as_bytes());
+    let good = signing::sign(EVENT_SECRET.as_bytes(), now, "POST", &path, body.as_bytes());
     let (s, first) = send(post(now, good.clone())).await;
     assert_eq!((s, first["proceed"].as_bool()), (200, Some(true)));
     let (s, replay) = send(post(now, good)).await;
@@ -239,5 +246,47 @@ async fn signatures_good_bad_stale_missing_and_replayed() {
         .signed(&format!("/internal/jobs/{id}/events"), b"{not json")
         .await;
     assert_eq!(s, 400);
+    f.cleanup().await;
+}
+
+#[tokio::test]
+async fn a_signature_made_for_one_job_is_refused_on_another_and_on_heartbeats() {
+    let f = ApiFixture::start("events_replay_across").await;
+    let a = job(&f, 709).await;
+    let b = job(&f, 710).await;
+    let body = r#"{"v":1,"attempt":1,"host":"gpu-a","at":0,"kind":{"type":"started"}}"#;
+    let now = f.clock.now_ms() / 1000;
+    let path_a = format!("/internal/jobs/{a}/events");
+    let sig = signing::sign(
+        EVENT_SECRET.as_bytes(),
+        now,
+        "POST",
+        &path_a,
+        body.as_bytes(),
+    );
+    let replay = |path: String| {
+        f.client
+            .post(format!("{}{path}", f.server.url()))
+            .header(signing::TIMESTAMP_HEADER, now.to_string())
+            .header(signing::SIGNATURE_HEADER, sig.clone())
+            .body(body.to_owned())
+    };
+    let (s, r) = send(replay(format!("/internal/jobs/{b}/events"))).await;
+    assert_eq!(
+        (s, r["error"]["code"].as_str()),
+        (401, Some("bad_signature"))
+    );
+    let (_, job_b) = f.call("GET", &format!("/api/jobs/{b}"), None).await;
+    assert_eq!(job_b["status"], "queued", "the other job did not move");
+    let (s, _) = send(replay("/internal/hosts/heartbeat".to_owned())).await;
+    assert_eq!(s, 401);
+    let (s, _) = send(replay("/internal/jobs/sweep".to_owned())).await;
+    assert_eq!(s, 401);
+    let (s, r) = send(replay(path_a)).await;
+    assert_eq!(
+        (s, r["status"].as_str()),
+        (200, Some("running")),
+        "valid on its own path"
+    );
     f.cleanup().await;
 }

@@ -6,7 +6,7 @@ use std::future::pending;
 use async_trait::async_trait;
 use qwen_core::contract::JobEventKind;
 use qwen_core::jobs::{self, NewJob};
-use qwen_core::ports::{Clock, Queue, QueueError};
+use qwen_core::ports::{Backlog, Clock, Queue, QueueError};
 use testkit::fixture::ApiFixture;
 use testkit::redis_util::stream_jobs;
 use testkit::sql::SqliteSql;
@@ -20,8 +20,8 @@ impl Queue for HangingQueue {
         &self,
         _: &str,
         _: &str,
-        _: &str,
-        _: &str,
+        _: &[(&str, &str)],
+        _: u64,
         _: u64,
     ) -> Result<String, QueueError> {
         pending().await
@@ -29,7 +29,7 @@ impl Queue for HangingQueue {
     async fn exist(&self, _: &[String]) -> Result<Vec<bool>, QueueError> {
         pending().await
     }
-    async fn len(&self, _: &str) -> Result<u64, QueueError> {
+    async fn backlog(&self, _: &str) -> Result<Backlog, QueueError> {
         pending().await
     }
 }

@@ -83,7 +83,13 @@ async fn heartbeat(edge: &Edge, host: &str, busy: f64) {
     let ts = std::time::SystemTime::now()
         .duration_since(std::time::UNIX_EPOCH)
         .map_or(0, |d| d.as_secs() as i64);
-    let sig = signing::sign(edge.secrets.gpu_event_secret.as_bytes(), ts, &body);
+    let sig = signing::sign(
+        edge.secrets.gpu_event_secret.as_bytes(),
+        ts,
+        "POST",
+        "/internal/hosts/heartbeat",
+        &body,
+    );
     let resp = reqwest::Client::new()
         .post(edge.app.url("/internal/hosts/heartbeat"))
         .header(signing::TIMESTAMP_HEADER, ts.to_string())

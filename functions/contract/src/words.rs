@@ -109,14 +109,28 @@ wire_words! {
         Timeout = "timeout",
         /// The user blocked the bot (Telegram 403).
         TelegramBlocked = "telegram_blocked",
-        /// The input photo could not be fetched or is too large.
+        /// The input photo could not be fetched from Telegram (gone, or refused).
         BadInput = "bad_input",
+        /// An input file is larger than the host downloads (Telegram bots get at most 20 MB).
+        InputTooLarge = "input_too_large",
+        /// An input file is not an image the host can decode.
+        InputUndecodable = "input_undecodable",
+        /// An input image has more pixels than the host accepts.
+        InputTooManyPixels = "input_too_many_pixels",
+        /// An input image is animated (more than one frame).
+        InputAnimated = "input_animated",
+        /// The job has more input images than its workflow takes.
+        InputTooManyImages = "input_too_many_images",
         /// Retryable failures used up the retry budget.
         RetriesExhausted = "retries_exhausted",
         /// The stream delivered the entry more often than allowed.
         RedeliveryLimit = "redelivery_limit",
         /// The edge could not put the job on the queue (Redis down); decided by the edge.
         QueueUnavailable = "queue_unavailable",
+        /// A running job sent no event for longer than any run can last; ended by the edge's sweep.
+        Stalled = "stalled",
+        /// The job's stream entry could not be read (or was dead-lettered) by a host.
+        UnreadableMessage = "unreadable_message",
     }
 }
 

@@ -69,7 +69,7 @@ pub async fn check(sql: &dyn Sql, queue: &dyn Queue, settings: &Settings, now_ms
     }
     let health = Health {
         database: sql.execute("SELECT 1", &[]).await.is_ok(),
-        queue: queue.len(&settings.jobs_stream).await.is_ok(),
+        queue: queue.backlog(&settings.jobs_stream).await.is_ok(),
     };
     if let Ok(mut last) = LAST_OK.lock() {
         *last = health.ok().then_some((target, now_ms));

@@ -3,6 +3,7 @@
 
 use serde::{Deserialize, Serialize};
 
+use crate::contract::signing::{self, JOB_SIG_FIELD};
 use crate::contract::{
     CONTRACT_VERSION, ChatId, EventReply, FailureReason, JOB_FIELD, JobEvent, JobEventKind, JobId,
     JobMessage, JobStatus, Language, MAX_SEED, UserId,
@@ -21,6 +22,9 @@ pub const MAX_FILE_ID_BYTES: usize = 512;
 pub const SWEEP_GRACE_MS: i64 = 30_000;
 /// How long the Redis marker "this job reached the stream" is kept (s).
 pub const MARKER_TTL_SECS: u64 = 30 * 86_400;
+/// Time to live of the jobs stream, refreshed by every job added (s): a stream nobody adds
+/// to any more (a playground run's, a renamed one) disappears instead of staying for ever.
+pub const STREAM_TTL_SECS: u64 = 30 * 86_400;
 /// After this long (ms) a job whose delivery was granted but never confirmed is closed as
 /// succeeded: the photo most likely reached the user, and it must not be charged back or sent twice.
 pub const DELIVERY_CONFIRM_TIMEOUT_MS: i64 = 15 * 60_000;
@@ -320,8 +324,9 @@ pub fn marker_key(stream: &str, job_id: &str) -> String {
     format!("{stream}:enqueued:{job_id}")
 }
 
-/// `XADD`s the job message and its marker atomically. Nothing is written to SQLite here: a
-/// job costs one SQLite commit (one fsync), and the sweep finds unmarked jobs in Redis.
+/// `XADD`s the job message, signed with the hosts' secret, and its marker atomically. Nothing
+/// is written to SQLite here: a job costs one SQLite commit (one fsync), and the sweep finds
+/// unmarked jobs in Redis.
 async fn enqueue(queue: &dyn Queue, settings: &Settings, job: &Job) -> CoreResult<()> {
     let stream = &settings.jobs_stream;
     let marker = marker_key(stream, job.id.as_str());
@@ -329,8 +334,15 @@ async fn enqueue(queue: &dyn Queue, settings: &Settings, job: &Job) -> CoreResul
         .message()
         .to_json()
         .map_err(|e| CoreError::Internal(format!("job message: {e}")))?;
+    if settings.gpu_event_secret.is_empty() {
+        return Err(CoreError::QueueUnavailable(
+            "gpu_event_secret is not configured: job messages cannot be signed".into(),
+        ));
+    }
+    let sig = signing::sign_job(settings.gpu_event_secret.as_bytes(), &msg);
+    let fields = [(JOB_FIELD, msg.as_str()), (JOB_SIG_FIELD, sig.as_str())];
     let entry = queue
-        .add_marked(stream, &marker, JOB_FIELD, &msg, MARKER_TTL_SECS)
+        .add_marked(stream, &marker, &fields, MARKER_TTL_SECS, STREAM_TTL_SECS)
         .await?;
     tracing::debug!(job_id = %job.id, entry = %entry, "job enqueued");
     Ok(())

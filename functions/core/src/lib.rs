@@ -6,6 +6,7 @@
 //! in [`ports`]. The Spin components adapt those traits to `spin_sdk`; tests adapt them to
 //! rusqlite, a real Redis and reqwest, and drive the very same handlers.
 
+pub mod backlog;
 pub mod db;
 pub mod drafts;
 pub mod error;

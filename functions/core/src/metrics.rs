@@ -18,7 +18,7 @@ pub const CONTENT_TYPE: &str = "text/plain; version=0.0.4; charset=utf-8";
 /// Renders every metric at `now_ms`.
 ///
 /// # Errors
-/// Storage (a Redis failure only leaves `qwen_stream_length` out).
+/// Storage (a Redis failure only leaves the `qwen_stream_*` figures out).
 pub async fn render(
     sql: &dyn Sql,
     queue: &dyn Queue,
@@ -29,13 +29,8 @@ pub async fn render(
     jobs(sql, &mut out).await?;
     let view = fleet::fleet(sql, now_ms).await?;
     fleet_metrics(&view, &mut out);
-    if let Ok(n) = queue.len(&settings.jobs_stream).await {
-        gauge(
-            &mut out,
-            "qwen_stream_length",
-            "Entries in the Redis jobs stream.",
-        );
-        let _ = writeln!(out, "qwen_stream_length {n}");
+    if let Some(b) = crate::backlog::QueueBacklog::read(queue, settings, now_ms).await {
+        backlog_metrics(&b, &mut out);
     }
     payments(sql, &mut out).await?;
     reconciliation(sql, &mut out).await?;
@@ -203,5 +198,34 @@ mod tests {
     #[test]
     fn label_values_are_escaped() {
         assert_eq!(super::escape("a\"b\\c\nd"), "a\\\"b\\\\c\\nd");
+    }
+}
+
+fn backlog_metrics(b: &crate::backlog::QueueBacklog, out: &mut String) {
+    let figures = [
+        (
+            "qwen_stream_waiting",
+            "Jobs stream entries no GPU host has read yet.",
+            b.waiting as f64,
+        ),
+        (
+            "qwen_stream_pending",
+            "Jobs stream entries read by a host and not acknowledged.",
+            b.pending as f64,
+        ),
+        (
+            "qwen_stream_oldest_pending_age_seconds",
+            "Age of the oldest unacknowledged jobs stream entry (0 when none).",
+            b.oldest_pending_age_ms.unwrap_or(0) as f64 / 1000.0,
+        ),
+        (
+            "qwen_stream_length",
+            "Entries the jobs stream holds, acknowledged ones not yet trimmed included.",
+            b.stream_length as f64,
+        ),
+    ];
+    for (name, help, value) in figures {
+        gauge(out, name, help);
+        let _ = writeln!(out, "{name} {value}");
     }
 }

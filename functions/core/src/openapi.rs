@@ -295,10 +295,12 @@ fn describe_fleet() -> Doc {
     let fleet = AllOfBuilder::new()
         .item(r::<fleet::Fleet>())
         .item(object(&[(
-            "stream_length",
-            nullable(Type::Integer)
+            "backlog",
+            OneOfBuilder::new()
+                .item(r::<crate::backlog::QueueBacklog>())
+                .item(ObjectBuilder::new().schema_type(Type::Null))
                 .description(Some(
-                    "Entries in the Redis jobs stream (null when Redis did not answer)",
+                    "The jobs stream's backlog (null when Redis did not answer)",
                 ))
                 .into(),
         )]));
@@ -951,13 +953,19 @@ fn components() -> utoipa::openapi::Components {
         reconcile::ItemKind,
         reconcile::Provider
     );
+    add!(
+        crate::backlog::QueueBacklog,
+        crate::fleet::Fleet,
+        crate::fleet::Wait,
+        crate::contract::HostHeartbeat
+    );
     let bearer = HttpBuilder::new()
         .scheme(HttpAuthScheme::Bearer)
         .description(Some("The api_token Spin variable"))
         .build();
     let signed = ApiKey::Header(ApiKeyValue::with_description(
         "x-qwen-signature",
-        "v1=hex(HMAC-SHA256(gpu_event_secret, timestamp + '.' + body)); the Unix timestamp in x-qwen-timestamp, at most 300 s off",
+        "v2=hex(HMAC-SHA256(gpu_event_secret, timestamp + LF + METHOD + LF + path + LF + body)); the Unix timestamp in x-qwen-timestamp, at most 300 s off",
     ));
     ComponentsBuilder::new()
         .schemas_from_iter(schemas)

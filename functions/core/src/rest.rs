@@ -292,7 +292,7 @@ fn verify_signature(ctx: &Ctx<'_>, req: &Request) -> Result<(), HttpResponse> {
         ctx.settings.gpu_event_secret.as_bytes(),
         req.header(signing::TIMESTAMP_HEADER),
         req.header(signing::SIGNATURE_HEADER),
-        &req.body,
+        (&req.method, &req.path, &req.body),
         now_secs,
     )
     .map_err(|e| {
@@ -616,10 +616,12 @@ async fn fleet_view(ctx: &Ctx<'_>) -> Answer {
     let view = fleet::fleet(ctx.sql, ctx.clock.now_ms())
         .await
         .map_err(core)?;
-    let stream_length = ctx.queue.len(&ctx.settings.jobs_stream).await.ok();
+    let now = ctx.clock.now_ms();
+    let backlog = crate::backlog::QueueBacklog::read(ctx.queue, ctx.settings, now).await;
     let mut value = serde_json::to_value(&view).unwrap_or_default();
     if let Some(obj) = value.as_object_mut() {
-        obj.insert("stream_length".into(), stream_length.into());
+        let backlog = serde_json::to_value(backlog).unwrap_or_default();
+        obj.insert("backlog".into(), backlog);
     }
     Ok(http::json(200, &value))
 }

@@ -2,6 +2,7 @@
 
 use serde::Serialize;
 
+use crate::backlog::QueueBacklog;
 use crate::error::CoreResult;
 use crate::ports::{Queue, Sql};
 use crate::settings::Settings;
@@ -22,15 +23,15 @@ pub struct Stats {
     pub jobs_today: JobCounts,
     /// Jobs waiting for a GPU now (any day).
     pub queued_now: i64,
-    /// Entries in the Redis jobs stream (`None` when Redis did not answer).
-    pub stream_length: Option<u64>,
+    /// The jobs stream's backlog (`None` when Redis did not answer).
+    pub backlog: Option<QueueBacklog>,
     /// Top-ups credited today.
     pub topups_today: i64,
     /// Credits topped up today (without bonuses).
     pub topup_credits_today: i64,
 }
 
-/// Collects the statistics. A Redis failure leaves `stream_length` empty rather than failing.
+/// Collects the statistics. A Redis failure leaves `backlog` empty rather than failing.
 ///
 /// # Errors
 /// The storage error.
@@ -69,7 +70,7 @@ pub async fn collect(
         s.topups_today = r.int(0)?;
         s.topup_credits_today = r.int(1)?;
     }
-    s.stream_length = queue.len(&settings.jobs_stream).await.ok();
+    s.backlog = QueueBacklog::read(queue, settings, now_ms).await;
     Ok(s)
 }
 

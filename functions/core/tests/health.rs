@@ -7,7 +7,7 @@ use std::cell::Cell;
 use async_trait::async_trait;
 use qwen_core::CoreError;
 use qwen_core::health::{FRESH_MS, check, forget};
-use qwen_core::ports::{Queue, QueueError, Sql, SqlError, SqlRow, SqlValue};
+use qwen_core::ports::{Backlog, Queue, QueueError, Sql, SqlError, SqlRow, SqlValue};
 use qwen_core::settings::Settings;
 
 #[derive(Default)]
@@ -30,8 +30,8 @@ impl Queue for Probed {
         &self,
         _: &str,
         _: &str,
-        _: &str,
-        _: &str,
+        _: &[(&str, &str)],
+        _: u64,
         _: u64,
     ) -> Result<String, QueueError> {
         Err(QueueError("unused".into()))
@@ -39,10 +39,10 @@ impl Queue for Probed {
     async fn exist(&self, _: &[String]) -> Result<Vec<bool>, QueueError> {
         Ok(Vec::new())
     }
-    async fn len(&self, _: &str) -> Result<u64, QueueError> {
+    async fn backlog(&self, _: &str) -> Result<Backlog, QueueError> {
         self.calls.set(self.calls.get() + 1);
         if self.up.get() {
-            Ok(0)
+            Ok(Backlog::default())
         } else {
             Err(QueueError("connection refused".into()))
         }

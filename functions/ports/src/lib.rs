@@ -242,29 +242,87 @@ pub trait KeyValue {
 #[error("queue unavailable: {0}")]
 pub struct QueueError(pub String);
 
-/// Lua script for [`Queue::add_marked`]: `XADD` the entry and set its marker key in one atomic
-/// step, so "in the stream" and "marked as enqueued" can never disagree.
-/// KEYS: stream, marker. ARGV: field, value, marker TTL in seconds. Returns the entry id.
-pub const ADD_MARKED_SCRIPT: &str = "local id = redis.call('XADD', KEYS[1], '*', ARGV[1], ARGV[2]) \
-    redis.call('SET', KEYS[2], id, 'EX', tonumber(ARGV[3])) return id";
+/// Lua script for [`Queue::add_marked`]: `XADD` the entry, set its marker key and refresh the
+/// stream's time to live in one atomic step, so "in the stream" and "marked as enqueued" can
+/// never disagree, and a stream nobody adds to any more (a playground run's) expires.
+/// KEYS: stream, marker. ARGV: marker TTL (s), stream TTL (s), then field, value pairs.
+/// Returns the entry id.
+pub const ADD_MARKED_SCRIPT: &str = "local id = redis.call('XADD', KEYS[1], '*', unpack(ARGV, 3)) \
+    redis.call('SET', KEYS[2], id, 'EX', tonumber(ARGV[1])) \
+    redis.call('EXPIRE', KEYS[1], tonumber(ARGV[2])) return id";
+
+/// Lua script for [`Queue::backlog`]. KEYS: stream. Returns `{length, lag, pending,
+/// oldest pending id or ""}` over every consumer group: the largest lag (entries no consumer of
+/// that group has read yet), the sum of pending (read, not yet acked) and the oldest pending
+/// entry. With no group yet, every entry is lag. A lag Redis cannot tell (after deletions) is
+/// counted from the group's last delivered id, up to 10,000.
+pub const BACKLOG_SCRIPT: &str = r#"
+local function older(a, b)
+  local am, as = string.match(a, '(%d+)-(%d+)')
+  local bm, bs = string.match(b, '(%d+)-(%d+)')
+  am, as, bm, bs = tonumber(am), tonumber(as), tonumber(bm), tonumber(bs)
+  return am < bm or (am == bm and as < bs)
+end
+if redis.call('EXISTS', KEYS[1]) == 0 then return {0, 0, 0, ''} end
+local len = redis.call('XLEN', KEYS[1])
+local groups = redis.call('XINFO', 'GROUPS', KEYS[1])
+if #groups == 0 then return {len, len, 0, ''} end
+local lag, pending, oldest = 0, 0, ''
+for _, g in ipairs(groups) do
+  local f = {}
+  for i = 1, #g, 2 do f[g[i]] = g[i + 1] end
+  local l = f['lag']
+  if type(l) ~= 'number' then
+    l = #redis.call('XRANGE', KEYS[1], '(' .. f['last-delivered-id'], '+', 'COUNT', 10000)
+  end
+  if l > lag then lag = l end
+  pending = pending + f['pending']
+  if f['pending'] > 0 then
+    local p = redis.call('XPENDING', KEYS[1], f['name'])
+    if oldest == '' or older(p[2], oldest) then oldest = p[2] end
+  end
+end
+return {len, lag, pending, oldest}
+"#;
+
+/// The jobs stream's backlog: what is waiting, not what the stream happens to hold.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct Backlog {
+    /// Entries the stream holds (`XLEN`): waiting, pending, and acked ones not trimmed yet.
+    pub length: u64,
+    /// Entries no host has read yet (the consumer group's lag).
+    pub lag: u64,
+    /// Entries read by a host and not yet acknowledged (running or being delivered).
+    pub pending: u64,
+    /// When the oldest pending entry was added, Unix milliseconds (from its id).
+    pub oldest_pending_ms: Option<i64>,
+}
+
+impl Backlog {
+    /// Parses the oldest pending entry id (`<ms>-<seq>`) into its time.
+    pub fn entry_time_ms(id: &str) -> Option<i64> {
+        id.split('-').next().and_then(|ms| ms.parse().ok())
+    }
+}
 
 /// The jobs stream in Redis.
 #[async_trait(?Send)]
 pub trait Queue {
-    /// Runs [`ADD_MARKED_SCRIPT`]: appends `field = value` to `stream` and sets `marker` (with
-    /// `ttl_secs`) atomically; returns the entry id.
+    /// Runs [`ADD_MARKED_SCRIPT`]: appends an entry of `fields` (name, value pairs) to
+    /// `stream`, sets `marker` (for `marker_ttl_secs`) and gives the stream a time to live of
+    /// `stream_ttl_secs`, atomically; returns the entry id.
     async fn add_marked(
         &self,
         stream: &str,
         marker: &str,
-        field: &str,
-        value: &str,
-        ttl_secs: u64,
+        fields: &[(&str, &str)],
+        marker_ttl_secs: u64,
+        stream_ttl_secs: u64,
     ) -> Result<String, QueueError>;
     /// For each key, whether it exists (`MGET`).
     async fn exist(&self, keys: &[String]) -> Result<Vec<bool>, QueueError>;
-    /// `XLEN stream`.
-    async fn len(&self, stream: &str) -> Result<u64, QueueError>;
+    /// The stream's backlog ([`BACKLOG_SCRIPT`]).
+    async fn backlog(&self, stream: &str) -> Result<Backlog, QueueError>;
 }
 
 /// An outbound HTTP request.

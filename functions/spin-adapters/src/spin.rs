@@ -11,8 +11,8 @@ use futures::future::{Either, select};
 use http_body_util::Full;
 use qwen_core::http::{Request, declared_too_large, too_large};
 use qwen_core::ports::{
-    ADD_MARKED_SCRIPT, Clock, Config, HttpClient, HttpError, HttpRequest, HttpResponse, KeyValue,
-    KvError, Queue, QueueError,
+    ADD_MARKED_SCRIPT, BACKLOG_SCRIPT, Backlog, Clock, Config, HttpClient, HttpError, HttpRequest,
+    HttpResponse, KeyValue, KvError, Queue, QueueError,
 };
 use qwen_core::settings::{Settings, SettingsError};
 use spin_sdk::http::body::IncomingBodyExt;
@@ -144,14 +144,22 @@ impl Queue for SpinQueue {
         &self,
         stream: &str,
         marker: &str,
-        field: &str,
-        value: &str,
-        ttl_secs: u64,
+        fields: &[(&str, &str)],
+        marker_ttl_secs: u64,
+        stream_ttl_secs: u64,
     ) -> Result<String, QueueError> {
-        let ttl = ttl_secs.to_string();
-        let args = [ADD_MARKED_SCRIPT, "2", stream, marker, field, value, &ttl]
-            .map(bin)
-            .to_vec();
+        let (marker_ttl, stream_ttl) = (marker_ttl_secs.to_string(), stream_ttl_secs.to_string());
+        let mut args: Vec<redis::RedisParameter> = [
+            ADD_MARKED_SCRIPT,
+            "2",
+            stream,
+            marker,
+            &marker_ttl,
+            &stream_ttl,
+        ]
+        .map(bin)
+        .to_vec();
+        args.extend(fields.iter().flat_map(|(k, v)| [bin(k), bin(v)]));
         match self.execute("EVAL", args).await?.into_iter().next() {
             Some(redis::RedisResult::Binary(id)) => Ok(String::from_utf8_lossy(&id).into_owned()),
             Some(redis::RedisResult::Status(id)) => Ok(id),
@@ -168,16 +176,26 @@ impl Queue for SpinQueue {
             .collect())
     }
 
-    async fn len(&self, stream: &str) -> Result<u64, QueueError> {
-        match self
-            .execute("XLEN", vec![bin(stream)])
-            .await?
-            .into_iter()
-            .next()
-        {
-            Some(redis::RedisResult::Int64(n)) => Ok(n.max(0) as u64),
-            other => Err(QueueError(format!("unexpected XLEN reply {other:?}"))),
-        }
+    async fn backlog(&self, stream: &str) -> Result<Backlog, QueueError> {
+        let args = [BACKLOG_SCRIPT, "1", stream].map(bin).to_vec();
+        let reply = self.execute("EVAL", args).await?;
+        let int = |i: usize| match reply.get(i) {
+            Some(redis::RedisResult::Int64(n)) => Ok((*n).max(0) as u64),
+            other => Err(QueueError(format!("unexpected backlog reply {other:?}"))),
+        };
+        let oldest = match reply.get(3) {
+            Some(redis::RedisResult::Binary(id)) => {
+                Backlog::entry_time_ms(&String::from_utf8_lossy(id))
+            }
+            Some(redis::RedisResult::Status(id)) => Backlog::entry_time_ms(id),
+            _ => None,
+        };
+        Ok(Backlog {
+            length: int(0)?,
+            lag: int(1)?,
+            pending: int(2)?,
+            oldest_pending_ms: oldest,
+        })
     }
 }
 

@@ -10,6 +10,8 @@
 //! A new area is a new file in each language plus one line in [`AREAS`]. Tests check that
 //! every key exists in both languages with the same arguments.
 
+pub mod failure;
+
 use std::sync::OnceLock;
 
 use fluent_bundle::concurrent::FluentBundle;

@@ -611,7 +611,7 @@ impl Ctx {
 
     /// Reports `failed` (the edge refunds), then tells the user in plain words and acks.
     pub async fn fail(&self, host: &Host, why: FailureReason) {
-        let words = text::failure(self.lang(), why);
+        let words = text::failure(self.lang(), why, host.settings.max_megapixels);
         let failure = Failure {
             reason: why,
             user_message: words.clone(),

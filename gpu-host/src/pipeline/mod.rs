@@ -42,6 +42,8 @@ pub struct Settings {
     pub max_deliveries: u32,
     /// Deadline of one ComfyUI run.
     pub job_deadline: Duration,
+    /// Largest input image, megapixels.
+    pub max_megapixels: u32,
     /// `/history` reconcile period.
     pub reconcile: Duration,
     /// Longest wait for the GPU lock.

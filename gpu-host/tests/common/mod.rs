@@ -426,6 +426,7 @@ pub fn settings() -> Settings {
         visibility: Duration::from_millis(1500),
         max_deliveries: 3,
         job_deadline: Duration::from_secs(20),
+        max_megapixels: 40,
         reconcile: Duration::from_millis(500),
         lock_timeout: Duration::from_secs(20),
         retry: RetryPolicy {

@@ -8,9 +8,12 @@ use crate::screens::{Rendered, menu_only};
 /// The `/stats` answer.
 pub fn stats(lang: Lang, s: &Stats) -> Rendered {
     let j = &s.jobs_today;
-    let stream = s
-        .stream_length
-        .map_or_else(|| "?".to_owned(), |n| n.to_string());
+    let figure = |f: fn(&qwen_core::backlog::QueueBacklog) -> u64| {
+        s.backlog
+            .as_ref()
+            .map_or_else(|| "?".to_owned(), |b| f(b).to_string())
+    };
+    let (waiting, pending) = (figure(|b| b.waiting), figure(|b| b.pending));
     let args = [
         ("users", s.users.to_string()),
         ("users_today", s.users_today.to_string()),
@@ -21,7 +24,8 @@ pub fn stats(lang: Lang, s: &Stats) -> Rendered {
         ("failed", j.failed.to_string()),
         ("cancelled", j.cancelled.to_string()),
         ("queued_now", s.queued_now.to_string()),
-        ("stream", stream),
+        ("waiting", waiting),
+        ("pending", pending),
         ("topups", s.topups_today.to_string()),
         ("topup_credits", s.topup_credits_today.to_string()),
     ];

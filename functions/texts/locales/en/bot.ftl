@@ -123,7 +123,7 @@ stats =
     📊 Statistics (UTC)
     Users: { $users }, new today: { $users_today }
     Jobs today: { $jobs } — queued { $queued }, running { $running }, done { $succeeded }, failed { $failed }, cancelled { $cancelled }
-    Waiting for a GPU now: { $queued_now }, stream entries: { $stream }
+    Waiting for a GPU now: { $queued_now } (in the stream: { $waiting } unread, { $pending } on a GPU host)
     Top-ups today: { $topups }, { $topup_credits } credits.
 adjust_usage = Usage: /adjust <telegram_id> <amount> <reason>
 adjusted = Balance of { $user } changed by { $amount } credits: now { $balance } credits.

@@ -123,7 +123,7 @@ stats =
     📊 Статистика (UTC)
     Пользователей: { $users }, новых сегодня: { $users_today }
     Заданий сегодня: { $jobs } — в очереди { $queued }, в работе { $running }, готово { $succeeded }, ошибок { $failed }, отменено { $cancelled }
-    Ждут GPU сейчас: { $queued_now }, записей в потоке: { $stream }
+    Ждут GPU сейчас: { $queued_now } (в очереди Redis: { $waiting } не прочитано, { $pending } у GPU-хостов)
     Пополнений сегодня: { $topups } на { $topup_credits } кр.
 adjust_usage = Использование: /adjust <telegram_id> <сумма> <причина>
 adjusted = Баланс { $user } изменён на { $amount } кр.: теперь { $balance } кр.
