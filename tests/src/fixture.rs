@@ -19,6 +19,25 @@ pub const API_TOKEN: &str = "test-api-token-0123456789";
 /// The event secret fixtures use.
 pub const EVENT_SECRET: &str = "test-event-secret-0123456789";
 
+/// Posts `body` to `base` + `path` signed like a gpu-host's call (with [`EVENT_SECRET`] at
+/// `ts`, Unix seconds); returns status and JSON.
+pub async fn signed_post(
+    client: &reqwest::Client,
+    base: &str,
+    path: &str,
+    body: &[u8],
+    ts: i64,
+) -> (u16, Value) {
+    let sig = signing::sign(EVENT_SECRET.as_bytes(), ts, "POST", path, body);
+    let req = client
+        .post(format!("{base}{path}"))
+        .header(signing::TIMESTAMP_HEADER, ts.to_string())
+        .header(signing::SIGNATURE_HEADER, sig)
+        .header("content-type", "application/json")
+        .body(body.to_vec());
+    send(req).await
+}
+
 /// A running `api` with its own database and stream.
 pub struct ApiFixture {
     /// Keeps the database directory alive.
@@ -42,6 +61,9 @@ pub fn test_settings(prefix: &str) -> Settings {
         gpu_event_secret: EVENT_SECRET.into(),
         redis_url: redis_url(),
         jobs_stream: format!("{prefix}:jobs"),
+        // Tests of other rules make many jobs per user with no host to finish them; the
+        // per-user cap is tested on its own (tests/tests/api_retention.rs).
+        max_queued_per_user: 0,
         ..Settings::default()
     }
 }
@@ -125,15 +147,7 @@ impl ApiFixture {
     /// Posts a signed raw body to an internal route, signed at the fixture clock's time.
     pub async fn signed(&self, path: &str, body: &[u8]) -> (u16, Value) {
         let ts = self.clock.now_ms() / 1000;
-        let sig = signing::sign(EVENT_SECRET.as_bytes(), ts, "POST", path, body);
-        let req = self
-            .client
-            .post(format!("{}{path}", self.server.url()))
-            .header(signing::TIMESTAMP_HEADER, ts.to_string())
-            .header(signing::SIGNATURE_HEADER, sig)
-            .header("content-type", "application/json")
-            .body(body.to_vec());
-        send(req).await
+        signed_post(&self.client, &self.server.url(), path, body, ts).await
     }
 
     /// Sends a signed job event.

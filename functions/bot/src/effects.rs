@@ -359,6 +359,7 @@ impl<'a> Performer<'a> {
         let restore = matches!(
             e,
             CoreError::InsufficientBalance { .. }
+                | CoreError::TooManyJobs { .. }
                 | CoreError::QueueUnavailable(_)
                 | CoreError::Storage(_)
         );
@@ -374,6 +375,11 @@ impl<'a> Performer<'a> {
                 self.outcomes.push(Outcome::JobRefused);
                 self.deliver(job::insufficient(self.lang, needed, balance))
                     .await;
+                Ok(())
+            }
+            CoreError::TooManyJobs { cap } => {
+                self.outcomes.push(Outcome::JobRefused);
+                self.deliver(job::too_many(self.lang, cap)).await;
                 Ok(())
             }
             CoreError::NotFound { .. } => self.say("preset_not_found", true).await,

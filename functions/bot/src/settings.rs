@@ -33,10 +33,16 @@ pub const VARIABLES: &[Variable] = &[
     },
 ];
 
-/// Core variables the `telegram` component does not read (it never serves `/api`), so
-/// `spin.toml` does not grant it these secrets. It does read `gpu_event_secret`: it signs the
+/// Core variables the `telegram` component does not read (it never serves `/api` and never
+/// sweeps), so `spin.toml` does not grant them. It does read `gpu_event_secret`: it signs the
 /// job messages it puts on the stream.
-pub const UNUSED_CORE_VARIABLES: &[&str] = &["api_token"];
+pub const UNUSED_CORE_VARIABLES: &[&str] = &[
+    "api_token",
+    "job_stall_secs",
+    "job_queue_max_secs",
+    "hosts_keep_days",
+    "reconciliation_keep_days",
+];
 
 /// Every variable the `telegram` component reads: the core's (less
 /// [`UNUSED_CORE_VARIABLES`]), the bot's own [`VARIABLES`] and the payments'

@@ -16,7 +16,8 @@ async fn stats_count_users_jobs_and_the_stream() {
     assert_eq!(s["jobs_today"]["total"], 1);
     assert_eq!(s["jobs_today"]["queued"], 1);
     assert_eq!(s["queued_now"], 1);
-    assert_eq!(s["stream_length"], 1);
+    assert_eq!(s["backlog"]["waiting"], 1, "no host has read it: {s}");
+    assert_eq!(s["backlog"]["stream_length"], 1);
     assert_eq!(s["topups_today"], 0);
     let unauthorized = f
         .client

@@ -37,6 +37,12 @@ pub enum CoreError {
         /// Human message.
         message: String,
     },
+    /// The user already has `cap` unfinished jobs (429).
+    #[error("too many unfinished jobs: at most {cap} at a time")]
+    TooManyJobs {
+        /// The configured cap.
+        cap: i64,
+    },
     /// The queue (Redis) could not take the job (503).
     #[error("the job queue is unavailable: {0}")]
     QueueUnavailable(String),

@@ -77,6 +77,24 @@ pub struct Fleet {
     pub wait_for_new_job: Wait,
 }
 
+/// Forgets the hosts whose last report came before `before` (Unix ms): each pod rollout or
+/// renamed host leaves a row otherwise, and every wait quote reads them all. Returns how many.
+///
+/// # Errors
+/// Storage.
+pub async fn forget_silent(sql: &dyn Sql, before: i64) -> CoreResult<u64> {
+    let gone = sql
+        .execute(
+            "DELETE FROM hosts WHERE received_at < ?1 RETURNING name",
+            &[before.into()],
+        )
+        .await?;
+    for row in &gone {
+        tracing::info!(host = %row.text(0)?, "forgot a GPU host silent for days");
+    }
+    Ok(gone.len() as u64)
+}
+
 /// Checks and stores a host's report (a relaxed-durability write: losing the last beat
 /// in a power failure only makes the host look stale a few seconds early).
 ///

@@ -165,6 +165,17 @@ pub fn from_core(e: &CoreError) -> HttpResponse {
                 body: body.to_string().into_bytes(),
             }
         }
+        CoreError::TooManyJobs { cap } => {
+            let body = serde_json::json!({ "error": {
+                "code": "too_many_jobs",
+                "message": format!("at most {cap} unfinished edits at a time; wait for one to finish"),
+                "cap": cap } });
+            HttpResponse {
+                status: 429,
+                headers: vec![json_header()],
+                body: body.to_string().into_bytes(),
+            }
+        }
         CoreError::QueueUnavailable(detail) => {
             tracing::error!(%detail, "queue unavailable");
             error(

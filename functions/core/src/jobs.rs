@@ -255,7 +255,8 @@ fn plan(settings: &Settings, input: &NewJob, preset: Option<presets::Preset>) ->
 ///
 /// # Errors
 /// [`CoreError::Invalid`] (422), [`CoreError::NotFound`] for an unknown user or preset (404),
-/// [`CoreError::InsufficientBalance`] (402), [`CoreError::QueueUnavailable`] (503), storage.
+/// [`CoreError::InsufficientBalance`] (402), [`CoreError::TooManyJobs`] (429),
+/// [`CoreError::QueueUnavailable`] (503), storage.
 pub async fn create(
     sql: &dyn Sql,
     queue: &dyn Queue,
@@ -305,15 +306,20 @@ async fn insert(
         settings.default_workflow.as_str().into(),
         user.language().to_string().into(),
         now_ms.into(),
+        settings.max_queued_per_user.into(),
     ];
+    // The cap is checked by the INSERT itself, so concurrent requests cannot pass it together.
     let stmt = format!(
         "INSERT INTO jobs (id, user_id, chat_id, preset_id, prompt, file_ids, cost, seed, workflow, lang, created_at) \
-         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11) RETURNING {COLUMNS}"
+         SELECT ?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11 WHERE ?12 = 0 OR (SELECT COUNT(*) FROM jobs \
+         WHERE user_id = ?2 AND status IN ('queued', 'running')) < ?12 RETURNING {COLUMNS}"
     );
     match sql.execute(&stmt, &args).await {
         Ok(rows) => match rows.first() {
             Some(row) => Ok(from_row(row)?),
-            None => Err(SqlError::Other("insert returned no row".into()).into()),
+            None => Err(CoreError::TooManyJobs {
+                cap: settings.max_queued_per_user,
+            }),
         },
         Err(e) => Err(ledger::balance_error(sql, e, user.telegram_id, cost).await),
     }
@@ -717,7 +723,7 @@ fn refusal(job: &Job, ev: &JobEvent) -> CoreError {
 }
 
 /// What a sweep did.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, Default, utoipa::ToSchema)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, Default, utoipa::ToSchema)]
 pub struct SweepReport {
     /// Queued jobs checked against their Redis markers.
     pub checked: u64,
@@ -728,21 +734,52 @@ pub struct SweepReport {
     pub closed: u64,
     /// Telegram update claims pruned.
     pub pruned_updates: u64,
+    /// Running jobs silent for longer than `job_stall_secs`, failed (`stalled`) and refunded.
+    pub stalled: u64,
+    /// Jobs waiting for a GPU for longer than `job_queue_max_secs`, failed (`stalled`) and
+    /// refunded.
+    pub expired: u64,
+    /// GPU hosts silent for longer than `hosts_keep_days`, forgotten.
+    pub hosts_forgotten: u64,
+    /// Reconciliation reports older than `reconciliation_keep_days`, deleted.
+    pub reports_deleted: u64,
+    /// The jobs this sweep ended, so their owners can be told (not part of the answer).
+    #[serde(skip)]
+    pub ended: Vec<Job>,
 }
 
-/// Enqueues queued jobs whose "reached the stream" marker is missing in Redis: the instance
-/// died between commit and `XADD`, or Redis lost its data. Closes deliveries that were never
-/// confirmed, and prunes old Telegram update claims.
+/// Gives every job an exit and every only-growing table a bound: ends jobs that can wait no
+/// longer ([`end_stalled`]), enqueues queued jobs whose "reached the stream" marker is missing
+/// in Redis (the instance died between commit and `XADD`, or Redis lost its data), closes
+/// deliveries that were never confirmed, and prunes old Telegram update claims, silent hosts
+/// and old reconciliation reports.
 ///
 /// # Errors
-/// [`CoreError::QueueUnavailable`] when Redis is down (what was enqueued so far stays so), storage.
+/// [`CoreError::QueueUnavailable`] when Redis is down (what was done so far stays done), storage.
 pub async fn sweep(
     sql: &dyn Sql,
     queue: &dyn Queue,
     settings: &Settings,
     now_ms: i64,
 ) -> CoreResult<SweepReport> {
-    let mut report = SweepReport::default();
+    let mut report = end_stalled(sql, settings, now_ms).await?;
+    report.closed = close_unconfirmed(sql, now_ms).await?;
+    report.pruned_updates = crate::updates::prune(sql, now_ms).await?;
+    report.hosts_forgotten =
+        crate::fleet::forget_silent(sql, now_ms - settings.hosts_keep_ms).await?;
+    report.reports_deleted =
+        crate::payments::reconcile::prune(sql, now_ms - settings.reconciliation_keep_ms).await?;
+    enqueue_unmarked(sql, queue, settings, now_ms, &mut report).await?;
+    Ok(report)
+}
+
+async fn enqueue_unmarked(
+    sql: &dyn Sql,
+    queue: &dyn Queue,
+    settings: &Settings,
+    now_ms: i64,
+    report: &mut SweepReport,
+) -> CoreResult<()> {
     let stmt = format!(
         "SELECT {COLUMNS} FROM jobs WHERE status = 'queued' AND attempt = 0 AND created_at < ?1 \
          ORDER BY seq LIMIT 500"
@@ -768,9 +805,64 @@ pub async fn sweep(
         tracing::warn!(job_id = %job.id, user_id = job.user_id.0, "sweep enqueued a job missing from the stream");
         report.enqueued += 1;
     }
-    report.closed = close_unconfirmed(sql, now_ms).await?;
-    report.pruned_updates = crate::updates::prune(sql, now_ms).await?;
+    Ok(())
+}
+
+/// Most jobs one sweep ends (the next sweep, a minute later, goes on).
+const SWEEP_BATCH: i64 = 200;
+
+/// Fails and refunds (in the same statement) the jobs that can wait no longer, with the
+/// reason `stalled` and the user's words in their language: a running job whose host sent no
+/// event for `job_stall_secs` (its host died after `started` and no other host took the
+/// entry over — a lost stream entry, say — and it was not granted delivery), and a job still
+/// queued after `job_queue_max_secs` (no host ever took it).
+///
+/// # Errors
+/// Storage.
+pub async fn end_stalled(
+    sql: &dyn Sql,
+    settings: &Settings,
+    now_ms: i64,
+) -> CoreResult<SweepReport> {
+    let running = format!(
+        "UPDATE jobs SET status = 'failed', failure_reason = 'stalled', finished_at = ?1, \
+         failure_message = CASE lang WHEN 'en' THEN ?3 ELSE ?4 END WHERE status = 'running' AND id IN \
+         (SELECT id FROM jobs WHERE status = 'running' AND delivery_at IS NULL \
+         AND COALESCE(started_at, created_at) < ?2 ORDER BY seq LIMIT {SWEEP_BATCH}) RETURNING {COLUMNS}"
+    );
+    let queued = format!(
+        "UPDATE jobs SET status = 'failed', failure_reason = 'stalled', finished_at = ?1, \
+         failure_message = CASE lang WHEN 'en' THEN ?3 ELSE ?4 END WHERE status = 'queued' AND id IN \
+         (SELECT id FROM jobs WHERE status = 'queued' AND created_at < ?2 ORDER BY seq LIMIT {SWEEP_BATCH}) \
+         RETURNING {COLUMNS}"
+    );
+    let mut report = SweepReport::default();
+    let stalled = fail_stalled(sql, &running, now_ms, now_ms - settings.job_stall_ms).await?;
+    let expired = fail_stalled(sql, &queued, now_ms, now_ms - settings.job_queue_max_ms).await?;
+    report.stalled = stalled.len() as u64;
+    report.expired = expired.len() as u64;
+    report.ended = stalled.into_iter().chain(expired).collect();
     Ok(report)
+}
+
+async fn fail_stalled(sql: &dyn Sql, stmt: &str, now_ms: i64, before: i64) -> CoreResult<Vec<Job>> {
+    let words = |lang| qwen_texts::failure::text(lang, FailureReason::Stalled, 0);
+    let args = [
+        now_ms.into(),
+        before.into(),
+        words(Language::En).into(),
+        words(Language::Ru).into(),
+    ];
+    let jobs = sql
+        .execute(stmt, &args)
+        .await?
+        .iter()
+        .map(from_row)
+        .collect::<Result<Vec<Job>, SqlError>>()?;
+    for job in &jobs {
+        tracing::warn!(job_id = %job.id, user_id = job.user_id.0, attempt = job.attempt, status_was = ?job.started_at.map(|_| "running"), "job stalled: failed and refunded by the sweep");
+    }
+    Ok(jobs)
 }
 
 async fn close_unconfirmed(sql: &dyn Sql, now_ms: i64) -> CoreResult<u64> {

@@ -193,14 +193,6 @@ fn escape(value: &str) -> String {
         .replace('\n', "\\n")
 }
 
-#[cfg(test)]
-mod tests {
-    #[test]
-    fn label_values_are_escaped() {
-        assert_eq!(super::escape("a\"b\\c\nd"), "a\\\"b\\\\c\\nd");
-    }
-}
-
 fn backlog_metrics(b: &crate::backlog::QueueBacklog, out: &mut String) {
     let figures = [
         (
@@ -227,5 +219,13 @@ fn backlog_metrics(b: &crate::backlog::QueueBacklog, out: &mut String) {
     for (name, help, value) in figures {
         gauge(out, name, help);
         let _ = writeln!(out, "{name} {value}");
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn label_values_are_escaped() {
+        assert_eq!(super::escape("a\"b\\c\nd"), "a\\\"b\\\\c\\nd");
     }
 }

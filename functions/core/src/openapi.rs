@@ -477,6 +477,10 @@ fn describe_job(op: Op) -> Doc {
             (402, "Balance too low"),
             (404, "No such user or preset"),
             (422, "Invalid job"),
+            (
+                429,
+                "The user already has max_queued_per_user unfinished jobs (the cap is `error.cap`)",
+            ),
         ]),
         Op::GetJob => doc(
             "A job with its queue position",

@@ -246,6 +246,11 @@ pub async fn handle_with_payments(
     {
         return http::from_core(&CoreError::Storage(e));
     }
+    if op == Op::Sweep {
+        return match sweep(ctx, payments).await {
+            Ok(resp) | Err(resp) => resp,
+        };
+    }
     if let Op::Payments(pay_op) = op {
         return crate::payments::api::dispatch(ctx, payments, req, pay_op, cap(&caps, 0)).await;
     }
@@ -368,7 +373,7 @@ async fn dispatch(ctx: &Ctx<'_>, req: &Request, op: Op, caps: &[&str]) -> Answer
         Op::GetJob => get_job(ctx, cap(caps, 0)).await,
         Op::CancelJob => cancel_job(ctx, cap(caps, 0)).await,
         Op::JobEvent => job_event(ctx, req, cap(caps, 0)).await,
-        Op::Sweep => sweep(ctx).await,
+        Op::Sweep => sweep(ctx, None).await,
         Op::HostReport => host_report(ctx, req).await,
         Op::Fleet => fleet_view(ctx).await,
         Op::Metrics => metrics(ctx).await,
@@ -597,11 +602,39 @@ async fn job_event(ctx: &Ctx<'_>, req: &Request, id: &str) -> Answer {
     Ok(http::json(200, &reply))
 }
 
-async fn sweep(ctx: &Ctx<'_>) -> Answer {
+async fn sweep(ctx: &Ctx<'_>, payments: Option<&Providers<'_>>) -> Answer {
     let report = jobs::sweep(ctx.sql, ctx.queue, ctx.settings, ctx.clock.now_ms())
         .await
         .map_err(core)?;
+    tell_ended(payments, &report.ended).await;
     Ok(http::json(200, &report))
+}
+
+/// Most owners of swept jobs told per sweep (each a Bot API call inside the request).
+const MAX_SWEEP_MESSAGES: usize = 50;
+
+/// Tells the owners of the jobs the sweep ended, in their language (the refund is said); stops
+/// at the first Bot API failure (the refund is what matters; it is in their history).
+async fn tell_ended(payments: Option<&Providers<'_>>, ended: &[jobs::Job]) {
+    let Some(p) = payments.filter(|p| !p.pay.bot_token.is_empty()) else {
+        if !ended.is_empty() {
+            tracing::warn!(
+                jobs = ended.len(),
+                "no bot token here: owners of swept jobs not told"
+            );
+        }
+        return;
+    };
+    let bot = botapi::BotApi::new(&p.pay.telegram_api_url, &p.pay.bot_token, p.http)
+        .with_timeout_ms(p.pay.telegram_timeout_ms);
+    for job in ended.iter().take(MAX_SWEEP_MESSAGES) {
+        let text = job.failure_message.clone().unwrap_or_default();
+        let msg = botapi::SendMessage::new(job.chat_id.0, text);
+        if let Err(e) = bot.send_message(&msg).await {
+            tracing::warn!(job_id = %job.id, user_id = job.user_id.0, error = %e, "could not tell the owner of a swept job");
+            return;
+        }
+    }
 }
 
 async fn host_report(ctx: &Ctx<'_>, req: &Request) -> Answer {

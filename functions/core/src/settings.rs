@@ -97,6 +97,36 @@ pub const VARIABLES: &[Variable] = &[
         false,
         "Largest request body accepted (bytes)",
     ),
+    var(
+        "max_queued_per_user",
+        Some("5"),
+        false,
+        "Most unfinished (queued or running) edits one user may have; 0 = no cap",
+    ),
+    var(
+        "job_stall_secs",
+        Some("3600"),
+        false,
+        "A running job with no event for this long is failed and refunded (keep it above the hosts' JOB_DEADLINE_SECS × MAX_DELIVERIES)",
+    ),
+    var(
+        "job_queue_max_secs",
+        Some("86400"),
+        false,
+        "A job still waiting for a GPU after this long is failed and refunded",
+    ),
+    var(
+        "hosts_keep_days",
+        Some("7"),
+        false,
+        "GPU hosts silent for this many days are forgotten",
+    ),
+    var(
+        "reconciliation_keep_days",
+        Some("400"),
+        false,
+        "Reconciliation reports older than this many days are deleted",
+    ),
 ];
 
 /// Parsed configuration of the edge.
@@ -124,7 +154,20 @@ pub struct Settings {
     pub default_workflow: String,
     /// Request body limit in bytes.
     pub max_body_bytes: usize,
+    /// Most unfinished jobs per user (0 = no cap).
+    pub max_queued_per_user: i64,
+    /// A running job silent this long (ms) is failed by the sweep.
+    pub job_stall_ms: i64,
+    /// A job queued this long (ms) is failed by the sweep.
+    pub job_queue_max_ms: i64,
+    /// Hosts silent this long (ms) are forgotten.
+    pub hosts_keep_ms: i64,
+    /// Reconciliation reports older than this (ms) are deleted.
+    pub reconciliation_keep_ms: i64,
 }
+
+const SEC_MS: i64 = 1000;
+const DAY_MS: i64 = 86_400_000;
 
 impl Default for Settings {
     fn default() -> Self {
@@ -140,6 +183,11 @@ impl Default for Settings {
             topup_bonus_percent: 10,
             default_workflow: "qwen_edit_2511".into(),
             max_body_bytes: 65_536,
+            max_queued_per_user: 5,
+            job_stall_ms: 3600 * SEC_MS,
+            job_queue_max_ms: 86_400 * SEC_MS,
+            hosts_keep_ms: 7 * DAY_MS,
+            reconciliation_keep_ms: 400 * DAY_MS,
         }
     }
 }
@@ -200,6 +248,13 @@ impl Settings {
             "topup_bonus_percent" => self.topup_bonus_percent = non_negative(name, value)?,
             "default_workflow" => self.default_workflow = value.into(),
             "max_body_bytes" => self.max_body_bytes = non_negative(name, value)? as usize,
+            "max_queued_per_user" => self.max_queued_per_user = non_negative(name, value)?,
+            "job_stall_secs" => self.job_stall_ms = scaled(name, value, SEC_MS)?,
+            "job_queue_max_secs" => self.job_queue_max_ms = scaled(name, value, SEC_MS)?,
+            "hosts_keep_days" => self.hosts_keep_ms = scaled(name, value, DAY_MS)?,
+            "reconciliation_keep_days" => {
+                self.reconciliation_keep_ms = scaled(name, value, DAY_MS)?
+            }
             _ => {}
         }
         Ok(())
@@ -217,6 +272,17 @@ fn non_negative(name: &'static str, value: &str) -> Result<i64, SettingsError> {
         _ => Err(SettingsError {
             name,
             reason: format!("expected a whole number ≥ 0, got {value:?}"),
+        }),
+    }
+}
+
+/// A positive whole number of `unit`s (seconds, days) in milliseconds.
+fn scaled(name: &'static str, value: &str, unit: i64) -> Result<i64, SettingsError> {
+    match non_negative(name, value)?.checked_mul(unit) {
+        Some(ms) if ms > 0 => Ok(ms),
+        _ => Err(SettingsError {
+            name,
+            reason: format!("expected a whole number ≥ 1 and not absurdly large, got {value:?}"),
         }),
     }
 }
@@ -267,5 +333,9 @@ mod tests {
         assert!(s.apply("initial_balance", "-1").is_err());
         assert!(s.apply("unlimited_processing", "maybe").is_err());
         assert!(s.apply("admin_ids", "12,abc").is_err());
+        assert!(s.apply("job_stall_secs", "0").is_err());
+        assert!(s.apply("hosts_keep_days", "9223372036854775807").is_err());
+        s.apply("job_stall_secs", "90").expect("secs");
+        assert_eq!(s.job_stall_ms, 90_000);
     }
 }

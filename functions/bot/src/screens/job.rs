@@ -47,6 +47,12 @@ pub fn insufficient(lang: Lang, needed: i64, balance: i64) -> Rendered {
     Rendered::new(text, rows)
 }
 
+/// The user has as many unfinished jobs as one may; the draft's photos are kept.
+pub fn too_many(lang: Lang, cap: i64) -> Rendered {
+    let text = tf(lang, "too_many_jobs", &[("cap", cap.to_string())]);
+    Rendered::new(text, menu_only(lang))
+}
+
 /// The job was cancelled and refunded.
 pub fn cancelled(lang: Lang, job: &Job) -> Rendered {
     let text = tf(

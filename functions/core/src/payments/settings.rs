@@ -302,8 +302,17 @@ impl PaymentSettings {
 }
 
 /// Core variables the `payments` component does not read (no `/api`, no queue).
-pub const UNUSED_CORE_VARIABLES: &[&str] =
-    &["api_token", "gpu_event_secret", "redis_url", "jobs_stream"];
+pub const UNUSED_CORE_VARIABLES: &[&str] = &[
+    "api_token",
+    "gpu_event_secret",
+    "redis_url",
+    "jobs_stream",
+    "max_queued_per_user",
+    "job_stall_secs",
+    "job_queue_max_secs",
+    "hosts_keep_days",
+    "reconciliation_keep_days",
+];
 
 /// Every variable the `payments` component reads: the core's (less
 /// [`UNUSED_CORE_VARIABLES`]) and [`VARIABLES`].

@@ -80,6 +80,7 @@ job_created =
 job_cancelled = Job { $job_id } cancelled, { $cost } credits returned to your balance.
 job_cancel_failed = The job is already being processed or finished — it cannot be cancelled.
 insufficient = Not enough credits: { $needed } needed, your balance is { $balance }. You are { $shortfall } credits short.
+too_many_jobs = ⏳ You already have { $cap } unfinished edits, the most at a time. Wait for one to finish and press Start again: your photos are kept.
 profile =
     👤 Profile
     Balance: { $balance } credits

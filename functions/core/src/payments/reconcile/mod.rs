@@ -262,3 +262,30 @@ pub struct Credited {
 }
 
 pub use credit::credit;
+
+/// Deletes the reports made before `before` (Unix ms) with their items; returns how many
+/// reports. A range whose report is gone is compared afresh when asked again.
+///
+/// # Errors
+/// Storage.
+pub async fn prune(sql: &dyn crate::ports::Sql, before: i64) -> CoreResult<u64> {
+    sql.execute(
+        "DELETE FROM reconciliation_items WHERE reconciliation_id IN \
+         (SELECT id FROM reconciliations WHERE created_at < ?1)",
+        &[before.into()],
+    )
+    .await?;
+    let gone = sql
+        .execute(
+            "DELETE FROM reconciliations WHERE created_at < ?1 RETURNING id",
+            &[before.into()],
+        )
+        .await?;
+    if !gone.is_empty() {
+        tracing::info!(
+            reports = gone.len(),
+            "deleted reconciliation reports past their retention"
+        );
+    }
+    Ok(gone.len() as u64)
+}
