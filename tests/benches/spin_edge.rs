@@ -272,6 +272,8 @@ impl Edge {
             .var("yookassa_allowed_ips", "127.0.0.1/32")
             .var("redis_url", redis.url())
             .var("initial_balance", "1000000000")
+            // Job creation is measured, not the per-user cap (nothing runs the jobs).
+            .var("max_queued_per_user", "0")
             .var(
                 "log_level",
                 std::env::var("SPIN_EDGE_LOG_LEVEL").unwrap_or_else(|_| "info".into()),

@@ -85,6 +85,15 @@ impl Queue for RedisQueue {
         Ok(values.iter().map(Option::is_some).collect())
     }
 
+    async fn delete(&self, keys: &[String]) -> Result<(), QueueError> {
+        if keys.is_empty() {
+            return Ok(());
+        }
+        let mut cmd = redis::cmd("DEL");
+        cmd.arg(keys);
+        self.call::<i64>(cmd).await.map(drop)
+    }
+
     async fn backlog(&self, stream: &str) -> Result<Backlog, QueueError> {
         let mut cmd = redis::cmd("EVAL");
         cmd.arg(BACKLOG_SCRIPT).arg(1).arg(stream);

@@ -635,6 +635,14 @@ impl GpuHost {
             .is_some_and(|c| matches!(c.try_wait(), Ok(None)))
     }
 
+    /// `SIGKILL` at once, as a crash or an OOM kill would end it (`kill -9`).
+    pub fn kill(&mut self) {
+        if let Some(mut child) = self.child.take() {
+            let _ = child.kill();
+            let _ = child.wait();
+        }
+    }
+
     /// SIGTERM, then SIGKILL when it has not exited within `grace`.
     pub fn stop(&mut self, grace: Duration) {
         let Some(mut child) = self.child.take() else {

@@ -29,6 +29,9 @@ impl Queue for HangingQueue {
     async fn exist(&self, _: &[String]) -> Result<Vec<bool>, QueueError> {
         pending().await
     }
+    async fn delete(&self, _: &[String]) -> Result<(), QueueError> {
+        pending().await
+    }
     async fn backlog(&self, _: &str) -> Result<Backlog, QueueError> {
         pending().await
     }

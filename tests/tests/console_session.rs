@@ -147,6 +147,10 @@ async fn sign_in_sets_a_strict_http_only_cookie_and_pages_need_it() {
     let page = c.get("/console/fleet", &cookie).await;
     assert_eq!(page.status, 200, "{}", page.body);
     assert!(page.body.contains("Очередь") && page.body.contains(NAME));
+    assert!(
+        page.body.contains("id=\"stream\"") && page.body.contains("В потоке: не прочитано"),
+        "the stream's backlog is on the fleet page"
+    );
     let https = c
         .send(
             c.http

@@ -1143,3 +1143,124 @@ async fn secrets_never_reach_the_logs_even_when_calls_fail() {
     assert_eq!(status, 401);
     edge.assert_no_secrets_in_logs(&[]);
 }
+
+// ------------------------------------------------------------------ bounds and signatures
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_cap_signed_stream_entries_and_bound_signatures_hold_inside_spin() {
+    let Some(spin) = testkit::spin::spin_for_test(
+        "the_cap_signed_stream_entries_and_bound_signatures_hold_inside_spin",
+    ) else {
+        return;
+    };
+    let edge = Edge::start(&spin, &[("max_queued_per_user", "2")]).await;
+    let user = 5301;
+    edge.register(user).await;
+    let mut ids = Vec::new();
+    for _ in 0..2 {
+        let (status, body) = edge
+            .api(
+                "POST",
+                "/api/jobs/",
+                Some(job_body(user, json!({"preset_id": "anime"}))),
+            )
+            .await;
+        assert_eq!(status, 201, "{body}");
+        ids.push(body["job_id"].as_str().unwrap_or_default().to_owned());
+    }
+    let (status, body) = edge
+        .api(
+            "POST",
+            "/api/jobs/",
+            Some(job_body(user, json!({"preset_id": "anime"}))),
+        )
+        .await;
+    assert_eq!(
+        (
+            status,
+            body["error"]["code"].as_str(),
+            body["error"]["cap"].as_i64()
+        ),
+        (429, Some("too_many_jobs"), Some(2)),
+        "{body}"
+    );
+    assert_eq!(
+        edge.balance(user).await,
+        80,
+        "the refused one is not charged"
+    );
+    // A job made by the bot (the telegram component) is signed too.
+    let bot_user = 5302;
+    edge.tg.add_file("CAP-PHOTO-1", TINY_PNG.to_vec());
+    edge.start_user(bot_user).await;
+    edge.send(&callback(edge.update_id(), bot_user, "preset:anime", 1))
+        .await;
+    edge.send(&photo(edge.update_id(), 20, bot_user, "CAP-PHOTO-1", None))
+        .await;
+    edge.send(&callback(edge.update_id(), bot_user, "go", 2))
+        .await;
+    let mut r = redis::Client::open(edge.redis.url())
+        .expect("redis url")
+        .get_multiplexed_async_connection()
+        .await
+        .expect("redis");
+    let entries: redis::streams::StreamRangeReply = redis::cmd("XRANGE")
+        .arg("jobs")
+        .arg("-")
+        .arg("+")
+        .query_async(&mut r)
+        .await
+        .expect("xrange");
+    assert_eq!(entries.ids.len(), 3, "two REST jobs and the bot's");
+    for e in &entries.ids {
+        let job: String = e.get("job").expect("job field");
+        let sig: String = e.get("sig").expect("sig field");
+        let secret = edge.secrets.gpu_event_secret.as_bytes();
+        assert_eq!(
+            qwen_core::contract::signing::verify_job(secret, &job, Some(&sig)),
+            Ok(()),
+            "{job}"
+        );
+    }
+    let ttl: i64 = redis::cmd("TTL")
+        .arg("jobs")
+        .query_async(&mut r)
+        .await
+        .expect("ttl");
+    assert!(
+        ttl > 0,
+        "the stream expires when nothing is added any more: {ttl}"
+    );
+    let (_, fleet) = edge.api("GET", "/api/fleet", None).await;
+    assert_eq!(fleet["backlog"]["waiting"], 3, "{fleet}");
+    // A host's signature for one job's events is refused on another's.
+    let body = br#"{"v":1,"attempt":1,"host":"gpu-a","at":0,"kind":{"type":"started"}}"#;
+    let now = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| d.as_secs() as i64);
+    let path = |id: &str| format!("/internal/jobs/{id}/events");
+    let sig = qwen_core::contract::signing::sign(
+        edge.secrets.gpu_event_secret.as_bytes(),
+        now,
+        "POST",
+        &path(&ids[0]),
+        body,
+    );
+    let post = |p: String| {
+        reqwest::Client::new()
+            .post(edge.app.url(&p))
+            .header("x-qwen-timestamp", now.to_string())
+            .header("x-qwen-signature", sig.clone())
+            .body(body.to_vec())
+            .send()
+    };
+    let replayed = post(path(&ids[1])).await.expect("post");
+    assert_eq!(replayed.status().as_u16(), 401, "replayed on another job");
+    let own = post(path(&ids[0])).await.expect("post");
+    assert_eq!(own.status().as_u16(), 200, "valid on its own job");
+    let (_, other) = edge
+        .api("GET", &format!("/api/jobs/{}", ids[1]), None)
+        .await;
+    assert_eq!(other["status"], "queued", "{other}");
+    edge.assert_no_secrets_in_logs(&[]);
+}

@@ -40,6 +40,7 @@ pub const UNUSED_CORE_VARIABLES: &[&str] = &[
     "api_token",
     "job_stall_secs",
     "job_queue_max_secs",
+    "delivery_confirm_secs",
     "hosts_keep_days",
     "reconciliation_keep_days",
 ];

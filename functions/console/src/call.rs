@@ -37,6 +37,12 @@ impl<'a> Call<'a> {
         self.env.ctx.sql
     }
 
+    /// The jobs stream's backlog (`None` when Redis does not answer).
+    pub async fn backlog(&self) -> Option<qwen_core::backlog::QueueBacklog> {
+        let ctx = self.env.ctx;
+        qwen_core::backlog::QueueBacklog::read(ctx.queue, ctx.settings, self.now()).await
+    }
+
     pub fn now(&self) -> i64 {
         self.env.ctx.clock.now_ms()
     }

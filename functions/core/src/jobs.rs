@@ -25,8 +25,9 @@ pub const MARKER_TTL_SECS: u64 = 30 * 86_400;
 /// Time to live of the jobs stream, refreshed by every job added (s): a stream nobody adds
 /// to any more (a playground run's, a renamed one) disappears instead of staying for ever.
 pub const STREAM_TTL_SECS: u64 = 30 * 86_400;
-/// After this long (ms) a job whose delivery was granted but never confirmed is closed as
-/// succeeded: the photo most likely reached the user, and it must not be charged back or sent twice.
+/// The default of `delivery_confirm_secs` (ms): after this long a job whose delivery was
+/// granted but never confirmed is closed as succeeded: the photo most likely reached the
+/// user, and it must not be charged back or sent twice.
 pub const DELIVERY_CONFIRM_TIMEOUT_MS: i64 = 15 * 60_000;
 
 /// A request to create an edit. Its OpenAPI schema is written out in [`crate::openapi`]
@@ -328,6 +329,16 @@ async fn insert(
 /// The Redis key that records that `job_id` reached `stream`.
 pub fn marker_key(stream: &str, job_id: &str) -> String {
     format!("{stream}:enqueued:{job_id}")
+}
+
+/// Removes the "reached the stream" marker of a job that left `queued` (only the sweep's
+/// check of never-started jobs reads it), so Redis keeps nothing per finished job. Best
+/// effort: a marker left behind expires after [`MARKER_TTL_SECS`].
+pub async fn forget_marker(queue: &dyn Queue, settings: &Settings, job_id: &str) {
+    let key = marker_key(&settings.jobs_stream, job_id);
+    if let Err(e) = queue.delete(&[key]).await {
+        tracing::debug!(job_id, error = %e, "could not remove the job's marker; it expires");
+    }
 }
 
 /// `XADD`s the job message, signed with the hosts' secret, and its marker atomically. Nothing
@@ -763,7 +774,7 @@ pub async fn sweep(
     now_ms: i64,
 ) -> CoreResult<SweepReport> {
     let mut report = end_stalled(sql, settings, now_ms).await?;
-    report.closed = close_unconfirmed(sql, now_ms).await?;
+    report.closed = close_unconfirmed(sql, now_ms, settings.delivery_confirm_ms).await?;
     report.pruned_updates = crate::updates::prune(sql, now_ms).await?;
     report.hosts_forgotten =
         crate::fleet::forget_silent(sql, now_ms - settings.hosts_keep_ms).await?;
@@ -865,12 +876,12 @@ async fn fail_stalled(sql: &dyn Sql, stmt: &str, now_ms: i64, before: i64) -> Co
     Ok(jobs)
 }
 
-async fn close_unconfirmed(sql: &dyn Sql, now_ms: i64) -> CoreResult<u64> {
+async fn close_unconfirmed(sql: &dyn Sql, now_ms: i64, confirm_ms: i64) -> CoreResult<u64> {
     let closed = sql
         .execute(
             "UPDATE jobs SET status = 'succeeded', finished_at = ?1 WHERE status = 'running' \
              AND delivery_at IS NOT NULL AND delivery_at < ?2 RETURNING id",
-            &[now_ms.into(), (now_ms - DELIVERY_CONFIRM_TIMEOUT_MS).into()],
+            &[now_ms.into(), (now_ms - confirm_ms).into()],
         )
         .await?;
     for row in &closed {

@@ -599,6 +599,9 @@ async fn job_event(ctx: &Ctx<'_>, req: &Request, id: &str) -> Answer {
     let reply = jobs::apply_event(ctx.sql, id, &event, ctx.clock.now_ms())
         .await
         .map_err(core)?;
+    if reply.status != crate::contract::JobStatus::Queued {
+        jobs::forget_marker(ctx.queue, ctx.settings, id).await;
+    }
     Ok(http::json(200, &reply))
 }
 

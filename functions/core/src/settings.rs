@@ -116,6 +116,12 @@ pub const VARIABLES: &[Variable] = &[
         "A job still waiting for a GPU after this long is failed and refunded",
     ),
     var(
+        "delivery_confirm_secs",
+        Some("900"),
+        false,
+        "A delivery granted this long ago and never confirmed (its host died mid-send) is closed as succeeded",
+    ),
+    var(
         "hosts_keep_days",
         Some("7"),
         false,
@@ -160,6 +166,8 @@ pub struct Settings {
     pub job_stall_ms: i64,
     /// A job queued this long (ms) is failed by the sweep.
     pub job_queue_max_ms: i64,
+    /// A delivery granted this long ago (ms) and never confirmed is closed as succeeded.
+    pub delivery_confirm_ms: i64,
     /// Hosts silent this long (ms) are forgotten.
     pub hosts_keep_ms: i64,
     /// Reconciliation reports older than this (ms) are deleted.
@@ -186,6 +194,7 @@ impl Default for Settings {
             max_queued_per_user: 5,
             job_stall_ms: 3600 * SEC_MS,
             job_queue_max_ms: 86_400 * SEC_MS,
+            delivery_confirm_ms: 900 * SEC_MS,
             hosts_keep_ms: 7 * DAY_MS,
             reconciliation_keep_ms: 400 * DAY_MS,
         }
@@ -251,6 +260,7 @@ impl Settings {
             "max_queued_per_user" => self.max_queued_per_user = non_negative(name, value)?,
             "job_stall_secs" => self.job_stall_ms = scaled(name, value, SEC_MS)?,
             "job_queue_max_secs" => self.job_queue_max_ms = scaled(name, value, SEC_MS)?,
+            "delivery_confirm_secs" => self.delivery_confirm_ms = scaled(name, value, SEC_MS)?,
             "hosts_keep_days" => self.hosts_keep_ms = scaled(name, value, DAY_MS)?,
             "reconciliation_keep_days" => {
                 self.reconciliation_keep_ms = scaled(name, value, DAY_MS)?

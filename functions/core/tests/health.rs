@@ -39,6 +39,9 @@ impl Queue for Probed {
     async fn exist(&self, _: &[String]) -> Result<Vec<bool>, QueueError> {
         Ok(Vec::new())
     }
+    async fn delete(&self, _: &[String]) -> Result<(), QueueError> {
+        Ok(())
+    }
     async fn backlog(&self, _: &str) -> Result<Backlog, QueueError> {
         self.calls.set(self.calls.get() + 1);
         if self.up.get() {

@@ -321,6 +321,8 @@ pub trait Queue {
     ) -> Result<String, QueueError>;
     /// For each key, whether it exists (`MGET`).
     async fn exist(&self, keys: &[String]) -> Result<Vec<bool>, QueueError>;
+    /// Removes `keys` (`DEL`; absent ones are fine).
+    async fn delete(&self, keys: &[String]) -> Result<(), QueueError>;
     /// The stream's backlog ([`BACKLOG_SCRIPT`]).
     async fn backlog(&self, stream: &str) -> Result<Backlog, QueueError>;
 }

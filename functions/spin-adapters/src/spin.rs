@@ -176,6 +176,15 @@ impl Queue for SpinQueue {
             .collect())
     }
 
+    async fn delete(&self, keys: &[String]) -> Result<(), QueueError> {
+        if keys.is_empty() {
+            return Ok(());
+        }
+        self.execute("DEL", keys.iter().map(|k| bin(k)).collect())
+            .await
+            .map(drop)
+    }
+
     async fn backlog(&self, stream: &str) -> Result<Backlog, QueueError> {
         let args = [BACKLOG_SCRIPT, "1", stream].map(bin).to_vec();
         let reply = self.execute("EVAL", args).await?;

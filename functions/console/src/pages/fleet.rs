@@ -33,14 +33,16 @@ async fn live_html(c: &Call<'_>) -> CoreResult<String> {
     let f = fleet::fleet(c.sql(), now).await?;
     let per_hour = stats::jobs_per_hour(c.sql(), now, 24).await?;
     let queue = stats::queue_per_hour(c.sql(), now, 24).await?;
+    let backlog = c.backlog().await;
     let busy: Vec<(String, f64, bool)> = f
         .hosts
         .iter()
         .map(|h| (h.report.host.clone(), h.report.busy_ratio, h.stale))
         .collect();
     Ok(format!(
-        "{}<h2>{}</h2>{}<div class=\"charts\">{}{}{}</div>",
+        "{}{}<h2>{}</h2>{}<div class=\"charts\">{}{}{}</div>",
         summary(c, &f),
+        stream(c, backlog.as_ref()),
         c.t("hosts"),
         hosts_table(c, &f.hosts),
         charts::bars(c.t("chart_queue"), &queue, "−24 h", "now"),
@@ -72,6 +74,29 @@ fn summary(c: &Call<'_>, f: &Fleet) -> String {
         cell("oldest", format!("{} s", secs(q.oldest_queued_age_ms))),
         cell("per_minute", format!("{:.1}", q.finished_per_minute)),
         cell("wait_new", wait),
+    )
+}
+
+/// The Redis stream's side of the queue: unread, held by hosts, the oldest held.
+fn stream(c: &Call<'_>, b: Option<&qwen_core::backlog::QueueBacklog>) -> String {
+    let Some(b) = b else {
+        return format!("<p class=\"bad\">{}</p>", c.t("stream_down"));
+    };
+    let cell = |k, v: String| {
+        format!(
+            "<div class=\"stat\"><span>{}</span><b>{v}</b></div>",
+            c.t(k)
+        )
+    };
+    format!(
+        "<div class=\"stats\" id=\"stream\">{}{}{}{}</div>",
+        cell("stream_waiting", b.waiting.to_string()),
+        cell("stream_pending", b.pending.to_string()),
+        cell(
+            "stream_oldest",
+            format!("{} s", secs(b.oldest_pending_age_ms))
+        ),
+        cell("stream_length", b.stream_length.to_string()),
     )
 }
 

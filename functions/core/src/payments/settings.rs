@@ -310,6 +310,7 @@ pub const UNUSED_CORE_VARIABLES: &[&str] = &[
     "max_queued_per_user",
     "job_stall_secs",
     "job_queue_max_secs",
+    "delivery_confirm_secs",
     "hosts_keep_days",
     "reconciliation_keep_days",
 ];
