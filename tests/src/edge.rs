@@ -376,7 +376,12 @@ impl Edge {
 
     /// A real `gpu-host` process on this edge's Redis, api and fake Bot API, and `comfy`.
     pub fn gpu_host(&self, comfy: &FakeComfy) -> GpuHost {
-        GpuHost::start(&[
+        self.gpu_host_with(comfy, &[])
+    }
+
+    /// [`Edge::gpu_host`] with more environment (`extra` wins over the defaults).
+    pub fn gpu_host_with(&self, comfy: &FakeComfy, extra: &[(&str, String)]) -> GpuHost {
+        let mut env = vec![
             ("REDIS_URL", self.redis.url()),
             ("JOBS_STREAM", "jobs".to_owned()),
             ("COMFYUI_URL", comfy.url()),
@@ -384,7 +389,9 @@ impl Edge {
             ("TELEGRAM_BOT_TOKEN", self.secrets.bot_token.clone()),
             ("API_BASE_URL", self.app.base_url.clone()),
             ("GPU_EVENT_SECRET", self.secrets.gpu_event_secret.clone()),
-        ])
+        ];
+        env.extend(extra.iter().cloned());
+        GpuHost::start(&env)
     }
 
     // ------------------------------------------------------------------ logs

@@ -61,12 +61,7 @@ fn summary(c: &Call<'_>, f: &Fleet) -> String {
         Wait::About { seconds } => format!("≈ {seconds} s"),
     };
     let q = &f.queue;
-    let cell = |k, v: String| {
-        format!(
-            "<div class=\"stat\"><span>{}</span><b>{v}</b></div>",
-            c.t(k)
-        )
-    };
+    let cell = |k, v: String| stat(c, k, &v);
     format!(
         "<div class=\"stats\">{}{}{}{}{}</div>",
         cell("queued", q.queued.to_string()),
@@ -77,17 +72,20 @@ fn summary(c: &Call<'_>, f: &Fleet) -> String {
     )
 }
 
+/// One figure of a summary row.
+fn stat(c: &Call<'_>, key: &'static str, value: &str) -> String {
+    format!(
+        "<div class=\"stat\"><span>{}</span><b>{value}</b></div>",
+        c.t(key)
+    )
+}
+
 /// The Redis stream's side of the queue: unread, held by hosts, the oldest held.
 fn stream(c: &Call<'_>, b: Option<&qwen_core::backlog::QueueBacklog>) -> String {
     let Some(b) = b else {
         return format!("<p class=\"bad\">{}</p>", c.t("stream_down"));
     };
-    let cell = |k, v: String| {
-        format!(
-            "<div class=\"stat\"><span>{}</span><b>{v}</b></div>",
-            c.t(k)
-        )
-    };
+    let cell = |k, v: String| stat(c, k, &v);
     format!(
         "<div class=\"stats\" id=\"stream\">{}{}{}{}</div>",
         cell("stream_waiting", b.waiting.to_string()),
