@@ -49,7 +49,7 @@ async fn stars_happy_path_credits_once_per_charge() {
     };
     let q = paid(8001, &payload, 100);
     assert!(
-        stars::pre_checkout(&deps, &q)
+        stars::pre_checkout(&deps, &q, "query-1")
             .await
             .expect("storage")
             .is_ok()
@@ -71,7 +71,9 @@ async fn stars_happy_path_credits_once_per_charge() {
             .await;
     assert_eq!(msgs.len(), 1);
     assert_eq!(
-        stars::pre_checkout(&deps, &q).await.expect("storage"),
+        stars::pre_checkout(&deps, &q, "query-2")
+            .await
+            .expect("storage"),
         Err(Refusal::NotPending)
     );
     check_invariants(&f.app.db).expect("ledger agrees with payments");
@@ -94,7 +96,7 @@ async fn pre_checkout_with_a_bad_payload_or_amount_is_refused_with_a_reason() {
         settings: &f.app.settings,
         pay: &f.app.pay,
     };
-    let bad = stars::pre_checkout(&deps, &paid(8002, "not-a-payment", 50))
+    let bad = stars::pre_checkout(&deps, &paid(8002, "not-a-payment", 50), "query-3")
         .await
         .expect("storage");
     assert_eq!(bad, Err(Refusal::Unknown));
@@ -108,19 +110,23 @@ async fn pre_checkout_with_a_bad_payload_or_amount_is_refused_with_a_reason() {
             .message(qwen_core::contract::Language::En)
             .contains("not valid")
     );
-    let wrong = stars::pre_checkout(&deps, &paid(8002, &payload, 49))
+    let wrong = stars::pre_checkout(&deps, &paid(8002, &payload, 49), "query-4")
         .await
         .expect("storage");
     assert_eq!(wrong, Err(Refusal::Mismatch));
-    let other_user = stars::pre_checkout(&deps, &paid(8003, &payload, 50))
+    let other_user = stars::pre_checkout(&deps, &paid(8003, &payload, 50), "query-5")
         .await
         .expect("storage");
     assert_eq!(other_user, Err(Refusal::Mismatch));
     assert!(
-        stars::successful_payment(&deps, &paid(8002, &payload, 49), "stxX")
+        !stars::successful_payment(&deps, &paid(8002, &payload, 49), "stxX")
             .await
-            .is_err()
+            .expect("refunded, not credited"),
+        "a charge that does not match is not credited"
     );
+    let refunds = f.tg.calls_of("refundStarPayment");
+    assert_eq!(refunds.len(), 1, "and it is refunded at once");
+    assert_eq!(refunds[0].param("telegram_payment_charge_id"), "stxX");
     assert_eq!(f.balance(8002).await, 100);
     f.cleanup().await;
 }

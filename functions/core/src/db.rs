@@ -53,6 +53,10 @@ pub const MIGRATIONS: &[Migration] = &[
         version: 8,
         sql: include_str!("../migrations/0008_operators.sql"),
     },
+    Migration {
+        version: 10,
+        sql: include_str!("../migrations/0010_payment_refunds.sql"),
+    },
 ];
 
 /// The newest schema version.

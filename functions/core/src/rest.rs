@@ -249,6 +249,9 @@ pub async fn handle_with_payments(
     if let Op::Payments(pay_op) = op {
         return crate::payments::api::dispatch(ctx, payments, req, pay_op, cap(&caps, 0)).await;
     }
+    if op == Op::Sweep {
+        crate::payments::api::settle_stale(ctx, payments).await;
+    }
     if let Op::Reconciliations(rec_op) = op {
         return crate::payments::reconcile::api::dispatch(ctx, payments, req, rec_op, &caps).await;
     }

@@ -32,7 +32,11 @@ pub async fn compare(deps: &Deps<'_>, range: Range, theirs: &Theirs) -> CoreResu
 }
 
 fn credited(p: &Payment) -> bool {
-    matches!(p.status, PaymentStatus::Succeeded | PaymentStatus::Refunded)
+    match p.status {
+        PaymentStatus::Succeeded | PaymentStatus::Refunding => true,
+        PaymentStatus::Refunded => p.credited_at.is_some(),
+        _ => false,
+    }
 }
 
 fn is_yookassa(p: &Payment) -> bool {
@@ -86,7 +90,15 @@ fn judge_yookassa(row: Option<&Payment>, p: &YkPayment) -> Item {
     let theirs = yookassa::parse_value(&p.amount.value);
     let same =
         row.is_some_and(|r| Some(r.amount) == theirs && r.currency.as_str() == p.amount.currency);
+    let refunded = p.refunded_minor();
     let (kind, note) = match row {
+        None if refunded > 0 => (
+            ItemKind::RefundNotTakenBack,
+            format!(
+                "succeeded and refunded {} at YooKassa; no payment of ours",
+                yookassa::amount_value(refunded)
+            ),
+        ),
         None => (
             ItemKind::MissingOurs,
             "succeeded at YooKassa; no payment of ours".to_owned(),
@@ -95,9 +107,21 @@ fn judge_yookassa(row: Option<&Payment>, p: &YkPayment) -> Item {
             ItemKind::AmountMismatch,
             format!("YooKassa has {} {}", p.amount.value, p.amount.currency),
         ),
+        Some(r) if refunded > 0 && r.status.is_open() => (
+            ItemKind::RefundNotTakenBack,
+            format!(
+                "refunded {} at YooKassa before it was credited; {} here: never credit it",
+                yookassa::amount_value(refunded),
+                r.status
+            ),
+        ),
         Some(r) if credited(r) => (
             ItemKind::Matched,
             "succeeded at YooKassa and credited here".to_owned(),
+        ),
+        Some(r) if r.status == PaymentStatus::Refunded => (
+            ItemKind::Matched,
+            "refunded at YooKassa before it was credited; refunded here, never credited".to_owned(),
         ),
         Some(r) => (
             ItemKind::MissingOurs,
@@ -179,9 +203,11 @@ async fn yookassa_refunds(deps: &Deps<'_>, refunds: &[YkRefund]) -> CoreResult<V
             tracing::warn!(provider_id = %r.payment_id, refund_id = %r.id, "refund of a payment we do not know");
             continue;
         };
+        let applied = store::refund_recorded(deps.sql, &r.id).await?;
         let kind = match row.status {
             PaymentStatus::Refunded => ItemKind::Matched,
-            PaymentStatus::Succeeded => ItemKind::RefundNotTakenBack,
+            PaymentStatus::Succeeded | PaymentStatus::Refunding if applied => ItemKind::Matched,
+            PaymentStatus::Succeeded | PaymentStatus::Refunding => ItemKind::RefundNotTakenBack,
             _ => continue,
         };
         let note = format!("refund succeeded at YooKassa; {} here", row.status);
@@ -235,7 +261,15 @@ async fn stars_incoming(
                 .await?
                 .filter(|r| r.method == Method::Stars),
         };
-        items.push(judge_stars(row.as_ref(), t, user));
+        let mut item = judge_stars(row.as_ref(), t, user);
+        if item.kind != ItemKind::Matched
+            && store::refund_recorded(deps.sql, &format!("stars:{}", t.id)).await?
+        {
+            item.kind = ItemKind::Matched;
+            item.creditable = false;
+            item.note = "paid in Stars; could not be credited, refunded at once".into();
+        }
+        items.push(item);
     }
     Ok(items)
 }
@@ -306,7 +340,7 @@ async fn stars_refunds(
         };
         let kind = match row.status {
             PaymentStatus::Refunded => ItemKind::Matched,
-            PaymentStatus::Succeeded => ItemKind::RefundNotTakenBack,
+            PaymentStatus::Succeeded | PaymentStatus::Refunding => ItemKind::RefundNotTakenBack,
             _ => continue,
         };
         let mut item = about(
