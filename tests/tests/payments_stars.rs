@@ -422,3 +422,28 @@ async fn an_unpaid_invoice_is_canceled_after_the_expiry_and_a_late_charge_refund
     assert_eq!(f.balance(8016).await, 100);
     f.cleanup().await;
 }
+
+#[tokio::test]
+async fn the_jobs_sweep_also_settles_stale_payments() {
+    use qwen_core::signing;
+    let f = PayFixture::start("stars_sweep_route", |p| p.expiry_minutes = 10).await;
+    let created = stars_invoice(&f, 8017, 50).await;
+    let id = created["payment"]["id"].as_str().unwrap_or("").to_owned();
+    f.clock.advance(11 * 60_000);
+    let path = "/internal/jobs/sweep";
+    let ts = qwen_core::ports::Clock::now_ms(f.clock.as_ref()) / 1000;
+    let secret = testkit::fixture::EVENT_SECRET.as_bytes();
+    let sig = signing::sign(secret, ts, "POST", path, b"{}");
+    let resp = reqwest::Client::new()
+        .post(format!("{}{path}", f.server.url()))
+        .header(signing::TIMESTAMP_HEADER, ts.to_string())
+        .header(signing::SIGNATURE_HEADER, sig)
+        .header("content-type", "application/json")
+        .body("{}")
+        .send()
+        .await
+        .expect("sweep answers");
+    assert_eq!(resp.status().as_u16(), 200);
+    assert_eq!(f.payment(&id).await["status"], "canceled");
+    f.cleanup().await;
+}
