@@ -447,3 +447,30 @@ async fn the_jobs_sweep_also_settles_stale_payments() {
     assert_eq!(f.payment(&id).await["status"], "canceled");
     f.cleanup().await;
 }
+
+#[tokio::test]
+async fn a_refund_telegram_refuses_for_good_puts_the_payment_back() {
+    let f = PayFixture::start("stars_refund_refused", |_| {}).await;
+    let id = credited_stars(&f, 8018, 100, "stxREFUSED").await;
+    f.tg.fail_next(
+        "refundStarPayment",
+        1,
+        testkit::fakes::telegram::Failure::BadRequest("BALANCE_TOO_LOW".into()),
+    );
+    let (s, err) = f
+        .call("POST", &format!("/api/payments/{id}/refund"), None)
+        .await;
+    assert!((400..600).contains(&s), "{s} {err}");
+    assert_eq!(f.payment(&id).await["status"], "succeeded");
+    assert_eq!(f.balance(8018).await, 210, "nothing taken back");
+    let (s, row) = f
+        .call("POST", &format!("/api/payments/{id}/refund"), None)
+        .await;
+    assert_eq!(
+        (s, row["status"].as_str()),
+        (200, Some("refunded")),
+        "{row}"
+    );
+    assert_eq!(f.balance(8018).await, 100);
+    f.cleanup().await;
+}

@@ -241,19 +241,28 @@ pub async fn refund(
     if !store::mark_refunding(deps.sql, &p.id, deps.clock.now_ms()).await? {
         return store::get(deps.sql, payment_id).await;
     }
-    if let Err(e) = ask_refund(deps, p.user_id, &charge).await {
-        if !matches!(
-            e,
-            CoreError::Upstream {
-                transient: true,
-                ..
-            }
-        ) {
-            store::unmark_refunding(deps.sql, &p.id, &e.to_string(), deps.clock.now_ms()).await?;
-        }
-        tracing::warn!(payment_id = %p.id, user_id = p.user_id, error = %e, "Stars refund failed");
-        return Err(e);
-    }
+    refund_at_telegram(deps, &p, &charge).await?;
     ops::take_back(deps, &p, &format!("stars:{charge}"), p.amount, operator).await?;
     store::get(deps.sql, payment_id).await
+}
+
+/// Asks Telegram to refund a `refunding` payment's charge. A transient failure leaves it
+/// `refunding` (Telegram may have refunded: the retry finds out); a permanent refusal puts
+/// it back to `succeeded`.
+async fn refund_at_telegram(deps: &Deps<'_>, p: &Payment, charge: &str) -> CoreResult<()> {
+    let Err(e) = ask_refund(deps, p.user_id, charge).await else {
+        return Ok(());
+    };
+    let transient = matches!(
+        e,
+        CoreError::Upstream {
+            transient: true,
+            ..
+        }
+    );
+    if !transient {
+        store::unmark_refunding(deps.sql, &p.id, &e.to_string(), deps.clock.now_ms()).await?;
+    }
+    tracing::warn!(payment_id = %p.id, user_id = p.user_id, error = %e, transient, "Stars refund failed");
+    Err(e)
 }

@@ -88,17 +88,46 @@ async fn our_row(deps: &Deps<'_>, ours: &[Payment], p: &YkPayment) -> CoreResult
 /// A YooKassa payment that succeeded, judged against our row.
 fn judge_yookassa(row: Option<&Payment>, p: &YkPayment) -> Item {
     let theirs = yookassa::parse_value(&p.amount.value);
-    let same =
-        row.is_some_and(|r| Some(r.amount) == theirs && r.currency.as_str() == p.amount.currency);
-    let refunded = p.refunded_minor();
-    let (kind, note) = match row {
-        None if refunded > 0 => (
+    let (kind, note) = refunded_verdict(row, p).unwrap_or_else(|| verdict(row, p, theirs));
+    let mut item = about(kind, Provider::Yookassa, row, note);
+    item.provider_payment_id = Some(p.id.clone());
+    item.their_amount = theirs;
+    item.their_status = Some(p.status.clone());
+    item.their_at = p.created_at.as_deref().and_then(time::parse_iso);
+    item
+}
+
+/// The verdict on a YooKassa payment refunded (in part or whole) that we never credited:
+/// never creditable. `None` when nothing was refunded or ours was credited (its refunds are
+/// judged from the refunds list).
+fn refunded_verdict(row: Option<&Payment>, p: &YkPayment) -> Option<(ItemKind, String)> {
+    let refunded = yookassa::amount_value(p.refunded_minor());
+    match row {
+        _ if p.refunded_minor() == 0 => None,
+        None => Some((
+            ItemKind::RefundNotTakenBack,
+            format!("succeeded and refunded {refunded} at YooKassa; no payment of ours"),
+        )),
+        Some(r) if r.status.is_open() => Some((
             ItemKind::RefundNotTakenBack,
             format!(
-                "succeeded and refunded {} at YooKassa; no payment of ours",
-                yookassa::amount_value(refunded)
+                "refunded {refunded} at YooKassa before it was credited; {} here: never credit it",
+                r.status
             ),
-        ),
+        )),
+        Some(r) if r.status == PaymentStatus::Refunded && r.credited_at.is_none() => Some((
+            ItemKind::Matched,
+            "refunded at YooKassa before it was credited; refunded here, never credited".into(),
+        )),
+        Some(_) => None,
+    }
+}
+
+/// The verdict on a YooKassa payment that succeeded, nothing refunded before our credit.
+fn verdict(row: Option<&Payment>, p: &YkPayment, theirs: Option<i64>) -> (ItemKind, String) {
+    let same =
+        row.is_some_and(|r| Some(r.amount) == theirs && r.currency.as_str() == p.amount.currency);
+    match row {
         None => (
             ItemKind::MissingOurs,
             "succeeded at YooKassa; no payment of ours".to_owned(),
@@ -107,33 +136,15 @@ fn judge_yookassa(row: Option<&Payment>, p: &YkPayment) -> Item {
             ItemKind::AmountMismatch,
             format!("YooKassa has {} {}", p.amount.value, p.amount.currency),
         ),
-        Some(r) if refunded > 0 && r.status.is_open() => (
-            ItemKind::RefundNotTakenBack,
-            format!(
-                "refunded {} at YooKassa before it was credited; {} here: never credit it",
-                yookassa::amount_value(refunded),
-                r.status
-            ),
-        ),
         Some(r) if credited(r) => (
             ItemKind::Matched,
             "succeeded at YooKassa and credited here".to_owned(),
-        ),
-        Some(r) if r.status == PaymentStatus::Refunded => (
-            ItemKind::Matched,
-            "refunded at YooKassa before it was credited; refunded here, never credited".to_owned(),
         ),
         Some(r) => (
             ItemKind::MissingOurs,
             format!("succeeded at YooKassa; {} here", r.status),
         ),
-    };
-    let mut item = about(kind, Provider::Yookassa, row, note);
-    item.provider_payment_id = Some(p.id.clone());
-    item.their_amount = theirs;
-    item.their_status = Some(p.status.clone());
-    item.their_at = p.created_at.as_deref().and_then(time::parse_iso);
-    item
+    }
 }
 
 async fn yookassa_payments(
