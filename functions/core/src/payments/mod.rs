@@ -3,9 +3,11 @@
 //! * A payment method is one file implementing [`PaymentMethod`], registered in [`METHODS`].
 //! * Money units: `Payment::amount` is in the currency's smallest unit (kopecks for RUB, stars
 //!   for XTR); `credits`, `bonus`, `refunded` and `shortfall` are credits.
-//! * Crediting and refunding are status changes of the payment row; triggers in migration 3
-//!   write the ledger entries (unique per payment) in the same statement, so the ledger and the
-//!   payments table cannot disagree, and duplicates change nothing.
+//! * Crediting and refunding are guarded updates of the payment row; triggers (migrations 3
+//!   and 10) write the ledger entries (the credit unique per payment, each refund unique per
+//!   refund id) in the same statement, so the ledger and the payments table cannot disagree,
+//!   and duplicates change nothing. A partial refund takes back its share and keeps the
+//!   payment `succeeded`; the one completing the amount makes it `refunded`.
 
 pub mod allowlist;
 pub mod api;
