@@ -307,3 +307,44 @@ async fn the_stars_invoice_is_in_the_users_language() {
     assert!(title.contains("кредитов"), "{title}");
     bot.cleanup().await;
 }
+
+#[tokio::test]
+async fn a_declined_card_payment_closes_the_pay_message_and_offers_a_way_back() {
+    let bot = Bot::start("bot_pay_declined").await;
+    let user = 7115;
+    started(&bot, user).await;
+    let press = callback(bot.id(), user, "pkg:yookassa_card:300", 10);
+    assert_eq!(bot.post(&press).await, 200);
+    let id = payment_ids(&bot, user).await.remove(0);
+    let (_, message) = pay_message_of(&bot, &id).await;
+    let message = message.expect("the Pay message is recorded");
+    let provider_id = bot.yk.payments()[0]["id"].as_str().unwrap_or("").to_owned();
+    bot.yk
+        .cancel(&provider_id, "payment_network", "3d_secure_failed");
+    let (sql, http) = (
+        SqliteSql::open(&bot.env.db),
+        testkit::payments::ReqwestHttp::new(),
+    );
+    let deps = qwen_core::payments::Deps {
+        sql: &sql,
+        http: &http,
+        clock: bot.env.clock.as_ref(),
+        settings: &bot.env.settings,
+        pay: &bot.env.pay,
+    };
+    let note: qwen_core::payments::webhook::Notification =
+        serde_json::from_value(bot.yk.notification("payment.canceled", &provider_id))
+            .expect("notification");
+    let outcome = qwen_core::payments::webhook::process(&deps, &note).await;
+    assert_eq!(outcome.expect("processed"), "canceled");
+    let closed = bot.tg.message_text(user, message).unwrap_or_default();
+    assert!(closed.contains("не состоялся"), "{closed}");
+    let told = bot.last();
+    assert!(
+        bot.last_text().contains("3-D Secure"),
+        "{}",
+        bot.last_text()
+    );
+    assert_eq!(buttons(&told), vec!["topup".to_owned()]);
+    bot.cleanup().await;
+}
