@@ -26,6 +26,9 @@ CREATE TABLE IF NOT EXISTS payment_refunds (
 
 CREATE INDEX IF NOT EXISTS payment_refunds_by_payment ON payment_refunds (payment_id);
 
+-- The sweep looks for stale pending payments every minute.
+CREATE INDEX IF NOT EXISTS payments_pending ON payments (created_at) WHERE status = 'pending';
+
 -- Refunds made before this version were whole refunds.
 UPDATE payments SET refunded_amount = amount WHERE status = 'refunded';
 INSERT OR IGNORE INTO payment_refunds (refund_id, payment_id, user_id, amount, taken, shortfall, created_at)
