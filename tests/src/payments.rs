@@ -322,10 +322,11 @@ pub fn check_invariants(db: &Path) -> Result<(), String> {
             "SELECT p.id, p.status, p.credits, p.bonus, p.refunded, p.shortfall, \
              COALESCE((SELECT SUM(amount) FROM ledger WHERE kind = 'topup' AND reference = p.id), 0), \
              COALESCE((SELECT SUM(amount) FROM ledger WHERE kind = 'topup_bonus' AND reference = p.id), 0), \
-             COALESCE((SELECT SUM(amount) FROM ledger WHERE kind = 'topup_refund' AND reference = p.id), 0) FROM payments p",
+             COALESCE((SELECT SUM(amount) FROM ledger WHERE kind = 'topup_refund' \
+             AND (reference = p.id OR reference LIKE p.id || ':%')), 0), p.credited_at IS NOT NULL FROM payments p",
         )
         .map_err(|e| e.to_string())?;
-    let rows: Vec<(String, String, [i64; 7])> = stmt
+    let rows: Vec<(String, String, [i64; 8])> = stmt
         .query_map([], |r| {
             Ok((
                 r.get(0)?,
@@ -338,22 +339,40 @@ pub fn check_invariants(db: &Path) -> Result<(), String> {
                     r.get(6)?,
                     r.get(7)?,
                     r.get(8)?,
+                    r.get(9)?,
                 ],
             ))
         })
         .map_err(|e| e.to_string())?
         .collect::<Result<_, _>>()
         .map_err(|e| e.to_string())?;
-    for (id, status, [credits, bonus, refunded, shortfall, topup, got_bonus, taken]) in rows {
-        let credited = matches!(status.as_str(), "succeeded" | "refunded");
+    for (
+        id,
+        status,
+        [
+            credits,
+            bonus,
+            refunded,
+            shortfall,
+            topup,
+            got_bonus,
+            taken,
+            was_credited,
+        ],
+    ) in rows
+    {
+        let credited = matches!(status.as_str(), "succeeded" | "refunding")
+            || (status == "refunded" && was_credited == 1);
         let want = if credited { (credits, bonus) } else { (0, 0) };
         if (topup, got_bonus) != want {
             return Err(format!(
                 "payment {id} ({status}): ledger has {topup}+{got_bonus}, expected {want:?}"
             ));
         }
-        let want_taken = if status == "refunded" { -refunded } else { 0 };
-        if taken != want_taken || (status == "refunded" && refunded + shortfall != credits + bonus)
+        let whole = if credited { credits + bonus } else { 0 };
+        if taken != -refunded
+            || refunded + shortfall > whole
+            || (status == "refunded" && refunded + shortfall != whole)
         {
             return Err(format!(
                 "payment {id} ({status}): refund {taken}, refunded {refunded}, shortfall {shortfall}"

@@ -185,6 +185,36 @@ async fn adjustments_are_idempotent_and_never_overdraw() {
 }
 
 #[tokio::test]
+async fn a_reference_used_for_another_user_is_a_conflict() {
+    let f = ApiFixture::start("balance_adjust_reuse").await;
+    f.register(507).await;
+    f.register(508).await;
+    let body = json!({"amount": 40, "reason": "compensation", "reference": "ticket-7"});
+    let (status, first) = f
+        .call("POST", "/api/balance/507/adjust", Some(body.clone()))
+        .await;
+    assert_eq!(status, 201, "{first}");
+    let (status, other) = f
+        .call("POST", "/api/balance/508/adjust", Some(body.clone()))
+        .await;
+    assert_eq!(status, 409, "{other}");
+    assert_eq!(other["error"]["code"], "reference_reused", "{other}");
+    assert_eq!(
+        f.balance(508).await,
+        100,
+        "the other user's balance is untouched"
+    );
+    let (status, again) = f.call("POST", "/api/balance/507/adjust", Some(body)).await;
+    assert_eq!(
+        status, 200,
+        "the same user and reference stay idempotent: {again}"
+    );
+    assert_eq!(again["entry"]["id"], first["entry"]["id"]);
+    assert_eq!(f.balance(507).await, 140);
+    f.cleanup().await;
+}
+
+#[tokio::test]
 async fn adjustment_input_is_validated() {
     let f = ApiFixture::start_with("balance_adjust_bad", |s| s.admin_ids = vec![1]).await;
     f.register(506).await;

@@ -359,3 +359,46 @@ async fn no_page_shows_a_secret_and_refund_goes_through_telegram() {
         }
     }
 }
+
+#[tokio::test]
+async fn a_refund_left_refunding_is_completed_from_the_console() {
+    let c = Console::start("console_refunding").await;
+    c.f.register(9202).await;
+    let payment = paid_stars_payment(&c, 9202).await;
+    // An earlier refund reached Telegram, then failed before the take-back.
+    let conn = rusqlite::Connection::open(&c.f.app.db).expect("db");
+    conn.execute(
+        "UPDATE payments SET status = 'refunding' WHERE id = ?1",
+        [&payment],
+    )
+    .expect("refunding");
+    let url = format!(
+        "{}/bot{}/refundStarPayment",
+        c.f.tg.base_url(),
+        c.f.tg.token()
+    );
+    let body = serde_json::json!({"user_id": 9202, "telegram_payment_charge_id": "stxCONSOLE"});
+    let refunded = reqwest::Client::new().post(url).json(&body).send().await;
+    assert_eq!(refunded.map(|r| r.status().as_u16()).ok(), Some(200));
+    let cookie = c.sign_in().await;
+    let page = c.get("/console/payments", &cookie).await;
+    assert!(
+        page.body
+            .contains(&format!("/console/payments/{payment}/refund")),
+        "a refunding payment offers the refund again"
+    );
+    let token = c.csrf(&cookie, "/console/payments").await;
+    let back = [("csrf", token.as_str()), ("back", "/console/payments")];
+    let r = c
+        .post(
+            &format!("/console/payments/{payment}/refund"),
+            &cookie,
+            Some(&c.origin()),
+            &back,
+        )
+        .await;
+    assert_eq!(r.status, 303, "{}", r.body);
+    assert_eq!(c.f.payment(&payment).await["status"], "refunded");
+    assert_eq!(c.f.balance(9202).await, 100, "the credits are taken back");
+    c.f.cleanup().await;
+}

@@ -1,9 +1,20 @@
 //! The ledger always agrees with the payments table: a seeded random mix of creations,
 //! status changes at YooKassa, genuine, duplicated, forged and concurrent notifications,
-//! refunds and spending, with the invariant checked after every step.
+//! whole and partial refunds (some delivered again) and spending, with the invariant checked
+//! after every step.
 
+use qwen_core::payments::yookassa;
 use serde_json::json;
 use testkit::payments::{PayFixture, check_invariants};
+
+/// What is left to refund of a payment that succeeded at YooKassa, in kopecks (0 otherwise).
+fn refundable(f: &PayFixture, pid: &str) -> i64 {
+    let Some(p) = f.yk.payment(pid).filter(|p| p["status"] == "succeeded") else {
+        return 0;
+    };
+    let kopecks = |v: &serde_json::Value| v.as_str().and_then(yookassa::parse_value).unwrap_or(0);
+    kopecks(&p["amount"]["value"]) - kopecks(&p["refunded_amount"]["value"])
+}
 
 /// A small deterministic generator (xorshift), so failures reproduce.
 struct Rng(u64);
@@ -27,6 +38,7 @@ async fn no_sequence_of_events_makes_the_ledger_disagree_with_payments() {
     }
     let mut rng = Rng(0x5eed_1234_abcd_0001);
     let mut provider_ids: Vec<String> = Vec::new();
+    let mut refunds: Vec<String> = Vec::new();
     for step in 0..120 {
         let user = users[rng.next(3) as usize];
         match (rng.next(8), provider_ids.is_empty()) {
@@ -75,15 +87,23 @@ async fn no_sequence_of_events_makes_the_ledger_disagree_with_payments() {
                 let src = Some(("spin-client-addr", "185.71.77.3:443"));
                 assert_eq!(f.yk.post_notification(&url, &forged, src).await, 200);
             }
-            (5, _) => {
+            (5 | 6, _) => {
                 let pid = &provider_ids[rng.next(provider_ids.len() as u64) as usize];
-                let succeeded =
-                    f.yk.payment(pid)
-                        .is_some_and(|p| p["status"] == "succeeded");
-                if succeeded {
-                    let refund = f.yk.refund(pid);
-                    assert_eq!(f.yk.notify(&url, "refund.succeeded", &refund).await, 200);
+                let left = refundable(&f, pid);
+                let refund = match (left, refunds.is_empty()) {
+                    (0, true) => continue,
+                    // An old refund delivered again: counted once.
+                    (0, false) => refunds[rng.next(refunds.len() as u64) as usize].clone(),
+                    _ if rng.next(3) == 0 => f.yk.refund(pid),
+                    _ => {
+                        let part = 1 + rng.next(left as u64) as i64;
+                        f.yk.refund_part(pid, &yookassa::amount_value(part))
+                    }
+                };
+                if !refunds.contains(&refund) {
+                    refunds.push(refund.clone());
                 }
+                assert_eq!(f.yk.notify(&url, "refund.succeeded", &refund).await, 200);
             }
             _ => {
                 let balance = f.balance(user).await;
@@ -114,5 +134,15 @@ async fn no_sequence_of_events_makes_the_ledger_disagree_with_payments() {
             "the mix never reached {needed}: {statuses:?}"
         );
     }
+    let conn = rusqlite::Connection::open(&f.app.db).expect("db");
+    let partial: i64 = conn
+        .query_row(
+            "SELECT COUNT(*) FROM payment_refunds r JOIN payments p ON p.id = r.payment_id \
+             WHERE r.amount < p.amount",
+            [],
+            |r| r.get(0),
+        )
+        .expect("count");
+    assert!(partial > 0, "the mix never made a partial refund");
     f.cleanup().await;
 }

@@ -450,3 +450,40 @@ async fn provider_failures_are_clear_errors_and_store_nothing() {
     assert_eq!(status, 201, "the providers are back");
     f.cleanup().await;
 }
+
+#[tokio::test]
+async fn a_payment_refunded_before_it_was_credited_is_reported_never_creditable() {
+    let f = PayFixture::start("reconcile_refunded_first", |_| {}).await;
+    f.register(UID).await;
+    let (ours, theirs) = card(&f, 100).await;
+    f.yk.set_status(&theirs, "succeeded");
+    f.yk.refund_part(&theirs, "25.00");
+    let (status, report) = f
+        .call("POST", "/api/reconciliations", Some(range(&f)))
+        .await;
+    assert_eq!(status, 201, "{report}");
+    let items: Vec<Value> = report["items"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .filter(|i| i["payment_id"] == ours.as_str())
+        .cloned()
+        .collect();
+    assert!(!items.is_empty(), "{report:#}");
+    for item in &items {
+        assert_eq!(item["creditable"], false, "{item}");
+        assert_ne!(item["kind"], "missing_ours", "{item}");
+    }
+    let item = &items[0];
+    assert_eq!(item["kind"], "refund_not_taken_back", "{item}");
+    let id = report["id"].as_str().unwrap_or("");
+    let path = format!("/api/reconciliations/{id}/items/{}/credit", item["n"]);
+    let (s, refused) = f.call("POST", &path, None).await;
+    assert_eq!(
+        (s, refused["error"]["code"].as_str()),
+        (409, Some("not_creditable")),
+        "{refused}"
+    );
+    assert_eq!(f.balance(UID).await, 100, "never credited");
+    f.cleanup().await;
+}

@@ -463,3 +463,267 @@ async fn admin_lists_payments_by_status_and_period_with_totals() {
     check_invariants(&f.app.db).expect("ledger agrees with payments");
     f.cleanup().await;
 }
+
+#[tokio::test]
+async fn a_payment_refunded_before_it_was_credited_is_never_credited() {
+    let f = PayFixture::start("pay_refund_first", |_| {}).await;
+    let url = f.webhook_url();
+    // Refunded in whole at YooKassa; the refund's notification arrives first.
+    let whole = paid_setup(&f, 7020, 100).await;
+    let pid = provider_id(&whole);
+    f.yk.set_status(&pid, "succeeded");
+    let refund = f.yk.refund(&pid);
+    assert_eq!(f.yk.notify(&url, "refund.succeeded", &refund).await, 200);
+    assert_eq!(f.yk.notify(&url, "payment.succeeded", &pid).await, 200);
+    assert_eq!(f.yk.notify(&url, "refund.succeeded", &refund).await, 200);
+    assert_eq!(
+        f.balance(7020).await,
+        100,
+        "neither credited nor taken back"
+    );
+    let row = f.payment(&our_id(&whole)).await;
+    assert_eq!(
+        (
+            row["status"].as_str(),
+            row["refunded"].as_i64(),
+            row["refunded_amount"].as_i64(),
+            row["credited_at"].as_i64()
+        ),
+        (Some("refunded"), Some(0), Some(10_000), None),
+        "{row}"
+    );
+    // Refunded in part at YooKassa; only the payment's notification arrives.
+    let (s, part) = f.create(7020, "yookassa_card", 300).await;
+    assert_eq!(s, 201, "{part}");
+    let pid = provider_id(&part);
+    f.yk.set_status(&pid, "succeeded");
+    f.yk.refund_part(&pid, "60.00");
+    assert_eq!(f.yk.notify(&url, "payment.succeeded", &pid).await, 200);
+    assert_eq!(
+        f.balance(7020).await,
+        100,
+        "a partly refunded payment is not credited"
+    );
+    let row = f.payment(&our_id(&part)).await;
+    assert_eq!(
+        (row["status"].as_str(), row["refunded_amount"].as_i64()),
+        (Some("refunded"), Some(6_000)),
+        "{row}"
+    );
+    check_invariants(&f.app.db).expect("ledger agrees with payments");
+    f.cleanup().await;
+}
+
+#[tokio::test]
+async fn partial_refunds_take_back_their_share_once_each() {
+    let f = PayFixture::start("pay_refund_part", |_| {}).await;
+    let created = paid_setup(&f, 7021, 100).await;
+    let (pid, id) = (provider_id(&created), our_id(&created));
+    let url = f.webhook_url();
+    f.yk.set_status(&pid, "succeeded");
+    assert_eq!(f.yk.notify(&url, "payment.succeeded", &pid).await, 200);
+    assert_eq!(f.balance(7021).await, 100 + 100 + 10);
+    // 20.50 of 100.00: 110 × 20.5 % = 22.55 → 22 (rounded down).
+    let first = f.yk.refund_part(&pid, "20.50");
+    for _ in 0..2 {
+        assert_eq!(f.yk.notify(&url, "refund.succeeded", &first).await, 200);
+    }
+    assert_eq!(
+        f.balance(7021).await,
+        210 - 22,
+        "a repeated refund counts once"
+    );
+    let row = f.payment(&id).await;
+    assert_eq!(
+        (
+            row["status"].as_str(),
+            row["refunded"].as_i64(),
+            row["refunded_amount"].as_i64()
+        ),
+        (Some("succeeded"), Some(22), Some(2_050)),
+        "{row}"
+    );
+    // 30.00 more: 50.5 % of 110 = 55.55 → 55 in all, 33 for this one.
+    let second = f.yk.refund_part(&pid, "30.00");
+    assert_eq!(f.yk.notify(&url, "refund.succeeded", &second).await, 200);
+    assert_eq!(f.balance(7021).await, 210 - 55);
+    // The rest (49.50) completes the amount: all that is left (55), status refunded.
+    let rest = f.yk.refund(&pid);
+    assert_eq!(f.yk.notify(&url, "refund.succeeded", &rest).await, 200);
+    assert_eq!(f.yk.notify(&url, "refund.succeeded", &second).await, 200);
+    assert_eq!(f.balance(7021).await, 100, "the parts add up to the whole");
+    let row = f.payment(&id).await;
+    assert_eq!(
+        (
+            row["status"].as_str(),
+            row["refunded"].as_i64(),
+            row["shortfall"].as_i64(),
+            row["refunded_amount"].as_i64()
+        ),
+        (Some("refunded"), Some(110), Some(0), Some(10_000)),
+        "{row}"
+    );
+    check_invariants(&f.app.db).expect("ledger agrees with payments");
+    f.cleanup().await;
+}
+
+/// Sends a "Pay" message to `uid` through the fake Bot API and records it on payment `id`,
+/// as the bot does; returns its message id.
+async fn pay_message(f: &PayFixture, uid: i64, id: &str) -> i64 {
+    let url = format!("{}/bot{}/sendMessage", f.tg.base_url(), f.tg.token());
+    let body = json!({"chat_id": uid, "text": "Pay 100 RUB", "reply_markup": {"inline_keyboard": [[{"text": "Pay", "url": "https://yoomoney.ru/x"}]]}});
+    let sent: Value = reqwest::Client::new()
+        .post(url)
+        .json(&body)
+        .send()
+        .await
+        .expect("fake answers")
+        .json()
+        .await
+        .expect("json");
+    let message_id = sent["result"]["message_id"].as_i64().expect("message id");
+    let conn = rusqlite::Connection::open(&f.app.db).expect("db");
+    conn.execute(
+        "UPDATE payments SET chat_id = ?1, message_id = ?2 WHERE id = ?3",
+        rusqlite::params![uid, message_id, id],
+    )
+    .expect("recorded");
+    f.tg.clear_calls();
+    message_id
+}
+
+#[tokio::test]
+async fn a_declined_payment_is_told_with_its_reason_and_a_way_back() {
+    let f = PayFixture::start("pay_declined", |_| {}).await;
+    let created = paid_setup(&f, 7022, 100).await;
+    let (pid, id) = (provider_id(&created), our_id(&created));
+    let message_id = pay_message(&f, 7022, &id).await;
+    f.yk.cancel(&pid, "payment_network", "insufficient_funds");
+    let url = f.webhook_url();
+    for _ in 0..2 {
+        assert_eq!(f.yk.notify(&url, "payment.canceled", &pid).await, 200);
+    }
+    assert_eq!(f.payment(&id).await["status"], "canceled");
+    let told = f.tg.calls_of("sendMessage");
+    assert_eq!(told.len(), 1, "told once");
+    let text = told[0].param("text").as_str().unwrap_or("");
+    assert!(text.contains("недостаточно средств"), "{text}");
+    let buttons = told[0].inline_buttons();
+    assert_eq!(buttons.len(), 1, "{buttons:?}");
+    assert_eq!(
+        buttons[0]["callback_data"], "topup",
+        "back to the top-up screen"
+    );
+    assert_eq!(
+        f.tg.message_text(7022, message_id).as_deref(),
+        Some("✖️ Платёж на 100 RUB не состоялся"),
+        "the Pay message no longer offers to pay"
+    );
+    let edit = f.tg.calls_of("editMessageText");
+    assert_eq!(edit.len(), 1);
+    assert!(
+        edit[0].param("reply_markup").is_null(),
+        "its button is removed"
+    );
+    assert_eq!(f.balance(7022).await, 100);
+    f.cleanup().await;
+}
+
+#[tokio::test]
+async fn a_paid_payment_closes_its_pay_message() {
+    let f = PayFixture::start("pay_paid_line", |_| {}).await;
+    let created = paid_setup(&f, 7023, 100).await;
+    let (pid, id) = (provider_id(&created), our_id(&created));
+    let message_id = pay_message(&f, 7023, &id).await;
+    f.yk.set_status(&pid, "succeeded");
+    assert_eq!(
+        f.yk.notify(&f.webhook_url(), "payment.succeeded", &pid)
+            .await,
+        200
+    );
+    assert_eq!(
+        f.tg.message_text(7023, message_id).as_deref(),
+        Some("✅ Оплачено: 100 RUB")
+    );
+    assert_eq!(
+        f.tg.calls_of("sendMessage").len(),
+        1,
+        "and the top-up message"
+    );
+    f.cleanup().await;
+}
+
+#[tokio::test]
+async fn the_yookassa_description_speaks_the_payers_language() {
+    let f = PayFixture::start("pay_description_lang", |_| {}).await;
+    let (s, _) = f
+        .call(
+            "POST",
+            "/api/users/",
+            Some(json!({"telegram_id": 7024, "first_name": "Ann", "language_code": "en"})),
+        )
+        .await;
+    assert_eq!(s, 201);
+    let (s, created) = f.create(7024, "yookassa_card", 100).await;
+    assert_eq!(s, 201, "{created}");
+    assert_eq!(
+        f.yk.requests()[0].body["description"],
+        "QwenEditBot top-up: 110 credits"
+    );
+    paid_setup(&f, 7025, 100).await;
+    assert_eq!(
+        f.yk.requests()[1].body["description"],
+        "Пополнение баланса QwenEditBot: 110 кредитов"
+    );
+    f.cleanup().await;
+}
+
+#[tokio::test]
+async fn stale_pending_payments_are_re_fetched_and_settled() {
+    use testkit::payments::ReqwestHttp;
+    use testkit::sql::SqliteSql;
+    let f = PayFixture::start("pay_stale", |p| p.expiry_minutes = 30).await;
+    let paid = paid_setup(&f, 7026, 100).await;
+    let (s, declined) = f.create(7026, "yookassa_card", 300).await;
+    assert_eq!(s, 201, "{declined}");
+    let (s, waiting) = f.create(7026, "yookassa_card", 500).await;
+    assert_eq!(s, 201, "{waiting}");
+    f.yk.set_status(&provider_id(&paid), "succeeded");
+    f.yk.cancel(
+        &provider_id(&declined),
+        "yoo_money",
+        "expired_on_confirmation",
+    );
+    f.clock.advance(31 * 60_000);
+    let (sql, http) = (SqliteSql::open(&f.app.db), ReqwestHttp::new());
+    let deps = qwen_core::payments::Deps {
+        sql: &sql,
+        http: &http,
+        clock: f.app.clock.as_ref(),
+        settings: &f.app.settings,
+        pay: &f.app.pay,
+    };
+    let swept = qwen_core::payments::expiry::settle_stale(&deps)
+        .await
+        .expect("sweep");
+    assert_eq!((swept.checked, swept.settled), (3, 2));
+    assert_eq!(f.payment(&our_id(&paid)).await["status"], "succeeded");
+    assert_eq!(f.payment(&our_id(&declined)).await["status"], "canceled");
+    assert_eq!(
+        f.payment(&our_id(&waiting)).await["status"],
+        "pending",
+        "still pending at YooKassa: left for a later sweep"
+    );
+    assert_eq!(f.balance(7026).await, 100 + 100 + 10);
+    let texts: Vec<String> =
+        f.tg.calls_of("sendMessage")
+            .iter()
+            .map(|c| c.param("text").as_str().unwrap_or("").to_owned())
+            .collect();
+    assert!(
+        texts.iter().any(|t| t.contains("время на оплату истекло")),
+        "{texts:?}"
+    );
+    check_invariants(&f.app.db).expect("ledger agrees with payments");
+    f.cleanup().await;
+}

@@ -73,7 +73,7 @@ impl<'a> Performer<'a> {
         query_id: &str,
         q: &stars::StarsPayment<'_>,
     ) -> botapi::AnswerPreCheckoutQuery {
-        match stars::pre_checkout(&crate::webhook::deps(self.ctx), q).await {
+        match stars::pre_checkout(&crate::webhook::deps(self.ctx), q, query_id).await {
             Ok(Ok(p)) => {
                 tracing::info!(payment_id = %p.id, user_id = q.user_id, "pre-checkout accepted");
                 botapi::AnswerPreCheckoutQuery::accept(query_id)

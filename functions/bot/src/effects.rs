@@ -548,7 +548,49 @@ impl<'a> Performer<'a> {
             url,
         )]];
         rows.extend(screens::nav(self.lang, crate::event::Button::TopUp));
-        self.deliver(Rendered::new(text, rows)).await;
+        let shown = self.deliver_now(Rendered::new(text, rows)).await;
+        if let Some(message_id) = shown {
+            let recorded = qwen_core::payments::store::record_message(
+                self.ctx.sql,
+                &p.id,
+                self.target.chat_id,
+                message_id,
+            )
+            .await;
+            if let Err(e) = recorded {
+                tracing::warn!(payment_id = %p.id, user_id = p.user_id, error = %e, "could not record the Pay message");
+            }
+        }
+    }
+
+    /// Shows `r` at once (not held for the webhook's answer) and returns its message id:
+    /// edits the pressed button's message the first time, else sends a new one.
+    async fn deliver_now(&mut self, r: Rendered) -> Option<i64> {
+        self.flush().await;
+        if let Some(message_id) = self.edit_id.take() {
+            let mut req = EditMessageText::new(self.target.chat_id, message_id, r.text.clone());
+            if let Some(k) = r.keyboard.clone() {
+                req = req.reply_markup(k);
+            }
+            match self.api.edit_message_text(&req).await {
+                Ok(_) => return Some(message_id),
+                Err(e) => {
+                    tracing::debug!(user_id = self.target.user.id, error = %e, "edit failed; sending instead");
+                }
+            }
+        }
+        let mut req = SendMessage::new(self.target.chat_id, r.text);
+        if let Some(k) = r.keyboard {
+            req = req.reply_markup(k);
+        }
+        match self.api.send_message(&req).await {
+            Ok(m) => Some(m.message_id),
+            Err(e) => {
+                self.defer("sendMessage", &req, &e);
+                self.telegram_failed("sendMessage", e).await;
+                None
+            }
+        }
     }
 
     /// Answers the pressed button (once per update).

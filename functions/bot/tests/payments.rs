@@ -210,3 +210,141 @@ async fn yookassa_unreachable_asks_for_redelivery_then_reuses_the_payment() {
     assert_eq!(url_buttons(&bot.last()).len(), 1);
     bot.cleanup().await;
 }
+
+/// The chat and message recorded on payment `id`.
+async fn pay_message_of(bot: &Bot, id: &str) -> (Option<i64>, Option<i64>) {
+    let sql = SqliteSql::open(&bot.env.db);
+    let stmt = "SELECT chat_id, message_id FROM payments WHERE id = ?1";
+    let rows = qwen_core::ports::Sql::execute(&sql, stmt, &[id.into()])
+        .await
+        .expect("payment");
+    let row = rows.first().expect("one payment");
+    (
+        row.opt_int(0).expect("chat"),
+        row.opt_int(1).expect("message"),
+    )
+}
+
+#[tokio::test]
+async fn the_pay_message_is_recorded_on_the_payment() {
+    let bot = Bot::start("bot_pay_message").await;
+    let user = 7111;
+    started(&bot, user).await;
+    let press = callback(bot.id(), user, "pkg:yookassa_card:300", 10);
+    assert_eq!(bot.post(&press).await, 200);
+    let id = payment_ids(&bot, user).await.remove(0);
+    let (chat, message) = pay_message_of(&bot, &id).await;
+    assert_eq!(chat, Some(user));
+    let message = message.expect("the Pay message is recorded");
+    let text = bot.tg.message_text(user, message).unwrap_or_default();
+    assert!(
+        text.contains("300"),
+        "the recorded message is the Pay message: {text}"
+    );
+    bot.cleanup().await;
+}
+
+#[tokio::test]
+async fn the_try_again_button_opens_the_top_up_screen() {
+    assert_eq!(
+        qwen_core::payments::notify::TOPUP_BUTTON,
+        bot::event::Button::TopUp.data()
+    );
+    let bot = Bot::start("bot_pay_try_again").await;
+    let user = 7112;
+    started(&bot, user).await;
+    let press = callback(
+        bot.id(),
+        user,
+        qwen_core::payments::notify::TOPUP_BUTTON,
+        10,
+    );
+    assert_eq!(bot.post(&press).await, 200);
+    assert!(
+        buttons(&bot.last()).contains(&"paym:stars".to_owned()),
+        "{:?}",
+        buttons(&bot.last())
+    );
+    bot.cleanup().await;
+}
+
+#[tokio::test]
+async fn a_second_pre_checkout_of_one_invoice_is_refused_in_the_users_language() {
+    let bot = Bot::start("bot_pay_second_checkout").await;
+    let user = 7113;
+    started(&bot, user).await;
+    bot.post(&callback(bot.id(), user, "pkg:stars:100", 10))
+        .await;
+    let id = payment_ids(&bot, user).await.remove(0);
+    for _ in 0..2 {
+        assert_eq!(bot.post(&pre_checkout(bot.id(), user, &id, 100)).await, 200);
+    }
+    let answers = bot.tg.calls_of("answerPreCheckoutQuery");
+    assert_eq!(answers.len(), 2);
+    assert_eq!(answers[0].param("ok").as_bool(), Some(true));
+    assert_eq!(answers[1].param("ok").as_bool(), Some(false));
+    assert_eq!(
+        answers[1].param("error_message").as_str(),
+        Some(
+            Refusal::AlreadyCheckingOut
+                .message(qwen_core::contract::Language::Ru)
+                .as_str()
+        )
+    );
+    bot.cleanup().await;
+}
+
+#[tokio::test]
+async fn the_stars_invoice_is_in_the_users_language() {
+    let bot = Bot::start("bot_pay_invoice_lang").await;
+    let user = 7114;
+    started(&bot, user).await;
+    bot.post(&callback(bot.id(), user, "pkg:stars:100", 10))
+        .await;
+    let invoices = bot.tg.calls_of("sendInvoice");
+    assert_eq!(invoices.len(), 1);
+    let title = invoices[0].param("title").as_str().unwrap_or("");
+    assert!(title.contains("кредитов"), "{title}");
+    bot.cleanup().await;
+}
+
+#[tokio::test]
+async fn a_declined_card_payment_closes_the_pay_message_and_offers_a_way_back() {
+    let bot = Bot::start("bot_pay_declined").await;
+    let user = 7115;
+    started(&bot, user).await;
+    let press = callback(bot.id(), user, "pkg:yookassa_card:300", 10);
+    assert_eq!(bot.post(&press).await, 200);
+    let id = payment_ids(&bot, user).await.remove(0);
+    let (_, message) = pay_message_of(&bot, &id).await;
+    let message = message.expect("the Pay message is recorded");
+    let provider_id = bot.yk.payments()[0]["id"].as_str().unwrap_or("").to_owned();
+    bot.yk
+        .cancel(&provider_id, "payment_network", "3d_secure_failed");
+    let (sql, http) = (
+        SqliteSql::open(&bot.env.db),
+        testkit::payments::ReqwestHttp::new(),
+    );
+    let deps = qwen_core::payments::Deps {
+        sql: &sql,
+        http: &http,
+        clock: bot.env.clock.as_ref(),
+        settings: &bot.env.settings,
+        pay: &bot.env.pay,
+    };
+    let note: qwen_core::payments::webhook::Notification =
+        serde_json::from_value(bot.yk.notification("payment.canceled", &provider_id))
+            .expect("notification");
+    let outcome = qwen_core::payments::webhook::process(&deps, &note).await;
+    assert_eq!(outcome.expect("processed"), "canceled");
+    let closed = bot.tg.message_text(user, message).unwrap_or_default();
+    assert!(closed.contains("не состоялся"), "{closed}");
+    let told = bot.last();
+    assert!(
+        bot.last_text().contains("3-D Secure"),
+        "{}",
+        bot.last_text()
+    );
+    assert_eq!(buttons(&told), vec!["topup".to_owned()]);
+    bot.cleanup().await;
+}

@@ -57,6 +57,10 @@ pub const MIGRATIONS: &[Migration] = &[
         version: 9,
         sql: include_str!("../migrations/0009_retention.sql"),
     },
+    Migration {
+        version: 10,
+        sql: include_str!("../migrations/0010_payment_refunds.sql"),
+    },
 ];
 
 /// The newest schema version.

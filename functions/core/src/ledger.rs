@@ -285,6 +285,7 @@ pub struct Adjustment<'a> {
 /// # Errors
 /// [`CoreError::Invalid`] (`invalid_amount`, `invalid_reason`), [`CoreError::NotFound`]
 /// (`user_not_found`), [`CoreError::InsufficientBalance`] when a debit exceeds the balance,
+/// [`CoreError::Conflict`] (`reference_reused`) when the reference was used for another user,
 /// storage.
 pub async fn admin_adjust(sql: &dyn Sql, a: &Adjustment<'_>, now_ms: i64) -> CoreResult<Posted> {
     check_adjustment(a.amount, a.reason)?;
@@ -301,6 +302,17 @@ pub async fn admin_adjust(sql: &dyn Sql, a: &Adjustment<'_>, now_ms: i64) -> Cor
         note: Some(&note),
     };
     let posted = post(sql, &entry, now_ms).await?;
+    if posted.entry.user_id != a.user_id {
+        tracing::warn!(
+            user_id = a.user_id,
+            other_user_id = posted.entry.user_id,
+            "adjustment reference already used for another user"
+        );
+        return Err(CoreError::conflict(
+            "reference_reused",
+            "this reference was already used for another user's adjustment",
+        ));
+    }
     tracing::info!(
         user_id = a.user_id,
         amount = a.amount,

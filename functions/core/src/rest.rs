@@ -247,6 +247,7 @@ pub async fn handle_with_payments(
         return http::from_core(&CoreError::Storage(e));
     }
     if op == Op::Sweep {
+        crate::payments::api::settle_stale(ctx, payments).await;
         return match sweep(ctx, payments).await {
             Ok(resp) | Err(resp) => resp,
         };

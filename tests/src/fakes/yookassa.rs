@@ -242,22 +242,46 @@ impl FakeYooKassa {
         }
     }
 
-    /// Refunds a succeeded payment in full; returns the (succeeded) refund's id.
+    /// Refunds what is left of a succeeded payment; returns the (succeeded) refund's id.
     pub fn refund(&self, payment_id: &str) -> String {
+        let left = {
+            let st = self.inner.lock();
+            st.payments.get(payment_id).map_or(0, |p| {
+                minor(&p["amount"]["value"]) - minor(&p["refunded_amount"]["value"])
+            })
+        };
+        self.refund_part(payment_id, &money(left))
+    }
+
+    /// Refunds `value` roubles (e.g. `"20.00"`) of a succeeded payment, as the dashboard's
+    /// partial refund does: the payment stays `succeeded` and its `refunded_amount` grows.
+    /// Returns the (succeeded) refund's id.
+    pub fn refund_part(&self, payment_id: &str, value: &str) -> String {
         let mut st = self.inner.lock();
-        let amount = st
+        let currency = st
             .payments
             .get(payment_id)
-            .map(|p| p["amount"].clone())
+            .map(|p| p["amount"]["currency"].clone())
             .unwrap_or(Value::Null);
+        let amount = json!({"value": value, "currency": currency});
         let id = uuid::Uuid::new_v4().to_string();
         let refund = json!({"id": id, "payment_id": payment_id, "status": "succeeded", "created_at": now_iso(), "amount": amount});
         if let Some(p) = st.payments.get_mut(payment_id) {
-            p["refunded_amount"] = amount;
+            let total = minor(&p["refunded_amount"]["value"]) + minor(&json!(value));
+            p["refunded_amount"] = json!({"value": money(total), "currency": currency});
         }
         st.refunds.insert(id.clone(), refund);
         st.refund_order.push(id.clone());
         id
+    }
+
+    /// Cancels a payment as YooKassa does, with `cancellation_details` `{party, reason}`
+    /// (e.g. `("payment_network", "insufficient_funds")`).
+    pub fn cancel(&self, id: &str, party: &str, reason: &str) {
+        self.set_status(id, "canceled");
+        if let Some(p) = self.inner.lock().payments.get_mut(id) {
+            p["cancellation_details"] = json!({"party": party, "reason": reason});
+        }
     }
 
     /// Lists answer at most `n` objects per page, whatever `limit` asks (YooKassa: 100).
@@ -681,4 +705,16 @@ fn list(inner: &Inner, query: &str, kind: Kind) -> (u16, Value) {
         body["next_cursor"] = cursor_of(q.offset + size).into();
     }
     (200, body)
+}
+
+/// A decimal string of roubles as kopecks (0 when absent or malformed).
+fn minor(v: &Value) -> i64 {
+    v.as_str()
+        .and_then(qwen_core::payments::yookassa::parse_value)
+        .unwrap_or(0)
+}
+
+/// Kopecks as YooKassa's decimal string.
+fn money(kopecks: i64) -> String {
+    qwen_core::payments::yookassa::amount_value(kopecks)
 }

@@ -19,7 +19,11 @@ pub(crate) fn money(amount: i64, currency: Currency) -> String {
 }
 
 fn refund_button(c: &Call<'_>, p: &Payment, back: &str) -> String {
-    if p.method != Method::Stars || p.status != PaymentStatus::Succeeded {
+    let refundable = matches!(
+        p.status,
+        PaymentStatus::Succeeded | PaymentStatus::Refunding
+    );
+    if p.method != Method::Stars || !refundable {
         return String::new();
     }
     format!(

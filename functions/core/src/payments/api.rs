@@ -171,3 +171,22 @@ async fn refund(ctx: &Ctx<'_>, prov: Option<&Providers<'_>>, req: &Request, id: 
         .map_err(core)?;
     Ok(http::json(200, &p))
 }
+
+/// Settles stale pending payments (see [`super::expiry`]) as part of the jobs sweep, when
+/// this component has payments configured; failures are logged, never answered.
+pub async fn settle_stale(ctx: &Ctx<'_>, prov: Option<&Providers<'_>>) {
+    let Ok(deps) = deps(ctx, prov) else {
+        return;
+    };
+    match super::expiry::settle_stale(&deps).await {
+        Ok(s) if s.checked > 0 => {
+            tracing::info!(
+                checked = s.checked,
+                settled = s.settled,
+                "stale payments swept"
+            )
+        }
+        Ok(_) => {}
+        Err(e) => tracing::warn!(error = %e, "stale payments not swept"),
+    }
+}

@@ -3,12 +3,16 @@
 //! * A payment method is one file implementing [`PaymentMethod`], registered in [`METHODS`].
 //! * Money units: `Payment::amount` is in the currency's smallest unit (kopecks for RUB, stars
 //!   for XTR); `credits`, `bonus`, `refunded` and `shortfall` are credits.
-//! * Crediting and refunding are status changes of the payment row; triggers in migration 3
-//!   write the ledger entries (unique per payment) in the same statement, so the ledger and the
-//!   payments table cannot disagree, and duplicates change nothing.
+//! * Crediting and refunding are guarded updates of the payment row; triggers (migrations 3
+//!   and 10) write the ledger entries (the credit unique per payment, each refund unique per
+//!   refund id) in the same statement, so the ledger and the payments table cannot disagree,
+//!   and duplicates change nothing. A partial refund takes back its share and keeps the
+//!   payment `succeeded`; the one completing the amount makes it `refunded`.
 
 pub mod allowlist;
 pub mod api;
+pub mod expiry;
+pub mod notify;
 pub mod ops;
 pub mod reconcile;
 pub mod settings;
@@ -77,6 +81,14 @@ pub(crate) fn from_bot_api(method: &str, e: &BotApiError) -> CoreError {
     telegram_error(format!("{method}: {e}"), e.is_retryable())
 }
 
+/// The payer's language (Russian when the user is unknown or unreadable).
+pub(crate) async fn payer_language(deps: &Deps<'_>, user_id: i64) -> crate::contract::Language {
+    match crate::users::get(deps.sql, user_id).await {
+        Ok(u) => u.language(),
+        Err(_) => crate::contract::Language::Ru,
+    }
+}
+
 fn telegram_error(message: impl Into<String>, transient: bool) -> CoreError {
     CoreError::Upstream {
         service: "telegram",
@@ -122,7 +134,8 @@ qwen_contract::wire_words! {
 }
 
 qwen_contract::wire_words! {
-    /// Where a payment is. Only `succeeded` (credited) and `refunded` (taken back) move money.
+    /// Where a payment is. Money moves when it becomes `succeeded` (credited) and with every
+    /// refund (taken back: partial refunds keep it `succeeded`, the whole makes it `refunded`).
     pub enum PaymentStatus ("payment status") {
         /// Created, waiting for the payer or the provider.
         Pending = "pending",
@@ -132,7 +145,10 @@ qwen_contract::wire_words! {
         Canceled = "canceled",
         /// Creating it at the provider failed; it may be retried.
         Failed = "failed",
-        /// Paid, then refunded and taken back.
+        /// A Stars refund was asked of Telegram; it ends `refunded` (a retry completes it) or,
+        /// when Telegram refuses for good, `succeeded` again.
+        Refunding = "refunding",
+        /// Refunded in whole: what was credited is taken back (or it was never credited).
         Refunded = "refunded",
     }
 }
@@ -212,9 +228,9 @@ pub struct Payment {
     pub provider_status: Option<String>,
     /// Telegram's `telegram_payment_charge_id` (Stars).
     pub charge_id: Option<String>,
-    /// Refund id (YooKassa refund or `stars:<charge>`).
+    /// The last refund's id (YooKassa refund or `stars:<charge>`).
     pub refund_id: Option<String>,
-    /// Credits taken back by a refund.
+    /// Credits taken back by refunds.
     pub refunded: i64,
     /// Credits a refund could not take back (the balance was short): for admins.
     pub shortfall: i64,
@@ -224,8 +240,17 @@ pub struct Payment {
     pub updated_at: i64,
     /// Unix ms of the credit.
     pub credited_at: Option<i64>,
-    /// Unix ms of the refund.
+    /// Unix ms of the (last) refund.
     pub refunded_at: Option<i64>,
+    /// What the provider refunded, in the smallest unit (several partial refunds add up).
+    #[serde(default)]
+    pub refunded_amount: i64,
+    /// The chat of the message that offers the payment.
+    #[serde(default)]
+    pub chat_id: Option<i64>,
+    /// The message that offers the payment ("Pay" button or Stars invoice).
+    #[serde(default)]
+    pub message_id: Option<i64>,
 }
 
 /// A Stars invoice for `sendInvoice` (currency `XTR`, no provider token).

@@ -5,9 +5,7 @@ use serde::{Deserialize, Serialize};
 
 use super::{Currency, Customer, Deps, Invoice, Method, Payment, PaymentStatus, store};
 use crate::error::{CoreError, CoreResult};
-use botapi::SendMessage;
 
-use crate::contract::Language;
 use crate::{ledger, users};
 
 /// Input of [`create`] (`POST /api/payments/`).
@@ -125,6 +123,9 @@ fn draft(
         updated_at: now,
         credited_at: None,
         refunded_at: None,
+        refunded_amount: 0,
+        chat_id: None,
+        message_id: None,
     })
 }
 
@@ -213,41 +214,16 @@ pub async fn credit(
     };
     let balance = ledger::balance(deps.sql, done.user_id).await?;
     tracing::info!(payment_id = %done.id, user_id = done.user_id, credits = done.credits, bonus = done.bonus, balance, "payment credited");
-    notify(deps, &done, balance).await;
+    super::notify::credited(deps, &done, balance).await;
     Ok(true)
 }
 
-/// The "balance topped up" message: credits, bonus, new balance, in the user's language.
-pub fn topped_up_text(lang: Language, credits: i64, bonus: i64, balance: i64) -> String {
-    let args = [
-        ("credits", credits.to_string()),
-        ("bonus", bonus.to_string()),
-        ("balance", balance.to_string()),
-    ];
-    qwen_texts::tf(lang, "topped_up", &args)
-}
+pub use super::notify::topped_up_text;
 
-async fn notify(deps: &Deps<'_>, p: &Payment, balance: i64) {
-    let lang = match users::get(deps.sql, p.user_id).await {
-        Ok(u) => u.language(),
-        Err(_) => Language::Ru,
-    };
-    let text = topped_up_text(lang, p.credits, p.bonus, balance);
-    let sent = match super::telegram(deps) {
-        Ok(bot) => bot
-            .send_message(&SendMessage::new(p.user_id, text))
-            .await
-            .map(drop)
-            .map_err(|e| super::from_bot_api("sendMessage", &e)),
-        Err(e) => Err(e),
-    };
-    if let Err(e) = sent {
-        tracing::warn!(payment_id = %p.id, user_id = p.user_id, error = %e, "could not send the top-up message");
-    }
-}
-
-/// Takes a refunded payment back (at most the balance; the rest is recorded as shortfall).
-/// True when this call did it.
+/// Takes back refund `refund_id` of `amount` (smallest unit) of a credited payment: its
+/// share of credits + bonus (all that is left when it completes the whole), at most the
+/// balance; the rest is recorded as shortfall. True when this call did it (a refund id
+/// counts once).
 ///
 /// # Errors
 /// Storage errors.
@@ -255,11 +231,13 @@ pub async fn take_back(
     deps: &Deps<'_>,
     p: &Payment,
     refund_id: &str,
+    amount: i64,
     operator: Option<&str>,
 ) -> CoreResult<bool> {
     let now = deps.clock.now_ms();
-    let Some(done) = store::mark_refunded(deps.sql, &p.id, refund_id, operator, now).await? else {
-        tracing::info!(payment_id = %p.id, status = %p.status, "refund ignored: payment not in succeeded state");
+    let applied = store::apply_refund(deps.sql, &p.id, refund_id, amount, operator, now).await?;
+    let Some(done) = applied else {
+        tracing::info!(payment_id = %p.id, status = %p.status, refund_id, "refund ignored: already applied or payment not credited");
         return Ok(false);
     };
     if done.shortfall > 0 {

@@ -95,6 +95,12 @@ pub const VARIABLES: &[Variable] = &[
     var("stars_min", Some("1"), false, "Smallest Stars top-up"),
     var("stars_max", Some("10000"), false, "Largest Stars top-up"),
     var(
+        "payment_expiry_minutes",
+        Some("60"),
+        false,
+        "Minutes a payment may stay pending before the sweep settles it",
+    ),
+    var(
         "telegram_bot_token",
         None,
         true,
@@ -160,6 +166,9 @@ pub struct PaymentSettings {
     pub min_stars: i64,
     /// Largest Stars top-up.
     pub max_stars: i64,
+    /// Minutes a payment may stay `pending` before the sweep settles it (Stars: canceled;
+    /// YooKassa: re-fetched and settled as YooKassa says).
+    pub expiry_minutes: i64,
     /// Bot token (secret) for the "topped up" message and Stars refunds.
     pub bot_token: String,
     /// Bot API base URL.
@@ -204,6 +213,7 @@ impl Default for PaymentSettings {
             max_rub: 50_000,
             min_stars: 1,
             max_stars: 10_000,
+            expiry_minutes: 60,
             bot_token: String::new(),
             telegram_api_url: String::new(),
             telegram_timeout_ms: 10_000,
@@ -292,6 +302,7 @@ impl PaymentSettings {
             "topup_max_rub" => self.max_rub = number(name, value)?,
             "stars_min" => self.min_stars = number(name, value)?,
             "stars_max" => self.max_stars = number(name, value)?,
+            "payment_expiry_minutes" => self.expiry_minutes = number(name, value)?.max(1),
             "telegram_bot_token" => self.bot_token = value.into(),
             "telegram_api_url" => self.telegram_api_url = value.trim_end_matches('/').into(),
             "telegram_timeout_ms" => self.telegram_timeout_ms = number(name, value)? as u64,

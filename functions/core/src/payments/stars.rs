@@ -10,6 +10,7 @@ use super::{
 };
 use crate::contract::Language;
 use crate::error::{CoreError, CoreResult};
+use botapi::BotApiError;
 
 /// Telegram Stars.
 pub struct Stars;
@@ -24,21 +25,21 @@ impl PaymentMethod for Stars {
     }
     async fn start(
         &self,
-        _deps: &Deps<'_>,
+        deps: &Deps<'_>,
         p: &Payment,
         _customer: &Customer,
     ) -> CoreResult<Started> {
+        let lang = super::payer_language(deps, p.user_id).await;
         Ok(Started {
-            invoice: Some(invoice(p)),
+            invoice: Some(invoice(p, lang)),
             ..Started::default()
         })
     }
 }
 
-/// The invoice for a Stars payment. Its title and description are in English: starting a
-/// payment does not know the payer's language, and Telegram shows the invoice as sent.
-pub fn invoice(p: &Payment) -> Invoice {
-    let lang = Language::En;
+/// The invoice for a Stars payment, titled and described in the payer's `lang` (Telegram
+/// shows the invoice as sent).
+pub fn invoice(p: &Payment, lang: Language) -> Invoice {
     let total = [("credits", (p.credits + p.bonus).to_string())];
     let parts = [
         ("credits", p.credits.to_string()),
@@ -62,6 +63,8 @@ pub enum Refusal {
     NotPending,
     /// Amount, currency or payer differ.
     Mismatch,
+    /// Another pre-checkout of this invoice was accepted already.
+    AlreadyCheckingOut,
 }
 
 impl Refusal {
@@ -71,6 +74,7 @@ impl Refusal {
             Refusal::Unknown => "precheckout_unknown",
             Refusal::NotPending => "precheckout_not_pending",
             Refusal::Mismatch => "precheckout_mismatch",
+            Refusal::AlreadyCheckingOut => "precheckout_already",
         };
         qwen_texts::t(lang, key)
     }
@@ -103,16 +107,27 @@ async fn matching(deps: &Deps<'_>, q: &StarsPayment<'_>) -> CoreResult<Result<Pa
     Ok(Ok(p))
 }
 
-/// Checks a `pre_checkout_query`: the payment exists, is pending, and matches.
+/// Checks a `pre_checkout_query`: the payment exists, is pending, matches, and no other
+/// pre-checkout of it was accepted (one per invoice; the same `query_id` again is accepted
+/// again).
 ///
 /// # Errors
 /// Storage errors (answer `ok: false` with a generic reason then).
 pub async fn pre_checkout(
     deps: &Deps<'_>,
     q: &StarsPayment<'_>,
+    query_id: &str,
 ) -> CoreResult<Result<Payment, Refusal>> {
     let verdict = match matching(deps, q).await? {
         Ok(p) if p.status != PaymentStatus::Pending => Err(Refusal::NotPending),
+        Ok(p) => {
+            let now = deps.clock.now_ms();
+            if store::claim_checkout(deps.sql, &p.id, query_id, now).await? {
+                Ok(p)
+            } else {
+                Err(Refusal::AlreadyCheckingOut)
+            }
+        }
         other => other,
     };
     if let Err(r) = &verdict {
@@ -122,10 +137,13 @@ pub async fn pre_checkout(
 }
 
 /// Credits a `successful_payment` once (keyed by the payment and `telegram_payment_charge_id`).
-/// True when this call credited it.
+/// True when this call credited it. A charge that cannot be credited (no matching payment,
+/// a second charge of one invoice, a payment no longer pending) is refunded at once
+/// (`refundStarPayment`), recorded, and the payer told; false then.
 ///
 /// # Errors
-/// [`CoreError::Conflict`] when the payload does not match; storage errors.
+/// [`CoreError::Upstream`] when that refund fails (Telegram redelivers nothing, so the
+/// caller logs it and reconciliation reports the charge); storage errors.
 pub async fn successful_payment(
     deps: &Deps<'_>,
     q: &StarsPayment<'_>,
@@ -134,29 +152,76 @@ pub async fn successful_payment(
     let p = match matching(deps, q).await? {
         Ok(p) => p,
         Err(r) => {
-            tracing::error!(payment_id = %q.payload, user_id = q.user_id, charge = %charge_id, refusal = ?r, "successful_payment does not match a payment");
-            return Err(CoreError::conflict(
-                "payment_mismatch",
-                "successful_payment does not match our payment",
-            ));
+            tracing::error!(payment_id = %q.payload, user_id = q.user_id, charge = %charge_id, refusal = ?r, "successful_payment does not match a payment: refunding");
+            return refund_uncredited(deps, q, charge_id).await.map(|_| false);
         }
     };
-    if p.charge_id.as_deref().is_some_and(|c| c != charge_id) {
-        tracing::error!(payment_id = %p.id, "a second charge for a Stars payment");
-        return Err(CoreError::conflict(
-            "payment_mismatch",
-            "payment already charged under another charge id",
-        ));
+    if p.charge_id.as_deref() == Some(charge_id) {
+        tracing::info!(payment_id = %p.id, user_id = p.user_id, "successful_payment already credited");
+        return Ok(false);
+    }
+    if p.charge_id.is_some() || !p.status.is_open() {
+        tracing::error!(payment_id = %p.id, user_id = p.user_id, charge = %charge_id, status = %p.status, "a charge for a payment that is not open: refunding");
+        return refund_uncredited(deps, q, charge_id).await.map(|_| false);
     }
     ops::credit(deps, &p, "succeeded", Some(charge_id)).await
 }
 
-/// Admin refund of a credited Stars payment: `refundStarPayment`, then the credits are taken
-/// back (at most the balance; the rest recorded as shortfall).
+/// Refunds a Stars charge that was not credited, once per charge, and tells the payer.
+async fn refund_uncredited(
+    deps: &Deps<'_>,
+    q: &StarsPayment<'_>,
+    charge_id: &str,
+) -> CoreResult<()> {
+    let refund_id = format!("stars:{charge_id}");
+    if store::refund_recorded(deps.sql, &refund_id).await? {
+        return Ok(());
+    }
+    ask_refund(deps, q.user_id, charge_id).await?;
+    let now = deps.clock.now_ms();
+    let recorded = store::record_uncredited_refund(
+        deps.sql,
+        &refund_id,
+        q.payload,
+        q.user_id,
+        q.total_amount,
+        now,
+    )
+    .await?;
+    tracing::warn!(payment_id = %q.payload, user_id = q.user_id, charge = %charge_id, recorded, "uncredited Stars charge refunded");
+    if recorded {
+        super::notify::stars_refunded(deps, q.user_id, q.payload, q.total_amount).await;
+    }
+    Ok(())
+}
+
+/// `refundStarPayment`; Telegram's `CHARGE_ALREADY_REFUNDED` counts as done (an earlier
+/// attempt refunded it).
+async fn ask_refund(deps: &Deps<'_>, user_id: i64, charge: &str) -> CoreResult<()> {
+    match super::telegram(deps)?
+        .refund_star_payment(user_id, charge)
+        .await
+    {
+        Ok(_) => Ok(()),
+        Err(BotApiError::BadRequest { description })
+            if description.contains("CHARGE_ALREADY_REFUNDED") =>
+        {
+            tracing::info!(user_id, charge = %charge, "charge already refunded at Telegram");
+            Ok(())
+        }
+        Err(e) => Err(super::from_bot_api("refundStarPayment", &e)),
+    }
+}
+
+/// Admin refund of a credited Stars payment, safe to retry: the payment is marked
+/// `refunding`, Telegram is asked (`refundStarPayment`; `CHARGE_ALREADY_REFUNDED` counts as
+/// done), then the credits are taken back (at most the balance; the rest recorded as
+/// shortfall). A failure after Telegram refunded leaves it `refunding`, and calling this
+/// again completes it; a permanent refusal by Telegram puts it back to `succeeded`.
 ///
 /// # Errors
 /// [`CoreError::Conflict`] for a payment that is not a credited Stars payment;
-/// [`CoreError::Upstream`] when Telegram refuses; storage errors.
+/// [`CoreError::Upstream`] when Telegram refuses or is unreachable; storage errors.
 pub async fn refund(
     deps: &Deps<'_>,
     payment_id: &str,
@@ -164,7 +229,7 @@ pub async fn refund(
 ) -> CoreResult<Payment> {
     let p = store::get(deps.sql, payment_id).await?;
     let charge = match (&p.charge_id, p.method, p.status) {
-        (Some(c), Method::Stars, PaymentStatus::Succeeded) => c.clone(),
+        (Some(c), Method::Stars, PaymentStatus::Succeeded | PaymentStatus::Refunding) => c.clone(),
         (_, _, PaymentStatus::Refunded) => return Ok(p),
         _ => {
             return Err(CoreError::conflict(
@@ -173,10 +238,31 @@ pub async fn refund(
             ));
         }
     };
-    super::telegram(deps)?
-        .refund_star_payment(p.user_id, &charge)
-        .await
-        .map_err(|e| super::from_bot_api("refundStarPayment", &e))?;
-    ops::take_back(deps, &p, &format!("stars:{charge}"), operator).await?;
+    if !store::mark_refunding(deps.sql, &p.id, deps.clock.now_ms()).await? {
+        return store::get(deps.sql, payment_id).await;
+    }
+    refund_at_telegram(deps, &p, &charge).await?;
+    ops::take_back(deps, &p, &format!("stars:{charge}"), p.amount, operator).await?;
     store::get(deps.sql, payment_id).await
+}
+
+/// Asks Telegram to refund a `refunding` payment's charge. A transient failure leaves it
+/// `refunding` (Telegram may have refunded: the retry finds out); a permanent refusal puts
+/// it back to `succeeded`.
+async fn refund_at_telegram(deps: &Deps<'_>, p: &Payment, charge: &str) -> CoreResult<()> {
+    let Err(e) = ask_refund(deps, p.user_id, charge).await else {
+        return Ok(());
+    };
+    let transient = matches!(
+        e,
+        CoreError::Upstream {
+            transient: true,
+            ..
+        }
+    );
+    if !transient {
+        store::unmark_refunding(deps.sql, &p.id, &e.to_string(), deps.clock.now_ms()).await?;
+    }
+    tracing::warn!(payment_id = %p.id, user_id = p.user_id, error = %e, transient, "Stars refund failed");
+    Err(e)
 }

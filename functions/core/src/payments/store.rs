@@ -10,7 +10,8 @@ use crate::ports::{Sql, SqlError, SqlRow, SqlValue};
 
 const COLUMNS: &str = "id, user_id, method, amount, currency, credits, bonus, status, \
     provider_payment_id, confirmation_url, failure, provider_status, charge_id, refund_id, \
-    refunded, shortfall, created_at, updated_at, credited_at, refunded_at";
+    refunded, shortfall, created_at, updated_at, credited_at, refunded_at, refunded_amount, \
+    chat_id, message_id";
 
 fn from_row(r: &SqlRow) -> Result<Payment, SqlError> {
     Ok(Payment {
@@ -34,6 +35,9 @@ fn from_row(r: &SqlRow) -> Result<Payment, SqlError> {
         updated_at: r.int(17)?,
         credited_at: r.opt_int(18)?,
         refunded_at: r.opt_int(19)?,
+        refunded_amount: r.int(20)?,
+        chat_id: r.opt_int(21)?,
+        message_id: r.opt_int(22)?,
     })
 }
 
@@ -204,30 +208,205 @@ pub async fn mark_canceled(sql: &dyn Sql, id: &str, reason: &str, now: i64) -> C
     Ok(!rows.is_empty())
 }
 
-/// Marks a succeeded payment refunded: takes back what it credited, at most the balance
-/// (trigger), and records the rest as `shortfall`. `Some` only for the call that changed it.
+/// What is left to take back of a payment (credits + bonus, less what refunds took or
+/// recorded as shortfall).
+const REST: &str = "(credits + bonus - refunded - shortfall)";
+
+/// A partial refund's share: the cumulative refunded fraction of credits + bonus, rounded
+/// down, less what earlier refunds accounted for (`?3` is the refund's amount).
+const SHARE: &str = "((credits + bonus) * (refunded_amount + ?3) / amount - (credits + bonus) * refunded_amount / amount)";
+
+/// The payer's balance.
+const BALANCE: &str =
+    "COALESCE((SELECT balance FROM balances b WHERE b.user_id = payments.user_id), 0)";
+
+/// A refund id applied to no payment yet.
+const NEW_REFUND: &str = "NOT EXISTS (SELECT 1 FROM payment_refunds r WHERE r.refund_id = ?2)";
+
+/// Applies refund `refund_id` of `amount` (smallest unit) to a credited payment, once per
+/// refund id: takes back its share of credits + bonus, at most the balance, and records the
+/// rest as `shortfall` (the trigger writes the ledger entry and the `payment_refunds` row).
+/// A refund reaching the whole amount makes the payment `refunded` and takes back all that
+/// is left; a partial one keeps it `succeeded`. `Some` only for the call that applied it.
 ///
 /// # Errors
 /// The storage error.
-pub async fn mark_refunded(
+pub async fn apply_refund(
     sql: &dyn Sql,
     id: &str,
     refund_id: &str,
+    amount: i64,
     operator: Option<&str>,
     now: i64,
 ) -> CoreResult<Option<Payment>> {
-    let stmt = format!(
-        "UPDATE payments SET status = 'refunded', refund_id = ?2, refunded_at = ?3, updated_at = ?3, refunded_by = ?4, \
-         refunded = MIN(credits + bonus, COALESCE((SELECT balance FROM balances b WHERE b.user_id = payments.user_id), 0)), \
-         shortfall = credits + bonus - MIN(credits + bonus, COALESCE((SELECT balance FROM balances b WHERE b.user_id = payments.user_id), 0)) \
-         WHERE id = ?1 AND status = 'succeeded' RETURNING {COLUMNS}"
+    let whole = format!(
+        "UPDATE payments SET status = 'refunded', refund_id = ?2, refunded_amount = amount, refunded_at = ?4, \
+         updated_at = ?4, refunded_by = ?5, refunded = refunded + MIN({REST}, {BALANCE}), \
+         shortfall = shortfall + {REST} - MIN({REST}, {BALANCE}) \
+         WHERE id = ?1 AND status IN ('succeeded', 'refunding') AND refunded_amount + ?3 >= amount AND {NEW_REFUND} \
+         RETURNING {COLUMNS}"
     );
-    one(
-        sql,
-        &stmt,
-        &[id.into(), refund_id.into(), now.into(), operator.into()],
+    let partial = format!(
+        "UPDATE payments SET refund_id = ?2, refunded_amount = refunded_amount + ?3, refunded_at = ?4, \
+         updated_at = ?4, refunded_by = ?5, refunded = refunded + MIN({SHARE}, {BALANCE}), \
+         shortfall = shortfall + {SHARE} - MIN({SHARE}, {BALANCE}) \
+         WHERE id = ?1 AND status = 'succeeded' AND refunded_amount + ?3 < amount AND ?3 > 0 AND {NEW_REFUND} \
+         RETURNING {COLUMNS}"
+    );
+    let args = [
+        id.into(),
+        refund_id.into(),
+        amount.into(),
+        now.into(),
+        operator.into(),
+    ];
+    match one(sql, &whole, &args).await? {
+        Some(p) => Ok(Some(p)),
+        None => one(sql, &partial, &args).await,
+    }
+}
+
+/// Records a payment refunded at the provider before we credited it: `refunded` without
+/// any credit (nothing to take back). `refund_id` (when known) is counted as applied.
+/// `Some` only for the call that changed it.
+///
+/// # Errors
+/// The storage error.
+pub async fn mark_refunded_uncredited(
+    sql: &dyn Sql,
+    id: &str,
+    refund_id: Option<&str>,
+    refunded_amount: i64,
+    now: i64,
+) -> CoreResult<Option<Payment>> {
+    let stmt = format!(
+        "UPDATE payments SET status = 'refunded', provider_status = 'succeeded', refund_id = ?2, \
+         refunded_amount = MIN(?3, amount), failure = 'refunded at the provider before it was credited', \
+         refunded_at = ?4, updated_at = ?4 WHERE id = ?1 AND status IN ('pending', 'failed') RETURNING {COLUMNS}"
+    );
+    let args = [
+        id.into(),
+        refund_id.into(),
+        refunded_amount.into(),
+        now.into(),
+    ];
+    one(sql, &stmt, &args).await
+}
+
+/// Marks a credited Stars payment `refunding` before Telegram is asked to refund it (true when
+/// it is refunding now, whether this call or an earlier one marked it).
+///
+/// # Errors
+/// The storage error.
+pub async fn mark_refunding(sql: &dyn Sql, id: &str, now: i64) -> CoreResult<bool> {
+    sql.execute(
+        "UPDATE payments SET status = 'refunding', updated_at = ?2 WHERE id = ?1 AND status = 'succeeded'",
+        &[id.into(), now.into()],
     )
-    .await
+    .await?;
+    Ok(get(sql, id).await?.status == super::PaymentStatus::Refunding)
+}
+
+/// Puts a `refunding` payment back to `succeeded` (Telegram refused the refund for good).
+///
+/// # Errors
+/// The storage error.
+pub async fn unmark_refunding(sql: &dyn Sql, id: &str, reason: &str, now: i64) -> CoreResult<()> {
+    sql.execute(
+        "UPDATE payments SET status = 'succeeded', failure = ?2, updated_at = ?3 WHERE id = ?1 AND status = 'refunding'",
+        &[id.into(), reason.into(), now.into()],
+    )
+    .await?;
+    Ok(())
+}
+
+/// Records a Stars charge refunded without any credit (it could not be credited): once per
+/// charge. True when this call recorded it.
+///
+/// # Errors
+/// The storage error.
+pub async fn record_uncredited_refund(
+    sql: &dyn Sql,
+    refund_id: &str,
+    payment_id: &str,
+    user_id: i64,
+    amount: i64,
+    now: i64,
+) -> CoreResult<bool> {
+    let rows = sql
+        .execute(
+            "INSERT INTO payment_refunds (refund_id, payment_id, user_id, amount, created_at) \
+             VALUES (?1, ?2, ?3, ?4, ?5) ON CONFLICT(refund_id) DO NOTHING RETURNING refund_id",
+            &[
+                refund_id.into(),
+                payment_id.into(),
+                user_id.into(),
+                amount.into(),
+                now.into(),
+            ],
+        )
+        .await?;
+    Ok(!rows.is_empty())
+}
+
+/// Whether refund `refund_id` was recorded (applied or refunded without credit).
+///
+/// # Errors
+/// The storage error.
+pub async fn refund_recorded(sql: &dyn Sql, refund_id: &str) -> CoreResult<bool> {
+    let rows = sql
+        .execute(
+            "SELECT 1 FROM payment_refunds WHERE refund_id = ?1",
+            &[refund_id.into()],
+        )
+        .await?;
+    Ok(!rows.is_empty())
+}
+
+/// Claims the one accepted pre-checkout of a pending Stars payment for `query_id` (true
+/// also for the same query again: Telegram may ask twice for one query).
+///
+/// # Errors
+/// The storage error.
+pub async fn claim_checkout(sql: &dyn Sql, id: &str, query_id: &str, now: i64) -> CoreResult<bool> {
+    let rows = sql
+        .execute(
+            "UPDATE payments SET checkout_id = ?2, updated_at = ?3 WHERE id = ?1 AND status = 'pending' \
+             AND (checkout_id IS NULL OR checkout_id = ?2) RETURNING id",
+            &[id.into(), query_id.into(), now.into()],
+        )
+        .await?;
+    Ok(!rows.is_empty())
+}
+
+/// Records the chat message that offers the payment (to edit it when the payment ends).
+///
+/// # Errors
+/// The storage error.
+pub async fn record_message(
+    sql: &dyn Sql,
+    id: &str,
+    chat_id: i64,
+    message_id: i64,
+) -> CoreResult<()> {
+    sql.execute(
+        "UPDATE payments SET chat_id = ?2, message_id = ?3 WHERE id = ?1",
+        &[id.into(), chat_id.into(), message_id.into()],
+    )
+    .await?;
+    Ok(())
+}
+
+/// Pending payments created before `before` (Unix ms), oldest first, at most `limit`.
+///
+/// # Errors
+/// The storage error.
+pub async fn stale_pending(sql: &dyn Sql, before: i64, limit: i64) -> CoreResult<Vec<Payment>> {
+    let stmt = format!(
+        "SELECT {COLUMNS} FROM payments WHERE status = 'pending' AND created_at < ?1 ORDER BY created_at, rowid LIMIT ?2"
+    );
+    let rows = sql.execute(&stmt, &[before.into(), limit.into()]).await?;
+    Ok(crate::db::all(&rows, from_row)?)
 }
 
 /// A page of the user's payments, newest first, and their number.

@@ -139,12 +139,15 @@ async fn our_row(deps: &Deps<'_>, provider_id: &str) -> CoreResult<Option<Paymen
     Ok(row)
 }
 
-async fn payment_succeeded(deps: &Deps<'_>, provider_id: &str) -> CoreResult<&'static str> {
+pub(crate) async fn payment_succeeded(
+    deps: &Deps<'_>,
+    provider_id: &str,
+) -> CoreResult<&'static str> {
     let Some(row) = our_row(deps, provider_id).await? else {
         return Ok("unknown");
     };
     let fetched = yookassa::get_payment(deps, provider_id).await?;
-    if let Err(reason) = verify(&row, &fetched) {
+    if let Err(reason) = verify_identity(&row, &fetched) {
         tracing::warn!(payment_id = %row.id, user_id = row.user_id, provider_id = %provider_id, %reason, "not credited: re-fetched payment does not confirm the notification");
         return Ok("mismatch");
     }
@@ -153,16 +156,41 @@ async fn payment_succeeded(deps: &Deps<'_>, provider_id: &str) -> CoreResult<&'s
         tracing::info!(payment_id = %row.id, status = %row.status, "duplicate notification");
         return Ok("duplicate");
     }
+    let refunded = fetched.refunded_minor();
+    if fetched.status == "succeeded" && refunded > 0 {
+        return refunded_before_credit(deps, &row, None, refunded).await;
+    }
+    if let Err(reason) = verify(&row, &fetched) {
+        tracing::warn!(payment_id = %row.id, user_id = row.user_id, provider_id = %provider_id, %reason, "not credited: re-fetched payment does not confirm the notification");
+        return Ok("mismatch");
+    }
     let credited = ops::credit(deps, &row, &fetched.status, None).await?;
     Ok(if credited { "credited" } else { "duplicate" })
 }
 
-/// Checks a re-fetched payment against our row: succeeded, paid, same id, amount, currency
-/// and metadata.
+/// A payment refunded (in part or whole) at YooKassa before we credited it: recorded as
+/// `refunded`, never credited.
+async fn refunded_before_credit(
+    deps: &Deps<'_>,
+    row: &Payment,
+    refund_id: Option<&str>,
+    refunded: i64,
+) -> CoreResult<&'static str> {
+    let now = deps.clock.now_ms();
+    let done = store::mark_refunded_uncredited(deps.sql, &row.id, refund_id, refunded, now).await?;
+    tracing::warn!(payment_id = %row.id, user_id = row.user_id, refunded, changed = done.is_some(), "refunded at YooKassa before it was credited: recorded as refunded, not credited");
+    Ok(if done.is_some() {
+        "refunded"
+    } else {
+        "duplicate"
+    })
+}
+
+/// Checks a re-fetched payment against our row: same id, amount, currency and metadata.
 ///
 /// # Errors
 /// What does not match, for the log.
-pub fn verify(row: &Payment, f: &YkPayment) -> Result<(), String> {
+pub fn verify_identity(row: &Payment, f: &YkPayment) -> Result<(), String> {
     let meta = |k: &str| {
         f.metadata
             .get(k)
@@ -170,9 +198,6 @@ pub fn verify(row: &Payment, f: &YkPayment) -> Result<(), String> {
             .unwrap_or("")
             .to_owned()
     };
-    if f.status != "succeeded" || !f.paid {
-        return Err(format!("status {} paid {}", f.status, f.paid));
-    }
     if row.provider_payment_id.as_deref() != Some(f.id.as_str()) {
         return Err(format!("provider id {}", f.id));
     }
@@ -193,6 +218,24 @@ pub fn verify(row: &Payment, f: &YkPayment) -> Result<(), String> {
     Ok(())
 }
 
+/// Checks a re-fetched payment before crediting it: succeeded, paid, nothing refunded, and
+/// [`verify_identity`].
+///
+/// # Errors
+/// What does not match, for the log.
+pub fn verify(row: &Payment, f: &YkPayment) -> Result<(), String> {
+    if f.status != "succeeded" || !f.paid {
+        return Err(format!("status {} paid {}", f.status, f.paid));
+    }
+    if f.refunded_minor() > 0 {
+        return Err(format!(
+            "refunded {} at YooKassa",
+            yookassa::amount_value(f.refunded_minor())
+        ));
+    }
+    verify_identity(row, f)
+}
+
 async fn payment_canceled(deps: &Deps<'_>, provider_id: &str) -> CoreResult<&'static str> {
     let Some(row) = our_row(deps, provider_id).await? else {
         return Ok("unknown");
@@ -202,15 +245,32 @@ async fn payment_canceled(deps: &Deps<'_>, provider_id: &str) -> CoreResult<&'st
         tracing::warn!(payment_id = %row.id, status = %fetched.status, "cancel notification not confirmed by YooKassa");
         return Ok("mismatch");
     }
-    let changed = store::mark_canceled(
-        deps.sql,
-        &row.id,
-        "canceled by YooKassa",
-        deps.clock.now_ms(),
-    )
-    .await?;
-    tracing::info!(payment_id = %row.id, user_id = row.user_id, changed, "payment canceled");
+    settle_canceled(deps, &row, &fetched).await?;
     Ok("canceled")
+}
+
+/// Marks our payment canceled as YooKassa confirmed it, and tells the payer why (once: only
+/// the call that changed it).
+///
+/// # Errors
+/// Storage errors.
+pub async fn settle_canceled(
+    deps: &Deps<'_>,
+    row: &Payment,
+    fetched: &YkPayment,
+) -> CoreResult<bool> {
+    let reason = fetched
+        .cancellation_details
+        .as_ref()
+        .map(|d| d.reason.clone())
+        .unwrap_or_default();
+    let note = format!("canceled by YooKassa ({reason})");
+    let changed = store::mark_canceled(deps.sql, &row.id, &note, deps.clock.now_ms()).await?;
+    tracing::info!(payment_id = %row.id, user_id = row.user_id, changed, reason = %reason, "payment canceled");
+    if changed {
+        super::notify::canceled(deps, row, &reason).await;
+    }
+    Ok(changed)
 }
 
 async fn refund_succeeded(deps: &Deps<'_>, refund_id: &str) -> CoreResult<&'static str> {
@@ -222,6 +282,13 @@ async fn refund_succeeded(deps: &Deps<'_>, refund_id: &str) -> CoreResult<&'stat
     let Some(row) = our_row(deps, &refund.payment_id).await? else {
         return Ok("unknown");
     };
-    let done = ops::take_back(deps, &row, &refund.id, None).await?;
+    let Some(amount) = yookassa::parse_value(&refund.amount.value) else {
+        tracing::warn!(payment_id = %row.id, refund_id = %refund.id, "refund amount unreadable");
+        return Ok("mismatch");
+    };
+    if row.status.is_open() {
+        return refunded_before_credit(deps, &row, Some(&refund.id), amount).await;
+    }
+    let done = ops::take_back(deps, &row, &refund.id, amount, None).await?;
     Ok(if done { "refunded" } else { "duplicate" })
 }

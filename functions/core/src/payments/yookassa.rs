@@ -55,6 +55,34 @@ pub struct YkPayment {
     /// When YooKassa created it (ISO 8601, UTC).
     #[serde(default)]
     pub created_at: Option<String>,
+    /// What was refunded of it so far (a succeeded payment stays `succeeded` when refunded).
+    #[serde(default)]
+    pub refunded_amount: Option<Amount>,
+    /// Why it was canceled (`canceled` only).
+    #[serde(default)]
+    pub cancellation_details: Option<CancellationDetails>,
+}
+
+impl YkPayment {
+    /// What YooKassa refunded of it, in kopecks (0 when nothing or unreadable).
+    pub fn refunded_minor(&self) -> i64 {
+        self.refunded_amount
+            .as_ref()
+            .and_then(|a| parse_value(&a.value))
+            .unwrap_or(0)
+    }
+}
+
+/// Why YooKassa canceled a payment: `party` (`yoo_money`, `payment_network`, `merchant`) and
+/// `reason` (`expired_on_confirmation`, `insufficient_funds`, `card_expired`, …).
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+pub struct CancellationDetails {
+    /// Who canceled it.
+    #[serde(default)]
+    pub party: String,
+    /// Why.
+    #[serde(default)]
+    pub reason: String,
 }
 
 /// A YooKassa refund object (the fields we use).
@@ -150,16 +178,23 @@ fn upstream(message: impl Into<String>, transient: bool) -> CoreError {
     }
 }
 
-/// A payment text in Russian (YooKassa's page and the 54-FZ receipt) with `credits`.
-fn russian(key: &str, credits: i64) -> String {
-    qwen_texts::tf(Language::Ru, key, &[("credits", credits.to_string())])
+/// A payment text in `lang` with `credits`.
+fn text(lang: Language, key: &str, credits: i64) -> String {
+    qwen_texts::tf(lang, key, &[("credits", credits.to_string())])
 }
 
 /// The request body of `POST /v3/payments` for `payment`, paid with `method_type`
-/// (`bank_card`, `sbp`).
-pub fn create_body(deps: &Deps<'_>, p: &Payment, method_type: &str, customer: &Customer) -> Value {
+/// (`bank_card`, `sbp`); the description (YooKassa's page) in the payer's `lang`, the 54-FZ
+/// receipt in Russian.
+pub fn create_body(
+    deps: &Deps<'_>,
+    p: &Payment,
+    method_type: &str,
+    customer: &Customer,
+    lang: Language,
+) -> Value {
     let amount = json!({ "value": amount_value(p.amount), "currency": p.currency });
-    let description = russian("yookassa_description", p.credits + p.bonus);
+    let description = text(lang, "yookassa_description", p.credits + p.bonus);
     let mut body = json!({
         "amount": amount,
         "capture": true,
@@ -185,7 +220,7 @@ fn receipt(deps: &Deps<'_>, p: &Payment, customer: &Customer, amount: Value) -> 
     json!({
         "customer": who,
         "items": [{
-            "description": russian("yookassa_receipt_item", p.credits),
+            "description": text(Language::Ru, "yookassa_receipt_item", p.credits),
             "quantity": "1.00",
             "amount": amount,
             "vat_code": deps.pay.vat_code,
@@ -196,7 +231,7 @@ fn receipt(deps: &Deps<'_>, p: &Payment, customer: &Customer, amount: Value) -> 
 }
 
 /// Creates the payment at YooKassa (`Idempotence-Key` = our id: a retry returns the same
-/// payment).
+/// payment), described in the payer's language.
 ///
 /// # Errors
 /// [`CoreError::Upstream`]; `transient` for timeouts, connection failures, 429 and 5xx.
@@ -206,7 +241,8 @@ pub async fn create(
     method_type: &str,
     customer: &Customer,
 ) -> CoreResult<YkPayment> {
-    let body = create_body(deps, p, method_type, customer);
+    let lang = super::payer_language(deps, p.user_id).await;
+    let body = create_body(deps, p, method_type, customer, lang);
     let req = HttpRequest {
         method: "POST".into(),
         url: format!("{}/v3/payments", deps.pay.api_url),

@@ -32,7 +32,11 @@ pub async fn compare(deps: &Deps<'_>, range: Range, theirs: &Theirs) -> CoreResu
 }
 
 fn credited(p: &Payment) -> bool {
-    matches!(p.status, PaymentStatus::Succeeded | PaymentStatus::Refunded)
+    match p.status {
+        PaymentStatus::Succeeded | PaymentStatus::Refunding => true,
+        PaymentStatus::Refunded => p.credited_at.is_some(),
+        _ => false,
+    }
 }
 
 fn is_yookassa(p: &Payment) -> bool {
@@ -84,9 +88,46 @@ async fn our_row(deps: &Deps<'_>, ours: &[Payment], p: &YkPayment) -> CoreResult
 /// A YooKassa payment that succeeded, judged against our row.
 fn judge_yookassa(row: Option<&Payment>, p: &YkPayment) -> Item {
     let theirs = yookassa::parse_value(&p.amount.value);
+    let (kind, note) = refunded_verdict(row, p).unwrap_or_else(|| verdict(row, p, theirs));
+    let mut item = about(kind, Provider::Yookassa, row, note);
+    item.provider_payment_id = Some(p.id.clone());
+    item.their_amount = theirs;
+    item.their_status = Some(p.status.clone());
+    item.their_at = p.created_at.as_deref().and_then(time::parse_iso);
+    item
+}
+
+/// The verdict on a YooKassa payment refunded (in part or whole) that we never credited:
+/// never creditable. `None` when nothing was refunded or ours was credited (its refunds are
+/// judged from the refunds list).
+fn refunded_verdict(row: Option<&Payment>, p: &YkPayment) -> Option<(ItemKind, String)> {
+    let refunded = yookassa::amount_value(p.refunded_minor());
+    match row {
+        _ if p.refunded_minor() == 0 => None,
+        None => Some((
+            ItemKind::RefundNotTakenBack,
+            format!("succeeded and refunded {refunded} at YooKassa; no payment of ours"),
+        )),
+        Some(r) if r.status.is_open() => Some((
+            ItemKind::RefundNotTakenBack,
+            format!(
+                "refunded {refunded} at YooKassa before it was credited; {} here: never credit it",
+                r.status
+            ),
+        )),
+        Some(r) if r.status == PaymentStatus::Refunded && r.credited_at.is_none() => Some((
+            ItemKind::Matched,
+            "refunded at YooKassa before it was credited; refunded here, never credited".into(),
+        )),
+        Some(_) => None,
+    }
+}
+
+/// The verdict on a YooKassa payment that succeeded, nothing refunded before our credit.
+fn verdict(row: Option<&Payment>, p: &YkPayment, theirs: Option<i64>) -> (ItemKind, String) {
     let same =
         row.is_some_and(|r| Some(r.amount) == theirs && r.currency.as_str() == p.amount.currency);
-    let (kind, note) = match row {
+    match row {
         None => (
             ItemKind::MissingOurs,
             "succeeded at YooKassa; no payment of ours".to_owned(),
@@ -103,13 +144,7 @@ fn judge_yookassa(row: Option<&Payment>, p: &YkPayment) -> Item {
             ItemKind::MissingOurs,
             format!("succeeded at YooKassa; {} here", r.status),
         ),
-    };
-    let mut item = about(kind, Provider::Yookassa, row, note);
-    item.provider_payment_id = Some(p.id.clone());
-    item.their_amount = theirs;
-    item.their_status = Some(p.status.clone());
-    item.their_at = p.created_at.as_deref().and_then(time::parse_iso);
-    item
+    }
 }
 
 async fn yookassa_payments(
@@ -179,9 +214,11 @@ async fn yookassa_refunds(deps: &Deps<'_>, refunds: &[YkRefund]) -> CoreResult<V
             tracing::warn!(provider_id = %r.payment_id, refund_id = %r.id, "refund of a payment we do not know");
             continue;
         };
+        let applied = store::refund_recorded(deps.sql, &r.id).await?;
         let kind = match row.status {
             PaymentStatus::Refunded => ItemKind::Matched,
-            PaymentStatus::Succeeded => ItemKind::RefundNotTakenBack,
+            PaymentStatus::Succeeded | PaymentStatus::Refunding if applied => ItemKind::Matched,
+            PaymentStatus::Succeeded | PaymentStatus::Refunding => ItemKind::RefundNotTakenBack,
             _ => continue,
         };
         let note = format!("refund succeeded at YooKassa; {} here", row.status);
@@ -235,7 +272,15 @@ async fn stars_incoming(
                 .await?
                 .filter(|r| r.method == Method::Stars),
         };
-        items.push(judge_stars(row.as_ref(), t, user));
+        let mut item = judge_stars(row.as_ref(), t, user);
+        if item.kind != ItemKind::Matched
+            && store::refund_recorded(deps.sql, &format!("stars:{}", t.id)).await?
+        {
+            item.kind = ItemKind::Matched;
+            item.creditable = false;
+            item.note = "paid in Stars; could not be credited, refunded at once".into();
+        }
+        items.push(item);
     }
     Ok(items)
 }
@@ -306,7 +351,7 @@ async fn stars_refunds(
         };
         let kind = match row.status {
             PaymentStatus::Refunded => ItemKind::Matched,
-            PaymentStatus::Succeeded => ItemKind::RefundNotTakenBack,
+            PaymentStatus::Succeeded | PaymentStatus::Refunding => ItemKind::RefundNotTakenBack,
             _ => continue,
         };
         let mut item = about(

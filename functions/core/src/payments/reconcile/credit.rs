@@ -39,7 +39,7 @@ pub async fn credit(deps: &Deps<'_>, id: &str, n: i64) -> CoreResult<Credited> {
     };
     let row = payments::get(deps.sql, &payment_id).await?;
     let credited = match row.status {
-        PaymentStatus::Succeeded | PaymentStatus::Refunded => false,
+        PaymentStatus::Succeeded | PaymentStatus::Refunding | PaymentStatus::Refunded => false,
         PaymentStatus::Canceled => return Err(not_creditable("the payment is canceled here")),
         _ => match item.provider {
             Provider::Yookassa => credit_yookassa(deps, &item, &row).await?,

@@ -43,7 +43,9 @@ qwen_contract::wire_words! {
         MissingTheirs = "missing_theirs",
         /// Both sides know it, with different amounts or currencies.
         AmountMismatch = "amount_mismatch",
-        /// Refunded at the provider, but our payment is still `succeeded` (not taken back).
+        /// Refunded at the provider, but not here: our payment is still `succeeded` or
+        /// `refunding` with less taken back, or still open (refunded before it was credited:
+        /// never creditable).
         RefundNotTakenBack = "refund_not_taken_back",
     }
 }
