@@ -13,8 +13,8 @@ pub const COOKIE: &str = "qc_session";
 /// The path every console cookie is scoped to.
 pub const PATH: &str = "/console";
 
-/// A signed-in operator.
-#[derive(Debug, Clone, PartialEq, Eq)]
+/// A signed-in operator. Its `Debug` shows at most 4 characters of the cookie value.
+#[derive(Clone, PartialEq, Eq)]
 pub struct Session {
     /// The operator's name.
     pub operator: String,
@@ -22,6 +22,16 @@ pub struct Session {
     pub expires_ms: i64,
     /// The cookie value.
     pub value: String,
+}
+
+impl std::fmt::Debug for Session {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Session")
+            .field("operator", &self.operator)
+            .field("expires_ms", &self.expires_ms)
+            .field("value", &qwen_core::signing::redact(&self.value))
+            .finish()
+    }
 }
 
 fn mac(key: &str, op: &Operator, payload: &str) -> Vec<u8> {
@@ -147,6 +157,14 @@ mod tests {
         assert!(csrf_ok(&s, &a, &csrf_token(&s, &a)));
         assert!(!csrf_ok(&s, &a, &csrf_token(&s, &b)));
         assert!(!csrf_ok(&s, &a, ""));
+    }
+
+    #[test]
+    fn debug_hides_the_cookie_value() {
+        let s = settings();
+        let session = issue(&s, &s.operators[0], 0);
+        let shown = format!("{session:?}");
+        assert!(!shown.contains(&session.value[4..]), "{shown}");
     }
 
     #[test]

@@ -39,8 +39,9 @@ pub struct Operator {
     pub hash: PasswordHash,
 }
 
-/// The console's configuration.
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
+/// The console's configuration. Its `Debug` shows at most 4 characters of the session key
+/// and no password hash.
+#[derive(Clone, Default, PartialEq, Eq)]
 pub struct ConsoleSettings {
     /// Who may sign in.
     pub operators: Vec<Operator>,
@@ -48,6 +49,19 @@ pub struct ConsoleSettings {
     pub session_key: String,
     /// How long a session lasts, ms.
     pub session_ms: i64,
+}
+
+impl std::fmt::Debug for ConsoleSettings {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("ConsoleSettings")
+            .field("operators", &self.operators)
+            .field(
+                "session_key",
+                &qwen_core::signing::redact(&self.session_key),
+            )
+            .field("session_ms", &self.session_ms)
+            .finish()
+    }
 }
 
 /// A bad console variable.
@@ -130,6 +144,26 @@ impl ConsoleSettings {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn debug_shows_no_secret() {
+        let hash = PasswordHash::new("pw-SECRET", &[3u8; 16], 1_000);
+        let s = ConsoleSettings {
+            operators: vec![Operator {
+                name: "anna".into(),
+                hash: hash.clone(),
+            }],
+            session_key: "session-key-SECRET-0123456789abcdef".into(),
+            session_ms: 60_000,
+        };
+        let shown = format!("{s:?} {s:#?}");
+        let hash_text = hash.to_string();
+        let hash_hex = hash_text.rsplit('$').next().unwrap_or("");
+        for secret in ["session-key-SECRET", "pw-SECRET", hash_hex] {
+            assert!(!shown.contains(secret), "{shown}");
+        }
+        assert!(shown.contains("anna") && shown.contains("sess…"));
+    }
 
     #[test]
     fn operators_parse() {
