@@ -53,6 +53,10 @@ pub const MIGRATIONS: &[Migration] = &[
         version: 8,
         sql: include_str!("../migrations/0008_operators.sql"),
     },
+    Migration {
+        version: 11,
+        sql: include_str!("../migrations/0011_console_signin.sql"),
+    },
 ];
 
 /// The newest schema version.
