@@ -8,7 +8,7 @@
 use botapi::Update;
 use qwen_core::http::{self, Request};
 use qwen_core::payments::{self, PaymentSettings};
-use qwen_core::ports::{Clock, HttpClient, HttpResponse, KeyValue, Queue, Sql};
+use qwen_core::ports::{Clock, HttpClient, HttpResponse, KeyValue, Queue, Sleep, Sql};
 use qwen_core::settings::Settings;
 use qwen_core::{db, drafts, signing, updates, users};
 
@@ -21,6 +21,11 @@ use crate::transition::{Effect, transition};
 
 /// The header Telegram sends the webhook secret in.
 pub const SECRET_HEADER: &str = "x-telegram-bot-api-secret-token";
+
+/// How long one update may spend waiting out Telegram's flood control (429 `retry_after`)
+/// before the reply is handed to the webhook's answer instead: well within the time
+/// Telegram waits for the webhook before it redelivers the update.
+pub const FLOOD_BUDGET_MS: u64 = 10_000;
 
 /// Claims are pruned on every update whose id is a multiple of this.
 pub const PRUNE_EVERY: i64 = 256;
@@ -37,6 +42,8 @@ pub struct Ctx<'a> {
     pub http: &'a dyn HttpClient,
     /// The time.
     pub clock: &'a dyn Clock,
+    /// Waiting out Telegram's flood control (`retry_after`).
+    pub sleep: &'a dyn Sleep,
     /// Core configuration.
     pub settings: &'a Settings,
     /// Bot configuration.

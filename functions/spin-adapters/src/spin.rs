@@ -230,6 +230,16 @@ impl Clock for SystemClock {
     }
 }
 
+/// Waiting on Spin's timer.
+pub struct SpinSleep;
+
+#[async_trait(?Send)]
+impl qwen_core::ports::Sleep for SpinSleep {
+    async fn sleep(&self, ms: u64) {
+        spin_sdk::time::sleep(Duration::from_millis(ms)).await;
+    }
+}
+
 /// Outbound HTTP through Spin (hosts must be in `allowed_outbound_hosts`).
 pub struct SpinHttp;
 
