@@ -450,3 +450,79 @@ async fn only_a_button_answer_rides_in_the_webhook_answer() {
         "the edit went out, the answer rides"
     );
 }
+
+/// `update` moved into the group chat `group` (a message's or a pressed button's chat).
+fn in_group(mut update: serde_json::Value, group: i64) -> serde_json::Value {
+    let chat = json!({"id": group, "type": "supergroup", "title": "Friends"});
+    if update.get("message").is_some() {
+        update["message"]["chat"] = chat;
+    } else {
+        update["callback_query"]["message"]["chat"] = chat;
+    }
+    update
+}
+
+#[tokio::test]
+async fn a_group_chat_gets_one_line_pointing_to_the_private_chat() {
+    let bot = Bot::start_with("bot-group", |s| s.admin_ids = vec![611]).await;
+    let (group, anna, boris, admin) = (-100_777, 610, 612, 611);
+    started(&bot, anna).await;
+    started(&bot, admin).await;
+    let balance = bot.balance(anna).await;
+    bot.tg.clear_calls();
+    let updates = [
+        in_group(photo(bot.id(), boris, "boris-photo", None), group),
+        in_group(text(bot.id(), anna, "/start"), group),
+        in_group(text(bot.id(), admin, "/stats"), group),
+        in_group(text(bot.id(), admin, "/adjust 610 50 gift"), group),
+        in_group(text(bot.id(), anna, "just chatting"), group),
+    ];
+    for u in &updates {
+        assert_eq!(bot.post(u).await, 200);
+    }
+    let go = bot.id();
+    assert_eq!(
+        bot.post(&in_group(callback(go, anna, "go", 12), group))
+            .await,
+        200
+    );
+    let sent = bot.tg.calls_of("sendMessage");
+    assert_eq!(sent.len(), 4, "one line per command or photo: {sent:?}");
+    for c in &sent {
+        assert_eq!(c.chat_id(), Some(group));
+        assert!(
+            c.param("text")
+                .as_str()
+                .unwrap_or("")
+                .contains("личных сообщениях")
+        );
+    }
+    let answered = bot.tg.calls_of("answerCallbackQuery");
+    assert_eq!(answered.len(), 1);
+    assert_eq!(answered[0].param("show_alert"), &json!(true));
+    assert!(
+        answered[0]
+            .param("text")
+            .as_str()
+            .unwrap_or("")
+            .contains("личных")
+    );
+    assert!(bot.tg.calls_of("editMessageText").is_empty());
+    assert_eq!(bot.job_count(anna).await, 0, "nothing started");
+    assert_eq!(
+        bot.balance(anna).await,
+        balance,
+        "nothing charged or credited"
+    );
+    assert!(
+        bot.user(boris).await.is_none(),
+        "nobody registered from a group"
+    );
+    use qwen_core::ports::Sql;
+    let sql = testkit::sql::SqliteSql::open(&bot.env.db);
+    let rows = sql
+        .execute("SELECT COUNT(*) FROM draft_images", &[])
+        .await
+        .expect("count");
+    assert_eq!(qwen_core::db::count(&rows), Ok(0), "no draft from a group");
+}
