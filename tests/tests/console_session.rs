@@ -390,14 +390,16 @@ async fn parallel_guesses_reach_the_password_check_once() {
     let mut settings = console_settings();
     settings.operators[0].hash = PasswordHash::new(PASSWORD, b"salt-for-tests-16", 20_000);
     let c = std::sync::Arc::new(Console::start_with("console_parallel", settings).await);
-    let tries = (0..12).map(|i| {
-        let c = c.clone();
-        tokio::spawn(async move {
-            let addr = format!("10.9.0.{i}:5000");
-            let header = [("spin-client-addr", addr.as_str())];
-            c.sign_in_from(NAME, "a wrong guess", &header).await.status
+    let tries: Vec<_> = (0..12)
+        .map(|i| {
+            let c = c.clone();
+            tokio::spawn(async move {
+                let addr = format!("10.9.0.{i}:5000");
+                let header = [("spin-client-addr", addr.as_str())];
+                c.sign_in_from(NAME, "a wrong guess", &header).await.status
+            })
         })
-    });
+        .collect();
     let mut statuses = Vec::new();
     for t in tries {
         statuses.push(t.await.expect("try"));
