@@ -14,7 +14,6 @@ use qwen_core::ports::{Clock, HttpResponse};
 use qwen_core::rest::{self, Ctx};
 use qwen_core::settings::Settings;
 
-use crate::kv::SqliteKv;
 use crate::queue::RedisQueue;
 use crate::server::{Handler, HandlerFactory, TestServer};
 use crate::sql::SqliteSql;
@@ -32,19 +31,16 @@ pub struct ApiApp {
     pub console: Arc<ConsoleSettings>,
 }
 
-/// Answers a `/console` request on `ctx`, with the key-value store next to `db`.
+/// Answers a `/console` request on `ctx`.
 pub async fn console_call(
-    db: &Path,
     ctx: &Ctx<'_>,
     providers: Option<&Providers<'_>>,
     settings: &ConsoleSettings,
     req: &Request,
 ) -> HttpResponse {
-    let kv = SqliteKv::new(&db.with_extension("kv.db"));
     let env = console::Env {
         ctx,
         providers,
-        kv: &kv,
         settings,
     };
     console::handle(&env, req).await
@@ -66,7 +62,7 @@ impl Handler for ApiHandler {
             settings: &self.app.settings,
         };
         if console::is_console_path(&req.path) {
-            return console_call(&self.app.db, &ctx, None, &self.app.console, &req).await;
+            return console_call(&ctx, None, &self.app.console, &req).await;
         }
         rest::handle(&ctx, &req).await
     }

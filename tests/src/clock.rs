@@ -43,3 +43,14 @@ impl Clock for FakeClock {
         self.0.load(Ordering::SeqCst)
     }
 }
+
+/// Waiting on tokio's timer.
+#[derive(Debug, Default, Clone, Copy)]
+pub struct TokioSleep;
+
+#[async_trait::async_trait(?Send)]
+impl qwen_core::ports::Sleep for TokioSleep {
+    async fn sleep(&self, ms: u64) {
+        tokio::time::sleep(std::time::Duration::from_millis(ms)).await;
+    }
+}

@@ -138,8 +138,8 @@ impl Handler for PayHandler {
             pay: &self.app.pay,
         };
         if console::is_console_path(&req.path) {
-            let (db, console) = (&self.app.db, &self.app.console);
-            return crate::api::console_call(db, &ctx, Some(&providers), console, &req).await;
+            let console = &self.app.console;
+            return crate::api::console_call(&ctx, Some(&providers), console, &req).await;
         }
         rest::handle_with_payments(&ctx, Some(&providers), &req).await
     }

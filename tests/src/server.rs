@@ -182,6 +182,9 @@ async fn read_limited(body: Incoming, limit: usize) -> Result<Vec<u8>, HttpRespo
 /// How much of an oversized body is read and thrown away before answering 413.
 const DRAIN_LIMIT: usize = 1 << 20;
 
+/// The hyper response of `resp`. One the HTTP library refuses (a bad status, header name or
+/// value) becomes a logged 500, never a 200 with an error body; a valid one keeps every
+/// header.
 fn to_hyper(resp: HttpResponse) -> hyper::Response<Full<Bytes>> {
     let mut builder = hyper::Response::builder().status(resp.status);
     for (k, v) in &resp.headers {
@@ -189,9 +192,51 @@ fn to_hyper(resp: HttpResponse) -> hyper::Response<Full<Bytes>> {
     }
     builder
         .body(Full::new(Bytes::from(resp.body)))
-        .unwrap_or_else(|_| {
-            hyper::Response::new(Full::new(Bytes::from_static(
-                b"{\"error\":{\"code\":\"internal\"}}",
-            )))
+        .unwrap_or_else(|e| {
+            tracing::error!(status = resp.status, error = %e, "invalid response; answering 500");
+            let mut r = hyper::Response::new(Full::new(Bytes::from_static(
+                b"{\"error\":{\"code\":\"internal\",\"message\":\"the server built an invalid response\"}}",
+            )));
+            *r.status_mut() = hyper::StatusCode::INTERNAL_SERVER_ERROR;
+            r
         })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    struct Fixed(Vec<(String, String)>);
+
+    #[async_trait(?Send)]
+    impl Handler for Fixed {
+        async fn call(&self, _req: Request) -> HttpResponse {
+            HttpResponse {
+                status: 200,
+                headers: self.0.clone(),
+                body: b"page".to_vec(),
+            }
+        }
+    }
+
+    async fn answer_of(headers: &[(&str, &str)]) -> reqwest::Response {
+        let headers: Vec<(String, String)> = headers
+            .iter()
+            .map(|(k, v)| ((*k).to_owned(), (*v).to_owned()))
+            .collect();
+        let factory: HandlerFactory = Arc::new(move || Box::new(Fixed(headers.clone())));
+        let server = TestServer::start(factory, 1024).expect("server");
+        reqwest::get(server.url()).await.expect("answer")
+    }
+
+    #[tokio::test]
+    async fn an_invalid_header_is_a_500_and_valid_cookies_all_arrive() {
+        let bad = answer_of(&[("set-cookie", "a=1"), ("x-bad", "line\nbreak")]).await;
+        assert_eq!(bad.status().as_u16(), 500);
+        assert!(bad.text().await.unwrap_or_default().contains("internal"));
+        let ok = answer_of(&[("set-cookie", "a=1; Path=/"), ("set-cookie", "b=2")]).await;
+        assert_eq!(ok.status().as_u16(), 200);
+        let cookies: Vec<_> = ok.headers().get_all("set-cookie").iter().collect();
+        assert_eq!(cookies.len(), 2);
+    }
 }

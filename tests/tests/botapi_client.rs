@@ -592,3 +592,38 @@ async fn fake_accepts_query_string_and_form_parameters() {
         .await;
     assert_eq!(waited.len(), 2);
 }
+
+#[tokio::test]
+async fn a_flooded_chat_is_refused_until_retry_after_has_passed() {
+    let fake = FakeTelegram::start().await;
+    let http = ReqwestHttp::new();
+    let api = api(&fake, &http);
+    fake.flood_chat("sendMessage", CHAT, 1);
+    let req = SendMessage::new(CHAT, "hello");
+    for _ in 0..2 {
+        let e = api.send_message(&req).await.unwrap_err();
+        assert_eq!(e, BotApiError::TooManyRequests { retry_after: 1 });
+    }
+    assert!(
+        api.send_message(&SendMessage::new(CHAT + 1, "other"))
+            .await
+            .is_ok(),
+        "other chats are not flooded"
+    );
+    let edit = EditMessageText::new(CHAT, 1, "edited");
+    assert!(
+        api.edit_message_text(&edit).await.is_ok(),
+        "other methods neither"
+    );
+    tokio::time::sleep(Duration::from_millis(1_050)).await;
+    assert!(
+        api.send_message(&req).await.is_ok(),
+        "after the wait it goes"
+    );
+    let refused = fake
+        .calls_of("sendMessage")
+        .into_iter()
+        .find(|c| c.status == 429)
+        .expect("a refusal");
+    assert_eq!(refused.status, 429);
+}

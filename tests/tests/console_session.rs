@@ -23,6 +23,7 @@ fn console_settings() -> ConsoleSettings {
         }],
         session_key: KEY.into(),
         session_ms: 60 * 60_000,
+        client_ip_header: "spin-client-addr".into(),
     }
 }
 
@@ -40,7 +41,11 @@ struct Answer {
 
 impl Console {
     async fn start(name: &str) -> Console {
-        let f = PayFixture::start_with_console(name, |_| {}, console_settings()).await;
+        Console::start_with(name, console_settings()).await
+    }
+
+    async fn start_with(name: &str, settings: ConsoleSettings) -> Console {
+        let f = PayFixture::start_with_console(name, |_| {}, settings).await;
         let http = reqwest::Client::builder()
             .redirect(reqwest::redirect::Policy::none())
             .build()
@@ -101,6 +106,19 @@ impl Console {
             &[("name", name), ("password", password)],
         )
         .await
+    }
+
+    /// A sign-in try with extra request headers (the client's address).
+    async fn sign_in_from(&self, name: &str, password: &str, headers: &[(&str, &str)]) -> Answer {
+        let mut req = self
+            .http
+            .post(format!("{}/console/login", self.origin()))
+            .header("origin", self.origin())
+            .form(&[("name", name), ("password", password)]);
+        for (k, v) in headers {
+            req = req.header(*k, *v);
+        }
+        self.send(req).await
     }
 
     /// Signs in; returns the `Cookie` header value.
@@ -183,7 +201,7 @@ async fn expired_forged_and_foreign_cookies_are_refused() {
     );
     let mut other_key = console_settings();
     other_key.session_key = "another-key-another-key-another-key-0".into();
-    let foreign = console::session::issue(&other_key, &other_key.operators[0], 0);
+    let foreign = console::session::issue(&other_key, &other_key.operators[0], 0, 0);
     for bad in [
         longer,
         other,
@@ -401,4 +419,134 @@ async fn a_refund_left_refunding_is_completed_from_the_console() {
     assert_eq!(c.f.payment(&payment).await["status"], "refunded");
     assert_eq!(c.f.balance(9202).await, 100, "the credits are taken back");
     c.f.cleanup().await;
+}
+
+fn cookie_of(a: &Answer) -> String {
+    let set = a.cookies.first().cloned().unwrap_or_default();
+    set.split(';').next().unwrap_or("").to_owned()
+}
+
+fn throttle_rows(c: &Console) -> i64 {
+    let db = rusqlite::Connection::open(&c.f.app.db).expect("db");
+    db.query_row("SELECT COUNT(*) FROM console_throttle", [], |r| r.get(0))
+        .expect("the throttle table")
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn parallel_guesses_reach_the_password_check_once() {
+    let mut settings = console_settings();
+    settings.operators[0].hash = PasswordHash::new(PASSWORD, b"salt-for-tests-16", 20_000);
+    let c = std::sync::Arc::new(Console::start_with("console_parallel", settings).await);
+    let tries: Vec<_> = (0..12)
+        .map(|i| {
+            let c = c.clone();
+            tokio::spawn(async move {
+                let addr = format!("10.9.0.{i}:5000");
+                let header = [("spin-client-addr", addr.as_str())];
+                c.sign_in_from(NAME, "a wrong guess", &header).await.status
+            })
+        })
+        .collect();
+    let mut statuses = Vec::new();
+    for t in tries {
+        statuses.push(t.await.expect("try"));
+    }
+    statuses.sort_unstable();
+    let checked = statuses.iter().filter(|s| **s == 401).count();
+    assert_eq!(checked, 1, "one guess reached the hash: {statuses:?}");
+    assert!(
+        statuses.iter().all(|s| *s == 401 || *s == 429),
+        "{statuses:?}"
+    );
+}
+
+#[tokio::test]
+async fn known_and_unknown_names_get_the_same_answers() {
+    let mut settings = console_settings();
+    settings.client_ip_header = "x-forwarded-for".into();
+    let c = Console::start_with("console_names", settings).await;
+    let from = |n: u8| format!("203.0.113.9, 10.0.0.{n}");
+    let mut seen = Vec::new();
+    for (name, ips) in [(NAME, [1u8, 2, 3]), ("nobody", [4, 5, 6])] {
+        let mut answers = Vec::new();
+        for ip in ips {
+            let xff = from(ip);
+            let a = c
+                .sign_in_from(name, "wrong", &[("x-forwarded-for", xff.as_str())])
+                .await;
+            answers.push((a.status, a.body, a.cookies));
+        }
+        seen.push(answers);
+    }
+    assert_eq!(seen[0], seen[1], "a known name answers as an unknown one");
+    let statuses: Vec<u16> = seen[0].iter().map(|a| a.0).collect();
+    assert_eq!(
+        statuses,
+        [401, 429, 429],
+        "the name waits, from any address"
+    );
+    // The address is the configured header's last entry: another name from a waiting
+    // address waits too, from a fresh one it is checked.
+    let waiting = c
+        .sign_in_from("zoe", "wrong", &[("x-forwarded-for", &from(1))])
+        .await;
+    assert_eq!(waiting.status, 429);
+    let fresh = c
+        .sign_in_from("zoe", "wrong", &[("x-forwarded-for", &from(7))])
+        .await;
+    assert_eq!(fresh.status, 401);
+}
+
+#[tokio::test]
+async fn a_signed_out_cookie_is_refused() {
+    let c = Console::start("console_logout").await;
+    let cookie = c.sign_in().await;
+    let other_device = c.sign_in().await;
+    assert_eq!(c.get("/console/fleet", &cookie).await.status, 200);
+    let token = c.csrf(&cookie, "/console/fleet").await;
+    let origin = c.origin();
+    let out = c
+        .post(
+            "/console/logout",
+            &cookie,
+            Some(&origin),
+            &[("csrf", &token)],
+        )
+        .await;
+    assert_eq!((out.status, out.location.as_str()), (303, "/console/login"));
+    for old in [&cookie, &other_device] {
+        let a = c.get("/console/fleet", old).await;
+        assert_eq!((a.status, a.location.as_str()), (303, "/console/login"));
+    }
+    let again = c.sign_in().await;
+    assert_eq!(c.get("/console/fleet", &again).await.status, 200);
+}
+
+#[tokio::test]
+async fn a_dotted_name_signs_in_and_stays_signed_in() {
+    let mut settings = console_settings();
+    settings.operators[0].name = "anna.k".into();
+    let c = Console::start_with("console_dotted", settings).await;
+    let a = c.sign_in_as("anna.k", PASSWORD).await;
+    assert_eq!((a.status, a.location.as_str()), (303, "/console/fleet"));
+    let page = c.get("/console/fleet", &cookie_of(&a)).await;
+    assert_eq!(page.status, 200, "{}", page.location);
+    assert!(page.body.contains("anna.k"));
+}
+
+#[tokio::test]
+async fn throttle_rows_expire() {
+    let c = Console::start("console_expiry").await;
+    for i in 0..3 {
+        let addr = format!("10.1.0.{i}:1");
+        c.sign_in_from(&format!("guess{i}"), "x", &[("spin-client-addr", &addr)])
+            .await;
+    }
+    assert_eq!(throttle_rows(&c), 6, "an address and a name per try");
+    c.f.clock.advance(console::throttle::FORGET_MS + 1);
+    let a = c
+        .sign_in_from("guess0", "x", &[("spin-client-addr", "10.1.0.9:1")])
+        .await;
+    assert_eq!(a.status, 401, "a forgotten name starts again");
+    assert_eq!(throttle_rows(&c), 2, "forgotten rows are pruned");
 }

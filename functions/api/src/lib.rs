@@ -9,7 +9,7 @@ mod component {
     use qwen_core::payments::{PaymentSettings, api::Providers};
     use qwen_core::rest::{Ctx, handle_with_payments};
     use spin_adapters::{
-        SpinConfig, SpinHttp, SpinKv, SpinQueue, SpinSql, SystemClock, init_logging, into_response,
+        SpinConfig, SpinHttp, SpinQueue, SpinSql, SystemClock, init_logging, into_response,
         once_per_instance, read_request, settings,
     };
 
@@ -58,11 +58,9 @@ mod component {
             Ok(s) => s,
             Err(e) => return error(500, "bad_configuration", &e.to_string()),
         };
-        let kv = SpinKv::default_store();
         let env = console::Env {
             ctx,
             providers: Some(providers),
-            kv: &kv,
             settings: &settings,
         };
         console::handle(&env, request).await

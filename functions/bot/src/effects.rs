@@ -1,9 +1,13 @@
 //! Performs the effects of a transition with the core's operations and the Bot API.
 //!
-//! The last Bot API call of an update whose result nothing needs (a message, the answer to a
-//! pressed button) is not sent but kept for the webhook's answer, which Telegram performs
-//! itself: one outbound request less per update. Every other call goes out at once, and a
-//! kept call goes out first when another follows, so the user sees them in order.
+//! Replies (messages, edits, invoices) go out as direct Bot API calls, whose refusals are
+//! seen: a 429 is waited out (`retry_after`) and retried while the update's flood budget
+//! ([`crate::webhook::FLOOD_BUDGET_MS`]) lasts; only past it is the refused call handed to
+//! the webhook's answer as a last resort. A method in the webhook's answer is performed by
+//! Telegram without telling anyone whether it was refused, so only the answer to a pressed
+//! button (whose loss costs a spinner) is kept for it when it is the update's last call; a
+//! kept answer goes out first when another call follows, so the user sees them in order.
+//! The update is claimed before anything is sent, so a redelivery sends nothing twice.
 //!
 //! Bot API failures never fail an update (the core operation it reports on has happened;
 //! a redelivery must not repeat it): 403 marks the user blocked, the rest is logged.
@@ -11,8 +15,8 @@
 //! (SQLite, Redis, key-value unreachable), returned so the webhook answers 5xx.
 
 use botapi::{
-    AnswerCallbackQuery, BotApi, BotApiError, EditMessageText, InlineKeyboardButton, SendInvoice,
-    SendMessage,
+    AnswerCallbackQuery, BotApi, BotApiError, EditMessageText, FloodBudget, InlineKeyboardButton,
+    SendInvoice, SendMessage,
 };
 use qwen_core::drafts::{self, Added};
 use qwen_core::fleet::{self, Wait};
@@ -62,23 +66,6 @@ impl From<KvError> for BotError {
     }
 }
 
-/// A call kept back to ride in the webhook's answer.
-#[derive(Debug, Clone)]
-enum Held {
-    Message(SendMessage),
-    CallbackAnswer(AnswerCallbackQuery),
-}
-
-impl Held {
-    /// The call as a webhook answer: its parameters plus `method`.
-    fn into_call(self) -> Option<serde_json::Value> {
-        match self {
-            Held::Message(req) => call_json("sendMessage", &req),
-            Held::CallbackAnswer(req) => call_json("answerCallbackQuery", &req),
-        }
-    }
-}
-
 /// `req`'s parameters plus `"method": method`, the shape of a call in a webhook answer.
 fn call_json<T: serde::Serialize>(method: &str, req: &T) -> Option<serde_json::Value> {
     match serde_json::to_value(req) {
@@ -118,10 +105,13 @@ pub struct Performer<'a> {
     pub committed: bool,
     /// What the effects reported back; the transition turns each into the next state.
     pub outcomes: Vec<Outcome>,
-    /// A call Telegram refused with 429, to hand back in the webhook's answer (Telegram
-    /// performs a method given there itself, at its own pace, instead of us hammering it).
+    /// A call Telegram still refused with 429 once the flood budget was spent, handed to
+    /// the webhook's answer as a last resort.
     pub deferred: Option<serde_json::Value>,
-    held: Option<Held>,
+    /// The answer to the pressed button, kept for the webhook's answer (its loss is harmless).
+    held: Option<AnswerCallbackQuery>,
+    /// What is left of this update's time for waiting out 429s.
+    flood: FloodBudget,
 }
 
 impl<'a> Performer<'a> {
@@ -141,6 +131,7 @@ impl<'a> Performer<'a> {
             outcomes: Vec::new(),
             deferred: None,
             held: None,
+            flood: FloodBudget::new(crate::webhook::FLOOD_BUDGET_MS),
         }
     }
 
@@ -524,11 +515,16 @@ impl<'a> Performer<'a> {
                 inv.amount,
             );
             self.flush().await;
-            if let Err(e) = self.api.send_invoice(&req).await {
-                self.defer("sendInvoice", &req, &e);
-                self.telegram_failed("sendInvoice", e).await;
+            loop {
+                match self.api.send_invoice(&req).await {
+                    Ok(_) => return,
+                    Err(e) if self.waited_out(&e).await => {}
+                    Err(e) => {
+                        self.defer("sendInvoice", &req, &e);
+                        return self.telegram_failed("sendInvoice", e).await;
+                    }
+                }
             }
-            return;
         }
         let Some(url) = created.confirmation_url else {
             tracing::warn!(payment_id = %p.id, status = %p.status, "payment has no confirmation url");
@@ -606,7 +602,8 @@ impl<'a> Performer<'a> {
         if let Some(text) = text {
             req = req.text(text, alert);
         }
-        self.hold(Held::CallbackAnswer(req)).await;
+        self.flush().await;
+        self.held = Some(req);
     }
 
     async fn answer_now(&mut self, req: AnswerCallbackQuery) {
@@ -634,57 +631,78 @@ impl<'a> Performer<'a> {
         if let Some(k) = r.keyboard.clone() {
             req = req.reply_markup(k);
         }
-        match self.api.edit_message_text(&req).await {
-            Ok(_) => {}
-            Err(e @ (BotApiError::Forbidden { .. } | BotApiError::TooManyRequests { .. })) => {
-                self.defer("editMessageText", &req, &e);
-                self.telegram_failed("editMessageText", e).await;
-            }
-            Err(e) => {
-                tracing::debug!(user_id = self.target.user.id, error = %e, "edit failed; sending instead");
-                self.send_new(r).await;
+        loop {
+            match self.api.edit_message_text(&req).await {
+                Ok(_) => return,
+                Err(e) if self.waited_out(&e).await => {}
+                Err(e @ (BotApiError::Forbidden { .. } | BotApiError::TooManyRequests { .. })) => {
+                    self.defer("editMessageText", &req, &e);
+                    return self.telegram_failed("editMessageText", e).await;
+                }
+                Err(e) => {
+                    tracing::debug!(user_id = self.target.user.id, error = %e, "edit failed; sending instead");
+                    return self.send_new(r).await;
+                }
             }
         }
     }
 
+    /// Sends `r` as a new message, at once (after the kept button answer, if any).
     async fn send_new(&mut self, r: Rendered) {
         let mut req = SendMessage::new(self.target.chat_id, r.text);
         if let Some(k) = r.keyboard {
             req = req.reply_markup(k);
         }
-        self.hold(Held::Message(req)).await;
-    }
-
-    /// Keeps `call` for the webhook's answer, sending the one kept before it first.
-    async fn hold(&mut self, call: Held) {
         self.flush().await;
-        self.held = Some(call);
+        self.send_now(req).await;
     }
 
-    /// Sends the kept call now (another call follows it).
+    /// Sends the kept button answer now (another call follows it).
     async fn flush(&mut self) {
-        match self.held.take() {
-            Some(Held::Message(req)) => self.send_now(req).await,
-            Some(Held::CallbackAnswer(req)) => self.answer_now(req).await,
-            None => {}
+        if let Some(req) = self.held.take() {
+            self.answer_now(req).await;
         }
     }
 
-    /// What the webhook answers with: a call Telegram refused with 429 (after sending the
-    /// kept one), else the kept call, else nothing.
+    /// What the webhook answers with: a call still refused with 429 after the flood budget
+    /// (after sending the kept button answer), else the kept button answer, else nothing.
     pub async fn webhook_answer(&mut self) -> Option<serde_json::Value> {
         if self.deferred.is_some() {
             self.flush().await;
             return self.deferred.take();
         }
-        self.held.take().and_then(Held::into_call)
+        self.held
+            .take()
+            .and_then(|req| call_json("answerCallbackQuery", &req))
     }
 
     async fn send_now(&mut self, req: SendMessage) {
-        if let Err(e) = self.api.send_message(&req).await {
-            self.defer("sendMessage", &req, &e);
-            self.telegram_failed("sendMessage", e).await;
+        loop {
+            match self.api.send_message(&req).await {
+                Ok(_) => return,
+                Err(e) if self.waited_out(&e).await => {}
+                Err(e) => {
+                    self.defer("sendMessage", &req, &e);
+                    return self.telegram_failed("sendMessage", e).await;
+                }
+            }
         }
+    }
+
+    /// Waits out a 429 whose `retry_after` fits in the update's flood budget; `true` when
+    /// the call should be made again.
+    async fn waited_out(&mut self, e: &BotApiError) -> bool {
+        let Some(wait) = self.flood.wait_for(e) else {
+            return false;
+        };
+        let user_id = self.target.user.id;
+        tracing::info!(
+            user_id,
+            wait_ms = wait.as_millis() as u64,
+            "telegram flood control; waiting, then retrying"
+        );
+        self.ctx.sleep.sleep(wait.as_millis() as u64).await;
+        true
     }
 
     /// Keeps `req` for the webhook's answer when Telegram asked us to slow down (429).

@@ -149,6 +149,9 @@ pub enum Event {
         /// `telegram_payment_charge_id`.
         charge_id: String,
     },
+    /// A command, image or button press in a group, supergroup or channel: the bot works in
+    /// private chats only, so it answers one line pointing there and does nothing else.
+    InGroup,
     /// Nothing to do (edited messages, channel posts, other update kinds).
     Ignored,
     /// What an effect reported back (never parsed from an update): the transition decides
@@ -221,10 +224,34 @@ pub fn parse(update: &Update) -> Incoming {
     };
     Incoming {
         update_id: update.update_id,
+        event: for_chat(event, chat_kind(update)),
         chat_id: update.chat_id(),
         user: update.from().cloned(),
         callback,
-        event,
+    }
+}
+
+/// The type of the chat a message or button press is in (`None` when it has none).
+fn chat_kind(update: &Update) -> Option<&str> {
+    let message = update.message.as_ref().or_else(|| {
+        update
+            .callback_query
+            .as_ref()
+            .and_then(|q| q.message.as_ref())
+    })?;
+    Some(message.chat.kind.as_str())
+}
+
+/// `event` as it counts in a chat of type `kind`: in a group, supergroup or channel a
+/// command, image or button becomes [`Event::InGroup`], other chatter is ignored; payments
+/// and account events stay what they are.
+fn for_chat(event: Event, kind: Option<&str>) -> Event {
+    if !matches!(kind, Some("group" | "supergroup" | "channel")) || event.is_account() {
+        return event;
+    }
+    match event {
+        Event::Command { .. } | Event::Image { .. } | Event::Button(_) => Event::InGroup,
+        _ => Event::Ignored,
     }
 }
 
@@ -367,6 +394,30 @@ mod tests {
             r#"{"update_id":2,"edited_message":{"message_id":5,"date":1,"chat":{"id":7,"type":"private"},"text":"x"}}"#,
         );
         assert_eq!(parse(&edited).event, Event::Ignored);
+    }
+
+    #[test]
+    fn group_chats_get_in_group_or_nothing() {
+        let msg = |kind: &str, body: &str| {
+            update(&format!(
+                r#"{{"update_id":1,"message":{{"message_id":5,"date":1,"chat":{{"id":-7,"type":"{kind}"}},
+                "from":{{"id":7,"is_bot":false,"first_name":"A"}},{body}}}}}"#
+            ))
+        };
+        for kind in ["group", "supergroup", "channel"] {
+            assert_eq!(
+                parse(&msg(kind, r#""text":"/stats""#)).event,
+                Event::InGroup
+            );
+            assert_eq!(
+                parse(&msg(kind, r#""text":"hello all""#)).event,
+                Event::Ignored
+            );
+        }
+        assert_ne!(
+            parse(&msg("private", r#""text":"/stats""#)).event,
+            Event::InGroup
+        );
     }
 
     #[test]

@@ -8,7 +8,7 @@
 use botapi::Update;
 use qwen_core::http::{self, Request};
 use qwen_core::payments::{self, PaymentSettings};
-use qwen_core::ports::{Clock, HttpClient, HttpResponse, KeyValue, Queue, Sql};
+use qwen_core::ports::{Clock, HttpClient, HttpResponse, KeyValue, Queue, Sleep, Sql};
 use qwen_core::settings::Settings;
 use qwen_core::{db, drafts, signing, updates, users};
 
@@ -21,6 +21,11 @@ use crate::transition::{Effect, transition};
 
 /// The header Telegram sends the webhook secret in.
 pub const SECRET_HEADER: &str = "x-telegram-bot-api-secret-token";
+
+/// How long one update may spend waiting out Telegram's flood control (429 `retry_after`)
+/// before the reply is handed to the webhook's answer instead: well within the time
+/// Telegram waits for the webhook before it redelivers the update.
+pub const FLOOD_BUDGET_MS: u64 = 10_000;
 
 /// Claims are pruned on every update whose id is a multiple of this.
 pub const PRUNE_EVERY: i64 = 256;
@@ -37,6 +42,8 @@ pub struct Ctx<'a> {
     pub http: &'a dyn HttpClient,
     /// The time.
     pub clock: &'a dyn Clock,
+    /// Waiting out Telegram's flood control (`retry_after`).
+    pub sleep: &'a dyn Sleep,
     /// Core configuration.
     pub settings: &'a Settings,
     /// Bot configuration.
@@ -157,6 +164,9 @@ async fn process(ctx: &Ctx<'_>, inc: &Incoming) -> Result<Option<serde_json::Val
     let Some(chat_id) = inc.chat_id.or(inc.event.is_account().then_some(from.id)) else {
         return Ok(None);
     };
+    if inc.event == Event::InGroup {
+        return Ok(in_group(ctx, inc, from, chat_id).await);
+    }
     let (lang, new_user) = if inc.event.is_account() {
         (known_language(ctx, from).await, false)
     } else {
@@ -181,6 +191,43 @@ async fn process(ctx: &Ctx<'_>, inc: &Incoming) -> Result<Option<serde_json::Val
         save(ctx, &key, &next, p.committed, from.id).await?;
     }
     Ok(p.webhook_answer().await)
+}
+
+/// The one answer in a group chat: a line pointing to the private chat (an alert on a
+/// pressed button). Nobody is registered, no state read or written, nothing else done.
+async fn in_group(
+    ctx: &Ctx<'_>,
+    inc: &Incoming,
+    from: &botapi::User,
+    chat_id: i64,
+) -> Option<serde_json::Value> {
+    tracing::info!(
+        user_id = from.id,
+        chat_id,
+        "update from a group chat; pointed to the private chat"
+    );
+    let target = Target {
+        update_id: inc.update_id,
+        chat_id,
+        user: from.clone(),
+        new_user: false,
+        callback: inc.callback.clone(),
+    };
+    let mut p = Performer::new(ctx, target, known_language(ctx, from).await);
+    let effect = match inc.callback {
+        Some(_) => Effect::Answer {
+            key: Some("private_only"),
+            alert: true,
+        },
+        None => Effect::Say {
+            key: "private_only",
+            menu: false,
+        },
+    };
+    if let Err(e) = p.run(vec![effect]).await {
+        tracing::warn!(user_id = from.id, error = %e, "group answer failed");
+    }
+    p.webhook_answer().await
 }
 
 /// The language of a user we may not know yet (account events never register anyone).

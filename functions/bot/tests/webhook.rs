@@ -295,8 +295,7 @@ async fn telegram_errors_never_fail_the_update() {
         1,
         Failure::TooManyRequests { retry_after: 3 },
     );
-    // /start sends two messages: the greeting goes out (and meets the failure), the menu
-    // rides in the webhook's answer.
+    // /start sends two messages: the greeting meets the 429, is waited out and sent again.
     assert_eq!(bot.post(&text(bot.id(), user, "/start")).await, 200);
     bot.tg.fail_next(
         "editMessageText",
@@ -319,46 +318,101 @@ async fn telegram_errors_never_fail_the_update() {
     let _ = buttons;
 }
 
+/// The successful calls of `method` for `chat`.
+fn delivered(bot: &Bot, method: &str, chat: i64) -> Vec<testkit::fakes::telegram::Call> {
+    bot.tg
+        .calls_of(method)
+        .into_iter()
+        .filter(|c| c.status == 200 && c.chat_id() == Some(chat))
+        .collect()
+}
+
 #[tokio::test]
-async fn a_429_hands_the_message_back_in_the_webhook_answer() {
+async fn a_reply_under_flood_control_arrives_exactly_once() {
+    let bot = Bot::start("bot-429-send").await;
+    let (user, other) = (512, 514);
+    started(&bot, user).await;
+    started(&bot, other).await;
+    bot.tg.clear_calls();
+    bot.tg.flood_chat("sendMessage", user, 1);
+    assert_eq!(bot.post(&text(bot.id(), user, "/help")).await, 200);
+    let sent = delivered(&bot, "sendMessage", user);
+    assert_eq!(sent.len(), 1, "{:?}", bot.tg.calls());
+    assert!(
+        sent[0]
+            .param("text")
+            .as_str()
+            .unwrap_or("")
+            .contains("Как это работает")
+    );
+    let refused = bot.tg.calls_of("sendMessage");
+    assert!(refused.iter().any(|c| c.status == 429), "the flood was met");
+    assert_eq!(bot.post(&text(bot.id(), other, "/help")).await, 200);
+    assert_eq!(
+        delivered(&bot, "sendMessage", other).len(),
+        1,
+        "other chats unaffected"
+    );
+}
+
+#[tokio::test]
+async fn an_edit_under_flood_control_arrives_exactly_once() {
+    let bot = Bot::start("bot-429-edit").await;
+    let user = 515;
+    started(&bot, user).await;
+    bot.tg.clear_calls();
+    bot.tg.flood_chat("editMessageText", user, 1);
+    assert_eq!(bot.post(&callback(bot.id(), user, "help", 10)).await, 200);
+    let edits = delivered(&bot, "editMessageText", user);
+    assert_eq!(edits.len(), 1, "{:?}", bot.tg.calls());
+    assert!(
+        edits[0]
+            .param("text")
+            .as_str()
+            .unwrap_or("")
+            .contains("Как это работает")
+    );
+    assert!(
+        delivered(&bot, "sendMessage", user).is_empty(),
+        "no second copy"
+    );
+    assert_eq!(bot.tg.calls_of("answerCallbackQuery").len(), 1);
+}
+
+#[tokio::test]
+async fn a_wait_longer_than_the_budget_hands_the_reply_to_the_webhook_answer() {
     use testkit::fakes::telegram::Failure;
     let bot = Bot::start("bot-429").await;
-    let user = 512;
+    let user = 516;
     started(&bot, user).await;
+    let long = bot::webhook::FLOOD_BUDGET_MS / 1000 + 5;
     bot.tg.fail_next(
         "sendMessage",
         1,
-        Failure::TooManyRequests { retry_after: 5 },
+        Failure::TooManyRequests { retry_after: long },
     );
     bot.tg.clear_calls();
-    // /start sends the greeting out (refused with 429) and would answer with the menu.
+    let started_at = std::time::Instant::now();
     let resp = bot
         .env
-        .call(&request(
-            body(&text(bot.id(), user, "/start")),
-            Some(SECRET),
-        ))
+        .call(&request(body(&text(bot.id(), user, "/help")), Some(SECRET)))
         .await;
+    assert!(started_at.elapsed().as_secs() < 3, "no hopeless wait");
     assert_eq!(resp.status, 200);
     let reply: serde_json::Value = serde_json::from_slice(&resp.body).expect("json");
     assert_eq!(reply["method"], "sendMessage", "{reply}");
     assert_eq!(reply["chat_id"], user);
     let sent = bot.tg.calls_of("sendMessage");
-    let refused: Vec<_> = sent.iter().filter(|c| c.status == 429).collect();
-    assert_eq!(refused.len(), 1, "not retried inline: {sent:?}");
+    assert_eq!(sent.len(), 1, "refused once, not hammered: {sent:?}");
     assert_eq!(
         reply["text"],
-        *refused[0].param("text"),
-        "the refused greeting is handed back"
-    );
-    assert!(
-        sent.iter().any(|c| c.status == 200),
-        "the menu kept for the answer went out instead"
+        *sent[0].param("text"),
+        "the refused reply is handed back"
     );
 }
 
 #[tokio::test]
-async fn the_last_call_of_an_update_rides_in_the_webhook_answer() {
+async fn only_a_button_answer_rides_in_the_webhook_answer() {
     let bot = Bot::start("bot-answer-call").await;
     let user = 513;
     started(&bot, user).await;
@@ -372,18 +426,20 @@ async fn the_last_call_of_an_update_rides_in_the_webhook_answer() {
         }
     };
     let reply = call(text(bot.id(), user, "/help")).await;
-    assert_eq!(reply["method"], "sendMessage", "{reply}");
-    assert_eq!(reply["chat_id"], user);
     assert!(
-        reply["text"]
+        reply.get("method").is_none(),
+        "a message never rides: {reply}"
+    );
+    let sent = bot.tg.calls_of("sendMessage");
+    assert_eq!(sent.len(), 1);
+    assert!(
+        sent[0]
+            .param("text")
             .as_str()
             .unwrap_or("")
             .contains("Как это работает")
     );
-    assert!(
-        bot.tg.calls().is_empty(),
-        "no outbound call for a lone reply"
-    );
+    bot.tg.clear_calls();
     let id = bot.id();
     let reply = call(callback(id, user, "help", 10)).await;
     assert_eq!(reply["method"], "answerCallbackQuery", "{reply}");
@@ -394,4 +450,80 @@ async fn the_last_call_of_an_update_rides_in_the_webhook_answer() {
         vec!["editMessageText"],
         "the edit went out, the answer rides"
     );
+}
+
+/// `update` moved into the group chat `group` (a message's or a pressed button's chat).
+fn in_group(mut update: serde_json::Value, group: i64) -> serde_json::Value {
+    let chat = json!({"id": group, "type": "supergroup", "title": "Friends"});
+    if update.get("message").is_some() {
+        update["message"]["chat"] = chat;
+    } else {
+        update["callback_query"]["message"]["chat"] = chat;
+    }
+    update
+}
+
+#[tokio::test]
+async fn a_group_chat_gets_one_line_pointing_to_the_private_chat() {
+    let bot = Bot::start_with("bot-group", |s| s.admin_ids = vec![611]).await;
+    let (group, anna, boris, admin) = (-100_777, 610, 612, 611);
+    started(&bot, anna).await;
+    started(&bot, admin).await;
+    let balance = bot.balance(anna).await;
+    bot.tg.clear_calls();
+    let updates = [
+        in_group(photo(bot.id(), boris, "boris-photo", None), group),
+        in_group(text(bot.id(), anna, "/start"), group),
+        in_group(text(bot.id(), admin, "/stats"), group),
+        in_group(text(bot.id(), admin, "/adjust 610 50 gift"), group),
+        in_group(text(bot.id(), anna, "just chatting"), group),
+    ];
+    for u in &updates {
+        assert_eq!(bot.post(u).await, 200);
+    }
+    let go = bot.id();
+    assert_eq!(
+        bot.post(&in_group(callback(go, anna, "go", 12), group))
+            .await,
+        200
+    );
+    let sent = bot.tg.calls_of("sendMessage");
+    assert_eq!(sent.len(), 4, "one line per command or photo: {sent:?}");
+    for c in &sent {
+        assert_eq!(c.chat_id(), Some(group));
+        assert!(
+            c.param("text")
+                .as_str()
+                .unwrap_or("")
+                .contains("личных сообщениях")
+        );
+    }
+    let answered = bot.tg.calls_of("answerCallbackQuery");
+    assert_eq!(answered.len(), 1);
+    assert_eq!(answered[0].param("show_alert"), &json!(true));
+    assert!(
+        answered[0]
+            .param("text")
+            .as_str()
+            .unwrap_or("")
+            .contains("личных")
+    );
+    assert!(bot.tg.calls_of("editMessageText").is_empty());
+    assert_eq!(bot.job_count(anna).await, 0, "nothing started");
+    assert_eq!(
+        bot.balance(anna).await,
+        balance,
+        "nothing charged or credited"
+    );
+    assert!(
+        bot.user(boris).await.is_none(),
+        "nobody registered from a group"
+    );
+    use qwen_core::ports::Sql;
+    let sql = testkit::sql::SqliteSql::open(&bot.env.db);
+    let rows = sql
+        .execute("SELECT COUNT(*) FROM draft_images", &[])
+        .await
+        .expect("count");
+    assert_eq!(qwen_core::db::count(&rows), Ok(0), "no draft from a group");
 }

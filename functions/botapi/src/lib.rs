@@ -40,7 +40,7 @@ pub use requests::{
     EditMessageReplyMarkup, EditMessageText, LabeledPrice, ParseMode, SendDocument, SendInvoice,
     SendMessage, SendPhoto, SetMyCommands, SetWebhook,
 };
-pub use retry::with_retry_429;
+pub use retry::{FloodBudget, with_retry_429};
 pub use types::{
     CallbackQuery, Chat, ChatMember, ChatMemberUpdated, Document, File, Message, PhotoSize,
     PreCheckoutQuery, StarTransaction, StarTransactions, SuccessfulPayment, TransactionPartner,

@@ -7,6 +7,7 @@ use qwen_core::ports::HttpResponse;
 use crate::Env;
 use crate::call::safe_back;
 use crate::html::{self, esc};
+use crate::password::CheckPermit;
 use crate::session::{self, Session};
 use crate::texts::{Lang, t};
 use crate::throttle;
@@ -53,13 +54,18 @@ pub(crate) fn same_origin(req: &Request) -> bool {
     }
 }
 
-fn client_ip(req: &Request) -> String {
-    let addr = req.last_header("spin-client-addr").unwrap_or("unknown");
-    let ip = match addr.rsplit_once(':') {
-        Some((ip, port)) if port.bytes().all(|b| b.is_ascii_digit()) => ip,
-        _ => addr,
+/// The client's address from the configured header (the last entry of an
+/// `x-forwarded-for` list; the port dropped), at most 64 characters; "unknown" without one.
+fn client_ip(env: &Env<'_>, req: &Request) -> String {
+    let header = match env.settings.client_ip_header.as_str() {
+        "" => crate::settings::DEFAULT_CLIENT_IP_HEADER,
+        h => h,
     };
-    ip.trim_matches(['[', ']']).chars().take(64).collect()
+    let value = req.last_header(header).unwrap_or("unknown");
+    match qwen_core::payments::allowlist::client_ip(value) {
+        Some(ip) => ip.to_string(),
+        None => value.trim().chars().take(64).collect(),
+    }
 }
 
 /// The pages anyone may open: sign-in and the language switch.
@@ -117,18 +123,28 @@ async fn login(env: &Env<'_>, req: &Request, lang: Lang) -> HttpResponse {
             .map_or("", |(_, v)| v.as_str())
     };
     let (name, password) = (field("name").trim(), field("password"));
-    let operator = env.settings.operator(name);
-    let keys = throttle::keys(operator.map(|o| o.name.as_str()), &client_ip(req));
+    let keys = throttle::keys(name, &client_ip(env, req));
     let now = env.ctx.clock.now_ms();
-    match throttle::wait_ms(env.kv, &keys, now).await {
-        Ok(0) => {}
-        Ok(wait) => return too_soon(lang, wait),
+    match throttle::claim(env.ctx.sql, &keys, now).await {
+        Ok(throttle::Claim::Granted) => {}
+        Ok(throttle::Claim::Wait(wait)) => return too_soon(lang, wait),
         Err(e) => {
-            tracing::error!(error = %e, "console sign-in: the key-value store failed");
+            tracing::error!(error = %e, "console sign-in: the database failed");
             return crate::pages::message(lang, 503, "failed_action");
         }
     }
-    check_password(env, req, lang, (operator, password), &keys).await
+    // Past the throttle, but at most a few PBKDF2s at once per instance.
+    let Some(_permit) = CheckPermit::try_acquire() else {
+        return too_soon(lang, 1_000);
+    };
+    let operator = verified(env, name, password);
+    match operator {
+        Some(op) => signed_in_now(env, req, op, &keys).await,
+        None => {
+            tracing::warn!(ip = %client_ip(env, req), "console sign-in refused: wrong name or password");
+            login_page(lang, 401, Some(t(lang, "wrong_password").into()))
+        }
+    }
 }
 
 fn too_soon(lang: Lang, wait_ms: i64) -> HttpResponse {
@@ -139,35 +155,42 @@ fn too_soon(lang: Lang, wait_ms: i64) -> HttpResponse {
     resp
 }
 
-async fn check_password(
-    env: &Env<'_>,
-    req: &Request,
-    lang: Lang,
-    (operator, password): (Option<&crate::Operator>, &str),
-    keys: &[String],
-) -> HttpResponse {
-    let now = env.ctx.clock.now_ms();
-    let good = match operator {
-        Some(op) => op.hash.verify(password),
+/// The operator `name` if `password` is theirs. An unknown name costs the same hashing (a
+/// dummy against the first operator's cost), so the timing does not tell names apart.
+fn verified<'s>(env: &Env<'s>, name: &str, password: &str) -> Option<&'s crate::Operator> {
+    match env.settings.operator(name) {
+        Some(op) => op.hash.verify(password).then_some(op),
         None => {
             if let Some(any) = env.settings.operators.first() {
                 any.hash.burn(password);
             }
-            false
+            None
         }
-    };
-    let Some(op) = operator.filter(|_| good) else {
-        tracing::warn!(ip = %client_ip(req), "console sign-in refused: wrong name or password");
-        if let Err(e) = throttle::failed(env.kv, keys, now).await {
-            tracing::error!(error = %e, "console sign-in: could not record the failure");
-        }
-        return login_page(lang, 401, Some(t(lang, "wrong_password").into()));
-    };
-    if let Err(e) = throttle::succeeded(env.kv, keys).await {
+    }
+}
+
+/// The answer to a good sign-in: the throttle keys cleared, a session under the operator's
+/// current generation.
+async fn signed_in_now(
+    env: &Env<'_>,
+    req: &Request,
+    op: &crate::Operator,
+    keys: &[String; 2],
+) -> HttpResponse {
+    let lang = lang(req);
+    if let Err(e) = throttle::succeeded(env.ctx.sql, keys).await {
         tracing::warn!(error = %e, "console sign-in: could not clear the failures");
     }
+    let generation = match session::generation(env.ctx.sql, &op.name).await {
+        Ok(g) => g,
+        Err(e) => {
+            tracing::error!(error = %e, "console sign-in: the database failed");
+            return crate::pages::message(lang, 503, "failed_action");
+        }
+    };
     tracing::info!(operator = %op.name, "console sign-in");
-    let s = session::issue(env.settings, op, now);
+    let now = env.ctx.clock.now_ms();
+    let s = session::issue(env.settings, op, now, generation);
     html::redirect(
         "/console/fleet",
         &[session::set_cookie(&s, now, is_https(req))],
@@ -177,11 +200,22 @@ async fn check_password(
 /// The session of a signed-in request. Refuses (sign-in page for a GET, 403 for anything
 /// else) without a valid, unexpired session; a POST also needs this site's origin and the
 /// session's CSRF token.
-pub(crate) fn signed_in(env: &Env<'_>, req: &Request) -> Result<Session, HttpResponse> {
+pub(crate) async fn signed_in(env: &Env<'_>, req: &Request) -> Result<Session, HttpResponse> {
     let lang = lang(req);
     let now = env.ctx.clock.now_ms();
     let value = session::cookie(req.header("cookie"), session::COOKIE);
     let found = value.and_then(|v| session::verify(env.settings, v, now));
+    let found = match found {
+        Some(s) => match session::current(env.ctx.sql, &s).await {
+            Ok(true) => Some(s),
+            Ok(false) => None,
+            Err(e) => {
+                tracing::error!(error = %e, "console session check: the database failed");
+                return Err(crate::pages::message(lang, 503, "failed_action"));
+            }
+        },
+        None => None,
+    };
     let Some(s) = found else {
         if req.method == "GET" {
             let clear = session::clear_cookie(is_https(req));
@@ -204,7 +238,13 @@ fn post_ok(env: &Env<'_>, req: &Request, s: &Session) -> bool {
     req.method == "POST" && same_origin(req) && session::csrf_ok(env.settings, s, &token)
 }
 
-/// Signing out: the cookie is removed.
-pub(crate) fn logout(req: &Request) -> HttpResponse {
+/// Signing out: the operator's session generation goes up (every session of theirs issued
+/// so far, this cookie included, stops working) and the cookie is removed.
+pub(crate) async fn logout(env: &Env<'_>, req: &Request, session: &Session) -> HttpResponse {
+    if let Err(e) = session::revoke(env.ctx.sql, &session.operator).await {
+        tracing::error!(error = %e, "console sign-out: the database failed");
+        return crate::pages::message(lang(req), 503, "failed_action");
+    }
+    tracing::info!(operator = %session.operator, "console sign-out");
     html::redirect("/console/login", &[session::clear_cookie(is_https(req))])
 }

@@ -21,20 +21,19 @@ mod pages;
 
 use qwen_core::http::Request;
 use qwen_core::payments::api::Providers;
-use qwen_core::ports::{HttpResponse, KeyValue};
+use qwen_core::ports::HttpResponse;
 use qwen_core::rest::Ctx;
 
 pub use settings::{ConsoleSettings, Operator};
 
-/// What the console needs: the core's request context, the payment providers (refunds),
-/// the key-value store (sign-in throttling) and its own configuration.
+/// What the console needs: the core's request context (its database also holds the sign-in
+/// throttle and the session generations), the payment providers (refunds) and its own
+/// configuration.
 pub struct Env<'a> {
     /// Storage, queue, clock and core settings, as the REST API gets them.
     pub ctx: &'a Ctx<'a>,
     /// Outbound HTTP and payment settings; `None` where payments are not configured.
     pub providers: Option<&'a Providers<'a>>,
-    /// The key-value store.
-    pub kv: &'a dyn KeyValue,
     /// Operators and the session key.
     pub settings: &'a ConsoleSettings,
 }
@@ -59,7 +58,7 @@ pub async fn handle(env: &Env<'_>, req: &Request) -> HttpResponse {
     if let Some(public) = auth::public(env, req, lang).await {
         return public;
     }
-    match auth::signed_in(env, req) {
+    match auth::signed_in(env, req).await {
         Ok(session) => pages::route(&call::Call::new(env, req, &session, lang)).await,
         Err(refusal) => refusal,
     }

@@ -2,6 +2,7 @@
 //! `pbkdf2-sha256$<iterations>$<salt hex>$<hash hex>` and compared in constant time.
 
 use std::fmt;
+use std::sync::atomic::{AtomicUsize, Ordering};
 
 use subtle::ConstantTimeEq;
 
@@ -105,6 +106,34 @@ impl PasswordHash {
     }
 }
 
+/// How many password checks may run at once in one process or Spin instance (each costs a
+/// full PBKDF2); a try over the bound is refused before hashing, like a throttled one.
+pub const MAX_CONCURRENT_CHECKS: usize = 2;
+
+static RUNNING: AtomicUsize = AtomicUsize::new(0);
+
+/// The right to run one password check; the slot frees when it is dropped.
+#[derive(Debug)]
+pub struct CheckPermit(());
+
+impl CheckPermit {
+    /// A slot, unless [`MAX_CONCURRENT_CHECKS`] checks are running already.
+    pub fn try_acquire() -> Option<CheckPermit> {
+        RUNNING
+            .fetch_update(Ordering::AcqRel, Ordering::Acquire, |n| {
+                (n < MAX_CONCURRENT_CHECKS).then_some(n + 1)
+            })
+            .ok()
+            .map(|_| CheckPermit(()))
+    }
+}
+
+impl Drop for CheckPermit {
+    fn drop(&mut self) {
+        RUNNING.fetch_sub(1, Ordering::AcqRel);
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -117,6 +146,16 @@ mod tests {
         assert!(again.verify("correct horse"));
         assert!(!again.verify("correct horsf"));
         assert!(!format!("{h:?}").contains(&hex::encode(h.hash)));
+    }
+
+    #[test]
+    fn at_most_the_bound_of_checks_run_at_once() {
+        let held: Vec<CheckPermit> = std::iter::from_fn(CheckPermit::try_acquire)
+            .take(MAX_CONCURRENT_CHECKS + 1)
+            .collect();
+        assert_eq!(held.len(), MAX_CONCURRENT_CHECKS);
+        drop(held);
+        assert!(CheckPermit::try_acquire().is_some(), "slots free on drop");
     }
 
     #[test]

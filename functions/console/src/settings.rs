@@ -20,12 +20,21 @@ pub const VARIABLES: &[Variable] = &[
         "HMAC key of console session cookies, 32+ characters; empty turns the console off",
     ),
     var(
+        "console_client_ip_header",
+        Some("spin-client-addr"),
+        false,
+        "Header holding the client's address for sign-in throttling (x-forwarded-for behind a proxy: its last entry)",
+    ),
+    var(
         "console_session_minutes",
         Some("720"),
         false,
         "How long a console sign-in lasts",
     ),
 ];
+
+/// The client-address header when `console_client_ip_header` is not set.
+pub const DEFAULT_CLIENT_IP_HEADER: &str = "spin-client-addr";
 
 /// The shortest session key accepted.
 pub const MIN_KEY_CHARS: usize = 32;
@@ -39,8 +48,9 @@ pub struct Operator {
     pub hash: PasswordHash,
 }
 
-/// The console's configuration.
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
+/// The console's configuration. Its `Debug` shows at most 4 characters of the session key
+/// and no password hash.
+#[derive(Clone, Default, PartialEq, Eq)]
 pub struct ConsoleSettings {
     /// Who may sign in.
     pub operators: Vec<Operator>,
@@ -48,6 +58,23 @@ pub struct ConsoleSettings {
     pub session_key: String,
     /// How long a session lasts, ms.
     pub session_ms: i64,
+    /// The header holding the client's address (lowercase): `spin-client-addr`, or
+    /// `x-forwarded-for` behind a proxy (its last entry counts).
+    pub client_ip_header: String,
+}
+
+impl std::fmt::Debug for ConsoleSettings {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("ConsoleSettings")
+            .field("operators", &self.operators)
+            .field(
+                "session_key",
+                &qwen_core::signing::redact(&self.session_key),
+            )
+            .field("session_ms", &self.session_ms)
+            .field("client_ip_header", &self.client_ip_header)
+            .finish()
+    }
 }
 
 /// A bad console variable.
@@ -113,6 +140,10 @@ impl ConsoleSettings {
             operators,
             session_key: config.get("console_session_key").await.unwrap_or_default(),
             session_ms: minutes * 60_000,
+            client_ip_header: config.get("console_client_ip_header").await.map_or_else(
+                || DEFAULT_CLIENT_IP_HEADER.into(),
+                |h| h.trim().to_ascii_lowercase(),
+            ),
         })
     }
 
@@ -130,6 +161,27 @@ impl ConsoleSettings {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn debug_shows_no_secret() {
+        let hash = PasswordHash::new("pw-SECRET", &[3u8; 16], 1_000);
+        let s = ConsoleSettings {
+            operators: vec![Operator {
+                name: "anna".into(),
+                hash: hash.clone(),
+            }],
+            session_key: "session-key-SECRET-0123456789abcdef".into(),
+            session_ms: 60_000,
+            client_ip_header: DEFAULT_CLIENT_IP_HEADER.into(),
+        };
+        let shown = format!("{s:?} {s:#?}");
+        let hash_text = hash.to_string();
+        let hash_hex = hash_text.rsplit('$').next().unwrap_or("");
+        for secret in ["session-key-SECRET", "pw-SECRET", hash_hex] {
+            assert!(!shown.contains(secret), "{shown}");
+        }
+        assert!(shown.contains("anna") && shown.contains("sess…"));
+    }
 
     #[test]
     fn operators_parse() {

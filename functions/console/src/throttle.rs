@@ -1,21 +1,24 @@
-//! Slowing down password guessing: each wrong password for an operator name, and from a
-//! client address, doubles how long that name and address must wait before the next try
-//! (1 s, 2 s, 4 s … at most [`MAX_DELAY_MS`]), recorded in the key-value store so every
-//! instance sees it. A good sign-in clears the name's and the address's record.
+//! Slowing down password guessing. Every try claims, before any password is hashed, one
+//! row per key — the client's address and the submitted name, known or not — in a single
+//! SQLite statement: it counts the try and sets the wait before the next one (1 s, 2 s,
+//! 4 s … at most [`MAX_DELAY_MS`]) for every key at once, or for none when one of them
+//! must still wait. SQLite runs one writing statement at a time, so N parallel guesses
+//! cannot all pass (the key-value store has no compare-and-set, which is why this lives in
+//! the database). A good sign-in clears its keys; a key with no try for [`FORGET_MS`] is
+//! forgotten and its row pruned.
 
-use qwen_core::ports::{KeyValue, KvError};
-use serde::{Deserialize, Serialize};
+use qwen_core::ports::{Sql, SqlError, SqlValue};
 
 /// The longest wait after many failures.
 pub const MAX_DELAY_MS: i64 = 60_000;
 
-#[derive(Debug, Clone, Copy, Default, Serialize, Deserialize)]
-struct Record {
-    failures: u32,
-    until_ms: i64,
-}
+/// A key with no try for this long starts again from its first try.
+pub const FORGET_MS: i64 = 15 * 60_000;
 
-/// The wait after `failures` wrong passwords in a row.
+/// The longest part of a key taken from the request (a longer name is cut).
+pub const MAX_KEY_CHARS: usize = 64;
+
+/// The wait after `failures` tries in a row that did not sign in.
 pub fn delay_ms(failures: u32) -> i64 {
     if failures == 0 {
         return 0;
@@ -23,58 +26,86 @@ pub fn delay_ms(failures: u32) -> i64 {
     (1_000_i64 << (failures - 1).min(6)).min(MAX_DELAY_MS)
 }
 
-/// The store keys of an operator name and a client address.
-pub fn keys(name: Option<&str>, ip: &str) -> Vec<String> {
-    let mut keys = vec![format!("console:throttle:ip:{ip}")];
-    if let Some(n) = name {
-        keys.push(format!("console:throttle:name:{n}"));
-    }
-    keys
+/// The keys of a try: the client's address and the submitted name (cut to
+/// [`MAX_KEY_CHARS`]), whether or not an operator has that name.
+pub fn keys(name: &str, ip: &str) -> [String; 2] {
+    let cut = |s: &str| s.chars().take(MAX_KEY_CHARS).collect::<String>();
+    [format!("ip:{}", cut(ip)), format!("name:{}", cut(name))]
 }
 
-async fn read(kv: &dyn KeyValue, key: &str) -> Result<Record, KvError> {
-    Ok(kv
-        .get(key)
-        .await?
-        .and_then(|b| serde_json::from_slice(&b).ok())
-        .unwrap_or_default())
+/// Whether a try may go on to the password check.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Claim {
+    /// Counted; check the password.
+    Granted,
+    /// Refused before any hashing; wait this many ms.
+    Wait(i64),
 }
 
-/// How long (ms) the caller must still wait before a try under `keys`; 0 when it may try.
+const CLAIM: &str = "INSERT INTO console_throttle (key, failures, until_ms, expires_ms) \
+     SELECT column1, 1, ?1 + 1000, ?1 + ?2 FROM (VALUES (?3), (?4)) \
+     WHERE NOT EXISTS (SELECT 1 FROM console_throttle \
+                       WHERE key IN (?3, ?4) AND until_ms > ?1 AND expires_ms > ?1) \
+     ON CONFLICT(key) DO UPDATE SET \
+       failures = CASE WHEN console_throttle.expires_ms <= ?1 THEN 1 \
+                  ELSE console_throttle.failures + 1 END, \
+       until_ms = ?1 + CASE WHEN console_throttle.expires_ms <= ?1 THEN 1000 \
+                  ELSE MIN(1000 << MIN(console_throttle.failures, 6), ?5) END, \
+       expires_ms = ?1 + ?2 \
+     RETURNING key";
+
+/// Claims a try under `keys` at `now_ms` (prunes forgotten rows first).
 ///
 /// # Errors
-/// The store's error (the caller refuses the sign-in then).
-pub async fn wait_ms(kv: &dyn KeyValue, keys: &[String], now_ms: i64) -> Result<i64, KvError> {
-    let mut wait = 0;
-    for k in keys {
-        wait = wait.max(read(kv, k).await?.until_ms - now_ms);
+/// The database's error (the caller refuses the sign-in then).
+pub async fn claim(sql: &dyn Sql, keys: &[String; 2], now_ms: i64) -> Result<Claim, SqlError> {
+    prune(sql, now_ms).await?;
+    let [ip, name] = keys;
+    let params = [
+        SqlValue::Integer(now_ms),
+        SqlValue::Integer(FORGET_MS),
+        SqlValue::Text(ip.clone()),
+        SqlValue::Text(name.clone()),
+        SqlValue::Integer(MAX_DELAY_MS),
+    ];
+    if !sql.execute(CLAIM, &params).await?.is_empty() {
+        return Ok(Claim::Granted);
     }
-    Ok(wait.max(0))
+    let rows = sql
+        .execute(
+            "SELECT COALESCE(MAX(until_ms), 0) FROM console_throttle \
+             WHERE key IN (?2, ?3) AND expires_ms > ?1",
+            &[params[0].clone(), params[2].clone(), params[3].clone()],
+        )
+        .await?;
+    let until = qwen_core::db::count(&rows)?;
+    Ok(Claim::Wait((until - now_ms).max(1)))
 }
 
-/// Records a wrong password under `keys`.
+/// Clears `keys` after a good sign-in.
 ///
 /// # Errors
-/// The store's error.
-pub async fn failed(kv: &dyn KeyValue, keys: &[String], now_ms: i64) -> Result<(), KvError> {
-    for k in keys {
-        let mut r = read(kv, k).await?;
-        r.failures = r.failures.saturating_add(1);
-        r.until_ms = now_ms + delay_ms(r.failures);
-        let bytes = serde_json::to_vec(&r).map_err(|e| KvError(e.to_string()))?;
-        kv.set(k, &bytes).await?;
-    }
+/// The database's error.
+pub async fn succeeded(sql: &dyn Sql, keys: &[String; 2]) -> Result<(), SqlError> {
+    let [ip, name] = keys;
+    sql.execute(
+        "DELETE FROM console_throttle WHERE key IN (?1, ?2)",
+        &[SqlValue::Text(ip.clone()), SqlValue::Text(name.clone())],
+    )
+    .await?;
     Ok(())
 }
 
-/// Clears the records under `keys` after a good sign-in.
+/// Deletes the rows of keys forgotten by `now_ms`.
 ///
 /// # Errors
-/// The store's error.
-pub async fn succeeded(kv: &dyn KeyValue, keys: &[String]) -> Result<(), KvError> {
-    for k in keys {
-        kv.delete(k).await?;
-    }
+/// The database's error.
+pub async fn prune(sql: &dyn Sql, now_ms: i64) -> Result<(), SqlError> {
+    sql.execute(
+        "DELETE FROM console_throttle WHERE expires_ms <= ?1",
+        &[SqlValue::Integer(now_ms)],
+    )
+    .await?;
     Ok(())
 }
 

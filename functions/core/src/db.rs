@@ -61,6 +61,10 @@ pub const MIGRATIONS: &[Migration] = &[
         version: 10,
         sql: include_str!("../migrations/0010_payment_refunds.sql"),
     },
+    Migration {
+        version: 11,
+        sql: include_str!("../migrations/0011_console_signin.sql"),
+    },
 ];
 
 /// The newest schema version.

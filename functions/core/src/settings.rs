@@ -135,8 +135,9 @@ pub const VARIABLES: &[Variable] = &[
     ),
 ];
 
-/// Parsed configuration of the edge.
-#[derive(Debug, Clone, PartialEq)]
+/// Parsed configuration of the edge. Its `Debug` shows at most 4 characters of each secret
+/// (the API token, the GPU hosts' HMAC secret, a password in the Redis URL).
+#[derive(Clone, PartialEq)]
 pub struct Settings {
     /// Bearer token for `/api/*`.
     pub api_token: String,
@@ -176,6 +177,45 @@ pub struct Settings {
 
 const SEC_MS: i64 = 1000;
 const DAY_MS: i64 = 86_400_000;
+
+impl std::fmt::Debug for Settings {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        use qwen_contract::signing::redact;
+        f.debug_struct("Settings")
+            .field("api_token", &redact(&self.api_token))
+            .field("gpu_event_secret", &redact(&self.gpu_event_secret))
+            .field("redis_url", &redact_url(&self.redis_url))
+            .field("jobs_stream", &self.jobs_stream)
+            .field("initial_balance", &self.initial_balance)
+            .field("unlimited_processing", &self.unlimited_processing)
+            .field("admin_ids", &self.admin_ids)
+            .field("custom_prompt_cost", &self.custom_prompt_cost)
+            .field("topup_bonus_percent", &self.topup_bonus_percent)
+            .field("default_workflow", &self.default_workflow)
+            .field("max_body_bytes", &self.max_body_bytes)
+            .field("max_queued_per_user", &self.max_queued_per_user)
+            .field("job_stall_ms", &self.job_stall_ms)
+            .field("job_queue_max_ms", &self.job_queue_max_ms)
+            .field("delivery_confirm_ms", &self.delivery_confirm_ms)
+            .field("hosts_keep_ms", &self.hosts_keep_ms)
+            .field("reconciliation_keep_ms", &self.reconciliation_keep_ms)
+            .finish()
+    }
+}
+
+/// `url` with the credentials before its `@` (a Redis password) cut to 4 characters.
+pub fn redact_url(url: &str) -> String {
+    let Some((scheme, rest)) = url.split_once("://") else {
+        return url.to_owned();
+    };
+    match rest.rsplit_once('@') {
+        Some((credentials, host)) => format!(
+            "{scheme}://{}@{host}",
+            qwen_contract::signing::redact(credentials)
+        ),
+        None => url.to_owned(),
+    }
+}
 
 impl Default for Settings {
     fn default() -> Self {
@@ -324,6 +364,21 @@ fn id_list(name: &'static str, value: &str) -> Result<Vec<i64>, SettingsError> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn debug_shows_at_most_four_characters_of_each_secret() {
+        let mut s = Settings::default();
+        s.apply("api_token", "apitoken-SECRET-0001").expect("token");
+        s.apply("gpu_event_secret", "gpusecret-SECRET-0002")
+            .expect("secret");
+        s.apply("redis_url", "redis://:redispass-SECRET@127.0.0.1:6379")
+            .expect("url");
+        let shown = format!("{s:?} {s:#?}");
+        for secret in ["apitoken-SECRET-0001", "gpusecret-SECRET-0002", "redispass"] {
+            assert!(!shown.contains(secret), "{shown}");
+        }
+        assert!(shown.contains("apit…") && shown.contains("@127.0.0.1:6379"));
+    }
 
     #[test]
     fn parses_seed_style_values() {

@@ -390,6 +390,13 @@ pub trait Clock {
     fn now_ms(&self) -> i64;
 }
 
+/// Waiting (honouring a Bot API `retry_after`), on the caller's runtime.
+#[async_trait(?Send)]
+pub trait Sleep {
+    /// Returns after `ms` milliseconds.
+    async fn sleep(&self, ms: u64);
+}
+
 /// Configuration lookup (Spin variables, env, a map in tests).
 #[async_trait(?Send)]
 pub trait Config {

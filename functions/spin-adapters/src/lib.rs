@@ -3,6 +3,7 @@
 //! plain-Rust parts are built, so `cargo test --workspace` never builds `spin_sdk` natively.
 
 pub mod group_commit;
+pub mod response;
 pub mod statement;
 
 #[cfg(target_arch = "wasm32")]

@@ -239,6 +239,16 @@ impl Clock for SystemClock {
     }
 }
 
+/// Waiting on Spin's timer.
+pub struct SpinSleep;
+
+#[async_trait(?Send)]
+impl qwen_core::ports::Sleep for SpinSleep {
+    async fn sleep(&self, ms: u64) {
+        spin_sdk::time::sleep(Duration::from_millis(ms)).await;
+    }
+}
+
 /// Outbound HTTP through Spin (hosts must be in `allowed_outbound_hosts`).
 pub struct SpinHttp;
 
@@ -340,16 +350,22 @@ pub async fn read_request(
     Ok(request)
 }
 
-/// Turns the core's answer into a Spin response.
+/// Turns the core's answer into a Spin response. An answer the HTTP library would refuse
+/// (see [`crate::response::checked`]) becomes a logged 500; a valid one keeps every header.
 pub fn into_response(resp: HttpResponse) -> spin_sdk::http::Response<Full<Bytes>> {
+    let resp = crate::response::checked(resp);
     let mut builder = spin_sdk::http::Response::builder().status(resp.status);
     for (k, v) in &resp.headers {
         builder = builder.header(k.as_str(), v.as_str());
     }
-    let fallback = Full::new(Bytes::from_static(
-        b"{\"error\":{\"code\":\"internal\",\"message\":\"bad response\"}}",
-    ));
     builder
         .body(Full::new(Bytes::from(resp.body)))
-        .unwrap_or_else(|_| spin_sdk::http::Response::new(fallback))
+        .unwrap_or_else(|e| {
+            tracing::error!(error = %e, "response refused by the HTTP library; answering 500");
+            let mut r = spin_sdk::http::Response::new(Full::new(Bytes::from_static(
+                b"{\"error\":{\"code\":\"internal\",\"message\":\"bad response\"}}",
+            )));
+            *r.status_mut() = 500u16.try_into().unwrap_or_default();
+            r
+        })
 }

@@ -9,8 +9,8 @@ mod component {
     use qwen_core::payments::PaymentSettings;
     use qwen_core::ports::HttpResponse;
     use spin_adapters::{
-        SpinConfig, SpinHttp, SpinKv, SpinQueue, SpinSql, SystemClock, init_logging, into_response,
-        once_per_instance, read_request, settings,
+        SpinConfig, SpinHttp, SpinKv, SpinQueue, SpinSleep, SpinSql, SystemClock, init_logging,
+        into_response, once_per_instance, read_request, settings,
     };
 
     /// Entry point of the `telegram` component.
@@ -44,6 +44,7 @@ mod component {
             queue: &queue,
             http: &SpinHttp,
             clock: &SystemClock,
+            sleep: &SpinSleep,
             settings: &settings,
             bot: &bot,
             pay: &pay,

@@ -197,6 +197,8 @@ struct State {
     star_page_size: Option<usize>,
     /// Bumped by every new, edited or deleted message.
     version: u64,
+    /// Flood control per (method, chat): refused with 429 until the instant.
+    floods: Vec<(String, i64, Instant)>,
 }
 
 struct Inner {
@@ -347,6 +349,18 @@ impl FakeTelegram {
     /// The next `times` calls of `method` answer `failure`.
     pub fn fail_next(&self, method: &str, times: u32, failure: Failure) {
         self.script(method, None, times, failure);
+    }
+
+    /// Flood control as Telegram applies it: for the next `retry_after` seconds every call
+    /// of `method` for `chat_id` answers 429 "Too Many Requests: retry after N" with
+    /// `parameters.retry_after` = the seconds still left (rounded up), so a client that
+    /// retries before the time is refused again; afterwards calls succeed.
+    pub fn flood_chat(&self, method: &str, chat_id: i64, retry_after: u64) {
+        let until = Instant::now() + Duration::from_secs(retry_after);
+        self.inner
+            .lock()
+            .floods
+            .push((method.to_owned(), chat_id, until));
     }
 
     /// The next `times` calls of `method` for `chat_id` answer `failure`.
@@ -596,6 +610,18 @@ async fn respond(
 fn take_script(inner: &Inner, method: &str, params: &Value) -> Option<Failure> {
     let chat = as_i64(&params["chat_id"]);
     let mut st = inner.lock();
+    let now = Instant::now();
+    st.floods.retain(|(_, _, until)| *until > now);
+    let flooded = st
+        .floods
+        .iter()
+        .find(|(m, c, _)| m == method && Some(*c) == chat)
+        .map(|(_, _, until)| until.duration_since(now).as_millis().div_ceil(1000) as u64);
+    if let Some(secs) = flooded {
+        return Some(Failure::TooManyRequests {
+            retry_after: secs.max(1),
+        });
+    }
     let script = st.scripts.iter_mut().find(|s| {
         s.remaining > 0 && s.method == method && (s.chat_id.is_none() || s.chat_id == chat)
     })?;

@@ -67,6 +67,7 @@ impl Env {
             queue,
             http,
             clock: self.clock.as_ref(),
+            sleep: &testkit::clock::TokioSleep,
             settings: &self.settings,
             bot: &self.bot,
             pay: &self.pay,

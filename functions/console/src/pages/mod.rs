@@ -65,7 +65,7 @@ pub(crate) async fn route(c: &Call<'_>) -> HttpResponse {
     let segs: Vec<&str> = path.split('/').skip(2).collect();
     match (c.req.method.as_str(), segs.as_slice()) {
         ("GET", []) => html::redirect("/console/fleet", &[]),
-        ("POST", ["logout"]) => crate::auth::logout(c.req),
+        ("POST", ["logout"]) => crate::auth::logout(c.env, c.req, c.session).await,
         ("GET", ["fleet"]) => fleet::page(c).await,
         ("GET", ["fleet", "live"]) => fleet::live(c).await,
         ("GET", ["users"]) => users::search(c).await,

@@ -342,6 +342,19 @@ mod tests {
     use super::*;
 
     #[test]
+    fn debug_shows_at_most_four_characters_of_each_secret() {
+        let mut s = PaymentSettings::default();
+        s.apply("yookassa_secret_key", "live_SECRETKEY-0001")
+            .expect("key");
+        s.apply("telegram_bot_token", "123456:BOTTOKEN-SECRET")
+            .expect("token");
+        let shown = format!("{s:?} {s:#?}");
+        for secret in ["live_SECRETKEY-0001", "123456:BOTTOKEN-SECRET", "SECRET"] {
+            assert!(!shown.contains(secret), "{shown}");
+        }
+    }
+
+    #[test]
     fn defaults_parse_and_packages_are_read() {
         let s = PaymentSettings::default();
         assert_eq!(s.rub_packages.len(), 4);

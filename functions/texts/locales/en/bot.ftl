@@ -135,3 +135,6 @@ cmd_help = Help
 cmd_balance = Balance
 cmd_cancel = Leave the current action
 cmd_lang = Language
+
+# An update from a group, supergroup or channel: the bot works in private chats only.
+private_only = I only work in private chats — please write to me directly.

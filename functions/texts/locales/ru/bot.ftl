@@ -135,3 +135,6 @@ cmd_help = Справка
 cmd_balance = Баланс
 cmd_cancel = Выйти из текущего действия
 cmd_lang = Язык
+
+# An update from a group, supergroup or channel: the bot works in private chats only.
+private_only = Я работаю только в личных сообщениях — напишите мне в личку.
