@@ -327,7 +327,7 @@ async fn input_over_20_mb_is_refused_with_a_clear_message() {
     let state = with_host(host, w.api.wait_final("job-big", WAIT)).await;
     assert_eq!(state.status, "failed");
     let (why, words) = w.api.failure("job-big").expect("failure");
-    assert_eq!(why, FailureReason::BadInput);
+    assert_eq!(why, FailureReason::InputTooLarge);
     assert!(words.contains("20 МБ"), "{words}");
     assert!(w.comfy.prompts().is_empty());
     w.cleanup().await;
@@ -370,28 +370,122 @@ async fn progress_bar_is_edited_at_most_once_a_second() {
     w.cleanup().await;
 }
 
-#[tokio::test(flavor = "current_thread")]
-async fn unreadable_entry_is_dead_lettered_and_acked() {
-    let w = World::start().await;
+/// The dead-letter stream's entries: each one's fields.
+async fn dead_entries(w: &World) -> Vec<std::collections::HashMap<String, String>> {
     let mut r = redis().await;
-    let _: String = redis::cmd("XADD")
-        .arg(&w.names.stream)
-        .arg("*")
-        .arg("job")
-        .arg("{not json")
+    let all: Vec<(String, std::collections::HashMap<String, String>)> = redis::cmd("XRANGE")
+        .arg(&w.names.dead)
+        .arg("-")
+        .arg("+")
         .query_async(&mut r)
         .await
-        .expect("xadd");
+        .expect("xrange");
+    all.into_iter().map(|(_, f)| f).collect()
+}
+
+async fn wait_dead(w: &World, n: u64) {
+    let end = std::time::Instant::now() + WAIT;
+    while xlen(&w.names.dead).await < n {
+        assert!(std::time::Instant::now() < end, "dead-lettered");
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+}
+
+#[tokio::test(flavor = "current_thread")]
+async fn signed_but_unreadable_entry_fails_its_job_once_and_is_dead_lettered() {
+    let w = World::start().await;
+    let msg = job("job-unreadable", "file-unreadable", "en");
+    w.api.add(&msg).await;
+    let mut raw: serde_json::Value =
+        serde_json::from_str(&msg.to_json().expect("json")).expect("v");
+    raw["v"] = 99.into();
+    let json = raw.to_string();
+    let sig = qwen_contract::signing::sign_job(SECRET.as_bytes(), &json);
+    push_fields(
+        &w.names,
+        "job-unreadable",
+        &[("job", json.as_str()), ("sig", sig.as_str())],
+    )
+    .await;
+    let bad = "{not json";
+    let bad_sig = qwen_contract::signing::sign_job(SECRET.as_bytes(), bad);
+    push_fields(
+        &w.names,
+        "job-none",
+        &[("job", bad), ("sig", bad_sig.as_str())],
+    )
+    .await;
     let host = w.host("host-a", settings()).await;
-    with_host(host, async {
-        let end = std::time::Instant::now() + WAIT;
-        while xlen(&w.names.dead).await == 0 {
-            assert!(std::time::Instant::now() < end, "dead-lettered");
-            tokio::time::sleep(Duration::from_millis(50)).await;
-        }
+    let state = with_host(host, async {
+        wait_dead(&w, 2).await;
+        w.api.wait_final("job-unreadable", WAIT).await
     })
     .await;
+    assert_eq!((state.status.as_str(), state.refunds), ("failed", 1));
+    let (why, words) = w.api.failure("job-unreadable").expect("failure");
+    assert_eq!(why, FailureReason::UnreadableMessage);
+    assert!(words.contains("credits have been returned"), "{words}");
+    assert!(
+        dead_entries(&w)
+            .await
+            .iter()
+            .all(|f| f["reason"] == "unreadable")
+    );
     assert_eq!(pending(&w.names).await, 0);
+    assert!(w.comfy.prompts().is_empty());
+    w.cleanup().await;
+}
+
+#[tokio::test(flavor = "current_thread")]
+async fn unsigned_or_forged_entries_never_run_nor_touch_the_job() {
+    let w = World::start().await;
+    let msg = job("job-victim", "file-victim", "en");
+    w.tg.add_file("file-victim", testkit::fakes::comfyui::TINY_PNG.to_vec());
+    w.api.add(&msg).await;
+    let json = msg.to_json().expect("json");
+    let forged = qwen_contract::signing::sign_job(b"not-the-edge-secret", &json);
+    push_fields(&w.names, "job-victim", &[("job", json.as_str())]).await;
+    push_fields(
+        &w.names,
+        "job-victim",
+        &[("job", json.as_str()), ("sig", forged.as_str())],
+    )
+    .await;
+    push_fields(
+        &w.names,
+        "job-victim",
+        &[("job", json.as_str()), ("sig", "v1=zz")],
+    )
+    .await;
+    let host = w.host("host-a", settings()).await;
+    let metrics = host.metrics.clone();
+    with_host(host, wait_dead(&w, 3)).await;
+    let reasons: Vec<String> = dead_entries(&w)
+        .await
+        .iter()
+        .map(|f| f["reason"].clone())
+        .collect();
+    assert_eq!(reasons, ["unsigned", "bad_signature", "bad_signature"]);
+    assert_eq!(
+        dead_entries(&w).await[1]["sig"],
+        forged,
+        "the signature is kept"
+    );
+    assert_eq!(pending(&w.names).await, 0, "acked");
+    assert_eq!(metrics.rejections("unsigned"), 1);
+    assert_eq!(metrics.rejections("bad_signature"), 2);
+    assert!(
+        metrics
+            .render()
+            .contains("gpu_host_rejected_entries_total{reason=\"bad_signature\"} 2")
+    );
+    assert!(
+        w.api.events("job-victim").is_empty(),
+        "no event for the job"
+    );
+    assert_eq!(w.api.job("job-victim").await.status, "queued");
+    assert!(w.comfy.prompts().is_empty() && w.comfy.uploads().is_empty());
+    assert!(w.tg.calls().is_empty(), "nothing asked of Telegram");
     w.cleanup().await;
 }
 
@@ -403,7 +497,13 @@ async fn wrong_event_secret_keeps_the_entry_pending() {
     let host = w
         .host_for("host-a", s, w.names.clone(), &w.api.url(), "wrong-secret")
         .await;
-    w.submit("job-401", "en").await;
+    // The entry verifies with the host's secret; only the api's differs.
+    let msg = job("job-401", "file-job-401", "en");
+    w.tg.add_file("file-job-401", testkit::fakes::comfyui::TINY_PNG.to_vec());
+    w.api.add(&msg).await;
+    let json = msg.to_json().expect("json");
+    let sig = qwen_contract::signing::sign_job(b"wrong-secret", &json);
+    push_fields(&w.names, "job-401", &[("job", json.as_str()), ("sig", sig.as_str())]).await;
     with_host(host, tokio::time::sleep(Duration::from_millis(1500))).await;
     assert_eq!(pending(&w.names).await, 1, "nothing acked on 401");
     let events = w.api.events("job-401");

@@ -116,22 +116,7 @@ async fn finish(host: &Host, ctx: &Ctx, outcome: &str) {
 
 /// Stage 1: from a stream entry to a job ready for the GPU; `None` when the job ended here.
 pub async fn prepare(host: &Host, entry: Entry) -> Option<Prepared> {
-    let msg = match entry
-        .job
-        .as_deref()
-        .map(|j| JobMessage::from_json(j.as_bytes()))
-    {
-        Some(Ok(msg)) => msg,
-        other => {
-            let err = other.map(|r| r.err().map(|e| e.to_string()));
-            tracing::error!(entry = %entry.id, ?err, "unreadable job message: dead-lettering");
-            if dead_letter(host, &entry, "unreadable").await {
-                release(host, &entry.id);
-                let _ = host.queue.ack(&entry.id).await;
-            }
-            return None;
-        }
-    };
+    let msg = super::admit::admit(host, &entry).await?;
     let ctx = Ctx {
         entry_id: entry.id.clone(),
         attempt: entry.deliveries,

@@ -12,6 +12,7 @@
 //! user is told and the entry acked. While any of this goes on, a heartbeat renews the claim on
 //! every entry the host holds.
 
+mod admit;
 mod job;
 
 use std::cell::{Cell, RefCell};

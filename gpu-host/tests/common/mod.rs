@@ -372,24 +372,37 @@ pub fn job(job_id: &str, file_id: &str, lang: &str) -> JobMessage {
     }
 }
 
-/// `XADD`s a job message and sets its "reached the stream" marker, in one script as the
-/// edge enqueues (so the api's sweep does not enqueue the job again).
+/// `XADD`s a job message, signed with [`SECRET`] as the edge signs it, and sets its "reached
+/// the stream" marker, in one script as the edge enqueues (so the api's sweep does not enqueue
+/// the job again).
 pub async fn push(names: &StreamNames, msg: &JobMessage) -> String {
+    let json = msg.to_json().expect("json");
+    let sig = qwen_contract::signing::sign_job(SECRET.as_bytes(), &json);
+    push_fields(
+        names,
+        msg.job_id.as_str(),
+        &[
+            (qwen_contract::JOB_FIELD, json.as_str()),
+            (qwen_contract::signing::JOB_SIG_FIELD, sig.as_str()),
+        ],
+    )
+    .await
+}
+
+/// `XADD`s an entry of `fields` as the edge does (marker for `job_id`, stream TTL refreshed).
+pub async fn push_fields(names: &StreamNames, job_id: &str, fields: &[(&str, &str)]) -> String {
     let mut r = redis().await;
-    redis::cmd("EVAL")
-        .arg(qwen_core::ports::ADD_MARKED_SCRIPT)
+    let mut cmd = redis::cmd("EVAL");
+    cmd.arg(qwen_core::ports::ADD_MARKED_SCRIPT)
         .arg(2)
         .arg(&names.stream)
-        .arg(qwen_core::jobs::marker_key(
-            &names.stream,
-            msg.job_id.as_str(),
-        ))
-        .arg(qwen_contract::JOB_FIELD)
-        .arg(msg.to_json().expect("json"))
+        .arg(qwen_core::jobs::marker_key(&names.stream, job_id))
         .arg(MARKER_TTL_SECS)
-        .query_async(&mut r)
-        .await
-        .expect("xadd")
+        .arg(MARKER_TTL_SECS);
+    for (k, v) in fields {
+        cmd.arg(*k).arg(*v);
+    }
+    cmd.query_async(&mut r).await.expect("xadd")
 }
 
 /// Entries pending in the group.
