@@ -13,6 +13,7 @@ use gpu_host::lock::GpuLock;
 use gpu_host::metrics::{self, Metrics};
 use gpu_host::pipeline::{Host, Settings};
 use gpu_host::queue::{JobQueue, STALE_CONSUMER_IDLE, StreamNames};
+use gpu_host::retention::Retention;
 use gpu_host::retry::RetryPolicy;
 use gpu_host::telegram::BotMessenger;
 use gpu_host::workflow::Workflows;
@@ -130,6 +131,7 @@ async fn build_host(cfg: &Config) -> Result<Rc<Host>, String> {
         lock: GpuLock::new(&cfg.gpu_lock_path),
         watcher: ComfyWatcher::start(comfy.ws_url()),
         metrics: spawn_metrics(cfg),
+        retention: retention(cfg),
         settings,
         queue,
         comfy,
@@ -140,6 +142,21 @@ async fn build_host(cfg: &Config) -> Result<Rc<Host>, String> {
         last_run_end: Default::default(),
         last_edit: Default::default(),
     }))
+}
+
+/// Retention over ComfyUI's directories, or off (with one warning) when they are not set.
+fn retention(cfg: &Config) -> Retention {
+    match (&cfg.comfy_input_dir, &cfg.comfy_output_dir) {
+        (Some(input), Some(output)) => {
+            Retention::new(input, output, Duration::from_secs(cfg.retention_secs))
+        }
+        _ => {
+            tracing::warn!(
+                "COMFY_INPUT_DIR / COMFY_OUTPUT_DIR not set: retention is off, ComfyUI keeps every input and output"
+            );
+            Retention::off()
+        }
+    }
 }
 
 /// Deletes the consumers earlier rollouts left behind (idle a week, nothing pending).

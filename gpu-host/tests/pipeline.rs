@@ -503,7 +503,12 @@ async fn wrong_event_secret_keeps_the_entry_pending() {
     w.api.add(&msg).await;
     let json = msg.to_json().expect("json");
     let sig = qwen_contract::signing::sign_job(b"wrong-secret", &json);
-    push_fields(&w.names, "job-401", &[("job", json.as_str()), ("sig", sig.as_str())]).await;
+    push_fields(
+        &w.names,
+        "job-401",
+        &[("job", json.as_str()), ("sig", sig.as_str())],
+    )
+    .await;
     with_host(host, tokio::time::sleep(Duration::from_millis(1500))).await;
     assert_eq!(pending(&w.names).await, 1, "nothing acked on 401");
     let events = w.api.events("job-401");

@@ -14,6 +14,7 @@ use gpu_host::lock::GpuLock;
 use gpu_host::metrics::Metrics;
 use gpu_host::pipeline::{Host, Settings};
 use gpu_host::queue::{JobQueue, StreamNames};
+use gpu_host::retention::Retention;
 use gpu_host::retry::RetryPolicy;
 use gpu_host::telegram::BotMessenger;
 use gpu_host::workflow::Workflows;
@@ -516,9 +517,45 @@ impl World {
         &self,
         consumer: &str,
         settings: Settings,
-        mut names: StreamNames,
+        names: StreamNames,
         api_url: &str,
         secret: &str,
+    ) -> Rc<Host> {
+        let (api, retention) = ((api_url, secret), Retention::off());
+        self.host_built(consumer, settings, names, api, retention)
+            .await
+    }
+
+    /// Gives the fake ComfyUI real `input/` and `output/` directories under `root` and builds
+    /// a host that deletes its files there ([`Retention`], leftovers kept `keep`).
+    pub async fn host_retaining(
+        &self,
+        consumer: &str,
+        settings: Settings,
+        root: &std::path::Path,
+        keep: Duration,
+    ) -> Rc<Host> {
+        let (input, output) = (root.join("input"), root.join("output"));
+        self.comfy.set_dirs(&input, &output);
+        let retention = Retention::new(&input, &output, keep);
+        let api = (self.api.url(), SECRET);
+        self.host_built(
+            consumer,
+            settings,
+            self.names.clone(),
+            (&api.0, api.1),
+            retention,
+        )
+        .await
+    }
+
+    async fn host_built(
+        &self,
+        consumer: &str,
+        settings: Settings,
+        mut names: StreamNames,
+        (api_url, secret): (&str, &str),
+        retention: Retention,
     ) -> Rc<Host> {
         names.consumer = consumer.into();
         let queue = JobQueue::connect(&redis_url(), names).await.expect("queue");
@@ -539,6 +576,7 @@ impl World {
             lock: GpuLock::new(&self.lock_path),
             workflows: Workflows::load_dir(&dir, None).expect("workflows"),
             metrics: Arc::new(Metrics::default()),
+            retention,
             held: RefCell::default(),
             deliveries: RefCell::default(),
             gate: Default::default(),
