@@ -317,7 +317,7 @@ mod tests {
         assert_eq!(r.ended("job-1", 3, 1, Scope::Job), 4);
         assert_eq!(
             names(&input),
-            [input_name("job-2", 1, 0), "holiday.png".into()]
+            ["holiday.png".into(), input_name("job-2", 1, 0)]
         );
         assert_eq!(names(&sub), ["job-2_00002_.png"]);
         assert_eq!(
