@@ -7,7 +7,7 @@ use std::time::Duration;
 
 use common::*;
 use qwen_contract::{FailureReason, comfy_prompt_id};
-use testkit::fakes::comfyui::Behaviour;
+use testkit::fakes::comfyui::{Behaviour, TINY_PNG};
 use testkit::fakes::telegram::Failure;
 
 const WAIT: Duration = Duration::from_secs(30);
@@ -573,5 +573,209 @@ async fn the_host_reports_itself_and_the_edge_quotes_its_pace() {
         "a live host gives a number: {fleet}"
     );
     assert!(w.api.reports() >= 2, "the host keeps reporting");
+    w.cleanup().await;
+}
+
+fn encoded(img: image::DynamicImage, format: image::ImageFormat) -> Vec<u8> {
+    let mut out = std::io::Cursor::new(Vec::new());
+    img.write_to(&mut out, format).expect("encode");
+    out.into_inner()
+}
+
+fn animated_gif() -> Vec<u8> {
+    use image::codecs::gif::GifEncoder;
+    let mut out = Vec::new();
+    {
+        let mut enc = GifEncoder::new(&mut out);
+        for _ in 0..2 {
+            let frame = image::Frame::new(image::RgbaImage::new(4, 4));
+            enc.encode_frame(frame).expect("frame");
+        }
+    }
+    out
+}
+
+/// Registers a job whose photos are `files` (file id, bytes; `None`: Telegram does not know
+/// the file) and pushes it.
+async fn submit_files(w: &World, job_id: &str, files: Vec<(String, Option<Vec<u8>>)>) {
+    let mut msg = job(job_id, "-", "en");
+    msg.file_ids = files.iter().map(|(id, _)| id.clone()).collect();
+    for (id, bytes) in files {
+        if let Some(b) = bytes {
+            w.tg.add_file(&id, b);
+        }
+    }
+    w.api.add(&msg).await;
+    push(&w.names, &msg).await;
+}
+
+#[tokio::test(flavor = "current_thread")]
+async fn inputs_are_checked_before_the_gpu_and_the_user_is_told_why() {
+    let w = World::start().await;
+    let mut s = settings();
+    s.max_megapixels = 1;
+    let host = w.host("host-a", s).await;
+    let still = image::DynamicImage::new_rgb8(30, 20);
+    let big = image::DynamicImage::new_rgb8(1200, 1000);
+    let one = |id: &str, b: Option<Vec<u8>>| vec![(format!("file-{id}"), b)];
+    let cases = [
+        (
+            "job-anim",
+            one("anim", Some(animated_gif())),
+            FailureReason::InputAnimated,
+            "Animated",
+        ),
+        (
+            "job-junk",
+            one("junk", Some(b"%PDF-1.4 not a photo".to_vec())),
+            FailureReason::InputUndecodable,
+            "could not open",
+        ),
+        (
+            "job-pixels",
+            one("pixels", Some(encoded(big, image::ImageFormat::Png))),
+            FailureReason::InputTooManyPixels,
+            "more than 1 megapixels",
+        ),
+        (
+            "job-gone",
+            one("gone", None),
+            FailureReason::BadInput,
+            "could not get your photo",
+        ),
+    ];
+    for (id, files, _, _) in &cases {
+        submit_files(&w, id, files.clone()).await;
+    }
+    let two = [
+        one("two-a", Some(TINY_PNG.to_vec())),
+        one("two-b", Some(TINY_PNG.to_vec())),
+    ]
+    .concat();
+    submit_files(&w, "job-two", two).await;
+    submit_files(
+        &w,
+        "job-jpeg",
+        one("jpeg", Some(encoded(still, image::ImageFormat::Jpeg))),
+    )
+    .await;
+    let states = with_host(host, async {
+        let mut states = vec![];
+        for id in [
+            "job-anim",
+            "job-junk",
+            "job-pixels",
+            "job-gone",
+            "job-two",
+            "job-jpeg",
+        ] {
+            states.push(w.api.wait_final(id, WAIT).await.status);
+        }
+        states
+    })
+    .await;
+    assert_eq!(
+        states,
+        [
+            "failed",
+            "failed",
+            "failed",
+            "failed",
+            "failed",
+            "succeeded"
+        ]
+    );
+    for (id, _, want, words) in cases {
+        let (why, text) = w.api.failure(id).expect("failure");
+        assert_eq!(why, want, "{id}");
+        assert!(text.contains(words), "{id}: {text}");
+    }
+    assert_eq!(
+        w.api.failure("job-two").expect("failure").0,
+        FailureReason::InputTooManyImages
+    );
+    assert!(
+        w.tg.calls_of("getFile")
+            .iter()
+            .all(|c| !c.param("file_id").to_string().contains("two")),
+        "nothing downloaded for a job with too many images"
+    );
+    let uploads = w.comfy.uploads();
+    assert_eq!(
+        uploads.len(),
+        1,
+        "only the good photo reached ComfyUI: {uploads:?}"
+    );
+    let sent = w.comfy.upload_bytes(&uploads[0]).expect("upload");
+    assert_eq!(
+        image::guess_format(&sent).expect("format"),
+        image::ImageFormat::Png,
+        "a PNG, not the JPEG as sent"
+    );
+    let back = image::load_from_memory(&sent).expect("decodes");
+    assert_eq!((back.width(), back.height()), (30, 20));
+    assert_eq!(w.comfy.prompts().len(), 1);
+    w.cleanup().await;
+}
+
+fn files_in(dir: &std::path::Path) -> Vec<String> {
+    let mut v: Vec<String> = std::fs::read_dir(dir)
+        .map(|d| {
+            d.flatten()
+                .filter_map(|e| e.file_name().into_string().ok())
+                .collect()
+        })
+        .unwrap_or_default();
+    v.sort();
+    v
+}
+
+#[tokio::test(flavor = "current_thread")]
+async fn final_jobs_leave_no_photo_on_the_comfyui_host() {
+    let w = World::start().await;
+    let root = tempfile::tempdir().expect("dir");
+    let (input, output) = (root.path().join("input"), root.path().join("output"));
+    let qwen = output.join("qwen_edit");
+    std::fs::create_dir_all(&input).expect("input");
+    std::fs::create_dir_all(&qwen).expect("qwen_edit");
+    // Someone else's files, and leftovers of a host that crashed long ago.
+    std::fs::write(input.join("example.png"), TINY_PNG).expect("foreign input");
+    std::fs::write(output.join("ComfyUI_00001_.png"), TINY_PNG).expect("foreign output");
+    std::fs::write(input.join("qwen_in_ghost_1_0.png"), TINY_PNG).expect("leftover");
+    std::fs::write(qwen.join("ghost_00009_.png"), TINY_PNG).expect("leftover");
+    let host = w
+        .host_retaining("host-a", settings(), root.path(), Duration::ZERO)
+        .await;
+    w.comfy.push_behaviour(Behaviour::Succeed);
+    w.comfy.push_behaviour(Behaviour::ExecutionError);
+    let (states, leftover_inputs, leftover_outputs) = with_host(host, async {
+        let mut states = vec![];
+        for id in ["job-kept-ok", "job-kept-err", "job-kept-403"] {
+            if id == "job-kept-403" {
+                // The run saves its output, then the photo cannot be sent: failed, refunded.
+                w.tg.fail_next("sendPhoto", 1, Failure::Blocked);
+            }
+            w.submit(id, "en").await;
+            states.push(w.api.wait_final(id, WAIT).await.status);
+        }
+        let end = std::time::Instant::now() + Duration::from_secs(5);
+        while (files_in(&input).len() > 1 || !files_in(&qwen).is_empty())
+            && std::time::Instant::now() < end
+        {
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+        (states, files_in(&input), files_in(&qwen))
+    })
+    .await;
+    assert_eq!(states, ["succeeded", "failed", "failed"]);
+    assert_eq!(w.comfy.uploads().len(), 3, "every job uploaded an input");
+    assert_eq!(w.comfy.runs().len(), 3);
+    assert_eq!(
+        leftover_inputs,
+        ["example.png"],
+        "only someone else's file stays"
+    );
+    assert!(leftover_outputs.is_empty(), "{leftover_outputs:?}");
+    assert_eq!(files_in(&output), ["ComfyUI_00001_.png", "qwen_edit"]);
     w.cleanup().await;
 }
