@@ -327,7 +327,8 @@ impl Ctx {
     async fn ready(&self, host: &Host) -> Result<Prepared, Fail> {
         let template = host.workflows.get(&self.msg.workflow).map_err(|e| {
             tracing::error!(error = %e, "no such workflow");
-            Fail(FailureReason::BadInput)
+            // The host cannot run this job's workflow: nothing the user's photo did.
+            Fail(FailureReason::ComfyValidation)
         })?;
         crate::input::check_count(self.msg.file_ids.len(), template.max_images()).map_err(|e| {
             tracing::warn!(error = %e, "too many input images");
@@ -368,7 +369,7 @@ impl Ctx {
         };
         template.build(&job).map_err(|e| {
             tracing::error!(error = %e, "cannot build the workflow");
-            Fail(FailureReason::BadInput)
+            Fail(FailureReason::ComfyValidation)
         })
     }
 
