@@ -95,7 +95,16 @@ async fn bench() {
     let w = World::start_with_db_in(&parent).await;
     w.comfy.set_run_time(RUN_TIME);
     w.comfy.set_steps(4);
-    let mut host = Child(w.spawn_child_with("bench-host", &[("RUST_LOG", "warn".into())]));
+    // Retention on, as in production: ComfyUI's files on the same fast disk as the database.
+    let files = tempfile::tempdir_in(&parent).expect("comfy dirs");
+    let (input, output) = (files.path().join("input"), files.path().join("output"));
+    w.comfy.set_dirs(&input, &output);
+    let env = [
+        ("RUST_LOG", "warn".to_owned()),
+        ("COMFY_INPUT_DIR", input.display().to_string()),
+        ("COMFY_OUTPUT_DIR", output.display().to_string()),
+    ];
+    let mut host = Child(w.spawn_child_with("bench-host", &env));
     let up_by = Instant::now() + Duration::from_secs(30);
     while w.comfy.health_calls() == 0 {
         assert!(
@@ -121,6 +130,13 @@ async fn bench() {
     common::sigterm(&host.0);
     let _ = host.0.wait();
     report(&w, &ids, pushed, rss);
+    let kept = std::fs::read_dir(&input).map_or(0, |d| d.count())
+        + std::fs::read_dir(output.join("qwen_edit")).map_or(0, |d| d.count());
+    println!("bench: files_kept_after_jobs = {kept}");
+    println!(
+        "bench: jobs_stream_len_after_jobs = {}",
+        common::xlen(&w.names.stream).await
+    );
     w.cleanup().await;
 }
 

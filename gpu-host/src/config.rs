@@ -2,7 +2,8 @@
 //!
 //! Every option has a flag and an environment variable named as in the seed; `--help`
 //! explains each. Secrets (`TELEGRAM_BOT_TOKEN`, `GPU_EVENT_SECRET`) are never printed: the
-//! `Debug` impl redacts them to their first 4 characters.
+//! `Debug` impl redacts them to their first 4 characters, and the password inside
+//! `REDIS_URL` likewise ([`redact_url`]).
 
 use std::net::SocketAddr;
 use std::path::PathBuf;
@@ -30,6 +31,10 @@ pub struct Config {
     /// Dead-letter stream for entries delivered too often or unreadable.
     #[arg(long, env = "DEAD_LETTER_STREAM", default_value = "jobs:dead")]
     pub dead_stream: String,
+    /// Largest dead-letter stream, entries (`XADD … MAXLEN ~`); it also expires 30 days after
+    /// its last entry.
+    #[arg(long, env = "DEAD_LETTER_MAX", default_value_t = crate::queue::DEAD_LETTER_MAX)]
+    pub dead_letter_max: u64,
     /// This host's consumer name (unique per host and GPU); defaults to hostname-pid.
     #[arg(long, env = "CONSUMER_NAME")]
     pub consumer_name: Option<String>,
@@ -119,6 +124,18 @@ pub struct Config {
     /// Address for `/metrics` and `/healthz` (empty: no server).
     #[arg(long, env = "METRICS_ADDR", default_value = "127.0.0.1:9108")]
     pub metrics_addr: String,
+    /// ComfyUI's `input/` directory on this machine: the host deletes the inputs it uploaded
+    /// once a job is final (unset, with `COMFY_OUTPUT_DIR`: retention off).
+    #[arg(long, env = "COMFY_INPUT_DIR")]
+    pub comfy_input_dir: Option<PathBuf>,
+    /// ComfyUI's `output/` directory on this machine: the host deletes a job's outputs
+    /// (`qwen_edit/<job id>_*`) once the job is final.
+    #[arg(long, env = "COMFY_OUTPUT_DIR")]
+    pub comfy_output_dir: Option<PathBuf>,
+    /// Leftovers of the host's own (its inputs, `qwen_edit/` outputs) older than this many
+    /// seconds are removed by a periodic sweep; 0 = at once.
+    #[arg(long, env = "RETENTION_SECS", default_value_t = 86_400)]
+    pub retention_secs: u64,
     /// Turn on the Lightning 4-step LoRA in workflows that have the switch.
     #[arg(long, env = "LIGHTNING_LORA", default_value_t = false)]
     pub lightning_lora: bool,
@@ -127,7 +144,7 @@ pub struct Config {
 impl std::fmt::Debug for Config {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("Config")
-            .field("redis_url", &self.redis_url)
+            .field("redis_url", &redact_url(&self.redis_url))
             .field("stream", &self.stream)
             .field("group", &self.group)
             .field("consumer_name", &self.consumer_name)
@@ -143,6 +160,9 @@ impl std::fmt::Debug for Config {
                 &qwen_contract::signing::redact(&self.gpu_event_secret),
             )
             .field("workflow", &self.workflow)
+            .field("comfy_input_dir", &self.comfy_input_dir)
+            .field("comfy_output_dir", &self.comfy_output_dir)
+            .field("retention_secs", &self.retention_secs)
             .finish_non_exhaustive()
     }
 }
@@ -171,5 +191,55 @@ impl Config {
     /// Seconds (as configured) to a [`Duration`], negative values as zero.
     pub fn secs(v: f64) -> Duration {
         Duration::from_secs_f64(v.max(0.0))
+    }
+}
+
+/// `url` with the password of its user-info part (`scheme://user:password@host…`) cut to its
+/// first 4 characters, so a URL can be logged; a URL without one is returned as is.
+pub fn redact_url(url: &str) -> String {
+    let Some((scheme, rest)) = url.split_once("://") else {
+        return url.to_owned();
+    };
+    let authority_end = rest.find(['/', '?', '#']).unwrap_or(rest.len());
+    let (authority, tail) = rest.split_at(authority_end);
+    let Some((user_info, host)) = authority.rsplit_once('@') else {
+        return url.to_owned();
+    };
+    let shown = match user_info.split_once(':') {
+        Some((user, password)) => format!("{user}:{}", qwen_contract::signing::redact(password)),
+        None => qwen_contract::signing::redact(user_info),
+    };
+    format!("{scheme}://{shown}@{host}{tail}")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn redis_url_password_is_redacted_everywhere_it_is_shown() {
+        let url = "redis://:s3cretpass@127.0.0.1:6379/0";
+        assert_eq!(redact_url(url), "redis://:s3cr…@127.0.0.1:6379/0");
+        assert_eq!(
+            redact_url("rediss://app:p@ss:word@redis.example:6380"),
+            "rediss://app:p@ss…@redis.example:6380"
+        );
+        assert_eq!(redact_url("redis://tokenonly@h"), "redis://toke…@h");
+        assert_eq!(
+            redact_url("redis://127.0.0.1:6379"),
+            "redis://127.0.0.1:6379"
+        );
+        let cfg = Config::parse_from([
+            "gpu-host",
+            "--redis-url",
+            url,
+            "--gpu-event-secret",
+            "abcdefgh",
+        ]);
+        let shown = format!("{cfg:?}");
+        assert!(
+            !shown.contains("s3cretpass") && !shown.contains("abcdefgh"),
+            "{shown}"
+        );
     }
 }

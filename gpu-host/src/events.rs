@@ -114,6 +114,19 @@ impl EventsClient {
         }
     }
 
+    /// Checks a stream entry's job signature (`sig`) with the shared secret: only the edge,
+    /// which holds the same secret, can have made it.
+    ///
+    /// # Errors
+    /// [`signing::SignatureError::Missing`] / [`signing::SignatureError::Bad`].
+    pub fn verify_job(
+        &self,
+        job_json: &str,
+        sig: Option<&str>,
+    ) -> Result<(), signing::SignatureError> {
+        signing::verify_job(self.secret.as_bytes(), job_json, sig)
+    }
+
     /// The host name this client signs for.
     pub fn host(&self) -> &str {
         &self.host

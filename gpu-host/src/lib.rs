@@ -15,10 +15,12 @@
 pub mod comfy;
 pub mod config;
 pub mod events;
+pub mod input;
 pub mod lock;
 pub mod metrics;
 pub mod pipeline;
 pub mod queue;
+pub mod retention;
 pub mod retry;
 pub mod telegram;
 pub mod text;

@@ -12,7 +12,8 @@ use gpu_host::events::EventsClient;
 use gpu_host::lock::GpuLock;
 use gpu_host::metrics::{self, Metrics};
 use gpu_host::pipeline::{Host, Settings};
-use gpu_host::queue::{JobQueue, StreamNames};
+use gpu_host::queue::{JobQueue, STALE_CONSUMER_IDLE, StreamNames};
+use gpu_host::retention::Retention;
 use gpu_host::retry::RetryPolicy;
 use gpu_host::telegram::BotMessenger;
 use gpu_host::workflow::Workflows;
@@ -105,7 +106,9 @@ async fn build_host(cfg: &Config) -> Result<Rc<Host>, String> {
     };
     let queue = JobQueue::connect(&cfg.redis_url, names)
         .await
-        .map_err(|e| e.to_string())?;
+        .map_err(|e| e.to_string())?
+        .with_dead_letter_max(cfg.dead_letter_max);
+    prune_consumers(&queue).await;
     let settings = settings(cfg);
     let client_id = format!("{consumer}-{}", uuid::Uuid::new_v4());
     let comfy = ComfyClient::new(&cfg.comfyui_url, &cfg.health_url(), &client_id);
@@ -128,6 +131,7 @@ async fn build_host(cfg: &Config) -> Result<Rc<Host>, String> {
         lock: GpuLock::new(&cfg.gpu_lock_path),
         watcher: ComfyWatcher::start(comfy.ws_url()),
         metrics: spawn_metrics(cfg),
+        retention: retention(cfg),
         settings,
         queue,
         comfy,
@@ -138,6 +142,30 @@ async fn build_host(cfg: &Config) -> Result<Rc<Host>, String> {
         last_run_end: Default::default(),
         last_edit: Default::default(),
     }))
+}
+
+/// Retention over ComfyUI's directories, or off (with one warning) when they are not set.
+fn retention(cfg: &Config) -> Retention {
+    match (&cfg.comfy_input_dir, &cfg.comfy_output_dir) {
+        (Some(input), Some(output)) => {
+            Retention::new(input, output, Duration::from_secs(cfg.retention_secs))
+        }
+        _ => {
+            tracing::warn!(
+                "COMFY_INPUT_DIR / COMFY_OUTPUT_DIR not set: retention is off, ComfyUI keeps every input and output"
+            );
+            Retention::off()
+        }
+    }
+}
+
+/// Deletes the consumers earlier rollouts left behind (idle a week, nothing pending).
+async fn prune_consumers(queue: &JobQueue) {
+    match queue.prune_consumers(STALE_CONSUMER_IDLE).await {
+        Ok(0) => {}
+        Ok(n) => tracing::info!(deleted = n, "deleted idle consumers of earlier hosts"),
+        Err(e) => tracing::warn!(error = %e, "could not prune idle consumers"),
+    }
 }
 
 /// The metrics registry, served on `METRICS_ADDR` when set.

@@ -41,6 +41,10 @@ pub const OUTCOMES: [&str; 5] = [
     "abandoned",
 ];
 
+/// Why a stream entry was refused before it could run, counted by
+/// `gpu_host_rejected_entries_total{reason}`.
+pub const REJECTIONS: [&str; 2] = ["unsigned", "bad_signature"];
+
 #[derive(Debug, Default)]
 struct Histogram {
     counts: [u64; BUCKETS.len()],
@@ -77,6 +81,7 @@ impl Histogram {
 pub struct Metrics {
     started: Instant,
     jobs: [AtomicU64; OUTCOMES.len()],
+    rejected: [AtomicU64; REJECTIONS.len()],
     job_seconds: Mutex<Histogram>,
     comfy_seconds: Mutex<Histogram>,
     queue_lag_ms: AtomicU64,
@@ -91,6 +96,7 @@ impl Default for Metrics {
         Self {
             started: Instant::now(),
             jobs: Default::default(),
+            rejected: Default::default(),
             job_seconds: Mutex::default(),
             comfy_seconds: Mutex::default(),
             queue_lag_ms: AtomicU64::new(0),
@@ -119,6 +125,21 @@ impl Metrics {
             .iter()
             .position(|o| *o == outcome)
             .map_or(0, |i| self.jobs[i].load(Ordering::Relaxed))
+    }
+
+    /// Counts a stream entry refused for `reason` (one of [`REJECTIONS`]).
+    pub fn rejected(&self, reason: &str) {
+        if let Some(i) = REJECTIONS.iter().position(|r| *r == reason) {
+            self.rejected[i].fetch_add(1, Ordering::Relaxed);
+        }
+    }
+
+    /// How many entries were refused for `reason`.
+    pub fn rejections(&self, reason: &str) -> u64 {
+        REJECTIONS
+            .iter()
+            .position(|r| *r == reason)
+            .map_or(0, |i| self.rejected[i].load(Ordering::Relaxed))
     }
 
     /// Records one ComfyUI run (the GPU was busy that long).
@@ -204,6 +225,13 @@ impl Metrics {
         for (i, o) in OUTCOMES.iter().enumerate() {
             let n = self.jobs[i].load(Ordering::Relaxed);
             out.push_str(&format!("gpu_host_jobs_total{{outcome=\"{o}\"}} {n}\n"));
+        }
+        out.push_str("# TYPE gpu_host_rejected_entries_total counter\n");
+        for (i, r) in REJECTIONS.iter().enumerate() {
+            let n = self.rejected[i].load(Ordering::Relaxed);
+            out.push_str(&format!(
+                "gpu_host_rejected_entries_total{{reason=\"{r}\"}} {n}\n"
+            ));
         }
         if let Ok(h) = self.job_seconds.lock() {
             h.render("gpu_host_job_duration_seconds", &mut out);

@@ -6,11 +6,18 @@
 //! it renews its claim with `XCLAIM … JUSTID` (which does not count as a delivery) — but only
 //! while it still owns the entry, checked atomically in a script, so a stale host never steals
 //! an entry back. `XACK` likewise acks only an entry this consumer owns.
+//!
+//! Redis stays bounded from the host's side: after each ack the stream is trimmed of what
+//! every consumer group has consumed and acked ([`TRIM_LUA`]); the dead-letter stream is
+//! capped (`MAXLEN ~`) and expires when nothing is added to it for [`DEAD_LETTER_TTL_SECS`];
+//! a stream that expired (the edge gives it a TTL) is met with `NOGROUP`, and the group is
+//! created again; consumers left behind by earlier rollouts are deleted at start.
 
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use qwen_contract::JOB_FIELD;
+use qwen_contract::signing::JOB_SIG_FIELD;
 use redis::aio::{ConnectionManager, ConnectionManagerConfig};
 use redis::streams::{StreamAutoClaimReply, StreamPendingCountReply, StreamReadReply};
 
@@ -28,6 +35,59 @@ local p = redis.call('XPENDING', KEYS[1], ARGV[1], ARGV[3], ARGV[3], 1)
 if #p == 0 or p[1][2] ~= ARGV[2] then return 0 end
 return redis.call('XACK', KEYS[1], ARGV[1], ARGV[3])
 "#;
+
+/// Trims stream `KEYS[1]` of what every consumer group has consumed and acked: the bound is
+/// the smallest, over the groups, of the group's oldest pending id or (nothing pending) its
+/// `last-delivered-id`; entries below it are removed with `XTRIM MINID ~`. An unread or
+/// pending entry is never below the bound; with no stream or no group nothing is trimmed.
+/// Returns the bound (`""` when nothing was trimmed).
+pub const TRIM_LUA: &str = r#"
+local function older(a, b)
+  local am, as = string.match(a, '(%d+)-(%d+)')
+  local bm, bs = string.match(b, '(%d+)-(%d+)')
+  am, as, bm, bs = tonumber(am), tonumber(as), tonumber(bm), tonumber(bs)
+  return am < bm or (am == bm and as < bs)
+end
+if redis.call('EXISTS', KEYS[1]) == 0 then return '' end
+local groups = redis.call('XINFO', 'GROUPS', KEYS[1])
+if #groups == 0 then return '' end
+local bound = nil
+for _, g in ipairs(groups) do
+  local f = {}
+  for i = 1, #g, 2 do f[g[i]] = g[i + 1] end
+  local mark = f['last-delivered-id']
+  if f['pending'] > 0 then
+    mark = redis.call('XPENDING', KEYS[1], f['name'])[2]
+  end
+  if bound == nil or older(mark, bound) then bound = mark end
+end
+redis.call('XTRIM', KEYS[1], 'MINID', '~', bound)
+return bound
+"#;
+
+/// Deletes the consumers of group `ARGV[1]` on stream `KEYS[1]` that hold no pending entry
+/// and have been idle longer than `ARGV[2]` ms, except `ARGV[3]` (this host); checked and
+/// deleted in one step, so a consumer that just took an entry is never deleted with it.
+/// Returns how many were deleted.
+const PRUNE_CONSUMERS_LUA: &str = r#"
+local deleted = 0
+for _, c in ipairs(redis.call('XINFO', 'CONSUMERS', KEYS[1], ARGV[1])) do
+  local f = {}
+  for i = 1, #c, 2 do f[c[i]] = c[i + 1] end
+  if f['name'] ~= ARGV[3] and f['pending'] == 0 and f['idle'] > tonumber(ARGV[2]) then
+    redis.call('XGROUP', 'DELCONSUMER', KEYS[1], ARGV[1], f['name'])
+    deleted = deleted + 1
+  end
+end
+return deleted
+"#;
+
+/// Default cap of the dead-letter stream (`DEAD_LETTER_MAX`).
+pub const DEAD_LETTER_MAX: u64 = 10_000;
+/// The dead-letter stream's time to live, refreshed on each add: 30 days.
+pub const DEAD_LETTER_TTL_SECS: u64 = 30 * 24 * 3600;
+/// Consumers idle this long with nothing pending are deleted at start: a week.
+pub const STALE_CONSUMER_IDLE: Duration = Duration::from_secs(7 * 24 * 3600);
 
 /// Errors talking to Redis.
 #[derive(Debug, thiserror::Error)]
@@ -47,6 +107,8 @@ pub struct Entry {
     pub id: String,
     /// The `job` field, if present.
     pub job: Option<String>,
+    /// The `sig` field (the edge's signature of `job`), if present.
+    pub sig: Option<String>,
     /// How often the entry has been delivered (the run's attempt number).
     pub deliveries: u32,
 }
@@ -85,6 +147,9 @@ pub struct JobQueue {
     blocking: ConnectionManager,
     heartbeat: redis::Script,
     ack: redis::Script,
+    trim: redis::Script,
+    prune: redis::Script,
+    dead_max: u64,
     cursor: Arc<Mutex<String>>,
 }
 
@@ -115,6 +180,9 @@ impl JobQueue {
             blocking,
             heartbeat: redis::Script::new(HEARTBEAT_LUA),
             ack: redis::Script::new(ACK_LUA),
+            trim: redis::Script::new(TRIM_LUA),
+            prune: redis::Script::new(PRUNE_CONSUMERS_LUA),
+            dead_max: DEAD_LETTER_MAX,
             cursor: Arc::new(Mutex::new("0-0".to_owned())),
         };
         queue.ensure_group().await?;
@@ -124,6 +192,56 @@ impl JobQueue {
     /// The stream names in use.
     pub fn names(&self) -> &StreamNames {
         &self.names
+    }
+
+    /// Caps the dead-letter stream at about `max` entries (default [`DEAD_LETTER_MAX`]).
+    #[must_use]
+    pub fn with_dead_letter_max(mut self, max: u64) -> Self {
+        self.dead_max = max.max(1);
+        self
+    }
+
+    /// Deletes the group's consumers that hold nothing and have been idle longer than
+    /// `idle` (this host's own consumer excepted); returns how many.
+    ///
+    /// # Errors
+    /// [`QueueError`] on Redis failures.
+    pub async fn prune_consumers(&self, idle: Duration) -> Result<u64, QueueError> {
+        Ok(self
+            .prune
+            .key(&self.names.stream)
+            .arg(&self.names.group)
+            .arg(idle.as_millis() as u64)
+            .arg(&self.names.consumer)
+            .invoke_async(&mut self.cmd.clone())
+            .await?)
+    }
+
+    /// Trims the stream of every entry all groups have consumed and acked ([`TRIM_LUA`]).
+    ///
+    /// # Errors
+    /// [`QueueError`] on Redis failures.
+    pub async fn trim(&self) -> Result<(), QueueError> {
+        let _: String = self
+            .trim
+            .key(&self.names.stream)
+            .invoke_async(&mut self.cmd.clone())
+            .await?;
+        Ok(())
+    }
+
+    /// A `NOGROUP` answer means the stream (and its group) expired: the group is created
+    /// again and the read answers "nothing yet".
+    async fn recover<T>(&self, res: redis::RedisResult<T>) -> Result<Option<T>, QueueError> {
+        match res {
+            Ok(v) => Ok(Some(v)),
+            Err(e) if e.code() == Some("NOGROUP") => {
+                tracing::warn!(stream = %self.names.stream, "the jobs stream or its group is gone (expired?): creating the group again");
+                self.ensure_group().await?;
+                Ok(None)
+            }
+            Err(e) => Err(e.into()),
+        }
     }
 
     async fn ensure_group(&self) -> Result<(), QueueError> {
@@ -148,7 +266,7 @@ impl JobQueue {
     /// # Errors
     /// [`QueueError`] on Redis failures.
     pub async fn claim_stale(&self, min_idle: Duration) -> Result<Option<Entry>, QueueError> {
-        let reply: StreamAutoClaimReply = redis::cmd("XAUTOCLAIM")
+        let res: redis::RedisResult<StreamAutoClaimReply> = redis::cmd("XAUTOCLAIM")
             .arg(&self.names.stream)
             .arg(&self.names.group)
             .arg(&self.names.consumer)
@@ -157,7 +275,10 @@ impl JobQueue {
             .arg("COUNT")
             .arg(1)
             .query_async(&mut self.cmd.clone())
-            .await?;
+            .await;
+        let Some(reply) = self.recover(res).await? else {
+            return Ok(None);
+        };
         if let Ok(mut c) = self.cursor.lock() {
             c.clone_from(&reply.next_stream_id);
         }
@@ -167,6 +288,7 @@ impl JobQueue {
         let deliveries = self.deliveries(&sid.id).await?.unwrap_or(1);
         Ok(Some(Entry {
             job: sid.get::<String>(JOB_FIELD),
+            sig: sid.get::<String>(JOB_SIG_FIELD),
             id: sid.id,
             deliveries,
         }))
@@ -184,7 +306,7 @@ impl JobQueue {
     /// # Errors
     /// [`QueueError`] on Redis failures.
     pub async fn read_new(&self, block: Duration) -> Result<Option<Entry>, QueueError> {
-        let reply: Option<StreamReadReply> = redis::cmd("XREADGROUP")
+        let res: redis::RedisResult<Option<StreamReadReply>> = redis::cmd("XREADGROUP")
             .arg("GROUP")
             .arg(&self.names.group)
             .arg(&self.names.consumer)
@@ -196,12 +318,14 @@ impl JobQueue {
             .arg(&self.names.stream)
             .arg(">")
             .query_async(&mut self.blocking.clone())
-            .await?;
+            .await;
+        let reply = self.recover(res).await?.flatten();
         let sid = reply
             .and_then(|r| r.keys.into_iter().next())
             .and_then(|k| k.ids.into_iter().next());
         Ok(sid.map(|sid| Entry {
             job: sid.get::<String>(JOB_FIELD),
+            sig: sid.get::<String>(JOB_SIG_FIELD),
             id: sid.id,
             deliveries: 1,
         }))
@@ -233,12 +357,16 @@ impl JobQueue {
         Ok(n == 1)
     }
 
-    /// Acknowledges `id` if this consumer owns it; `false` otherwise.
+    /// Acknowledges `id` if this consumer owns it, then trims the stream ([`JobQueue::trim`];
+    /// a failed trim is logged, the next ack trims again); `false` when not owned.
     ///
     /// # Errors
-    /// [`QueueError`] on Redis failures.
+    /// [`QueueError`] on Redis failures of the ack.
     pub async fn ack(&self, id: &str) -> Result<bool, QueueError> {
         let n: i64 = self.owned_call(&self.ack, id).await?;
+        if let Err(e) = self.trim().await {
+            tracing::warn!(entry = %id, error = %e, "trimming the jobs stream failed");
+        }
         Ok(n == 1)
     }
 
@@ -252,24 +380,37 @@ impl JobQueue {
             .await?)
     }
 
-    /// Copies an entry to the dead-letter stream with a reason.
+    /// Copies an entry (its job and signature) to the dead-letter stream with a reason; the
+    /// dead-letter stream is capped at about the configured maximum and its time to live
+    /// ([`DEAD_LETTER_TTL_SECS`]) refreshed, in one transaction.
     ///
     /// # Errors
     /// [`QueueError`] on Redis failures.
     pub async fn dead_letter(&self, entry: &Entry, reason: &str) -> Result<(), QueueError> {
-        let _: String = redis::cmd("XADD")
+        let mut pipe = redis::pipe();
+        pipe.atomic()
+            .cmd("XADD")
             .arg(&self.names.dead)
+            .arg("MAXLEN")
+            .arg("~")
+            .arg(self.dead_max)
             .arg("*")
             .arg(JOB_FIELD)
             .arg(entry.job.as_deref().unwrap_or(""))
+            .arg(JOB_SIG_FIELD)
+            .arg(entry.sig.as_deref().unwrap_or(""))
             .arg("source_id")
             .arg(&entry.id)
             .arg("deliveries")
             .arg(entry.deliveries)
             .arg("reason")
             .arg(reason)
-            .query_async(&mut self.cmd.clone())
-            .await?;
+            .ignore()
+            .cmd("EXPIRE")
+            .arg(&self.names.dead)
+            .arg(DEAD_LETTER_TTL_SECS)
+            .ignore();
+        let () = pipe.query_async(&mut self.cmd.clone()).await?;
         Ok(())
     }
 

@@ -25,7 +25,8 @@ pub enum TgError {
     /// 403: the user blocked the bot. Permanent; the job still refunds.
     #[error("telegram: bot blocked by the user")]
     Blocked,
-    /// The input file is over the 20 MB limit.
+    /// The input file is over the 20 MB limit (its size; 0 when Telegram's `getFile` only
+    /// answered "file is too big").
     #[error("telegram: file of {0} bytes is too large")]
     TooLarge(u64),
     /// 429, 5xx, transport: may work later.
@@ -47,6 +48,10 @@ impl From<BotApiError> for TgError {
         match e {
             BotApiError::Forbidden { .. } => TgError::Blocked,
             BotApiError::FileTooLarge { size, .. } => TgError::TooLarge(size),
+            // What `getFile` answers for a file over the bots' 20 MB download limit.
+            BotApiError::BadRequest { description } if description.contains("file is too big") => {
+                TgError::TooLarge(0)
+            }
             e if e.is_retryable() => TgError::Transient(e.to_string()),
             e => TgError::Permanent(e.to_string()),
         }

@@ -119,6 +119,11 @@ impl Template {
         &self.name
     }
 
+    /// How many input images the template takes at most.
+    pub fn max_images(&self) -> usize {
+        self.images.len()
+    }
+
     /// The id of the node whose images are the result.
     pub fn output_node(&self) -> &str {
         &self.output

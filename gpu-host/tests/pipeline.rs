@@ -7,7 +7,7 @@ use std::time::Duration;
 
 use common::*;
 use qwen_contract::{FailureReason, comfy_prompt_id};
-use testkit::fakes::comfyui::Behaviour;
+use testkit::fakes::comfyui::{Behaviour, TINY_PNG};
 use testkit::fakes::telegram::Failure;
 
 const WAIT: Duration = Duration::from_secs(30);
@@ -327,7 +327,7 @@ async fn input_over_20_mb_is_refused_with_a_clear_message() {
     let state = with_host(host, w.api.wait_final("job-big", WAIT)).await;
     assert_eq!(state.status, "failed");
     let (why, words) = w.api.failure("job-big").expect("failure");
-    assert_eq!(why, FailureReason::BadInput);
+    assert_eq!(why, FailureReason::InputTooLarge);
     assert!(words.contains("20 МБ"), "{words}");
     assert!(w.comfy.prompts().is_empty());
     w.cleanup().await;
@@ -370,28 +370,122 @@ async fn progress_bar_is_edited_at_most_once_a_second() {
     w.cleanup().await;
 }
 
-#[tokio::test(flavor = "current_thread")]
-async fn unreadable_entry_is_dead_lettered_and_acked() {
-    let w = World::start().await;
+/// The dead-letter stream's entries: each one's fields.
+async fn dead_entries(w: &World) -> Vec<std::collections::HashMap<String, String>> {
     let mut r = redis().await;
-    let _: String = redis::cmd("XADD")
-        .arg(&w.names.stream)
-        .arg("*")
-        .arg("job")
-        .arg("{not json")
+    let all: Vec<(String, std::collections::HashMap<String, String>)> = redis::cmd("XRANGE")
+        .arg(&w.names.dead)
+        .arg("-")
+        .arg("+")
         .query_async(&mut r)
         .await
-        .expect("xadd");
+        .expect("xrange");
+    all.into_iter().map(|(_, f)| f).collect()
+}
+
+async fn wait_dead(w: &World, n: u64) {
+    let end = std::time::Instant::now() + WAIT;
+    while xlen(&w.names.dead).await < n {
+        assert!(std::time::Instant::now() < end, "dead-lettered");
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+}
+
+#[tokio::test(flavor = "current_thread")]
+async fn signed_but_unreadable_entry_fails_its_job_once_and_is_dead_lettered() {
+    let w = World::start().await;
+    let msg = job("job-unreadable", "file-unreadable", "en");
+    w.api.add(&msg).await;
+    let mut raw: serde_json::Value =
+        serde_json::from_str(&msg.to_json().expect("json")).expect("v");
+    raw["v"] = 99.into();
+    let json = raw.to_string();
+    let sig = qwen_contract::signing::sign_job(SECRET.as_bytes(), &json);
+    push_fields(
+        &w.names,
+        "job-unreadable",
+        &[("job", json.as_str()), ("sig", sig.as_str())],
+    )
+    .await;
+    let bad = "{not json";
+    let bad_sig = qwen_contract::signing::sign_job(SECRET.as_bytes(), bad);
+    push_fields(
+        &w.names,
+        "job-none",
+        &[("job", bad), ("sig", bad_sig.as_str())],
+    )
+    .await;
     let host = w.host("host-a", settings()).await;
-    with_host(host, async {
-        let end = std::time::Instant::now() + WAIT;
-        while xlen(&w.names.dead).await == 0 {
-            assert!(std::time::Instant::now() < end, "dead-lettered");
-            tokio::time::sleep(Duration::from_millis(50)).await;
-        }
+    let state = with_host(host, async {
+        wait_dead(&w, 2).await;
+        w.api.wait_final("job-unreadable", WAIT).await
     })
     .await;
+    assert_eq!((state.status.as_str(), state.refunds), ("failed", 1));
+    let (why, words) = w.api.failure("job-unreadable").expect("failure");
+    assert_eq!(why, FailureReason::UnreadableMessage);
+    assert!(words.contains("credits have been returned"), "{words}");
+    assert!(
+        dead_entries(&w)
+            .await
+            .iter()
+            .all(|f| f["reason"] == "unreadable")
+    );
     assert_eq!(pending(&w.names).await, 0);
+    assert!(w.comfy.prompts().is_empty());
+    w.cleanup().await;
+}
+
+#[tokio::test(flavor = "current_thread")]
+async fn unsigned_or_forged_entries_never_run_nor_touch_the_job() {
+    let w = World::start().await;
+    let msg = job("job-victim", "file-victim", "en");
+    w.tg.add_file("file-victim", testkit::fakes::comfyui::TINY_PNG.to_vec());
+    w.api.add(&msg).await;
+    let json = msg.to_json().expect("json");
+    let forged = qwen_contract::signing::sign_job(b"not-the-edge-secret", &json);
+    push_fields(&w.names, "job-victim", &[("job", json.as_str())]).await;
+    push_fields(
+        &w.names,
+        "job-victim",
+        &[("job", json.as_str()), ("sig", forged.as_str())],
+    )
+    .await;
+    push_fields(
+        &w.names,
+        "job-victim",
+        &[("job", json.as_str()), ("sig", "v1=zz")],
+    )
+    .await;
+    let host = w.host("host-a", settings()).await;
+    let metrics = host.metrics.clone();
+    with_host(host, wait_dead(&w, 3)).await;
+    let reasons: Vec<String> = dead_entries(&w)
+        .await
+        .iter()
+        .map(|f| f["reason"].clone())
+        .collect();
+    assert_eq!(reasons, ["unsigned", "bad_signature", "bad_signature"]);
+    assert_eq!(
+        dead_entries(&w).await[1]["sig"],
+        forged,
+        "the signature is kept"
+    );
+    assert_eq!(pending(&w.names).await, 0, "acked");
+    assert_eq!(metrics.rejections("unsigned"), 1);
+    assert_eq!(metrics.rejections("bad_signature"), 2);
+    assert!(
+        metrics
+            .render()
+            .contains("gpu_host_rejected_entries_total{reason=\"bad_signature\"} 2")
+    );
+    assert!(
+        w.api.events("job-victim").is_empty(),
+        "no event for the job"
+    );
+    assert_eq!(w.api.job("job-victim").await.status, "queued");
+    assert!(w.comfy.prompts().is_empty() && w.comfy.uploads().is_empty());
+    assert!(w.tg.calls().is_empty(), "nothing asked of Telegram");
     w.cleanup().await;
 }
 
@@ -403,7 +497,18 @@ async fn wrong_event_secret_keeps_the_entry_pending() {
     let host = w
         .host_for("host-a", s, w.names.clone(), &w.api.url(), "wrong-secret")
         .await;
-    w.submit("job-401", "en").await;
+    // The entry verifies with the host's secret; only the api's differs.
+    let msg = job("job-401", "file-job-401", "en");
+    w.tg.add_file("file-job-401", testkit::fakes::comfyui::TINY_PNG.to_vec());
+    w.api.add(&msg).await;
+    let json = msg.to_json().expect("json");
+    let sig = qwen_contract::signing::sign_job(b"wrong-secret", &json);
+    push_fields(
+        &w.names,
+        "job-401",
+        &[("job", json.as_str()), ("sig", sig.as_str())],
+    )
+    .await;
     with_host(host, tokio::time::sleep(Duration::from_millis(1500))).await;
     assert_eq!(pending(&w.names).await, 1, "nothing acked on 401");
     let events = w.api.events("job-401");
@@ -468,5 +573,209 @@ async fn the_host_reports_itself_and_the_edge_quotes_its_pace() {
         "a live host gives a number: {fleet}"
     );
     assert!(w.api.reports() >= 2, "the host keeps reporting");
+    w.cleanup().await;
+}
+
+fn encoded(img: image::DynamicImage, format: image::ImageFormat) -> Vec<u8> {
+    let mut out = std::io::Cursor::new(Vec::new());
+    img.write_to(&mut out, format).expect("encode");
+    out.into_inner()
+}
+
+fn animated_gif() -> Vec<u8> {
+    use image::codecs::gif::GifEncoder;
+    let mut out = Vec::new();
+    {
+        let mut enc = GifEncoder::new(&mut out);
+        for _ in 0..2 {
+            let frame = image::Frame::new(image::RgbaImage::new(4, 4));
+            enc.encode_frame(frame).expect("frame");
+        }
+    }
+    out
+}
+
+/// Registers a job whose photos are `files` (file id, bytes; `None`: Telegram does not know
+/// the file) and pushes it.
+async fn submit_files(w: &World, job_id: &str, files: Vec<(String, Option<Vec<u8>>)>) {
+    let mut msg = job(job_id, "-", "en");
+    msg.file_ids = files.iter().map(|(id, _)| id.clone()).collect();
+    for (id, bytes) in files {
+        if let Some(b) = bytes {
+            w.tg.add_file(&id, b);
+        }
+    }
+    w.api.add(&msg).await;
+    push(&w.names, &msg).await;
+}
+
+#[tokio::test(flavor = "current_thread")]
+async fn inputs_are_checked_before_the_gpu_and_the_user_is_told_why() {
+    let w = World::start().await;
+    let mut s = settings();
+    s.max_megapixels = 1;
+    let host = w.host("host-a", s).await;
+    let still = image::DynamicImage::new_rgb8(30, 20);
+    let big = image::DynamicImage::new_rgb8(1200, 1000);
+    let one = |id: &str, b: Option<Vec<u8>>| vec![(format!("file-{id}"), b)];
+    let cases = [
+        (
+            "job-anim",
+            one("anim", Some(animated_gif())),
+            FailureReason::InputAnimated,
+            "Animated",
+        ),
+        (
+            "job-junk",
+            one("junk", Some(b"%PDF-1.4 not a photo".to_vec())),
+            FailureReason::InputUndecodable,
+            "could not open",
+        ),
+        (
+            "job-pixels",
+            one("pixels", Some(encoded(big, image::ImageFormat::Png))),
+            FailureReason::InputTooManyPixels,
+            "more than 1 megapixels",
+        ),
+        (
+            "job-gone",
+            one("gone", None),
+            FailureReason::BadInput,
+            "could not get your photo",
+        ),
+    ];
+    for (id, files, _, _) in &cases {
+        submit_files(&w, id, files.clone()).await;
+    }
+    let two = [
+        one("two-a", Some(TINY_PNG.to_vec())),
+        one("two-b", Some(TINY_PNG.to_vec())),
+    ]
+    .concat();
+    submit_files(&w, "job-two", two).await;
+    submit_files(
+        &w,
+        "job-jpeg",
+        one("jpeg", Some(encoded(still, image::ImageFormat::Jpeg))),
+    )
+    .await;
+    let states = with_host(host, async {
+        let mut states = vec![];
+        for id in [
+            "job-anim",
+            "job-junk",
+            "job-pixels",
+            "job-gone",
+            "job-two",
+            "job-jpeg",
+        ] {
+            states.push(w.api.wait_final(id, WAIT).await.status);
+        }
+        states
+    })
+    .await;
+    assert_eq!(
+        states,
+        [
+            "failed",
+            "failed",
+            "failed",
+            "failed",
+            "failed",
+            "succeeded"
+        ]
+    );
+    for (id, _, want, words) in cases {
+        let (why, text) = w.api.failure(id).expect("failure");
+        assert_eq!(why, want, "{id}");
+        assert!(text.contains(words), "{id}: {text}");
+    }
+    assert_eq!(
+        w.api.failure("job-two").expect("failure").0,
+        FailureReason::InputTooManyImages
+    );
+    assert!(
+        w.tg.calls_of("getFile")
+            .iter()
+            .all(|c| !c.param("file_id").to_string().contains("two")),
+        "nothing downloaded for a job with too many images"
+    );
+    let uploads = w.comfy.uploads();
+    assert_eq!(
+        uploads.len(),
+        1,
+        "only the good photo reached ComfyUI: {uploads:?}"
+    );
+    let sent = w.comfy.upload_bytes(&uploads[0]).expect("upload");
+    assert_eq!(
+        image::guess_format(&sent).expect("format"),
+        image::ImageFormat::Png,
+        "a PNG, not the JPEG as sent"
+    );
+    let back = image::load_from_memory(&sent).expect("decodes");
+    assert_eq!((back.width(), back.height()), (30, 20));
+    assert_eq!(w.comfy.prompts().len(), 1);
+    w.cleanup().await;
+}
+
+fn files_in(dir: &std::path::Path) -> Vec<String> {
+    let mut v: Vec<String> = std::fs::read_dir(dir)
+        .map(|d| {
+            d.flatten()
+                .filter_map(|e| e.file_name().into_string().ok())
+                .collect()
+        })
+        .unwrap_or_default();
+    v.sort();
+    v
+}
+
+#[tokio::test(flavor = "current_thread")]
+async fn final_jobs_leave_no_photo_on_the_comfyui_host() {
+    let w = World::start().await;
+    let root = tempfile::tempdir().expect("dir");
+    let (input, output) = (root.path().join("input"), root.path().join("output"));
+    let qwen = output.join("qwen_edit");
+    std::fs::create_dir_all(&input).expect("input");
+    std::fs::create_dir_all(&qwen).expect("qwen_edit");
+    // Someone else's files, and leftovers of a host that crashed long ago.
+    std::fs::write(input.join("example.png"), TINY_PNG).expect("foreign input");
+    std::fs::write(output.join("ComfyUI_00001_.png"), TINY_PNG).expect("foreign output");
+    std::fs::write(input.join("qwen_in_ghost_1_0.png"), TINY_PNG).expect("leftover");
+    std::fs::write(qwen.join("ghost_00009_.png"), TINY_PNG).expect("leftover");
+    let host = w
+        .host_retaining("host-a", settings(), root.path(), Duration::ZERO)
+        .await;
+    w.comfy.push_behaviour(Behaviour::Succeed);
+    w.comfy.push_behaviour(Behaviour::ExecutionError);
+    let (states, leftover_inputs, leftover_outputs) = with_host(host, async {
+        let mut states = vec![];
+        for id in ["job-kept-ok", "job-kept-err", "job-kept-403"] {
+            if id == "job-kept-403" {
+                // The run saves its output, then the photo cannot be sent: failed, refunded.
+                w.tg.fail_next("sendPhoto", 1, Failure::Blocked);
+            }
+            w.submit(id, "en").await;
+            states.push(w.api.wait_final(id, WAIT).await.status);
+        }
+        let end = std::time::Instant::now() + Duration::from_secs(5);
+        while (files_in(&input).len() > 1 || !files_in(&qwen).is_empty())
+            && std::time::Instant::now() < end
+        {
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+        (states, files_in(&input), files_in(&qwen))
+    })
+    .await;
+    assert_eq!(states, ["succeeded", "failed", "failed"]);
+    assert_eq!(w.comfy.uploads().len(), 3, "every job uploaded an input");
+    assert_eq!(w.comfy.runs().len(), 3);
+    assert_eq!(
+        leftover_inputs,
+        ["example.png"],
+        "only someone else's file stays"
+    );
+    assert!(leftover_outputs.is_empty(), "{leftover_outputs:?}");
+    assert_eq!(files_in(&output), ["ComfyUI_00001_.png", "qwen_edit"]);
     w.cleanup().await;
 }

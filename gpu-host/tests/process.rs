@@ -274,3 +274,62 @@ async fn a_stale_host_that_wakes_up_late_sends_no_second_photo() {
     let _ = std::fs::remove_file(lock_b);
     w.cleanup().await;
 }
+
+#[tokio::test(flavor = "current_thread")]
+async fn the_redis_password_never_reaches_the_logs() {
+    let w = World::start().await;
+    let log = std::env::temp_dir().join(format!(
+        "gpu-host-log-{}.txt",
+        uuid::Uuid::new_v4().simple()
+    ));
+    let file = std::fs::File::create(&log).expect("log file");
+    let mut child = std::process::Command::new(env!("CARGO_BIN_EXE_gpu-host"))
+        .env_clear()
+        .envs(w.child_args("host-p"))
+        .env("REDIS_URL", "redis://:s3cretpass@127.0.0.1:6379")
+        .env("RUST_LOG", "trace")
+        .stderr(file)
+        .spawn()
+        .expect("spawn");
+    // This Redis has no password: the host logs its start, fails to authenticate and stops.
+    let status = wait_exit(&mut child, Duration::from_secs(30)).await;
+    let _ = child.kill();
+    let logs = std::fs::read_to_string(&log).unwrap_or_default();
+    let _ = std::fs::remove_file(&log);
+    assert!(status.is_some(), "the host stops when Redis refuses it");
+    assert!(logs.contains("gpu-host starting"), "{logs}");
+    assert!(logs.contains("redis://:s3cr…@127.0.0.1:6379"), "{logs}");
+    assert!(!logs.contains("s3cretpass"), "the password leaked:\n{logs}");
+    w.cleanup().await;
+}
+
+#[tokio::test(flavor = "current_thread")]
+async fn the_binary_deletes_a_delivered_jobs_files_from_comfyui_dirs() {
+    let w = World::start().await;
+    let root = tempfile::tempdir().expect("dir");
+    let (input, output) = (root.path().join("input"), root.path().join("output"));
+    w.comfy.set_dirs(&input, &output);
+    let mut child = w.spawn_child_with(
+        "host-r",
+        &[
+            ("COMFY_INPUT_DIR", input.display().to_string()),
+            ("COMFY_OUTPUT_DIR", output.display().to_string()),
+            ("RETENTION_SECS", "3600".into()),
+        ],
+    );
+    w.submit("job-retained", "en").await;
+    let state = w.api.wait_final("job-retained", WAIT).await;
+    let empty = |d: &std::path::Path| std::fs::read_dir(d).map_or(0, |r| r.count()) == 0;
+    let end = Instant::now() + Duration::from_secs(10);
+    while !(empty(&input) && empty(&output.join("qwen_edit"))) && Instant::now() < end {
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    sigterm(&child);
+    let _ = wait_exit(&mut child, Duration::from_secs(15)).await;
+    let _ = child.kill();
+    assert_eq!(state.status, "succeeded");
+    assert_eq!(w.comfy.uploads().len(), 1, "the input was uploaded");
+    assert!(empty(&input), "the input is deleted");
+    assert!(empty(&output.join("qwen_edit")), "the output is deleted");
+    w.cleanup().await;
+}

@@ -66,6 +66,9 @@ impl Playground {
         if let Some(redis) = self.stack.redis.as_mut() {
             redis.stop();
         }
+        if let Some(dir) = &self.stack.comfy_files {
+            let _ = std::fs::remove_dir_all(dir);
+        }
         self.server.abort();
     }
 }

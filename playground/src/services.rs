@@ -40,6 +40,13 @@ pub struct Options {
     /// files, else `model_free`).
     #[arg(long)]
     pub workflow: Option<String>,
+    /// Where the stand-in ComfyUI keeps its `input/` and `output/` files, which the gpu-host
+    /// deletes once a job is over (default: a new temporary directory, removed at shutdown).
+    #[arg(long)]
+    pub comfy_files: Option<std::path::PathBuf>,
+    /// The gpu-host's `RETENTION_SECS` for leftovers in those directories.
+    #[arg(long, default_value_t = 60)]
+    pub retention_secs: u64,
 }
 
 /// The processes the playground started, stopped by [`crate::Playground::shutdown`].
@@ -50,6 +57,8 @@ pub struct Stack {
     pub spin: SpinApp,
     /// The private Redis, when `--redis-url` did not answer.
     pub redis: Option<RedisServer>,
+    /// The stand-in ComfyUI's files directory the playground created (removed at shutdown).
+    pub comfy_files: Option<std::path::PathBuf>,
 }
 
 /// The simulated users: an admin and customers speaking Russian and English.
@@ -81,12 +90,33 @@ pub async fn start(opts: &Options, page_url: &str) -> Result<(Stack, Hub), Strin
         c.set_editor(editor_for(&spin.base_url, &secrets.api_token));
     }
     tracing::info!(workflow, comfyui = outside.comfy_url, "starting gpu-host");
-    let gpu = GpuHost::try_start(&gpu_env(&secrets, &outside, &spin, &redis_url, &stream))?;
+    let env = gpu_env(
+        &secrets,
+        &outside,
+        &spin,
+        &redis_url,
+        &stream,
+        opts.retention_secs,
+    );
+    let gpu = GpuHost::try_start(&env)?;
     let banner = banner(opts, &outside.comfy_url, &workflow);
-    let Outside { tg, yk, comfy, .. } = outside;
+    let Outside {
+        tg,
+        yk,
+        comfy,
+        files,
+        ..
+    } = outside;
     let hub = Hub::new(tg, yk, comfy, spin.base_url.clone(), users(), banner);
     let gpu = Some(gpu);
-    Ok((Stack { gpu, spin, redis }, hub))
+    let comfy_files = files.filter(|_| opts.comfy_files.is_none());
+    let stack = Stack {
+        gpu,
+        spin,
+        redis,
+        comfy_files,
+    };
+    Ok((stack, hub))
 }
 
 /// The stand-ins of the outside services.
@@ -95,6 +125,8 @@ struct Outside {
     yk: FakeYooKassa,
     comfy: Option<FakeComfy>,
     comfy_url: String,
+    /// The stand-in ComfyUI's files directory (`input/`, `output/`).
+    files: Option<std::path::PathBuf>,
 }
 
 impl Outside {
@@ -102,9 +134,10 @@ impl Outside {
         let tg = FakeTelegram::start_with_token(&secrets.bot_token).await;
         let yk = FakeYooKassa::start_with(SHOP_ID, &secrets.yookassa_key);
         yk.set_checkout_url(&format!("{page_url}checkout"));
-        let comfy = match &opts.comfyui_url {
-            Some(_) => None,
-            None => Some(stand_in_comfy(opts).await),
+        let files = opts.comfyui_url.is_none().then(|| comfy_files(opts));
+        let comfy = match &files {
+            Some(dir) => Some(stand_in_comfy(opts, dir).await),
+            None => None,
         };
         let comfy_url = opts
             .comfyui_url
@@ -116,6 +149,7 @@ impl Outside {
             yk,
             comfy,
             comfy_url,
+            files,
         }
     }
 }
@@ -158,8 +192,9 @@ fn gpu_env(
     spin: &SpinApp,
     redis_url: &str,
     stream: &str,
+    retention_secs: u64,
 ) -> Vec<(&'static str, String)> {
-    vec![
+    let mut env = vec![
         ("REDIS_URL", redis_url.to_owned()),
         ("JOBS_STREAM", stream.to_owned()),
         ("COMFYUI_URL", out.comfy_url.clone()),
@@ -168,6 +203,19 @@ fn gpu_env(
         ("API_BASE_URL", spin.base_url.clone()),
         ("GPU_EVENT_SECRET", s.gpu_secret.clone()),
         ("CONSUMER_NAME", "playground-gpu".to_owned()),
+    ];
+    if let Some(dir) = &out.files {
+        env.extend(retention_env(dir, retention_secs));
+    }
+    env
+}
+
+/// The gpu-host's retention over the stand-in ComfyUI's directories under `dir`.
+pub fn retention_env(dir: &std::path::Path, retention_secs: u64) -> Vec<(&'static str, String)> {
+    vec![
+        ("COMFY_INPUT_DIR", dir.join("input").display().to_string()),
+        ("COMFY_OUTPUT_DIR", dir.join("output").display().to_string()),
+        ("RETENTION_SECS", retention_secs.to_string()),
     ]
 }
 
@@ -246,8 +294,19 @@ async fn build() -> Result<(), String> {
     .map_err(|e| format!("the build task failed: {e}"))?
 }
 
-async fn stand_in_comfy(opts: &Options) -> FakeComfy {
+/// The stand-in ComfyUI's files directory: `--comfy-files`, or a new one under the
+/// system's temporary directory.
+fn comfy_files(opts: &Options) -> std::path::PathBuf {
+    opts.comfy_files.clone().unwrap_or_else(|| {
+        std::env::temp_dir().join(format!("playground-comfyui-{}", random_alnum(8)))
+    })
+}
+
+/// The stand-in ComfyUI, keeping its files under `files` as ComfyUI's `input/` and
+/// `output/` directories.
+async fn stand_in_comfy(opts: &Options, files: &std::path::Path) -> FakeComfy {
     let comfy = FakeComfy::start().await;
+    comfy.set_dirs(&files.join("input"), &files.join("output"));
     comfy.set_run_time(Duration::from_millis(opts.edit_ms));
     comfy.set_steps(opts.edit_steps);
     comfy

@@ -195,6 +195,35 @@ async fn edit_a_photo(c: &Client, pg: &PlaygroundProcess, dir: &Path) {
     screenshot(c, "edited-photo.png").await;
 }
 
+/// Once the edit is delivered, the gpu-host deletes its input and output from the stand-in
+/// ComfyUI's directories.
+async fn no_photo_kept(files: &Path) {
+    let list = |d: &Path| -> Vec<String> {
+        std::fs::read_dir(d)
+            .map(|r| {
+                r.flatten()
+                    .filter_map(|e| e.file_name().into_string().ok())
+                    .collect()
+            })
+            .unwrap_or_default()
+    };
+    let (input, outputs) = (files.join("input"), files.join("output/qwen_edit"));
+    let end = Instant::now() + Duration::from_secs(10);
+    while !(list(&input).is_empty() && list(&outputs).is_empty()) {
+        assert!(
+            Instant::now() < end,
+            "photos kept: {:?} {:?}",
+            list(&input),
+            list(&outputs)
+        );
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    assert!(
+        input.is_dir(),
+        "the stand-in ComfyUI kept its files in {files:?}"
+    );
+}
+
 async fn top_up_by_card(c: &Client, pg: &PlaygroundProcess) {
     say(c, "/menu").await;
     press(c, "Top up").await;
@@ -380,10 +409,23 @@ async fn chat_page_edits_a_photo_tops_up_and_survives_bad_input() {
         return;
     };
     let dir = tempfile_dir();
-    let mut pg = PlaygroundProcess::start(&["--edit-ms", "2500", "--edit-steps", "5"], &dir);
+    let files = dir.join("comfyui");
+    let files_arg = files.display().to_string();
+    let args = [
+        "--edit-ms",
+        "2500",
+        "--edit-steps",
+        "5",
+        "--comfy-files",
+        &files_arg,
+        "--retention-secs",
+        "0",
+    ];
+    let mut pg = PlaygroundProcess::start(&args, &dir);
     let driver = Driver::start(&chromedriver);
     let c = driver.session(&chromium).await;
     edit_a_photo(&c, &pg, &dir).await;
+    no_photo_kept(&files).await;
     top_up_by_card(&c, &pg).await;
     top_up_with_stars(&c).await;
     send_an_album(&c, &dir).await;

@@ -16,6 +16,7 @@ use crate::comfy::{ComfyError, ImageRef, RunOutcome, wait_for_run};
 use crate::events::{EventError, EventOutcome, now_ms};
 use crate::lock::LockError;
 use crate::queue::Entry;
+use crate::retention::Scope;
 use crate::retry::Retryable;
 use crate::telegram::{MAX_DOWNLOAD_BYTES, TgError, send_result};
 use crate::text;
@@ -105,9 +106,16 @@ pub fn release(host: &Host, entry_id: &str) {
     host.held.borrow_mut().remove(entry_id);
 }
 
-/// Acks (if still ours) and forgets an entry.
-async fn finish(host: &Host, ctx: &Ctx, outcome: &str) {
+/// Acks (if still ours) and forgets an entry, then deletes the job's files on this machine
+/// as `scope` says ([`crate::retention`]).
+async fn finish(host: &Host, ctx: &Ctx, outcome: &str, scope: Scope) {
     release(host, &ctx.entry_id);
+    host.retention.ended(
+        ctx.msg.job_id.as_str(),
+        ctx.attempt,
+        ctx.msg.file_ids.len(),
+        scope,
+    );
     if let Err(e) = host.queue.ack(&ctx.entry_id).await {
         tracing::warn!(job_id = %ctx.msg.job_id, error = %e, "XACK failed; the entry will be redelivered");
     }
@@ -116,22 +124,7 @@ async fn finish(host: &Host, ctx: &Ctx, outcome: &str) {
 
 /// Stage 1: from a stream entry to a job ready for the GPU; `None` when the job ended here.
 pub async fn prepare(host: &Host, entry: Entry) -> Option<Prepared> {
-    let msg = match entry
-        .job
-        .as_deref()
-        .map(|j| JobMessage::from_json(j.as_bytes()))
-    {
-        Some(Ok(msg)) => msg,
-        other => {
-            let err = other.map(|r| r.err().map(|e| e.to_string()));
-            tracing::error!(entry = %entry.id, ?err, "unreadable job message: dead-lettering");
-            if dead_letter(host, &entry, "unreadable").await {
-                release(host, &entry.id);
-                let _ = host.queue.ack(&entry.id).await;
-            }
-            return None;
-        }
-    };
+    let msg = super::admit::admit(host, &entry).await?;
     let ctx = Ctx {
         entry_id: entry.id.clone(),
         attempt: entry.deliveries,
@@ -139,6 +132,7 @@ pub async fn prepare(host: &Host, entry: Entry) -> Option<Prepared> {
         taken: Instant::now(),
         status_msg: Cell::new(None),
     };
+    host.retention.begin(ctx.msg.job_id.as_str());
     let span = ctx.span();
     ctx.start(host, &entry).instrument(span).await
 }
@@ -222,6 +216,43 @@ pub async fn run_and_hand_off(host: &Rc<Host>, p: Prepared) {
     list.push(handle);
 }
 
+/// A refused event ends the whole job only when the job is already final; otherwise
+/// another attempt owns it and may still need the job's output.
+fn refused_scope(code: &str) -> Scope {
+    if code == "job_final" {
+        Scope::Job
+    } else {
+        Scope::Attempt
+    }
+}
+
+/// The failure a download error ends the job with: the file over the bots' limit, Telegram
+/// refusing the file, the user gone, or Telegram unreachable.
+fn download_failure(e: TgError) -> Fail {
+    tracing::warn!(error = %e, "input download failed");
+    Fail(match e {
+        TgError::TooLarge(_) => FailureReason::InputTooLarge,
+        TgError::Blocked => FailureReason::TelegramBlocked,
+        TgError::Transient(_) => FailureReason::RetriesExhausted,
+        TgError::Permanent(_) => FailureReason::BadInput,
+    })
+}
+
+/// Checks and normalizes one input off the runtime's thread (decoding a large image takes a
+/// while; the running job's websocket and heartbeats go on meanwhile).
+async fn normalized(bytes: Vec<u8>, max_megapixels: u32) -> Result<Vec<u8>, Fail> {
+    let res = tokio::task::spawn_blocking(move || crate::input::normalize(&bytes, max_megapixels))
+        .await
+        .map_err(|e| {
+            tracing::error!(error = %e, "the input check stopped");
+            Fail(FailureReason::InputUndecodable)
+        })?;
+    res.map_err(|e| {
+        tracing::warn!(error = %e, "input image refused");
+        Fail(e.reason())
+    })
+}
+
 /// A run that ended well a moment ago, with the websocket up, stands for the health check
 /// and saves a round trip between two jobs.
 fn fresh_run(host: &Host) -> bool {
@@ -260,17 +291,22 @@ impl Ctx {
             Ok(EventOutcome::Accepted(r)) if r.proceed => true,
             Ok(EventOutcome::Accepted(r)) => {
                 tracing::info!(event = name, status = %r.status, "edge says stop: acking");
-                finish(host, self, "skipped").await;
+                let scope = if r.status.is_final() {
+                    Scope::Job
+                } else {
+                    Scope::Attempt
+                };
+                finish(host, self, "skipped", scope).await;
                 false
             }
             Ok(EventOutcome::Refused(code)) => {
                 tracing::warn!(event = name, %code, "another attempt owns the job: stopping");
-                finish(host, self, "skipped").await;
+                finish(host, self, "skipped", refused_scope(&code)).await;
                 false
             }
             Ok(EventOutcome::NotFound) => {
                 tracing::warn!(event = name, "edge does not know the job: dropping");
-                finish(host, self, "skipped").await;
+                finish(host, self, "skipped", Scope::Job).await;
                 false
             }
             Err(e) => {
@@ -283,6 +319,7 @@ impl Ctx {
     fn abandon(&self, host: &Host, what: &str, e: &EventError) {
         tracing::error!(event = what, error = %e, "api unreachable: leaving the entry pending for a later delivery");
         release(host, &self.entry_id);
+        host.retention.forget(self.msg.job_id.as_str());
         host.metrics.job("abandoned", self.taken.elapsed());
     }
 
@@ -290,7 +327,12 @@ impl Ctx {
     async fn ready(&self, host: &Host) -> Result<Prepared, Fail> {
         let template = host.workflows.get(&self.msg.workflow).map_err(|e| {
             tracing::error!(error = %e, "no such workflow");
-            Fail(FailureReason::BadInput)
+            // The host cannot run this job's workflow: nothing the user's photo did.
+            Fail(FailureReason::ComfyValidation)
+        })?;
+        crate::input::check_count(self.msg.file_ids.len(), template.max_images()).map_err(|e| {
+            tracing::warn!(error = %e, "too many input images");
+            Fail(e.reason())
         })?;
         let output_node = template.output_node().to_owned();
         let (finished, adopt) = match self.earlier_run(host, &output_node).await {
@@ -318,7 +360,7 @@ impl Ctx {
         template: &crate::workflow::Template,
         images: &[String],
     ) -> Result<Value, Fail> {
-        let prefix = format!("qwen_edit/{}", self.msg.job_id);
+        let prefix = crate::retention::output_prefix(self.msg.job_id.as_str());
         let job = crate::workflow::JobInputs {
             images,
             prompt: &self.msg.prompt,
@@ -327,7 +369,7 @@ impl Ctx {
         };
         template.build(&job).map_err(|e| {
             tracing::error!(error = %e, "cannot build the workflow");
-            Fail(FailureReason::BadInput)
+            Fail(FailureReason::ComfyValidation)
         })
     }
 
@@ -413,28 +455,27 @@ impl Ctx {
         }
     }
 
-    /// Downloads each input photo from Telegram and uploads it to ComfyUI.
+    /// Downloads every input image from Telegram, checks and normalizes each
+    /// ([`crate::input`]), then uploads the normalized PNGs to ComfyUI under the host's own
+    /// names ([`crate::retention::input_name`]).
     async fn inputs(&self, host: &Host) -> Result<Vec<String>, Fail> {
-        let mut names = Vec::with_capacity(self.msg.file_ids.len());
-        for (i, file_id) in self.msg.file_ids.iter().enumerate() {
+        let mut images = Vec::with_capacity(self.msg.file_ids.len());
+        for file_id in &self.msg.file_ids {
             let bytes = host
                 .tg
                 .download(file_id, MAX_DOWNLOAD_BYTES)
                 .await
-                .map_err(|e| {
-                    tracing::warn!(error = %e, "input photo download failed");
-                    match e {
-                        TgError::Blocked => Fail(FailureReason::TelegramBlocked),
-                        TgError::Transient(_) => Fail(FailureReason::RetriesExhausted),
-                        _ => Fail(FailureReason::BadInput),
-                    }
-                })?;
-            let name = format!("{}_{}_{i}.png", self.msg.job_id, self.attempt);
+                .map_err(download_failure)?;
+            images.push(normalized(bytes, host.settings.max_megapixels).await?);
+        }
+        let mut names = Vec::with_capacity(images.len());
+        for (i, png) in images.into_iter().enumerate() {
+            let name = crate::retention::input_name(self.msg.job_id.as_str(), self.attempt, i);
             let uploaded = host
                 .settings
                 .retry
                 .run("upload", self.msg.job_id.as_str(), || {
-                    host.comfy.upload_image(&name, bytes.clone())
+                    host.comfy.upload_image(&name, png.clone())
                 })
                 .await
                 .map_err(|_| Fail(FailureReason::RetriesExhausted))?;
@@ -594,12 +635,16 @@ impl Ctx {
         {
             Ok(EventOutcome::Accepted(_)) => {
                 tracing::info!(event = name, "job finished");
-                finish(host, self, outcome).await;
+                finish(host, self, outcome, Scope::Job).await;
                 true
             }
             Ok(other) => {
                 tracing::warn!(event = name, answer = ?other, "edge refused the final event: acking");
-                finish(host, self, "skipped").await;
+                let scope = match &other {
+                    EventOutcome::Refused(code) => refused_scope(code),
+                    _ => Scope::Job,
+                };
+                finish(host, self, "skipped", scope).await;
                 false
             }
             Err(e) => {

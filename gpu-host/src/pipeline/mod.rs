@@ -12,6 +12,7 @@
 //! user is told and the entry acked. While any of this goes on, a heartbeat renews the claim on
 //! every entry the host holds.
 
+mod admit;
 mod job;
 
 use std::cell::{Cell, RefCell};
@@ -27,6 +28,7 @@ use crate::events::EventsClient;
 use crate::lock::GpuLock;
 use crate::metrics::{Identity, Metrics};
 use crate::queue::JobQueue;
+use crate::retention::Retention;
 use crate::retry::RetryPolicy;
 use crate::telegram::Messenger;
 use crate::workflow::Workflows;
@@ -80,6 +82,8 @@ pub struct Host {
     pub lock: GpuLock,
     /// Metrics.
     pub metrics: Arc<Metrics>,
+    /// Deletes people's photos from ComfyUI's directories once their job is over.
+    pub retention: Retention,
     /// Entries this host holds (renewed by the heartbeat).
     pub held: RefCell<HashSet<String>>,
     /// Background deliveries still running.
@@ -136,6 +140,7 @@ impl Host {
         let beat = tokio::task::spawn_local(heartbeat(self.clone()));
         let sweep = tokio::task::spawn_local(sweep(self.clone()));
         let report = tokio::task::spawn_local(report(self.clone()));
+        let tidy = tokio::task::spawn_local(retention_sweep(self.clone()));
         let (tx, rx) = mpsc::channel::<Prepared>(1);
         let prep = tokio::task::spawn_local(prepare_loop(self.clone(), tx, stop.clone()));
         let runner = tokio::task::spawn_local(run_loop(self.clone(), rx, stop.clone()));
@@ -156,6 +161,7 @@ impl Host {
         }
         sweep.abort();
         report.abort();
+        tidy.abort();
         beat.abort();
     }
 
@@ -294,5 +300,24 @@ async fn sweep(host: Rc<Host>) {
         if let Err(e) = host.events.sweep().await {
             tracing::warn!(error = %e, "sweep call failed");
         }
+    }
+}
+
+/// Removes the host's leftovers from ComfyUI's directories every
+/// [`Retention::sweep_every`] (nothing when retention is off).
+async fn retention_sweep(host: Rc<Host>) {
+    if !host.retention.enabled() {
+        return;
+    }
+    loop {
+        let swept = host.retention.sweep(std::time::SystemTime::now());
+        if swept.inputs + swept.outputs > 0 {
+            tracing::info!(
+                inputs = swept.inputs,
+                outputs = swept.outputs,
+                "retention sweep removed leftovers"
+            );
+        }
+        tokio::time::sleep(host.retention.sweep_every()).await;
     }
 }

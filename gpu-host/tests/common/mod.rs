@@ -14,6 +14,7 @@ use gpu_host::lock::GpuLock;
 use gpu_host::metrics::Metrics;
 use gpu_host::pipeline::{Host, Settings};
 use gpu_host::queue::{JobQueue, StreamNames};
+use gpu_host::retention::Retention;
 use gpu_host::retry::RetryPolicy;
 use gpu_host::telegram::BotMessenger;
 use gpu_host::workflow::Workflows;
@@ -372,24 +373,37 @@ pub fn job(job_id: &str, file_id: &str, lang: &str) -> JobMessage {
     }
 }
 
-/// `XADD`s a job message and sets its "reached the stream" marker, in one script as the
-/// edge enqueues (so the api's sweep does not enqueue the job again).
+/// `XADD`s a job message, signed with [`SECRET`] as the edge signs it, and sets its "reached
+/// the stream" marker, in one script as the edge enqueues (so the api's sweep does not enqueue
+/// the job again).
 pub async fn push(names: &StreamNames, msg: &JobMessage) -> String {
+    let json = msg.to_json().expect("json");
+    let sig = qwen_contract::signing::sign_job(SECRET.as_bytes(), &json);
+    push_fields(
+        names,
+        msg.job_id.as_str(),
+        &[
+            (qwen_contract::JOB_FIELD, json.as_str()),
+            (qwen_contract::signing::JOB_SIG_FIELD, sig.as_str()),
+        ],
+    )
+    .await
+}
+
+/// `XADD`s an entry of `fields` as the edge does (marker for `job_id`, stream TTL refreshed).
+pub async fn push_fields(names: &StreamNames, job_id: &str, fields: &[(&str, &str)]) -> String {
     let mut r = redis().await;
-    redis::cmd("EVAL")
-        .arg(qwen_core::ports::ADD_MARKED_SCRIPT)
+    let mut cmd = redis::cmd("EVAL");
+    cmd.arg(qwen_core::ports::ADD_MARKED_SCRIPT)
         .arg(2)
         .arg(&names.stream)
-        .arg(qwen_core::jobs::marker_key(
-            &names.stream,
-            msg.job_id.as_str(),
-        ))
-        .arg(qwen_contract::JOB_FIELD)
-        .arg(msg.to_json().expect("json"))
+        .arg(qwen_core::jobs::marker_key(&names.stream, job_id))
         .arg(MARKER_TTL_SECS)
-        .query_async(&mut r)
-        .await
-        .expect("xadd")
+        .arg(MARKER_TTL_SECS);
+    for (k, v) in fields {
+        cmd.arg(*k).arg(*v);
+    }
+    cmd.query_async(&mut r).await.expect("xadd")
 }
 
 /// Entries pending in the group.
@@ -503,9 +517,45 @@ impl World {
         &self,
         consumer: &str,
         settings: Settings,
-        mut names: StreamNames,
+        names: StreamNames,
         api_url: &str,
         secret: &str,
+    ) -> Rc<Host> {
+        let (api, retention) = ((api_url, secret), Retention::off());
+        self.host_built(consumer, settings, names, api, retention)
+            .await
+    }
+
+    /// Gives the fake ComfyUI real `input/` and `output/` directories under `root` and builds
+    /// a host that deletes its files there ([`Retention`], leftovers kept `keep`).
+    pub async fn host_retaining(
+        &self,
+        consumer: &str,
+        settings: Settings,
+        root: &std::path::Path,
+        keep: Duration,
+    ) -> Rc<Host> {
+        let (input, output) = (root.join("input"), root.join("output"));
+        self.comfy.set_dirs(&input, &output);
+        let retention = Retention::new(&input, &output, keep);
+        let api = (self.api.url(), SECRET);
+        self.host_built(
+            consumer,
+            settings,
+            self.names.clone(),
+            (&api.0, api.1),
+            retention,
+        )
+        .await
+    }
+
+    async fn host_built(
+        &self,
+        consumer: &str,
+        settings: Settings,
+        mut names: StreamNames,
+        (api_url, secret): (&str, &str),
+        retention: Retention,
     ) -> Rc<Host> {
         names.consumer = consumer.into();
         let queue = JobQueue::connect(&redis_url(), names).await.expect("queue");
@@ -526,6 +576,7 @@ impl World {
             lock: GpuLock::new(&self.lock_path),
             workflows: Workflows::load_dir(&dir, None).expect("workflows"),
             metrics: Arc::new(Metrics::default()),
+            retention,
             held: RefCell::default(),
             deliveries: RefCell::default(),
             gate: Default::default(),

@@ -7,6 +7,9 @@
 //! It does not compute images itself: a run sleeps its run time (settable) and "saves" a
 //! PNG, the one given to [`FakeComfy::set_output`] or what an [`Editor`] makes of the
 //! prompt's input images ([`FakeComfy::set_editor`]).
+//! With [`FakeComfy::set_dirs`] it keeps uploads and outputs as real files in an `input/` and
+//! an `output/` directory, as ComfyUI does (and reads them back from there: a deleted file is
+//! gone, `/view` answers 404), so tests can check what stays on the disk.
 //! Tests steer it per prompt with [`Behaviour`] (an execution error, a hang until
 //! interrupted, a 400, a 500, a dropped websocket, a crash) and can take it down and up.
 
@@ -116,6 +119,7 @@ struct State {
     uploads: HashMap<String, Vec<u8>>,
     outputs: HashMap<String, Vec<u8>>,
     output: Vec<u8>,
+    dirs: Option<(std::path::PathBuf, std::path::PathBuf)>,
     editor: Option<Editor>,
     sockets: Vec<(String, mpsc::UnboundedSender<Message>)>,
     prompts: Vec<PromptRecord>,
@@ -223,6 +227,19 @@ impl FakeComfy {
         self.inner.lock().output = bytes;
     }
 
+    /// Keeps uploads as files in `input` and outputs under `output` (created when missing),
+    /// as ComfyUI's `input/` and `output/` directories.
+    pub fn set_dirs(&self, input: &std::path::Path, output: &std::path::Path) {
+        let _ = std::fs::create_dir_all(input);
+        let _ = std::fs::create_dir_all(output);
+        self.inner.lock().dirs = Some((input.to_path_buf(), output.to_path_buf()));
+    }
+
+    /// The bytes of an uploaded input, if it is (still) there.
+    pub fn upload_bytes(&self, name: &str) -> Option<Vec<u8>> {
+        input_bytes(&self.inner.lock(), name)
+    }
+
     /// Every run saves what `editor` makes of its input images (instead of the fixed output).
     pub fn set_editor(&self, editor: Editor) {
         self.inner.lock().editor = Some(editor);
@@ -254,7 +271,7 @@ impl FakeComfy {
         self.inner.lock().interrupts.clone()
     }
 
-    /// Uploaded input file names.
+    /// Uploaded input file names (ever uploaded, whether or not still on disk).
     pub fn uploads(&self) -> Vec<String> {
         self.inner.lock().uploads.keys().cloned().collect()
     }
@@ -420,7 +437,18 @@ async fn upload(inner: &Inner, content_type: &str, body: Bytes) -> Resp {
     let Some((name, bytes)) = image else {
         return reply(400, None, "");
     };
-    inner.lock().uploads.insert(name.clone(), bytes);
+    let mut st = inner.lock();
+    if let Some((input, _)) = &st.dirs {
+        // ComfyUI refuses a name that would leave its input directory.
+        if name.contains('/') || name.contains("..") {
+            return reply(400, None, "");
+        }
+        if std::fs::write(input.join(&name), &bytes).is_err() {
+            return reply(500, Some("text/plain"), SERVER_ERROR);
+        }
+    }
+    st.uploads.insert(name.clone(), bytes);
+    drop(st);
     json_reply(
         200,
         &json!({"name": name, "subfolder": "", "type": "input"}),
@@ -494,7 +522,7 @@ fn check_node(st: &State, id: &str, node: &Value) -> Option<Value> {
         return Some(v);
     }
     let image = node["inputs"]["image"].as_str().unwrap_or("");
-    if class == "LoadImage" && !st.uploads.contains_key(image) {
+    if class == "LoadImage" && input_bytes(st, image).is_none() {
         let details = format!("image - Invalid image file: {image}");
         let (kind, msg) = (
             "custom_validation_failed",
@@ -503,6 +531,23 @@ fn check_node(st: &State, id: &str, node: &Value) -> Option<Value> {
         return Some(validation_error(id, class, kind, msg, &details, "image"));
     }
     None
+}
+
+/// An uploaded input: the file in the input directory when there is one, else the upload.
+fn input_bytes(st: &State, name: &str) -> Option<Vec<u8>> {
+    match &st.dirs {
+        Some((input, _)) if !name.contains("..") => std::fs::read(input.join(name)).ok(),
+        Some(_) => None,
+        None => st.uploads.get(name).cloned(),
+    }
+}
+
+/// A saved output (`subfolder/filename`), from the output directory when there is one.
+fn output_file(st: &State, key: &str) -> Option<Vec<u8>> {
+    match &st.dirs {
+        Some((_, output)) => std::fs::read(output.join(key.trim_start_matches('/'))).ok(),
+        None => st.outputs.get(key).cloned(),
+    }
 }
 
 fn canonical_uuid(s: &str) -> bool {
@@ -631,13 +676,13 @@ fn view(inner: &Inner, query: &str) -> Resp {
     let key = format!("{subfolder}/{filename}");
     let st = inner.lock();
     let bytes = if kind == "input" {
-        st.uploads.get(&filename)
+        input_bytes(&st, &filename)
     } else {
-        st.outputs.get(&key)
+        output_file(&st, &key)
     };
     match bytes {
         Some(b) => {
-            let mut r = reply(200, Some("image/png"), b.clone());
+            let mut r = reply(200, Some("image/png"), b);
             if let Ok(v) = format!("filename=\"{filename}\"").parse() {
                 r.headers_mut().insert("content-disposition", v);
             }
@@ -998,7 +1043,7 @@ async fn output_bytes(inner: &Arc<Inner>, job: &Queued) -> Vec<u8> {
             .iter()
             .filter(|(_, class)| class == "LoadImage")
             .filter_map(|(id, _)| job.graph[id]["inputs"]["image"].as_str())
-            .filter_map(|name| st.uploads.get(name).cloned())
+            .filter_map(|name| input_bytes(&st, name))
             .collect();
         (editor, inputs)
     };
@@ -1026,6 +1071,11 @@ fn save_output(inner: &Arc<Inner>, job: &Queued, bytes: Vec<u8>) -> Value {
             (s.to_owned(), b.to_owned())
         });
     let filename = format!("{base}_{:05}_.png", st.file_no);
+    if let Some((_, output)) = &st.dirs {
+        let dir = output.join(&sub);
+        let _ = std::fs::create_dir_all(&dir);
+        let _ = std::fs::write(dir.join(&filename), &bytes);
+    }
     st.outputs.insert(format!("{sub}/{filename}"), bytes);
     json!({"images": [{"filename": filename, "subfolder": sub, "type": "output"}]})
 }
