@@ -38,8 +38,10 @@ return redis.call('XACK', KEYS[1], ARGV[1], ARGV[3])
 
 /// Trims stream `KEYS[1]` of what every consumer group has consumed and acked: the bound is
 /// the smallest, over the groups, of the group's oldest pending id or (nothing pending) its
-/// `last-delivered-id`; entries below it are removed with `XTRIM MINID ~`. An unread or
-/// pending entry is never below the bound; with no stream or no group nothing is trimmed.
+/// `last-delivered-id`; entries below it are removed with an exact `XTRIM MINID` (the stream
+/// holds a few entries, so exactness costs nothing, and after a drain only the last delivered
+/// entry stays). An unread or pending entry is never below the bound; with no stream or no
+/// group nothing is trimmed.
 /// Returns the bound (`""` when nothing was trimmed).
 pub const TRIM_LUA: &str = r#"
 local function older(a, b)
@@ -61,7 +63,7 @@ for _, g in ipairs(groups) do
   end
   if bound == nil or older(mark, bound) then bound = mark end
 end
-redis.call('XTRIM', KEYS[1], 'MINID', '~', bound)
+redis.call('XTRIM', KEYS[1], 'MINID', bound)
 return bound
 "#;
 

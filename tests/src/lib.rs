@@ -17,6 +17,7 @@ pub mod payments;
 pub mod queue;
 pub mod redis_util;
 pub mod server;
+pub mod soak;
 pub mod spin;
 pub mod sql;
 pub mod updates;
