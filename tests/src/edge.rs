@@ -381,10 +381,16 @@ impl Edge {
 
     /// [`Edge::gpu_host`] with more environment (`extra` wins over the defaults).
     pub fn gpu_host_with(&self, comfy: &FakeComfy, extra: &[(&str, String)]) -> GpuHost {
+        self.gpu_host_at(&comfy.url(), extra)
+    }
+
+    /// A gpu-host on this edge talking to the ComfyUI at `comfy_url` (the fake or a genuine
+    /// server), with more environment (`extra` wins over the defaults).
+    pub fn gpu_host_at(&self, comfy_url: &str, extra: &[(&str, String)]) -> GpuHost {
         let mut env = vec![
             ("REDIS_URL", self.redis.url()),
             ("JOBS_STREAM", "jobs".to_owned()),
-            ("COMFYUI_URL", comfy.url()),
+            ("COMFYUI_URL", comfy_url.to_owned()),
             ("TELEGRAM_API_URL", self.tg.base_url()),
             ("TELEGRAM_BOT_TOKEN", self.secrets.bot_token.clone()),
             ("API_BASE_URL", self.app.base_url.clone()),

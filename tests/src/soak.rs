@@ -70,23 +70,24 @@ pub struct SoakFigures {
 }
 
 impl SoakFigures {
-    /// Prints the figures as `bench:` lines.
-    pub fn print(&self) {
-        use crate::bench::figure;
-        figure("soak_jobs", self.jobs);
-        figure("soak_final_ratio", format!("{:.4}", self.final_ratio));
-        figure("soak_ledger_mismatch", self.ledger_mismatch);
-        figure("soak_stream_len_after", self.stream_len_after);
+    /// Prints the figures as `bench: <prefix>_<figure>` lines.
+    pub fn print(&self, prefix: &str) {
+        let figure =
+            |name: &str, value: String| crate::bench::figure(&format!("{prefix}_{name}"), value);
+        figure("jobs", self.jobs.to_string());
+        figure("final_ratio", format!("{:.4}", self.final_ratio));
+        figure("ledger_mismatch", self.ledger_mismatch.to_string());
+        figure("stream_len_after", self.stream_len_after.to_string());
         figure(
-            "soak_redis_bytes_per_job",
+            "redis_bytes_per_job",
             format!("{:.1}", self.redis_bytes_per_job),
         );
-        figure("soak_redis_keys", self.redis_keys);
-        figure("soak_comfy_files_left", self.comfy_files_left);
-        figure("soak_hosts_rows", self.hosts_rows);
-        figure("soak_succeeded", self.succeeded);
-        figure("soak_capped_retries", self.capped);
-        figure("soak_seconds", format!("{:.1}", self.seconds));
+        figure("redis_keys", self.redis_keys.to_string());
+        figure("comfy_files_left", self.comfy_files_left.to_string());
+        figure("hosts_rows", self.hosts_rows.to_string());
+        figure("succeeded", self.succeeded.to_string());
+        figure("capped_retries", self.capped.to_string());
+        figure("seconds", format!("{:.1}", self.seconds));
     }
 }
 
@@ -128,9 +129,9 @@ fn count_files(dir: &Path) -> usize {
         .sum()
 }
 
-fn host(edge: &Edge, comfy: &FakeComfy, dirs: &ComfyDirs) -> GpuHost {
-    edge.gpu_host_with(
-        comfy,
+fn host(edge: &Edge, comfy_url: &str, dirs: &ComfyDirs) -> GpuHost {
+    edge.gpu_host_at(
+        comfy_url,
         &[
             ("CONSUMER_NAME", "soak-host".to_owned()),
             ("VISIBILITY_TIMEOUT_SECS", "3".to_owned()),
@@ -147,25 +148,70 @@ fn host(edge: &Edge, comfy: &FakeComfy, dirs: &ComfyDirs) -> GpuHost {
 pub const SOAK_EDGE_VARIABLES: &[(&str, &str)] =
     &[("delivery_confirm_secs", "5"), ("max_queued_per_user", "5")];
 
-/// Runs a soak on `spin` and returns its figures.
+/// Which ComfyUI a soak runs against.
+#[derive(Debug, Clone)]
+pub enum Comfy {
+    /// The fake (`testkit::fakes::comfyui`), each run taking [`SoakConfig::run_time`].
+    Fake,
+    /// The genuine server installed in this directory (the layout of the ComfyUI install
+    /// script: `comfyui/main.py` and `venv/`), started on CPU on a free loopback port with
+    /// the model-free workflow.
+    Genuine(PathBuf),
+}
+
+/// A running ComfyUI for the soak: the fake, or a genuine server process.
+enum Running {
+    Fake(FakeComfy),
+    Genuine(GenuineComfy),
+}
+
+impl Running {
+    fn url(&self) -> String {
+        match self {
+            Running::Fake(f) => f.url(),
+            Running::Genuine(g) => g.url.clone(),
+        }
+    }
+}
+
+async fn start_comfy(which: &Comfy, cfg: &SoakConfig, dirs: &ComfyDirs) -> Running {
+    match which {
+        Comfy::Fake => {
+            let comfy = FakeComfy::start().await;
+            comfy.set_run_time(cfg.run_time);
+            comfy.set_dirs(&dirs.input, &dirs.output);
+            Running::Fake(comfy)
+        }
+        Comfy::Genuine(install) => Running::Genuine(GenuineComfy::start(install, dirs).await),
+    }
+}
+
+/// Runs a soak on `spin` against the ComfyUI fake and returns its figures.
 ///
 /// # Panics
 /// When a part cannot be started (test setup).
 pub async fn run(spin: &Path, cfg: &SoakConfig) -> SoakFigures {
+    run_with(spin, cfg, &Comfy::Fake).await
+}
+
+/// Runs a soak on `spin` against `which` ComfyUI and returns its figures.
+///
+/// # Panics
+/// When a part cannot be started (test setup).
+pub async fn run_with(spin: &Path, cfg: &SoakConfig, which: &Comfy) -> SoakFigures {
     let started = Instant::now();
     let edge = Edge::start(spin, SOAK_EDGE_VARIABLES).await;
-    let comfy = FakeComfy::start().await;
-    comfy.set_run_time(cfg.run_time);
     let dirs = ComfyDirs::new();
-    comfy.set_dirs(&dirs.input, &dirs.output);
+    let comfy = start_comfy(which, cfg, &dirs).await;
+    let url = comfy.url();
     edge.tg.add_file("SOAK-PHOTO", TINY_PNG.to_vec());
     let users = register_users(&edge, cfg.jobs).await;
-    let mut gpu = host(&edge, &comfy, &dirs);
+    let mut gpu = host(&edge, &url, &dirs);
     wait_for_group(&edge).await;
     let memory_before = redis_memory(&edge).await;
     let (created, capped) = submit(&edge, cfg, &users, || {
         gpu.kill();
-        gpu = host(&edge, &comfy, &dirs);
+        gpu = host(&edge, &url, &dirs);
     })
     .await;
     let db = edge.app.sqlite_path();
@@ -187,7 +233,68 @@ pub async fn run(spin: &Path, cfg: &SoakConfig) -> SoakFigures {
         seconds: started.elapsed().as_secs_f64(),
     };
     gpu.stop(Duration::from_secs(5));
+    drop(comfy);
     figures
+}
+
+/// The genuine ComfyUI as a child process (killed when dropped), on CPU, loopback only, with
+/// its input and output directories where the soak counts files.
+struct GenuineComfy {
+    child: std::process::Child,
+    url: String,
+}
+
+impl GenuineComfy {
+    async fn start(install: &Path, dirs: &ComfyDirs) -> GenuineComfy {
+        let port = std::net::TcpListener::bind("127.0.0.1:0")
+            .and_then(|l| l.local_addr())
+            .map(|a| a.port())
+            .unwrap_or_else(|e| panic!("a free port: {e}"));
+        let log = std::fs::File::create(dirs.input.with_file_name("comfyui.log"))
+            .unwrap_or_else(|e| panic!("comfyui log: {e}"));
+        let child = std::process::Command::new(install.join("venv/bin/python"))
+            .arg(install.join("comfyui/main.py"))
+            .args(["--cpu", "--disable-api-nodes", "--disable-all-custom-nodes"])
+            .args(["--listen", "127.0.0.1", "--port", &port.to_string()])
+            .arg("--input-directory")
+            .arg(&dirs.input)
+            .arg("--output-directory")
+            .arg(&dirs.output)
+            .current_dir(install.join("comfyui"))
+            .stdin(std::process::Stdio::null())
+            .stdout(std::process::Stdio::null())
+            .stderr(log)
+            .spawn()
+            .unwrap_or_else(|e| panic!("cannot start ComfyUI in {}: {e}", install.display()));
+        let comfy = GenuineComfy {
+            child,
+            url: format!("http://127.0.0.1:{port}"),
+        };
+        comfy.wait_ready().await;
+        comfy
+    }
+
+    async fn wait_ready(&self) {
+        let end = Instant::now() + Duration::from_secs(120);
+        let stats = format!("{}/system_stats", self.url);
+        while Instant::now() < end {
+            if reqwest::get(&stats)
+                .await
+                .is_ok_and(|r| r.status().is_success())
+            {
+                return;
+            }
+            tokio::time::sleep(Duration::from_millis(250)).await;
+        }
+        panic!("ComfyUI did not answer {stats} within 120 s");
+    }
+}
+
+impl Drop for GenuineComfy {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
 }
 
 async fn register_users(edge: &Edge, jobs: usize) -> Vec<i64> {

@@ -19,7 +19,7 @@ async fn sixty_jobs_with_two_host_kills_leave_nothing_behind() {
     cfg.kills = 2;
     cfg.drain_timeout = Duration::from_secs(120);
     let f = soak::run(&spin, &cfg).await;
-    f.print();
+    f.print("soak");
     assert_eq!(f.jobs, 60);
     assert!(
         (f.final_ratio - 1.0).abs() < f64::EPSILON,
