@@ -143,7 +143,7 @@ impl Edge {
             apps.push(SpinApp::start(spin, configure(i, &redis, opts.clone())).await);
         }
         let app = apps.remove(0);
-        Edge {
+        let edge = Edge {
             app,
             more: apps,
             redis,
@@ -158,6 +158,27 @@ impl Edge {
                 .build()
                 .expect("http client"),
             next_update: AtomicI64::new(10_000),
+        };
+        edge.migrate_in_turn().await;
+        edge
+    }
+
+    /// Has each instance in turn bring the database to the current schema (its first
+    /// storage request migrates it), so a test's first requests do not meet two instances
+    /// migrating one database at once — which answers one of them a retryable 503, as it
+    /// would on a deploy (Telegram and YooKassa redeliver).
+    async fn migrate_in_turn(&self) {
+        for i in 0..=self.more.len() {
+            for _ in 0..50 {
+                match self
+                    .on(i)
+                    .try_api("GET", "/api/presets/categories", None)
+                    .await
+                {
+                    Ok((200, _)) => break,
+                    _ => tokio::time::sleep(Duration::from_millis(100)).await,
+                }
+            }
         }
     }
 
