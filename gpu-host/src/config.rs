@@ -133,7 +133,9 @@ pub struct Config {
     #[arg(long, env = "COMFY_OUTPUT_DIR")]
     pub comfy_output_dir: Option<PathBuf>,
     /// Leftovers of the host's own (its inputs, `qwen_edit/` outputs) older than this many
-    /// seconds are removed by a periodic sweep; 0 = at once.
+    /// seconds are removed by a periodic sweep; 0 = as soon as no retry can need them
+    /// (`VISIBILITY_TIMEOUT_SECS` × `MAX_DELIVERIES` + `JOB_DEADLINE_SECS`, the floor of any
+    /// value). A final job's files are deleted at once whatever this is.
     #[arg(long, env = "RETENTION_SECS", default_value_t = 86_400)]
     pub retention_secs: u64,
     /// Turn on the Lightning 4-step LoRA in workflows that have the switch.

@@ -144,11 +144,21 @@ async fn build_host(cfg: &Config) -> Result<Rc<Host>, String> {
     }))
 }
 
+/// How long after a crash a job's files may still be needed: until every redelivery of its
+/// entry (one per visibility timeout) has had its run, with the run's deadline on top.
+fn recovery_window(cfg: &Config) -> Duration {
+    let visibility = Config::secs(cfg.visibility_timeout_secs);
+    visibility * cfg.max_deliveries.max(1) + Config::secs(cfg.job_deadline_secs)
+}
+
 /// Retention over ComfyUI's directories, or off (with one warning) when they are not set.
+/// Leftovers are kept at least [`recovery_window`]: a host restarted after a crash recovers
+/// its earlier attempt's finished run from ComfyUI's history and needs that run's files.
 fn retention(cfg: &Config) -> Retention {
     match (&cfg.comfy_input_dir, &cfg.comfy_output_dir) {
         (Some(input), Some(output)) => {
-            Retention::new(input, output, Duration::from_secs(cfg.retention_secs))
+            let keep = Duration::from_secs(cfg.retention_secs).max(recovery_window(cfg));
+            Retention::new(input, output, keep)
         }
         _ => {
             tracing::warn!(
@@ -194,5 +204,40 @@ async fn wait_for_signal() {
     tokio::select! {
         _ = term.recv() => {}
         _ = int.recv() => {}
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn cfg(extra: &[&str]) -> Config {
+        let dirs = [
+            "--comfy-input-dir",
+            "/nonexistent/in",
+            "--comfy-output-dir",
+            "/nonexistent/out",
+        ];
+        Config::parse_from(["gpu-host"].iter().chain(&dirs).chain(extra))
+    }
+
+    #[test]
+    fn leftovers_outlive_every_retry_whatever_the_retention_says() {
+        // 60 s visibility × 5 deliveries + 600 s deadline = 900 s; the sweep runs every half.
+        let at_once = retention(&cfg(&["--retention-secs", "0"]));
+        assert_eq!(at_once.sweep_every(), Duration::from_secs(450));
+        let quick = cfg(&[
+            "--retention-secs",
+            "0",
+            "--visibility-timeout-secs",
+            "2",
+            "--max-deliveries",
+            "3",
+            "--job-deadline-secs",
+            "10",
+        ]);
+        assert_eq!(retention(&quick).sweep_every(), Duration::from_secs(8));
+        let day = retention(&cfg(&["--retention-secs", "86400"]));
+        assert_eq!(day.sweep_every(), Duration::from_secs(600));
     }
 }
