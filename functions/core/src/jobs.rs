@@ -871,7 +871,7 @@ async fn fail_stalled(sql: &dyn Sql, stmt: &str, now_ms: i64, before: i64) -> Co
         .map(from_row)
         .collect::<Result<Vec<Job>, SqlError>>()?;
     for job in &jobs {
-        tracing::warn!(job_id = %job.id, user_id = job.user_id.0, attempt = job.attempt, status_was = ?job.started_at.map(|_| "running"), "job stalled: failed and refunded by the sweep");
+        tracing::warn!(job_id = %job.id, user_id = job.user_id.0, attempt = job.attempt, "job stalled: failed and refunded by the sweep");
     }
     Ok(jobs)
 }
