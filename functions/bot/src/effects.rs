@@ -386,6 +386,8 @@ impl<'a> Performer<'a> {
         let user_id = self.target.user.id;
         match jobs::cancel(
             self.ctx.sql,
+            self.ctx.queue,
+            self.ctx.settings,
             id,
             jobs::Canceller::Owner(user_id),
             self.now(),

@@ -108,7 +108,13 @@ pub struct Failure {
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(tag = "type", rename_all = "snake_case")]
 pub enum JobEventKind {
-    /// A host begins a run with a new attempt number; the edge answers whether to go on.
+    /// A host took the job's entry with a new attempt number and prepares it (download,
+    /// checks, upload, a place in ComfyUI's queue). The job stays `queued` — its owner still
+    /// sees a position and may cancel it — but older attempts are fenced out. The edge
+    /// answers whether to go on.
+    Claimed,
+    /// The GPU began the job's run (ComfyUI's `execution_start`); the job becomes
+    /// `running` with `started_at` now. The edge answers whether to go on.
     Started,
     /// The host asks to send the result; granted once per job.
     Delivering,
@@ -122,6 +128,7 @@ impl JobEventKind {
     /// The wire name of the event kind.
     pub fn name(&self) -> &'static str {
         match self {
+            JobEventKind::Claimed => "claimed",
             JobEventKind::Started => "started",
             JobEventKind::Delivering => "delivering",
             JobEventKind::Succeeded(_) => "succeeded",
@@ -155,7 +162,8 @@ pub struct JobEvent {
 pub struct EventReply {
     /// The job's status after the event.
     pub status: JobStatus,
-    /// `started`: run it; `delivering`: send the photo; `succeeded`/`failed`: recorded.
+    /// `claimed`: prepare it; `started`: let it run; `delivering`: send the photo;
+    /// `succeeded`/`failed`: recorded.
     pub proceed: bool,
     /// The attempt the edge holds as current.
     pub attempt: u32,
@@ -203,6 +211,14 @@ pub enum ContractError {
     /// The message has a schema version this code does not know.
     #[error("unsupported contract version {0}")]
     Version(u32),
+}
+
+/// The Redis key that says a job is still waiting: set beside its stream entry when it is
+/// enqueued, deleted when the job leaves `queued` (a host starts it, or its owner or an
+/// operator cancels it). A host watches it for the jobs it has prepared but the GPU has not
+/// begun, and asks the edge (a repeated `claimed`) once it is gone.
+pub fn queued_marker_key(stream: &str, job_id: &str) -> String {
+    format!("{stream}:enqueued:{job_id}")
 }
 
 /// The ComfyUI `prompt_id` for a job's attempt: a UUID v5 derived from both, so a restarted

@@ -167,6 +167,7 @@ fn every_job_event_case_matches_wit() {
         user_message: "m".into(),
     };
     let kinds = [
+        JobEventKind::Claimed,
         JobEventKind::Started,
         JobEventKind::Delivering,
         JobEventKind::Succeeded(out),

@@ -326,14 +326,17 @@ async fn insert(
     }
 }
 
-/// The Redis key that records that `job_id` reached `stream`.
+/// The Redis key that records that `job_id` reached `stream` and is still queued
+/// ([`crate::contract::queued_marker_key`]).
 pub fn marker_key(stream: &str, job_id: &str) -> String {
-    format!("{stream}:enqueued:{job_id}")
+    crate::contract::queued_marker_key(stream, job_id)
 }
 
-/// Removes the "reached the stream" marker of a job that left `queued` (only the sweep's
-/// check of never-started jobs reads it), so Redis keeps nothing per finished job. Best
-/// effort: a marker left behind expires after [`MARKER_TTL_SECS`].
+/// Removes the "reached the stream" marker of a job that left `queued`: the sweep's check of
+/// never-started jobs reads it, and a host that prepared the job watches it to learn of a
+/// cancel before the GPU begins. Redis keeps nothing per finished job. Best effort: a
+/// marker left behind expires after [`MARKER_TTL_SECS`] (and a host then learns of the
+/// cancel from the edge's answer to `started`).
 pub async fn forget_marker(queue: &dyn Queue, settings: &Settings, job_id: &str) {
     let key = marker_key(&settings.jobs_stream, job_id);
     if let Err(e) = queue.delete(&[key]).await {
@@ -533,11 +536,19 @@ pub enum Canceller<'a> {
     Api,
 }
 
-/// Cancels a queued job and refunds it (in the same statement).
+/// Cancels a queued job and refunds it (in the same statement), then removes its queued
+/// marker so a host that already prepared it drops it before the GPU begins.
 ///
 /// # Errors
 /// [`CoreError::NotFound`], [`CoreError::Conflict`] (`job_not_queued`), storage.
-pub async fn cancel(sql: &dyn Sql, id: &str, by: Canceller<'_>, now_ms: i64) -> CoreResult<Job> {
+pub async fn cancel(
+    sql: &dyn Sql,
+    queue: &dyn Queue,
+    settings: &Settings,
+    id: &str,
+    by: Canceller<'_>,
+    now_ms: i64,
+) -> CoreResult<Job> {
     let owner = match by {
         Canceller::Owner(user) => Some(user),
         _ => None,
@@ -563,6 +574,7 @@ pub async fn cancel(sql: &dyn Sql, id: &str, by: Canceller<'_>, now_ms: i64) -> 
         ));
     }
     tracing::info!(job_id = %id, user_id = job.user_id.0, operator, "job cancelled and refunded");
+    forget_marker(queue, settings, id).await;
     get(sql, id).await
 }
 
@@ -586,6 +598,7 @@ pub async fn apply_event(
     }
     let a = i64::from(ev.attempt);
     let moved = match &ev.kind {
+        JobEventKind::Claimed => claim(sql, id, a, &ev.host).await?,
         JobEventKind::Started => start(sql, id, a, &ev.host, now_ms).await?,
         JobEventKind::Delivering => grant_delivery(sql, id, a, now_ms).await?,
         JobEventKind::Succeeded(out) => succeed(sql, id, a, out, now_ms).await?,
@@ -602,11 +615,27 @@ async fn changed(sql: &dyn Sql, stmt: &str, args: &[SqlValue]) -> CoreResult<boo
     Ok(!sql.execute(stmt, args).await?.is_empty())
 }
 
+/// A host took the entry with attempt `a`: older attempts are fenced out and the job is
+/// `queued` — cancellable, with a position — until its GPU run begins (a job whose earlier
+/// attempt's host died mid-run is waiting again too).
+async fn claim(sql: &dyn Sql, id: &str, a: i64, host: &str) -> CoreResult<bool> {
+    changed(
+        sql,
+        "UPDATE jobs SET status = 'queued', attempt = ?2, host = ?3, started_at = NULL \
+         WHERE id = ?1 AND status IN ('queued', 'running') AND delivery_attempt IS NULL AND attempt < ?2 RETURNING id",
+        &[id.into(), a.into(), host.into()],
+    )
+    .await
+}
+
+/// The GPU began attempt `a`'s run: the job is `running` from now. The attempt must be the
+/// one this host claimed, or a newer one (which fences the older out).
 async fn start(sql: &dyn Sql, id: &str, a: i64, host: &str, now: i64) -> CoreResult<bool> {
     changed(
         sql,
         "UPDATE jobs SET status = 'running', attempt = ?2, host = ?3, started_at = ?4 \
-         WHERE id = ?1 AND status IN ('queued', 'running') AND delivery_attempt IS NULL AND attempt < ?2 RETURNING id",
+         WHERE id = ?1 AND delivery_attempt IS NULL AND (attempt < ?2 AND status IN ('queued', 'running') \
+         OR attempt = ?2 AND host = ?3 AND status = 'queued') RETURNING id",
         &[id.into(), a.into(), host.into(), now.into()],
     )
     .await
@@ -671,6 +700,12 @@ fn judge(job: &Job, ev: &JobEvent, moved: bool) -> CoreResult<EventReply> {
         return Ok(reply(true));
     }
     let repeat = match &ev.kind {
+        JobEventKind::Claimed => {
+            !job.is_final()
+                && job.attempt == a
+                && job.host.as_deref() == Some(ev.host.as_str())
+                && job.delivery_attempt.is_none()
+        }
         JobEventKind::Started => {
             job.status == JobStatus::Running
                 && job.attempt == a
@@ -688,7 +723,7 @@ fn judge(job: &Job, ev: &JobEvent, moved: bool) -> CoreResult<EventReply> {
     if repeat {
         return Ok(reply(true));
     }
-    if matches!(ev.kind, JobEventKind::Started)
+    if matches!(ev.kind, JobEventKind::Claimed | JobEventKind::Started)
         && (job.is_final() || job.attempt >= a || job.delivery_attempt.is_some())
     {
         // A finished or cancelled job, a duplicate delivery of the same attempt, or one whose

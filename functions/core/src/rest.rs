@@ -583,7 +583,14 @@ async fn get_job(ctx: &Ctx<'_>, id: &str) -> Answer {
 }
 
 async fn cancel_job(ctx: &Ctx<'_>, id: &str) -> Answer {
-    let job = jobs::cancel(ctx.sql, id, jobs::Canceller::Api, ctx.clock.now_ms())
+    let job = jobs::cancel(
+        ctx.sql,
+        ctx.queue,
+        ctx.settings,
+        id,
+        jobs::Canceller::Api,
+        ctx.clock.now_ms(),
+    )
         .await
         .map_err(core)?;
     let balance = ledger::balance(ctx.sql, job.user_id.0)

@@ -125,6 +125,7 @@ struct State {
     prompts: Vec<PromptRecord>,
     runs: Vec<RunRecord>,
     interrupts: Vec<Option<String>>,
+    deleted: Vec<String>,
     interrupt: bool,
     number: u64,
     file_no: u64,
@@ -271,6 +272,11 @@ impl FakeComfy {
         self.inner.lock().interrupts.clone()
     }
 
+    /// Prompt ids named in `POST /queue {"delete": [...]}` calls so far.
+    pub fn deleted(&self) -> Vec<String> {
+        self.inner.lock().deleted.clone()
+    }
+
     /// Uploaded input file names (ever uploaded, whether or not still on disk).
     pub fn uploads(&self) -> Vec<String> {
         self.inner.lock().uploads.keys().cloned().collect()
@@ -393,6 +399,8 @@ async fn handle(
         ("POST", "/upload/image") => upload(&inner, &content_type, body).await,
         ("POST", "/prompt") => post_prompt(&inner, &body),
         ("GET", "/queue") => json_reply(200, &queue_json(&inner.lock())),
+        ("POST", "/queue") => post_queue(&inner, &body),
+        ("POST", "/history") => post_history(&inner, &body),
         ("GET", "/view") => view(&inner, &query),
         ("POST", "/interrupt") => interrupt(&inner, &body),
         ("GET", p) if p.starts_with("/history/") => {
@@ -652,6 +660,49 @@ fn queue_json(st: &State) -> Value {
         .map(|q| item(q.number, &q.prompt_id, &q.client_id, &q.graph))
         .collect();
     json!({"queue_running": running, "queue_pending": pending})
+}
+
+/// The ids under `key` of a `{"delete": [...]}` body.
+fn ids_to_delete(v: &Value) -> Vec<String> {
+    v["delete"]
+        .as_array()
+        .map(|a| a.iter().filter_map(|x| x.as_str().map(str::to_owned)).collect())
+        .unwrap_or_default()
+}
+
+/// `POST /queue` `{"delete": [ids]}` / `{"clear": true}`: removes pending prompts (never the
+/// running one), answers 200 with an empty body and broadcasts the queue status, as ComfyUI
+/// does; a body that is not JSON is its plain-text 500.
+fn post_queue(inner: &Inner, body: &[u8]) -> Resp {
+    let Ok(v) = serde_json::from_slice::<Value>(body) else {
+        return reply(500, Some("text/plain; charset=utf-8"), SERVER_ERROR);
+    };
+    let mut st = inner.lock();
+    if v["clear"].as_bool() == Some(true) {
+        st.queue.clear();
+    }
+    let doomed = ids_to_delete(&v);
+    st.queue.retain(|q| !doomed.contains(&q.prompt_id));
+    st.deleted.extend(doomed);
+    let remaining = st.queue.len() + usize::from(st.running.is_some());
+    broadcast_status(&mut st, remaining);
+    reply(200, None, "")
+}
+
+/// `POST /history` `{"delete": [ids]}` / `{"clear": true}`: forgets finished prompts;
+/// 200 with an empty body.
+fn post_history(inner: &Inner, body: &[u8]) -> Resp {
+    let Ok(v) = serde_json::from_slice::<Value>(body) else {
+        return reply(500, Some("text/plain; charset=utf-8"), SERVER_ERROR);
+    };
+    let mut st = inner.lock();
+    if v["clear"].as_bool() == Some(true) {
+        st.history.clear();
+    }
+    for id in ids_to_delete(&v) {
+        st.history.remove(&id);
+    }
+    reply(200, None, "")
 }
 
 fn view(inner: &Inner, query: &str) -> Resp {

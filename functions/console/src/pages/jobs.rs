@@ -116,7 +116,8 @@ pub(crate) async fn list(c: &Call<'_>) -> HttpResponse {
 /// `POST /console/jobs/{id}/cancel`: [`jobs::cancel`] as an operator.
 pub(crate) async fn cancel(c: &Call<'_>, id: &str) -> HttpResponse {
     let by = jobs::Canceller::Operator(&c.session.operator);
-    match jobs::cancel(c.sql(), id, by, c.now()).await {
+    let ctx = c.env.ctx;
+    match jobs::cancel(ctx.sql, ctx.queue, ctx.settings, id, by, c.now()).await {
         Ok(job) => {
             tracing::info!(operator = %c.session.operator, job_id = %id, user_id = job.user_id.0, "console: job cancelled");
             c.done("/console/jobs", "cancelled")
