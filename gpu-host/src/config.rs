@@ -112,6 +112,14 @@ pub struct Config {
     /// How often to reconcile a running prompt through `/history`, milliseconds.
     #[arg(long, env = "RECONCILE_MS", default_value_t = 5_000)]
     pub reconcile_ms: u64,
+    /// The watchdog: no websocket message for this long while a prompt is queued or runs
+    /// → the socket is replaced and the run reconciled through `/queue` and `/history`.
+    #[arg(long, env = "COMFY_SILENCE_SECS", default_value_t = 60.0)]
+    pub comfy_silence_secs: f64,
+    /// ComfyUI answering no HTTP call for this long during a run → the job is given back
+    /// (its entry stays pending) and the host takes no job until ComfyUI answers again.
+    #[arg(long, env = "COMFY_UNREACHABLE_SECS", default_value_t = 30.0)]
+    pub comfy_unreachable_secs: f64,
     /// How often to call the api's sweep, seconds.
     #[arg(long, env = "SWEEP_SECS", default_value_t = 60.0)]
     pub sweep_secs: f64,

@@ -6,6 +6,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use clap::Parser;
+use gpu_host::comfy::run::Patience;
 use gpu_host::comfy::{ComfyClient, ComfyWatcher};
 use gpu_host::config::Config;
 use gpu_host::events::EventsClient;
@@ -75,6 +76,10 @@ fn settings(cfg: &Config) -> Settings {
             .clamp(Duration::from_millis(100), Duration::from_secs(5)),
         grace: Config::secs(cfg.shutdown_grace_secs),
         report_every: Config::secs(cfg.report_secs).max(Duration::from_millis(200)),
+        patience: Patience {
+            silence: Config::secs(cfg.comfy_silence_secs).max(Duration::from_millis(100)),
+            unreachable: Config::secs(cfg.comfy_unreachable_secs).max(Duration::from_millis(100)),
+        },
     }
 }
 
@@ -138,7 +143,7 @@ async fn build_host(cfg: &Config) -> Result<Rc<Host>, String> {
         workflows,
         held: RefCell::default(),
         deliveries: RefCell::default(),
-        gate: Default::default(),
+        gpu: Default::default(),
         last_run_end: Default::default(),
         last_edit: Default::default(),
     }))

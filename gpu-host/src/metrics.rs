@@ -33,12 +33,13 @@ pub struct Identity {
 }
 
 /// Job outcomes counted by `gpu_host_jobs_total{outcome}`.
-pub const OUTCOMES: [&str; 5] = [
+pub const OUTCOMES: [&str; 6] = [
     "succeeded",
     "failed",
     "skipped",
     "dead_lettered",
     "abandoned",
+    "cancelled",
 ];
 
 /// Why a stream entry was refused before it could run, counted by
@@ -161,6 +162,15 @@ impl Metrics {
     pub fn running(&self, job_id: Option<&str>) {
         if let Ok(mut current) = self.current_job.lock() {
             *current = job_id.map(str::to_owned);
+        }
+    }
+
+    /// Clears the running job if it is still `job_id` (the next one may have begun already).
+    pub fn ran(&self, job_id: &str) {
+        if let Ok(mut current) = self.current_job.lock()
+            && current.as_deref() == Some(job_id)
+        {
+            *current = None;
         }
     }
 

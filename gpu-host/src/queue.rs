@@ -349,6 +349,18 @@ impl JobQueue {
         Ok(reply.ids.first().map(|p| p.times_delivered as u32))
     }
 
+    /// Whether `job_id`'s queued marker is still there: the edge deletes it when the job
+    /// leaves `queued` ([`qwen_contract::queued_marker_key`]).
+    ///
+    /// # Errors
+    /// [`QueueError`] on Redis failures.
+    pub async fn still_queued(&self, job_id: &str) -> Result<bool, QueueError> {
+        let key = qwen_contract::queued_marker_key(&self.names.stream, job_id);
+        let mut conn = self.cmd.clone();
+        let n: i64 = redis::cmd("EXISTS").arg(key).query_async(&mut conn).await?;
+        Ok(n == 1)
+    }
+
     /// Renews this consumer's claim on `id`; `false` when another consumer owns it now
     /// (or it is no longer pending).
     ///

@@ -25,7 +25,7 @@ async fn success_sends_one_photo_and_acks() {
     let state = run_one(&w, "job-ok", "ru").await;
     assert_eq!(state.status, "succeeded");
     let names: Vec<String> = w.api.events("job-ok").iter().map(|e| e.0.clone()).collect();
-    assert_eq!(names, ["started", "delivering", "succeeded"]);
+    assert_eq!(names, ["claimed", "started", "delivering", "succeeded"]);
     assert_eq!(
         state.granted,
         Some(1),

@@ -591,8 +591,8 @@ async fn cancel_job(ctx: &Ctx<'_>, id: &str) -> Answer {
         jobs::Canceller::Api,
         ctx.clock.now_ms(),
     )
-        .await
-        .map_err(core)?;
+    .await
+    .map_err(core)?;
     let balance = ledger::balance(ctx.sql, job.user_id.0)
         .await
         .map_err(core)?;

@@ -8,6 +8,21 @@ use serde_json::{Value, json};
 
 use crate::retry::Retryable;
 
+/// Longest wait for ComfyUI's answer to a status call (queue, history, interrupt): a
+/// server that takes longer is treated as not answering.
+const CHECK_TIMEOUT: Duration = Duration::from_secs(10);
+
+/// Where a prompt is in ComfyUI's queue.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum QueueState {
+    /// Being executed.
+    Running,
+    /// Waiting behind the running one.
+    Pending,
+    /// Neither: finished (see the history), deleted, or never known.
+    Absent,
+}
+
 /// Errors from ComfyUI.
 #[derive(Debug, Clone, thiserror::Error)]
 pub enum ComfyError {
@@ -229,6 +244,7 @@ impl ComfyClient {
         let resp = self
             .http
             .get(format!("{}/history/{prompt_id}", self.base))
+            .timeout(CHECK_TIMEOUT)
             .send()
             .await
             .map_err(unavailable)?;
@@ -236,14 +252,15 @@ impl ComfyClient {
         Ok(v.get(prompt_id).map(HistoryEntry::from_json))
     }
 
-    /// `true` when `prompt_id` is running or pending in ComfyUI's queue.
+    /// Where `prompt_id` is in ComfyUI's queue.
     ///
     /// # Errors
     /// [`ComfyError::Unavailable`] when ComfyUI cannot be reached.
-    pub async fn in_queue(&self, prompt_id: &str) -> Result<bool, ComfyError> {
+    pub async fn queue_state(&self, prompt_id: &str) -> Result<QueueState, ComfyError> {
         let resp = self
             .http
             .get(format!("{}/queue", self.base))
+            .timeout(CHECK_TIMEOUT)
             .send()
             .await
             .map_err(unavailable)?;
@@ -253,7 +270,57 @@ impl ComfyClient {
                 .as_array()
                 .is_some_and(|items| items.iter().any(|it| it[1] == prompt_id))
         };
-        Ok(has("queue_running") || has("queue_pending"))
+        Ok(if has("queue_running") {
+            QueueState::Running
+        } else if has("queue_pending") {
+            QueueState::Pending
+        } else {
+            QueueState::Absent
+        })
+    }
+
+    /// `true` when `prompt_id` is running or pending in ComfyUI's queue.
+    ///
+    /// # Errors
+    /// [`ComfyError::Unavailable`] when ComfyUI cannot be reached.
+    pub async fn in_queue(&self, prompt_id: &str) -> Result<bool, ComfyError> {
+        Ok(self.queue_state(prompt_id).await? != QueueState::Absent)
+    }
+
+    /// Removes `prompt_id` from ComfyUI's pending queue (`POST /queue {"delete": [id]}`; a
+    /// running prompt is not touched — see [`ComfyClient::interrupt`]).
+    ///
+    /// # Errors
+    /// [`ComfyError::Unavailable`] when ComfyUI cannot be reached.
+    pub async fn delete_pending(&self, prompt_id: &str) -> Result<(), ComfyError> {
+        self.post_ok("queue", json!({"delete": [prompt_id]})).await
+    }
+
+    /// Drops `prompt_ids` from ComfyUI's in-memory history (`POST /history {"delete": […]}`),
+    /// once their job is final: ComfyUI keeps up to 10,000 entries otherwise, each naming
+    /// a person's photo.
+    ///
+    /// # Errors
+    /// [`ComfyError::Unavailable`] when ComfyUI cannot be reached.
+    pub async fn forget(&self, prompt_ids: &[String]) -> Result<(), ComfyError> {
+        self.post_ok("history", json!({ "delete": prompt_ids }))
+            .await
+    }
+
+    async fn post_ok(&self, path: &str, body: Value) -> Result<(), ComfyError> {
+        let resp = self
+            .http
+            .post(format!("{}/{path}", self.base))
+            .timeout(CHECK_TIMEOUT)
+            .json(&body)
+            .send()
+            .await
+            .map_err(unavailable)?;
+        match resp.status().as_u16() {
+            200 => Ok(()),
+            s if s >= 500 => Err(ComfyError::Unavailable(format!("{path}: HTTP {s}"))),
+            s => Err(ComfyError::Other(format!("{path}: HTTP {s}"))),
+        }
     }
 
     /// Downloads an output image.
@@ -289,6 +356,7 @@ impl ComfyClient {
     pub async fn interrupt(&self, prompt_id: &str) -> Result<(), ComfyError> {
         self.http
             .post(format!("{}/interrupt", self.base))
+            .timeout(CHECK_TIMEOUT)
             .json(&json!({"prompt_id": prompt_id}))
             .send()
             .await

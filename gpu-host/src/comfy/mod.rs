@@ -5,6 +5,6 @@ pub mod client;
 pub mod run;
 pub mod ws;
 
-pub use client::{ComfyClient, ComfyError, HistoryEntry, ImageRef};
-pub use run::{RunOutcome, wait_for_run};
+pub use client::{ComfyClient, ComfyError, HistoryEntry, ImageRef, QueueState};
+pub use run::{Phase, RunOutcome, Watch, wait_for_run};
 pub use ws::{ComfyWatcher, WsEvent};

@@ -1,5 +1,9 @@
-//! Waiting for one ComfyUI run to end: websocket messages first, `/history` as the truth
-//! after a reconnect and on a timer, and a deadline past which the run is interrupted.
+//! Following one ComfyUI prompt from the queue to its end: websocket messages first,
+//! `/queue` and `/history` as the truth after a reconnect and on a timer, a watchdog for a
+//! socket gone silent, and deadlines.
+//!
+//! A [`Watch`] has two phases: [`Watch::started`] waits until the GPU begins the prompt (it
+//! may sit behind another one in ComfyUI's queue), [`Watch::ended`] until it ends.
 
 use std::time::Duration;
 
@@ -7,8 +11,8 @@ use serde_json::Value;
 use tokio::sync::mpsc;
 use tokio::time::Instant;
 
-use super::client::{ComfyClient, ComfyError, HistoryEntry, ImageRef, output_images};
-use super::ws::WsEvent;
+use super::client::{ComfyClient, ComfyError, HistoryEntry, ImageRef, QueueState, output_images};
+use super::ws::{ComfyWatcher, WsEvent};
 
 /// How a run ended well.
 #[derive(Debug, Clone, PartialEq)]
@@ -33,46 +37,270 @@ pub struct WaitSpec<'a> {
     pub check_first: bool,
 }
 
-/// Waits for the run of `spec.prompt_id` to end; `progress(value, max)` sees sampler steps.
+/// How long a watch tolerates: socket silence before it reconnects, ComfyUI not answering
+/// before it gives up with [`ComfyError::Unavailable`].
+#[derive(Debug, Clone, Copy)]
+pub struct Patience {
+    /// No websocket frame for this long while the prompt is queued or running: reconnect
+    /// and reconcile.
+    pub silence: Duration,
+    /// ComfyUI answering no HTTP call for this long: the watch ends `Unavailable`.
+    pub unreachable: Duration,
+}
+
+impl Default for Patience {
+    fn default() -> Self {
+        Self {
+            silence: Duration::from_secs(60),
+            unreachable: Duration::from_secs(30),
+        }
+    }
+}
+
+/// Where a prompt stood when [`Watch::started`] returned.
+#[derive(Debug)]
+pub enum Phase {
+    /// The GPU began it.
+    Started,
+    /// It is over already (ended before a start was seen, lost, or ComfyUI gone).
+    Ended(Result<RunOutcome, ComfyError>),
+}
+
+/// What the next step of a watch brought.
+enum Step {
+    Event(WsEvent),
+    /// Time to ask ComfyUI itself (timer, reconnect, closed channel).
+    Check,
+    Deadline,
+}
+
+/// One prompt being followed.
+pub struct Watch<'a> {
+    client: &'a ComfyClient,
+    watcher: Option<&'a ComfyWatcher>,
+    events: &'a mut mpsc::UnboundedReceiver<WsEvent>,
+    prompt_id: &'a str,
+    output_node: Option<&'a str>,
+    tick: tokio::time::Interval,
+    patience: Patience,
+    seen: Seen,
+    unreachable_since: Option<Instant>,
+    check_now: bool,
+}
+
+impl<'a> Watch<'a> {
+    /// Follows `prompt_id` with the messages of `events` (subscribed before it was queued).
+    pub fn new(
+        client: &'a ComfyClient,
+        events: &'a mut mpsc::UnboundedReceiver<WsEvent>,
+        prompt_id: &'a str,
+        output_node: Option<&'a str>,
+        reconcile_every: Duration,
+    ) -> Self {
+        let every = reconcile_every.max(Duration::from_millis(10));
+        Self {
+            client,
+            watcher: None,
+            events,
+            prompt_id,
+            output_node,
+            tick: tokio::time::interval_at(Instant::now() + every, every),
+            patience: Patience::default(),
+            seen: Seen::default(),
+            unreachable_since: None,
+            check_now: false,
+        }
+    }
+
+    /// Watches the socket's silence through `watcher` with `patience`.
+    #[must_use]
+    pub fn guarded(mut self, watcher: &'a ComfyWatcher, patience: Patience) -> Self {
+        self.watcher = Some(watcher);
+        self.patience = patience;
+        self
+    }
+
+    /// Asks ComfyUI before the first message (an adopted prompt's messages may be gone).
+    #[must_use]
+    pub fn check_first(mut self) -> Self {
+        self.check_now = true;
+        self
+    }
+
+    /// Waits until the GPU begins the prompt; past `deadline` it ends
+    /// [`ComfyError::Timeout`] (the caller removes the prompt).
+    pub async fn started(&mut self, deadline: Instant) -> Phase {
+        loop {
+            match self.step(deadline).await {
+                Step::Event(WsEvent::Started | WsEvent::Executing(_)) => return Phase::Started,
+                Step::Event(WsEvent::Progress { .. }) => return Phase::Started,
+                Step::Event(WsEvent::Done) => return Phase::Ended(self.finish().await),
+                Step::Event(other) => self.seen.note(other),
+                Step::Deadline => return Phase::Ended(Err(self.past_deadline().await)),
+                Step::Check => match self.where_is().await {
+                    Ok(Some(QueueState::Running)) => return Phase::Started,
+                    Ok(Some(_)) => {}
+                    Ok(None) => {}
+                    Err(Some(end)) => return Phase::Ended(end),
+                    Err(None) => {}
+                },
+            }
+        }
+    }
+
+    /// Waits for the end of a started prompt; `progress(value, max)` sees sampler steps.
+    /// Past `deadline` the prompt is interrupted and the watch ends [`ComfyError::Timeout`].
+    ///
+    /// # Errors
+    /// [`ComfyError::Execution`] / [`ComfyError::Interrupted`] for failed runs, `Timeout`,
+    /// [`ComfyError::Lost`] when ComfyUI forgot the prompt, `Unavailable` when it stopped
+    /// answering for longer than [`Patience::unreachable`].
+    pub async fn ended(
+        &mut self,
+        deadline: Instant,
+        mut progress: impl FnMut(u64, u64),
+    ) -> Result<RunOutcome, ComfyError> {
+        loop {
+            match self.step(deadline).await {
+                Step::Event(WsEvent::Progress { value, max }) => progress(value, max),
+                Step::Event(WsEvent::Done) => return self.finish().await,
+                Step::Event(other) => self.seen.note(other),
+                Step::Deadline => {
+                    let why = self.past_deadline().await;
+                    if matches!(why, ComfyError::Timeout) {
+                        tracing::warn!(
+                            prompt_id = self.prompt_id,
+                            "run passed its deadline: interrupting"
+                        );
+                        let _ = self.client.interrupt(self.prompt_id).await;
+                    }
+                    return Err(why);
+                }
+                Step::Check => {
+                    if let Err(Some(end)) = self.where_is().await {
+                        return end;
+                    }
+                }
+            }
+        }
+    }
+
+    async fn step(&mut self, deadline: Instant) -> Step {
+        if std::mem::take(&mut self.check_now) {
+            return Step::Check;
+        }
+        tokio::select! {
+            ev = self.events.recv(), if !self.events.is_closed() => match ev {
+                Some(WsEvent::Reconnected) | None => Step::Check,
+                Some(ev) => Step::Event(ev),
+            },
+            _ = self.tick.tick() => {
+                self.watchdog();
+                Step::Check
+            }
+            _ = tokio::time::sleep_until(deadline) => Step::Deadline,
+        }
+    }
+
+    /// A socket silent for longer than [`Patience::silence`] is replaced.
+    fn watchdog(&self) {
+        if let Some(w) = self.watcher
+            && w.silent_for() > self.patience.silence
+        {
+            tracing::warn!(
+                prompt_id = self.prompt_id,
+                silent_ms = w.silent_for().as_millis() as u64,
+                "no websocket message for too long: reconnecting and reconciling"
+            );
+            w.reconnect();
+        }
+    }
+
+    /// Past a deadline: `Timeout`, unless ComfyUI is not answering at all (`Unavailable`:
+    /// the job is not ComfyUI's fault, and not lost).
+    async fn past_deadline(&self) -> ComfyError {
+        match self.client.queue_state(self.prompt_id).await {
+            Err(e) => e,
+            Ok(_) => ComfyError::Timeout,
+        }
+    }
+
+    /// Asks `/queue` (and `/history` once it is not queued): `Ok(Some(state))` while queued
+    /// or running, `Err(Some(end))` when it is over or lost, `Err(None)` / `Ok(None)` when
+    /// ComfyUI cannot be asked right now (and has not been for too long: `Unavailable`).
+    async fn where_is(
+        &mut self,
+    ) -> Result<Option<QueueState>, Option<Result<RunOutcome, ComfyError>>> {
+        let state = match self.client.queue_state(self.prompt_id).await {
+            Ok(s) => s,
+            Err(e) => return self.unanswered(e),
+        };
+        self.unreachable_since = None;
+        if state != QueueState::Absent {
+            return Ok(Some(state));
+        }
+        match self.client.history(self.prompt_id).await {
+            Ok(Some(entry)) => Err(Some(from_history(&entry, self.output_node))),
+            Ok(None) => Err(Some(Err(ComfyError::Lost))),
+            Err(e) => self.unanswered(e),
+        }
+    }
+
+    fn unanswered(
+        &mut self,
+        e: ComfyError,
+    ) -> Result<Option<QueueState>, Option<Result<RunOutcome, ComfyError>>> {
+        let since = *self.unreachable_since.get_or_insert_with(Instant::now);
+        tracing::debug!(prompt_id = self.prompt_id, error = %e, "ComfyUI not answering");
+        if since.elapsed() > self.patience.unreachable {
+            tracing::warn!(prompt_id = self.prompt_id, error = %e, "ComfyUI stopped answering");
+            return Err(Some(Err(ComfyError::Unavailable(e.to_string()))));
+        }
+        Ok(None)
+    }
+
+    /// The end the socket announced: its failure, its outputs, else the history's.
+    async fn finish(&mut self) -> Result<RunOutcome, ComfyError> {
+        let seen = std::mem::take(&mut self.seen);
+        if let Some(err) = seen.failure {
+            return Err(err);
+        }
+        let images = output_images(&Value::Object(seen.outputs), self.output_node);
+        if !images.is_empty() {
+            return Ok(RunOutcome { images });
+        }
+        // An `executed` message may have been missed: the history has the outputs.
+        match self.client.history(self.prompt_id).await? {
+            Some(entry) => from_history(&entry, self.output_node),
+            None => Err(ComfyError::Other("run ended without outputs".into())),
+        }
+    }
+}
+
+/// Waits for the run of `spec.prompt_id` to end (queued or running); `progress(value, max)`
+/// sees sampler steps.
 ///
 /// # Errors
-/// [`ComfyError::Execution`] / [`ComfyError::Interrupted`] for failed runs,
-/// [`ComfyError::Timeout`] past the deadline (after `POST /interrupt`), [`ComfyError::Lost`]
-/// when ComfyUI forgot the prompt.
+/// As [`Watch::ended`].
 pub async fn wait_for_run(
     client: &ComfyClient,
     events: &mut mpsc::UnboundedReceiver<WsEvent>,
     spec: &WaitSpec<'_>,
-    mut progress: impl FnMut(u64, u64),
+    progress: impl FnMut(u64, u64),
 ) -> Result<RunOutcome, ComfyError> {
-    let mut seen = Seen::default();
-    if spec.check_first
-        && let Some(done) = reconcile(client, spec).await
-    {
-        return done;
+    let mut watch = Watch::new(
+        client,
+        events,
+        spec.prompt_id,
+        spec.output_node,
+        spec.reconcile_every,
+    );
+    if spec.check_first {
+        watch = watch.check_first();
     }
-    let every = spec.reconcile_every;
-    let mut tick = tokio::time::interval_at(Instant::now() + every, every);
-    loop {
-        let ev = tokio::select! {
-            ev = events.recv(), if !events.is_closed() => ev,
-            _ = tick.tick() => Some(WsEvent::Reconnected),
-            _ = tokio::time::sleep_until(spec.deadline) => {
-                tracing::warn!(prompt_id = spec.prompt_id, "run passed its deadline: interrupting");
-                let _ = client.interrupt(spec.prompt_id).await;
-                return Err(ComfyError::Timeout);
-            }
-        };
-        match ev {
-            Some(WsEvent::Progress { value, max }) => progress(value, max),
-            Some(WsEvent::Done) => return finish(client, spec, seen).await,
-            Some(WsEvent::Reconnected) | None => {
-                if let Some(done) = reconcile(client, spec).await {
-                    return done;
-                }
-            }
-            Some(other) => seen.note(other),
-        }
+    match watch.started(spec.deadline).await {
+        Phase::Ended(end) => end,
+        Phase::Started => watch.ended(spec.deadline, progress).await,
     }
 }
 
@@ -93,50 +321,6 @@ impl Seen {
             WsEvent::Interrupted => self.failure = Some(ComfyError::Interrupted),
             _ => {}
         }
-    }
-}
-
-async fn finish(
-    client: &ComfyClient,
-    spec: &WaitSpec<'_>,
-    seen: Seen,
-) -> Result<RunOutcome, ComfyError> {
-    if let Some(err) = seen.failure {
-        return Err(err);
-    }
-    let images = output_images(&Value::Object(seen.outputs), spec.output_node);
-    if !images.is_empty() {
-        return Ok(RunOutcome { images });
-    }
-    // An `executed` message may have been missed: the history has the outputs.
-    match client.history(spec.prompt_id).await? {
-        Some(entry) => from_history(&entry, spec.output_node),
-        None => Err(ComfyError::Other("run ended without outputs".into())),
-    }
-}
-
-/// Checks `/history` (and `/queue`): `Some` when the run is over or lost, `None` while it
-/// is still queued or running, or when ComfyUI cannot be asked right now.
-async fn reconcile(
-    client: &ComfyClient,
-    spec: &WaitSpec<'_>,
-) -> Option<Result<RunOutcome, ComfyError>> {
-    match client.history(spec.prompt_id).await {
-        Ok(Some(entry)) => return Some(from_history(&entry, spec.output_node)),
-        Ok(None) => {}
-        Err(e) => {
-            tracing::debug!(prompt_id = spec.prompt_id, error = %e, "reconcile: ComfyUI unreachable");
-            return None;
-        }
-    }
-    match client.in_queue(spec.prompt_id).await {
-        Ok(true) | Err(_) => None,
-        // It may have finished between the two calls: ask the history once more.
-        Ok(false) => match client.history(spec.prompt_id).await {
-            Ok(Some(entry)) => Some(from_history(&entry, spec.output_node)),
-            Ok(None) => Some(Err(ComfyError::Lost)),
-            Err(_) => None,
-        },
     }
 }
 

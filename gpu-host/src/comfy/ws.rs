@@ -4,20 +4,27 @@
 //! them to whoever subscribed to that prompt. When the socket drops it reconnects with
 //! backoff and tells every subscriber [`WsEvent::Reconnected`], so each run reconciles
 //! through `/history` (a message sent while the socket was down is lost for good).
+//!
+//! ComfyUI sends no pings, so a socket can go silent without closing (a half-open TCP
+//! connection, a wedged server). The watcher notes when the last frame arrived
+//! ([`ComfyWatcher::silent_for`]); a run that hears nothing for too long asks for a fresh
+//! socket ([`ComfyWatcher::reconnect`]) and reconciles.
 
 use std::collections::HashMap;
-use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use futures::StreamExt;
 use serde_json::Value;
-use tokio::sync::mpsc;
+use tokio::sync::{Notify, mpsc};
 use tokio_tungstenite::tungstenite::Message;
 
 /// What the socket said about one prompt.
 #[derive(Debug, Clone, PartialEq)]
 pub enum WsEvent {
+    /// The prompt began executing (`execution_start`).
+    Started,
     /// Sampler progress (`progress {value, max}`).
     Progress {
         /// Steps done.
@@ -48,30 +55,65 @@ pub enum WsEvent {
 
 type Subscribers = Arc<Mutex<HashMap<String, mpsc::UnboundedSender<WsEvent>>>>;
 
-/// The shared websocket; dropping the last handle stops the task.
-pub struct ComfyWatcher {
+/// The socket's shared state: who listens, whether it is open, when it last spoke, and the
+/// bell that makes it reconnect.
+#[derive(Clone)]
+struct Shared {
     subs: Subscribers,
     connected: Arc<AtomicBool>,
+    /// Milliseconds after `epoch` of the last frame (or connect).
+    last_frame_ms: Arc<AtomicU64>,
+    epoch: Instant,
+    kick: Arc<Notify>,
+}
+
+impl Shared {
+    fn heard(&self) {
+        let ms = self.epoch.elapsed().as_millis() as u64;
+        self.last_frame_ms.store(ms, Ordering::Relaxed);
+    }
+}
+
+/// The shared websocket; dropping the last handle stops the task.
+pub struct ComfyWatcher {
+    shared: Shared,
     task: tokio::task::JoinHandle<()>,
 }
 
 impl ComfyWatcher {
     /// Starts the socket task for `url` (`ws://host/ws?clientId=…`).
     pub fn start(url: String) -> Self {
-        let subs: Subscribers = Arc::default();
-        let connected = Arc::new(AtomicBool::new(false));
-        let task = tokio::spawn(run_socket(url, subs.clone(), connected.clone()));
-        Self {
-            subs,
-            connected,
-            task,
-        }
+        let shared = Shared {
+            subs: Arc::default(),
+            connected: Arc::new(AtomicBool::new(false)),
+            last_frame_ms: Arc::new(AtomicU64::new(0)),
+            epoch: Instant::now(),
+            kick: Arc::new(Notify::new()),
+        };
+        let task = tokio::spawn(run_socket(url, shared.clone()));
+        Self { shared, task }
+    }
+
+    /// How long since the socket last received a frame (or connected).
+    pub fn silent_for(&self) -> Duration {
+        let last = self.shared.last_frame_ms.load(Ordering::Relaxed);
+        self.shared
+            .epoch
+            .elapsed()
+            .saturating_sub(Duration::from_millis(last))
+    }
+
+    /// Drops the socket and opens a new one (every subscriber then hears
+    /// [`WsEvent::Reconnected`]): the cure for a socket that went silent without closing.
+    pub fn reconnect(&self) {
+        self.shared.heard();
+        self.shared.kick.notify_one();
     }
 
     /// Messages about `prompt_id` from now on (subscribe before submitting).
     pub fn subscribe(&self, prompt_id: &str) -> mpsc::UnboundedReceiver<WsEvent> {
         let (tx, rx) = mpsc::unbounded_channel();
-        if let Ok(mut subs) = self.subs.lock() {
+        if let Ok(mut subs) = self.shared.subs.lock() {
             subs.insert(prompt_id.to_owned(), tx);
         }
         rx
@@ -79,14 +121,14 @@ impl ComfyWatcher {
 
     /// Stops delivering messages about `prompt_id`.
     pub fn unsubscribe(&self, prompt_id: &str) {
-        if let Ok(mut subs) = self.subs.lock() {
+        if let Ok(mut subs) = self.shared.subs.lock() {
             subs.remove(prompt_id);
         }
     }
 
     /// `true` while the socket is open.
     pub fn connected(&self) -> bool {
-        self.connected.load(Ordering::Relaxed)
+        self.shared.connected.load(Ordering::Relaxed)
     }
 }
 
@@ -96,27 +138,23 @@ impl Drop for ComfyWatcher {
     }
 }
 
-async fn run_socket(url: String, subs: Subscribers, connected: Arc<AtomicBool>) {
+async fn run_socket(url: String, shared: Shared) {
     let mut failures: u32 = 0;
     let mut first = true;
     loop {
         match tokio_tungstenite::connect_async(url.as_str()).await {
-            Ok((mut socket, _)) => {
+            Ok((socket, _)) => {
                 failures = 0;
-                connected.store(true, Ordering::Relaxed);
+                shared.heard();
+                shared.connected.store(true, Ordering::Relaxed);
                 if !first {
                     tracing::info!("ComfyUI websocket reconnected");
-                    broadcast(&subs, WsEvent::Reconnected);
+                    broadcast(&shared.subs, WsEvent::Reconnected);
                 }
                 first = false;
-                while let Some(Ok(msg)) = socket.next().await {
-                    if let Message::Text(text) = msg {
-                        dispatch(&subs, text.as_str());
-                    }
-                }
-                connected.store(false, Ordering::Relaxed);
-                tracing::warn!("ComfyUI websocket closed");
-                broadcast(&subs, WsEvent::Reconnected);
+                read_frames(socket, &shared).await;
+                shared.connected.store(false, Ordering::Relaxed);
+                broadcast(&shared.subs, WsEvent::Reconnected);
             }
             Err(e) => {
                 failures = failures.saturating_add(1);
@@ -125,6 +163,33 @@ async fn run_socket(url: String, subs: Subscribers, connected: Arc<AtomicBool>) 
         }
         let backoff = Duration::from_millis(100u64 << failures.min(5));
         tokio::time::sleep(backoff).await;
+    }
+}
+
+/// Reads one socket until it closes or a reconnect is asked for.
+async fn read_frames<S>(mut socket: S, shared: &Shared)
+where
+    S: futures::Stream<Item = Result<Message, tokio_tungstenite::tungstenite::Error>> + Unpin,
+{
+    loop {
+        tokio::select! {
+            frame = socket.next() => match frame {
+                Some(Ok(msg)) => {
+                    shared.heard();
+                    if let Message::Text(text) = msg {
+                        dispatch(&shared.subs, text.as_str());
+                    }
+                }
+                _ => {
+                    tracing::warn!("ComfyUI websocket closed");
+                    return;
+                }
+            },
+            _ = shared.kick.notified() => {
+                tracing::warn!("ComfyUI websocket silent too long: reconnecting");
+                return;
+            }
+        }
     }
 }
 
@@ -157,6 +222,7 @@ fn dispatch(subs: &Subscribers, text: &str) {
 /// Turns one message (`type`, `data`) into a [`WsEvent`], `None` for the ones a run ignores.
 pub fn parse_event(kind: &str, data: &Value) -> Option<WsEvent> {
     Some(match kind {
+        "execution_start" => WsEvent::Started,
         "progress" => WsEvent::Progress {
             value: data["value"].as_u64().unwrap_or(0),
             max: data["max"].as_u64().unwrap_or(0),

@@ -11,8 +11,8 @@ use serde_json::Value;
 use tracing::Instrument;
 
 use super::Host;
-use crate::comfy::run::{WaitSpec, from_history};
-use crate::comfy::{ComfyError, ImageRef, RunOutcome, wait_for_run};
+use crate::comfy::run::from_history;
+use crate::comfy::{ComfyError, ImageRef, RunOutcome};
 use crate::events::{EventError, EventOutcome, now_ms};
 use crate::lock::LockError;
 use crate::queue::Entry;
@@ -48,6 +48,9 @@ pub struct Prepared {
     /// An earlier attempt's prompt still queued or running in ComfyUI: waited for, not
     /// run again.
     pub adopt: Option<String>,
+    /// The normalized inputs as uploaded (name, PNG), kept to upload again should ComfyUI
+    /// restart and lose them.
+    pub inputs: Vec<(String, Vec<u8>)>,
 }
 
 /// An earlier attempt's run found in ComfyUI.
@@ -59,11 +62,11 @@ enum Earlier {
 }
 
 /// What ended a job early.
-struct Fail(FailureReason);
+pub(super) struct Fail(pub(super) FailureReason);
 
 /// Errors of the GPU part.
 #[derive(Debug, thiserror::Error)]
-enum RunError {
+pub(super) enum RunError {
     #[error(transparent)]
     Comfy(#[from] ComfyError),
     #[error(transparent)]
@@ -120,6 +123,14 @@ async fn finish(host: &Host, ctx: &Ctx, outcome: &str, scope: Scope) {
         tracing::warn!(job_id = %ctx.msg.job_id, error = %e, "XACK failed; the entry will be redelivered");
     }
     host.metrics.job(outcome, ctx.taken.elapsed());
+    if scope == Scope::Job {
+        let prompts: Vec<String> = (1..=ctx.attempt)
+            .map(|a| comfy_prompt_id(&ctx.msg.job_id, a))
+            .collect();
+        if let Err(e) = host.comfy.forget(&prompts).await {
+            tracing::debug!(error = %e, "could not drop the job's runs from ComfyUI's history");
+        }
+    }
 }
 
 /// Stage 1: from a stream entry to a job ready for the GPU; `None` when the job ended here.
@@ -139,11 +150,12 @@ pub async fn prepare(host: &Host, entry: Entry) -> Option<Prepared> {
 
 impl Ctx {
     /// The tracing span of this job's run.
-    fn span(&self) -> tracing::Span {
+    pub(super) fn span(&self) -> tracing::Span {
         tracing::info_span!("job", job_id = %self.msg.job_id, user_id = self.msg.user_id.0, attempt = self.attempt)
     }
 
-    /// Checks the delivery count, reports `started`, then gets the inputs ready.
+    /// Checks the delivery count, reports `claimed` (the job stays queued and cancellable
+    /// until the GPU begins it), then gets the inputs ready.
     async fn start(self, host: &Host, entry: &Entry) -> Option<Prepared> {
         if self.attempt > host.settings.max_deliveries {
             tracing::error!("delivered too often: dead-lettering and failing the job");
@@ -151,7 +163,7 @@ impl Ctx {
             self.fail(host, FailureReason::RedeliveryLimit).await;
             return None;
         }
-        if !self.event_says_go(host, JobEventKind::Started).await {
+        if !self.event_says_go(host, JobEventKind::Claimed).await {
             return None;
         }
         match self.ready(host).await {
@@ -176,44 +188,6 @@ async fn dead_letter(host: &Host, entry: &Entry, why: &str) -> bool {
             false
         }
     }
-}
-
-/// Stage 2: runs the job on ComfyUI under the GPU lock, then hands it to a background
-/// delivery (or failure) so the next job can start at once.
-pub async fn run_and_hand_off(host: &Rc<Host>, p: Prepared) {
-    let Prepared {
-        ctx,
-        graph,
-        output_node,
-        finished,
-        adopt,
-    } = p;
-    let prompt_id = comfy_prompt_id(&ctx.msg.job_id, ctx.attempt);
-    let result = match finished {
-        Some((pid, outcome)) => Ok((pid, outcome)),
-        None => {
-            ctx.run_or_adopt(host, &graph, &prompt_id, &output_node, adopt)
-                .instrument(ctx.span())
-                .await
-        }
-    };
-    host.gate.leave();
-    host.gate.enter();
-    let host2 = host.clone();
-    let span = ctx.span();
-    let handle = tokio::task::spawn_local(
-        async move {
-            host2.gate.wait_clear().await;
-            match result {
-                Ok((pid, outcome)) => ctx.deliver(&host2, &pid, &outcome).await,
-                Err(why) => ctx.fail(&host2, why).await,
-            }
-        }
-        .instrument(span),
-    );
-    let mut list = host.deliveries.borrow_mut();
-    list.retain(|h| !h.is_finished());
-    list.push(handle);
 }
 
 /// A refused event ends the whole job only when the job is already final; otherwise
@@ -253,9 +227,24 @@ async fn normalized(bytes: Vec<u8>, max_megapixels: u32) -> Result<Vec<u8>, Fail
     })
 }
 
+/// Uploads one input under `name` (overwriting), with retries; the name ComfyUI gave.
+pub(super) async fn upload(
+    host: &Host,
+    job_id: &str,
+    name: &str,
+    png: &[u8],
+) -> Result<String, ComfyError> {
+    host.settings
+        .retry
+        .run("upload", job_id, || {
+            host.comfy.upload_image(name, png.to_vec())
+        })
+        .await
+}
+
 /// A run that ended well a moment ago, with the websocket up, stands for the health check
 /// and saves a round trip between two jobs.
-fn fresh_run(host: &Host) -> bool {
+pub(super) fn fresh_run(host: &Host) -> bool {
     host.watcher.connected()
         && host
             .last_run_end
@@ -263,7 +252,7 @@ fn fresh_run(host: &Host) -> bool {
             .is_some_and(|t| t.elapsed() < Duration::from_secs(1))
 }
 
-fn reason_of(e: &RunError) -> FailureReason {
+pub(super) fn reason_of(e: &RunError) -> FailureReason {
     match e {
         RunError::Comfy(ComfyError::Validation(_)) => FailureReason::ComfyValidation,
         RunError::Comfy(ComfyError::Timeout) => FailureReason::Timeout,
@@ -281,7 +270,7 @@ impl Ctx {
 
     /// Sends an event; `true` when the edge says go on. Every other answer ends the job
     /// here (acked, or left pending when the api cannot be reached).
-    async fn event_says_go(&self, host: &Host, kind: JobEventKind) -> bool {
+    pub(super) async fn event_says_go(&self, host: &Host, kind: JobEventKind) -> bool {
         let name = kind.name();
         match host
             .events
@@ -318,9 +307,25 @@ impl Ctx {
 
     fn abandon(&self, host: &Host, what: &str, e: &EventError) {
         tracing::error!(event = what, error = %e, "api unreachable: leaving the entry pending for a later delivery");
+        self.give_back(host, "api unreachable");
+    }
+
+    /// Stops working on the job without settling it: the entry stays pending (no ack) and
+    /// another delivery — on this host or another — takes it up, finding any run of it in
+    /// ComfyUI's history.
+    pub(super) fn give_back(&self, host: &Host, why: &str) {
+        tracing::warn!(
+            why,
+            "giving the job back: its entry stays pending for a later delivery"
+        );
         release(host, &self.entry_id);
         host.retention.forget(self.msg.job_id.as_str());
         host.metrics.job("abandoned", self.taken.elapsed());
+    }
+
+    /// Acks and forgets the job's entry, deleting its files as `scope` says.
+    pub(super) async fn settle(&self, host: &Host, outcome: &str, scope: Scope) {
+        finish(host, self, outcome, scope).await;
     }
 
     /// Downloads and uploads the inputs, or finds an earlier attempt's finished run.
@@ -340,10 +345,13 @@ impl Ctx {
             Some(Earlier::Running(pid)) => (None, Some(pid)),
             None => (None, None),
         };
-        self.status(host, 0).await?;
-        let graph = match finished {
-            Some(_) => Value::Null,
-            None => self.graph(template, &self.inputs(host).await?)?,
+        let (graph, inputs) = match finished {
+            Some(_) => (Value::Null, Vec::new()),
+            None => {
+                let inputs = self.inputs(host).await?;
+                let names: Vec<String> = inputs.iter().map(|(n, _)| n.clone()).collect();
+                (self.graph(template, &names)?, inputs)
+            }
         };
         Ok(Prepared {
             ctx: self.clone_ctx(),
@@ -351,6 +359,7 @@ impl Ctx {
             output_node,
             finished,
             adopt,
+            inputs,
         })
     }
 
@@ -408,34 +417,8 @@ impl Ctx {
         None
     }
 
-    /// Waits for an adopted earlier run; runs the job itself when there is none or ComfyUI
-    /// lost it.
-    async fn run_or_adopt(
-        &self,
-        host: &Rc<Host>,
-        graph: &Value,
-        prompt_id: &str,
-        output_node: &str,
-        adopt: Option<String>,
-    ) -> Result<(String, RunOutcome), FailureReason> {
-        if let Some(pid) = adopt {
-            match self.run_once(host, graph, &pid, output_node, false).await {
-                Ok(outcome) => return Ok((pid, outcome)),
-                Err(RunError::Comfy(ComfyError::Lost)) => {
-                    tracing::warn!("the adopted run vanished from ComfyUI: running the job");
-                }
-                Err(e) => {
-                    tracing::error!(error = %e, "the adopted ComfyUI run failed");
-                    return Err(reason_of(&e));
-                }
-            }
-        }
-        let outcome = self.run_gpu(host, graph, prompt_id, output_node).await?;
-        Ok((prompt_id.to_owned(), outcome))
-    }
-
     /// Shows (or updates) the status message; 403 ends the job.
-    async fn status(&self, host: &Host, percent: u32) -> Result<(), Fail> {
+    pub(super) async fn status(&self, host: &Host, percent: u32) -> Result<(), Fail> {
         let text = text::progress(self.lang(), percent);
         let res = match self.status_msg.get() {
             Some(id) => host.tg.edit_text(self.msg.chat_id.0, id, &text).await,
@@ -457,8 +440,8 @@ impl Ctx {
 
     /// Downloads every input image from Telegram, checks and normalizes each
     /// ([`crate::input`]), then uploads the normalized PNGs to ComfyUI under the host's own
-    /// names ([`crate::retention::input_name`]).
-    async fn inputs(&self, host: &Host) -> Result<Vec<String>, Fail> {
+    /// names ([`crate::retention::input_name`]). Returns the names ComfyUI gave and the PNGs.
+    async fn inputs(&self, host: &Host) -> Result<Vec<(String, Vec<u8>)>, Fail> {
         let mut images = Vec::with_capacity(self.msg.file_ids.len());
         for file_id in &self.msg.file_ids {
             let bytes = host
@@ -468,101 +451,19 @@ impl Ctx {
                 .map_err(download_failure)?;
             images.push(normalized(bytes, host.settings.max_megapixels).await?);
         }
-        let mut names = Vec::with_capacity(images.len());
+        let mut named = Vec::with_capacity(images.len());
         for (i, png) in images.into_iter().enumerate() {
             let name = crate::retention::input_name(self.msg.job_id.as_str(), self.attempt, i);
-            let uploaded = host
-                .settings
-                .retry
-                .run("upload", self.msg.job_id.as_str(), || {
-                    host.comfy.upload_image(&name, png.clone())
-                })
+            let uploaded = upload(host, self.msg.job_id.as_str(), &name, &png)
                 .await
                 .map_err(|_| Fail(FailureReason::RetriesExhausted))?;
-            names.push(uploaded);
+            named.push((uploaded, png));
         }
-        Ok(names)
-    }
-
-    /// The GPU part with retries of transient failures.
-    async fn run_gpu(
-        &self,
-        host: &Rc<Host>,
-        graph: &Value,
-        prompt_id: &str,
-        output_node: &str,
-    ) -> Result<RunOutcome, FailureReason> {
-        let res = host
-            .settings
-            .retry
-            .run("comfy_run", self.msg.job_id.as_str(), || {
-                self.run_once(host, graph, prompt_id, output_node, true)
-            })
-            .await;
-        res.map_err(|e| {
-            tracing::error!(error = %e, "ComfyUI run failed");
-            reason_of(&e)
-        })
-    }
-
-    async fn run_once(
-        &self,
-        host: &Rc<Host>,
-        graph: &Value,
-        prompt_id: &str,
-        output_node: &str,
-        submit: bool,
-    ) -> Result<RunOutcome, RunError> {
-        let _gpu = host.lock.acquire(host.settings.lock_timeout).await?;
-        if !fresh_run(host) {
-            let up = host.comfy.healthy().await;
-            host.metrics.comfy_up(up);
-            if !up {
-                return Err(ComfyError::Unavailable("health check failed".into()).into());
-            }
-        }
-        let mut events = host.watcher.subscribe(prompt_id);
-        let began = Instant::now();
-        host.metrics.running(Some(self.msg.job_id.as_str()));
-        let result = self
-            .submit_and_wait(host, &mut events, graph, prompt_id, output_node, submit)
-            .await;
-        host.metrics.running(None);
-        host.watcher.unsubscribe(prompt_id);
-        host.metrics.comfy_run(began.elapsed());
-        if result.is_ok() {
-            host.last_run_end.set(Some(Instant::now()));
-        }
-        Ok(result?)
-    }
-
-    async fn submit_and_wait(
-        &self,
-        host: &Rc<Host>,
-        events: &mut tokio::sync::mpsc::UnboundedReceiver<crate::comfy::WsEvent>,
-        graph: &Value,
-        prompt_id: &str,
-        output_node: &str,
-        submit: bool,
-    ) -> Result<RunOutcome, ComfyError> {
-        if submit {
-            let submitted = host.comfy.submit(graph, prompt_id).await;
-            host.gate.leave();
-            submitted?;
-        }
-        let spec = WaitSpec {
-            prompt_id,
-            output_node: Some(output_node),
-            deadline: tokio::time::Instant::now() + host.settings.job_deadline,
-            reconcile_every: host.settings.reconcile,
-            check_first: !submit,
-        };
-        let progress = ProgressBar::new(host.clone(), self);
-        wait_for_run(&host.comfy, events, &spec, |v, m| progress.update(v, m)).await
+        Ok(named)
     }
 
     /// Stage 3: fetch the output, ask `delivering`, send it, report `succeeded`, ack.
-    async fn deliver(&self, host: &Host, prompt_id: &str, outcome: &RunOutcome) {
+    pub(super) async fn deliver(&self, host: &Host, prompt_id: &str, outcome: &RunOutcome) {
         let Some(image) = outcome.images.first() else {
             return self.fail(host, FailureReason::ComfyExecution).await;
         };
@@ -683,7 +584,7 @@ impl Ctx {
 }
 
 /// Edits the status message as a progress bar, at most once a second, in the background.
-struct ProgressBar {
+pub(super) struct ProgressBar {
     host: Rc<Host>,
     chat_id: i64,
     message_id: Option<i64>,
@@ -692,7 +593,7 @@ struct ProgressBar {
 }
 
 impl ProgressBar {
-    fn new(host: Rc<Host>, ctx: &Ctx) -> Self {
+    pub(super) fn new(host: Rc<Host>, ctx: &Ctx) -> Self {
         Self {
             host,
             chat_id: ctx.msg.chat_id.0,
@@ -702,7 +603,7 @@ impl ProgressBar {
         }
     }
 
-    fn update(&self, value: u64, max: u64) {
+    pub(super) fn update(&self, value: u64, max: u64) {
         let Some(message_id) = self.message_id else {
             return;
         };

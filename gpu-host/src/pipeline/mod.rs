@@ -1,11 +1,13 @@
 //! The host's main loop: three stages that keep the GPU busy.
 //!
-//! 1. **prepare** (one job ahead): claim a stale entry or read a new one, report `started`,
-//!    look for an earlier attempt's finished run, download the photo(s) and upload them to
-//!    ComfyUI — all while the previous job runs;
-//! 2. **run** (one at a time): under the GPU lock, health-check ComfyUI, queue the prompt and
-//!    wait for its end;
-//! 3. **deliver** (in the background, while the next job runs): fetch the output, ask
+//! 1. **prepare** (one job ahead of ComfyUI): claim a stale entry or read a new one, report
+//!    `claimed` (the job stays queued and cancellable), look for an earlier attempt's run,
+//!    download the photo(s), check and upload them — while other jobs run;
+//! 2. **in ComfyUI** ([`run`]): up to two of the host's prompts — the running one and the
+//!    next, waiting in ComfyUI's own queue so the GPU goes from one to the next without a
+//!    round trip; `started` is reported when ComfyUI begins a prompt, and a job cancelled
+//!    before that is taken out of ComfyUI's queue and never runs;
+//! 3. **deliver** (in the prompt's task, while the next one runs): fetch the output, ask
 //!    `delivering`, send it, report `succeeded`, `XACK`.
 //!
 //! Failures end in [`job::Ctx::fail`]: `failed` with a reason and the user's words, then the
@@ -14,18 +16,20 @@
 
 mod admit;
 mod job;
+mod run;
 
 use std::cell::{Cell, RefCell};
 use std::collections::{HashMap, HashSet};
-use std::rc::Rc;
+use std::rc::{Rc, Weak};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use tokio::sync::{Notify, mpsc, watch};
+use tokio::sync::{Semaphore, mpsc, watch};
 
+use crate::comfy::run::Patience;
 use crate::comfy::{ComfyClient, ComfyWatcher};
 use crate::events::EventsClient;
-use crate::lock::GpuLock;
+use crate::lock::{GpuLock, GpuLockGuard};
 use crate::metrics::{Identity, Metrics};
 use crate::queue::JobQueue;
 use crate::retention::Retention;
@@ -60,6 +64,9 @@ pub struct Settings {
     pub report_every: Duration,
     /// Grace period for the running job on shutdown.
     pub grace: Duration,
+    /// The watchdog's limits: websocket silence before a reconnect, ComfyUI not answering
+    /// before a run gives its job back.
+    pub patience: Patience,
 }
 
 /// Everything the stages share.
@@ -86,51 +93,14 @@ pub struct Host {
     pub retention: Retention,
     /// Entries this host holds (renewed by the heartbeat).
     pub held: RefCell<HashSet<String>>,
-    /// Background deliveries still running.
+    /// Prompts being followed and deliveries still running.
     pub deliveries: RefCell<Vec<tokio::task::JoinHandle<()>>>,
-    /// Keeps background work off the runtime while the next job is being queued.
-    pub gate: Gate,
+    /// The GPU lock while any of the host's prompts is in ComfyUI.
+    pub gpu: RefCell<Weak<GpuLockGuard>>,
     /// When the last ComfyUI run ended (a fresh run counts as a health check).
     pub last_run_end: Cell<Option<Instant>>,
     /// When each chat's status message was last edited (progress edits: ≤ 1 per second).
     pub last_edit: RefCell<HashMap<i64, Instant>>,
-}
-
-/// A "the GPU is between two jobs" flag: while it is set, the background stages (the next
-/// read, a delivery) wait — at most [`Gate::MAX_WAIT`] — so the single-threaded runtime
-/// spends those few milliseconds on queueing the next prompt.
-#[derive(Debug, Default)]
-pub struct Gate {
-    busy: Cell<bool>,
-    notify: Notify,
-}
-
-impl Gate {
-    /// Longest a background stage waits for the gate.
-    pub const MAX_WAIT: Duration = Duration::from_millis(50);
-
-    /// Closes the gate.
-    pub fn enter(&self) {
-        self.busy.set(true);
-    }
-
-    /// Opens the gate (idempotent).
-    pub fn leave(&self) {
-        if self.busy.replace(false) {
-            self.notify.notify_waiters();
-        }
-    }
-
-    /// Waits until the gate is open, or [`Gate::MAX_WAIT`].
-    pub async fn wait_clear(&self) {
-        let end = tokio::time::Instant::now() + Self::MAX_WAIT;
-        while self.busy.get() {
-            let opened = self.notify.notified();
-            if !self.busy.get() || tokio::time::timeout_at(end, opened).await.is_err() {
-                return;
-            }
-        }
-    }
 }
 
 impl Host {
@@ -184,6 +154,13 @@ impl Host {
         }
     }
 
+    /// Keeps `handle` (a prompt's task or a delivery) for the shutdown to wait on.
+    pub fn track(&self, handle: tokio::task::JoinHandle<()>) {
+        let mut list = self.deliveries.borrow_mut();
+        list.retain(|h| !h.is_finished());
+        list.push(handle);
+    }
+
     async fn wait_deliveries(&self) {
         loop {
             let next = self.deliveries.borrow_mut().pop();
@@ -225,7 +202,6 @@ async fn prepare_loop(host: Rc<Host>, tx: mpsc::Sender<Prepared>, mut stop: watc
         let Ok(permit) = tx.reserve().await else {
             return;
         };
-        host.gate.wait_clear().await;
         if *stop.borrow() || !host.wait_comfy(&mut stop).await {
             return;
         }
@@ -240,24 +216,25 @@ async fn prepare_loop(host: Rc<Host>, tx: mpsc::Sender<Prepared>, mut stop: watc
     }
 }
 
+/// Puts prepared jobs into ComfyUI, keeping at most [`run::IN_COMFY`] of them there: a
+/// place is taken before the next prepared job is received, so one more waits prepared.
 async fn run_loop(host: Rc<Host>, mut rx: mpsc::Receiver<Prepared>, stop: watch::Receiver<bool>) {
-    let mut next = rx.recv().await;
-    while let Some(prepared) = next.take() {
+    let places = Arc::new(Semaphore::new(run::IN_COMFY));
+    loop {
+        let Ok(place) = places.clone().acquire_owned().await else {
+            return;
+        };
+        let Some(prepared) = rx.recv().await else {
+            return;
+        };
         if *stop.borrow() {
             job::release(&host, &prepared.ctx.entry_id);
+            host.retention.forget(prepared.ctx.msg.job_id.as_str());
             tracing::info!(job_id = %prepared.ctx.msg.job_id, "stopping: leaving a prepared job pending");
-        } else {
-            job::run_and_hand_off(&host, prepared).await;
+            continue;
         }
-        next = match rx.try_recv() {
-            Ok(p) => Some(p),
-            Err(_) => {
-                host.gate.leave();
-                rx.recv().await
-            }
-        };
+        run::launch(&host, prepared, place).await;
     }
-    host.gate.leave();
 }
 
 async fn heartbeat(host: Rc<Host>) {
@@ -269,7 +246,9 @@ async fn heartbeat(host: Rc<Host>) {
             match host.queue.renew(&id).await {
                 Ok(true) => {}
                 Ok(false) => {
-                    tracing::warn!(entry = %id, "lost the claim on an entry to another host")
+                    tracing::warn!(entry = %id, "lost the claim on an entry to another host");
+                    // Its prompt, if still waiting in ComfyUI, is dropped (run::unwanted).
+                    host.held.borrow_mut().remove(&id);
                 }
                 Err(e) => tracing::warn!(entry = %id, error = %e, "heartbeat failed"),
             }

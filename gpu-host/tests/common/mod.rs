@@ -452,6 +452,10 @@ pub fn settings() -> Settings {
         read_block: Duration::from_millis(200),
         grace: Duration::from_secs(10),
         report_every: Duration::from_millis(300),
+        patience: gpu_host::comfy::run::Patience {
+            silence: Duration::from_secs(2),
+            unreachable: Duration::from_secs(3),
+        },
     }
 }
 
@@ -579,7 +583,7 @@ impl World {
             retention,
             held: RefCell::default(),
             deliveries: RefCell::default(),
-            gate: Default::default(),
+            gpu: Default::default(),
             last_run_end: Default::default(),
             last_edit: Default::default(),
             settings,

@@ -666,7 +666,11 @@ fn queue_json(st: &State) -> Value {
 fn ids_to_delete(v: &Value) -> Vec<String> {
     v["delete"]
         .as_array()
-        .map(|a| a.iter().filter_map(|x| x.as_str().map(str::to_owned)).collect())
+        .map(|a| {
+            a.iter()
+                .filter_map(|x| x.as_str().map(str::to_owned))
+                .collect()
+        })
         .unwrap_or_default()
 }
 
