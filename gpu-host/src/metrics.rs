@@ -223,6 +223,11 @@ impl Metrics {
         self.comfy_up.store(up, Ordering::Relaxed);
     }
 
+    /// What the next heartbeat says about ComfyUI.
+    pub fn heartbeat_comfy_up(&self) -> bool {
+        self.comfy_up.load(Ordering::Relaxed)
+    }
+
     /// ComfyUI run time divided by uptime.
     pub fn busy_ratio(&self) -> f64 {
         let up = self.started.elapsed().as_micros().max(1) as f64;

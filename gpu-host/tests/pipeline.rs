@@ -779,3 +779,198 @@ async fn final_jobs_leave_no_photo_on_the_comfyui_host() {
     assert_eq!(files_in(&output), ["ComfyUI_00001_.png", "qwen_edit"]);
     w.cleanup().await;
 }
+
+/// A user of its own, with credits, and a job message of theirs.
+async fn other_user(w: &World, user: i64, job_id: &str) -> qwen_contract::JobMessage {
+    let body = serde_json::json!({"telegram_id": user, "first_name": "U", "language_code": "en"});
+    let (status, answer) = w.api.call("POST", "/api/users/", Some(body)).await;
+    assert!(status == 200 || status == 201, "register: {answer}");
+    let credit = serde_json::json!({"amount": 100, "reason": "test"});
+    let path = format!("/api/balance/{user}/adjust");
+    let (status, answer) = w.api.call("POST", &path, Some(credit)).await;
+    assert_eq!(status, 201, "credit: {answer}");
+    let mut msg = job(job_id, &format!("file-{job_id}"), "en");
+    msg.user_id = qwen_contract::UserId(user);
+    msg.chat_id = qwen_contract::ChatId(user);
+    w.tg.add_file(&msg.file_ids[0], TINY_PNG.to_vec());
+    msg
+}
+
+async fn wait_for(what: &str, mut ok: impl AsyncFnMut() -> bool) {
+    let end = std::time::Instant::now() + WAIT;
+    while !ok().await {
+        assert!(std::time::Instant::now() < end, "timed out waiting: {what}");
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+}
+
+/// Job A runs; user 2's job B waits inside ComfyUI's queue (position 1) and user 3's job C
+/// is prepared on the host (position 2). Until the GPU begins a job it is `queued` at the
+/// edge; both owners cancel: B's prompt is deleted from ComfyUI's queue, C never reaches
+/// ComfyUI, neither runs nor is delivered, both are refunded, and A is delivered.
+#[tokio::test(flavor = "current_thread")]
+async fn jobs_waiting_in_comfy_or_prepared_are_cancelled_and_never_run() {
+    let w = World::start().await;
+    w.comfy.set_run_time(Duration::from_secs(3));
+    let host = w.host("host-a", settings()).await;
+    w.submit("job-a", "en").await;
+    for (user, id) in [(7002, "job-b"), (7003, "job-c")] {
+        let msg = other_user(&w, user, id).await;
+        w.api.add(&msg).await;
+        push(&w.names, &msg).await;
+    }
+    let pid = |id: &str| comfy_prompt_id(&id.into(), 1);
+    let (a, b, c) = with_host(host, async {
+        wait_for("A runs, B waits in ComfyUI, C is claimed", async || {
+            w.comfy.runs().len() == 1
+                && w.comfy.prompts().len() == 2
+                && w.api.events("job-c").iter().any(|e| e.0 == "claimed")
+        })
+        .await;
+        for id in ["job-b", "job-c"] {
+            let s = w.api.job(id).await;
+            assert_eq!(
+                (s.status.as_str(), s.attempt),
+                ("queued", 1),
+                "{id} waits: {s:?}"
+            );
+        }
+        assert_eq!(w.api.job("job-a").await.status, "running");
+        w.api.cancel("job-b").await;
+        w.api.cancel("job-c").await;
+        let a = w.api.wait_final("job-a", WAIT).await;
+        wait_for("B and C settled on the host", async || {
+            pending(&w.names).await == 0
+        })
+        .await;
+        (a, w.api.job("job-b").await, w.api.job("job-c").await)
+    })
+    .await;
+    assert_eq!(a.status, "succeeded");
+    for s in [&b, &c] {
+        assert_eq!((s.status.as_str(), s.refunds), ("cancelled", 1), "{s:?}");
+    }
+    let ran: Vec<String> = w.comfy.runs().iter().map(|r| r.prompt_id.clone()).collect();
+    assert_eq!(ran, [pid("job-a")], "only A ever ran");
+    assert!(
+        w.comfy.deleted().contains(&pid("job-b")),
+        "B's prompt left ComfyUI's queue"
+    );
+    assert!(
+        !w.comfy
+            .prompts()
+            .iter()
+            .any(|p| p.prompt_id == pid("job-c")),
+        "C never reached ComfyUI"
+    );
+    for id in ["job-b", "job-c"] {
+        assert!(
+            !w.api.events(id).iter().any(|e| e.0 == "started"),
+            "{id} never started: {:?}",
+            w.api.events(id)
+        );
+    }
+    let photos = w.tg.calls_of("sendPhoto");
+    assert_eq!(photos.len(), 1, "only A's photo was sent");
+    w.cleanup().await;
+}
+
+/// While job A runs, job B's prompt is already in ComfyUI's queue, so ComfyUI begins it
+/// the moment A ends (no round trip through the host between the two); `started` of each
+/// is reported when ComfyUI begins it, not when the host prepares it.
+#[tokio::test(flavor = "current_thread")]
+async fn the_next_prompt_waits_inside_comfy_and_starts_when_the_gpu_does() {
+    let w = World::start().await;
+    w.comfy.set_run_time(Duration::from_millis(1500));
+    let host = w.host("host-a", settings()).await;
+    for id in ["job-1", "job-2", "job-3"] {
+        w.submit(id, "en").await;
+    }
+    with_host(host, async {
+        for id in ["job-1", "job-2", "job-3"] {
+            w.api.wait_final(id, WAIT).await;
+        }
+    })
+    .await;
+    let runs = w.comfy.runs();
+    let prompts = w.comfy.prompts();
+    assert_eq!(runs.len(), 3);
+    for pair in runs.windows(2) {
+        let next = prompts
+            .iter()
+            .find(|p| p.prompt_id == pair[1].prompt_id)
+            .expect("the next prompt was posted");
+        let prev_end = pair[0].finished.expect("the run ended");
+        assert!(
+            next.submitted < prev_end,
+            "the next prompt was in ComfyUI before the previous run ended"
+        );
+    }
+    for (i, id) in ["job-1", "job-2", "job-3"].iter().enumerate() {
+        let started = w.api.event_time(id, "started").expect("started reported");
+        assert!(
+            started >= runs[i].started,
+            "{id}: started is reported once ComfyUI begins the run, not before"
+        );
+        assert_eq!(w.api.job(id).await.status, "succeeded");
+    }
+    w.cleanup().await;
+}
+
+/// The websocket goes silent mid-run without closing (ComfyUI sends no pings): with the
+/// `/history` timer far away, the watchdog notices the silence, opens a new socket and the
+/// run ends as it should.
+#[tokio::test(flavor = "current_thread")]
+async fn a_silent_websocket_is_replaced_and_the_run_still_ends() {
+    let w = World::start().await;
+    w.comfy.set_run_time(Duration::from_millis(3000));
+    w.comfy.push_behaviour(Behaviour::MuteWebsocket);
+    let mut s = settings();
+    s.reconcile = Duration::from_secs(600);
+    s.patience.silence = Duration::from_millis(800);
+    let host = w.host("host-a", s).await;
+    w.submit("job-mute", "en").await;
+    let state = with_host(host, w.api.wait_final("job-mute", WAIT)).await;
+    assert_eq!(state.status, "succeeded");
+    assert!(w.comfy.ws_connects() >= 2, "the silent socket was replaced");
+    assert_eq!(w.tg.calls_of("sendPhoto").len(), 1);
+    w.cleanup().await;
+}
+
+/// ComfyUI stops answering mid-run for longer than the host's patience: the job is given
+/// back (not failed, not refunded), the host reports ComfyUI down and takes nothing; once
+/// ComfyUI answers again the finished run is found in its history and delivered once.
+#[tokio::test(flavor = "current_thread")]
+async fn comfy_gone_mid_run_gives_the_job_back_and_it_is_delivered_later() {
+    let w = World::start().await;
+    w.comfy.set_run_time(Duration::from_millis(2500));
+    let host = w.host("host-a", settings()).await;
+    let metrics = host.metrics.clone();
+    w.submit("job-gone", "en").await;
+    let state = with_host(host, async {
+        wait_for("the run began", async || w.comfy.runs().len() == 1).await;
+        w.comfy.set_up(false).await;
+        wait_for("the job given back", async || {
+            metrics.jobs("abandoned") == 1
+        })
+        .await;
+        assert!(
+            !metrics.heartbeat_comfy_up(),
+            "the host reports ComfyUI down"
+        );
+        let s = w.api.job("job-gone").await;
+        assert_eq!(
+            (s.status.as_str(), s.refunds),
+            ("running", 0),
+            "not burned: {s:?}"
+        );
+        w.comfy.set_up(true).await;
+        w.api.wait_final("job-gone", WAIT).await
+    })
+    .await;
+    assert_eq!((state.status.as_str(), state.refunds), ("succeeded", 0));
+    assert!(!w.api.events("job-gone").iter().any(|e| e.0 == "failed"));
+    assert_eq!(w.comfy.runs().len(), 1, "the run was not repeated");
+    assert_eq!(w.tg.calls_of("sendPhoto").len(), 1);
+    w.cleanup().await;
+}

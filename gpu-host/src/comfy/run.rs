@@ -57,6 +57,14 @@ impl Default for Patience {
     }
 }
 
+/// How often the watchdog looks at the socket's silence: a quarter of the limit.
+fn watchdog_interval(p: Patience) -> tokio::time::Interval {
+    let every = (p.silence / 4).max(Duration::from_millis(25));
+    let mut i = tokio::time::interval_at(Instant::now() + every, every);
+    i.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    i
+}
+
 /// Where a prompt stood when [`Watch::started`] returned.
 #[derive(Debug)]
 pub enum Phase {
@@ -82,6 +90,7 @@ pub struct Watch<'a> {
     prompt_id: &'a str,
     output_node: Option<&'a str>,
     tick: tokio::time::Interval,
+    dog: tokio::time::Interval,
     patience: Patience,
     seen: Seen,
     unreachable_since: Option<Instant>,
@@ -105,6 +114,7 @@ impl<'a> Watch<'a> {
             prompt_id,
             output_node,
             tick: tokio::time::interval_at(Instant::now() + every, every),
+            dog: watchdog_interval(Patience::default()),
             patience: Patience::default(),
             seen: Seen::default(),
             unreachable_since: None,
@@ -117,6 +127,7 @@ impl<'a> Watch<'a> {
     pub fn guarded(mut self, watcher: &'a ComfyWatcher, patience: Patience) -> Self {
         self.watcher = Some(watcher);
         self.patience = patience;
+        self.dog = watchdog_interval(patience);
         self
     }
 
@@ -189,16 +200,17 @@ impl<'a> Watch<'a> {
         if std::mem::take(&mut self.check_now) {
             return Step::Check;
         }
-        tokio::select! {
-            ev = self.events.recv(), if !self.events.is_closed() => match ev {
-                Some(WsEvent::Reconnected) | None => Step::Check,
-                Some(ev) => Step::Event(ev),
-            },
-            _ = self.tick.tick() => {
-                self.watchdog();
-                Step::Check
+        loop {
+            tokio::select! {
+                ev = self.events.recv(), if !self.events.is_closed() => return match ev {
+                    Some(WsEvent::Reconnected) | None => Step::Check,
+                    Some(ev) => Step::Event(ev),
+                },
+                _ = self.tick.tick() => return Step::Check,
+                // A replaced socket is announced as `Reconnected`, which checks.
+                _ = self.dog.tick() => self.watchdog(),
+                _ = tokio::time::sleep_until(deadline) => return Step::Deadline,
             }
-            _ = tokio::time::sleep_until(deadline) => Step::Deadline,
         }
     }
 

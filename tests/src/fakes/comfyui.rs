@@ -71,6 +71,9 @@ pub enum Behaviour {
     Fail500,
     /// Halfway through the run, every websocket is closed; the run goes on.
     DropWebsocket,
+    /// Halfway through the run, every open websocket goes silent without closing (a
+    /// half-open connection): no frame reaches it any more. Sockets opened later work.
+    MuteWebsocket,
     /// Halfway through the run, the server dies (history and queue lost) and comes back
     /// after the given time.
     Crash(Duration),
@@ -85,6 +88,8 @@ pub struct PromptRecord {
     pub client_id: String,
     /// The graph.
     pub graph: Value,
+    /// When it was accepted.
+    pub submitted: Instant,
 }
 
 /// One run the fake executed (or began).
@@ -126,6 +131,8 @@ struct State {
     runs: Vec<RunRecord>,
     interrupts: Vec<Option<String>>,
     deleted: Vec<String>,
+    muted: Vec<(String, mpsc::UnboundedSender<Message>)>,
+    ws_connects: u64,
     interrupt: bool,
     number: u64,
     file_no: u64,
@@ -270,6 +277,11 @@ impl FakeComfy {
     /// `POST /interrupt` calls (their `prompt_id`, if any).
     pub fn interrupts(&self) -> Vec<Option<String>> {
         self.inner.lock().interrupts.clone()
+    }
+
+    /// How many websockets were opened so far.
+    pub fn ws_connects(&self) -> u64 {
+        self.inner.lock().ws_connects
     }
 
     /// Prompt ids named in `POST /queue {"delete": [...]}` calls so far.
@@ -580,6 +592,7 @@ fn post_prompt(inner: &Inner, body: &[u8]) -> Resp {
         prompt_id: prompt_id.clone(),
         client_id: client_id.clone(),
         graph: graph.clone(),
+        submitted: Instant::now(),
     };
     st.prompts.push(record);
     st.queue.push_back(Queued {
@@ -809,6 +822,7 @@ async fn run_socket(
         let hello = json!({"type": "status", "data": {"status": {"exec_info": {"queue_remaining": remaining}}, "sid": client_id}});
         let _ = tx.send(Message::Text(hello.to_string().into()));
         st.sockets.push((client_id, tx));
+        st.ws_connects += 1;
     }
     loop {
         tokio::select! {
@@ -1067,6 +1081,10 @@ async fn run_op(inner: &Arc<Inner>, job: &Queued, node: &str, class: &str) -> Op
         if done * 2 >= slices && done * 2 < slices + 2 {
             match &job.behaviour {
                 Behaviour::DropWebsocket => st.sockets.clear(),
+                Behaviour::MuteWebsocket => {
+                    let open = std::mem::take(&mut st.sockets);
+                    st.muted.extend(open);
+                }
                 Behaviour::Crash(d) => return OpEnd::Crash(*d),
                 _ => {}
             }
