@@ -52,3 +52,21 @@ pub async fn stream_jobs(stream: &str) -> Vec<String> {
         .filter_map(|id| id.get::<String>(qwen_core::contract::JOB_FIELD))
         .collect()
 }
+
+/// Whether `key` exists in the shared Redis.
+///
+/// # Panics
+/// When Redis cannot be reached (test setup).
+pub async fn key_exists(key: &str) -> bool {
+    let client = redis::Client::open(redis_url()).unwrap_or_else(|e| panic!("redis url: {e}"));
+    let mut conn = client
+        .get_multiplexed_async_connection()
+        .await
+        .unwrap_or_else(|e| panic!("redis: {e}"));
+    let n: i64 = redis::cmd("EXISTS")
+        .arg(key)
+        .query_async(&mut conn)
+        .await
+        .unwrap_or_else(|e| panic!("EXISTS: {e}"));
+    n == 1
+}

@@ -290,3 +290,74 @@ async fn a_signature_made_for_one_job_is_refused_on_another_and_on_heartbeats() 
     );
     f.cleanup().await;
 }
+
+/// `claimed` fences older attempts out but leaves the job `queued` — with its position and
+/// its Cancel — until the same attempt reports `started` (the GPU began it), which makes it
+/// `running` with `started_at` then. A cancel in between refunds it and deletes its queued
+/// marker (what the host watches); the host's repeated `claimed` is then told to stop.
+#[tokio::test]
+async fn claimed_keeps_the_job_queued_and_cancellable_until_started() {
+    let f = ApiFixture::start("events_claimed").await;
+    let id = job(&f, 731).await;
+    let (s, r) = f.event(&id, 1, "gpu-a", JobEventKind::Claimed).await;
+    assert_eq!(
+        (s, r["proceed"].as_bool(), r["status"].as_str()),
+        (200, Some(true), Some("queued"))
+    );
+    let (_, got) = f.call("GET", &format!("/api/jobs/{id}"), None).await;
+    assert_eq!(
+        (got["status"].as_str(), got["started_at"].as_i64()),
+        (Some("queued"), None)
+    );
+    let (s, r) = f.event(&id, 1, "gpu-b", JobEventKind::Claimed).await;
+    assert_eq!(
+        (s, r["proceed"].as_bool()),
+        (200, Some(false)),
+        "same attempt, other host: {r}"
+    );
+    let (s, r) = f.event(&id, 1, "gpu-b", JobEventKind::Started).await;
+    assert_eq!(
+        (s, r["proceed"].as_bool()),
+        (200, Some(false)),
+        "only the claiming host starts it: {r}"
+    );
+    let (s, r) = f.event(&id, 1, "gpu-a", JobEventKind::Started).await;
+    assert_eq!(
+        (s, r["status"].as_str(), r["proceed"].as_bool()),
+        (200, Some("running"), Some(true))
+    );
+    let (_, got) = f.call("GET", &format!("/api/jobs/{id}"), None).await;
+    assert!(
+        got["started_at"].as_i64().is_some(),
+        "started_at is the GPU's start: {got}"
+    );
+
+    let other = job(&f, 732).await;
+    let marker = qwen_core::jobs::marker_key(&f.stream(), &other);
+    let exists = testkit::redis_util::key_exists;
+    assert!(exists(&marker).await, "a new job has its marker");
+    f.event(&other, 1, "gpu-a", JobEventKind::Claimed).await;
+    assert!(exists(&marker).await, "claimed keeps it");
+    let (s, body) = f
+        .call("POST", &format!("/api/jobs/{other}/cancel"), None)
+        .await;
+    assert_eq!(
+        (s, body["job"]["status"].as_str()),
+        (200, Some("cancelled")),
+        "{body}"
+    );
+    assert_eq!(f.balance(732).await, 100, "refunded");
+    assert!(!exists(&marker).await, "the cancel deleted the marker");
+    let (s, r) = f.event(&other, 1, "gpu-a", JobEventKind::Claimed).await;
+    assert_eq!(
+        (s, r["proceed"].as_bool(), r["status"].as_str()),
+        (200, Some(false), Some("cancelled"))
+    );
+    let (s, r) = f.event(&other, 1, "gpu-a", JobEventKind::Started).await;
+    assert_eq!(
+        (s, r["proceed"].as_bool()),
+        (200, Some(false)),
+        "a cancelled job never starts"
+    );
+    f.cleanup().await;
+}

@@ -280,7 +280,10 @@ impl Ctx {
             Ok(EventOutcome::Accepted(r)) if r.proceed => true,
             Ok(EventOutcome::Accepted(r)) => {
                 tracing::info!(event = name, status = %r.status, "edge says stop: acking");
-                let scope = if r.status.is_final() {
+                // Final, or an older attempt was granted the delivery (its host fetched the
+                // photo before asking, and no other attempt may deliver): nobody needs the
+                // job's files any more. Otherwise another attempt owns the job.
+                let scope = if r.status.is_final() || r.attempt < self.attempt {
                     Scope::Job
                 } else {
                     Scope::Attempt
