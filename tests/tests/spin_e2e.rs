@@ -1264,3 +1264,91 @@ async fn the_cap_signed_stream_entries_and_bound_signatures_hold_inside_spin() {
     assert_eq!(other["status"], "queued", "{other}");
     edge.assert_no_secrets_in_logs(&[]);
 }
+
+/// Places a bot job for `user` with photo `file` and returns its id.
+async fn bot_job(edge: &Edge, user: i64, file: &str) -> String {
+    edge.tg.add_file(file, TINY_PNG.to_vec());
+    edge.start_user(user).await;
+    edge.send(&callback(edge.update_id(), user, "preset:anime", 1))
+        .await;
+    edge.send(&photo(edge.update_id(), 20, user, file, None))
+        .await;
+    edge.send(&callback(edge.update_id(), user, "go", 2)).await;
+    let jobs = edge.jobs(user).await;
+    assert_eq!(jobs.len(), 1, "{jobs:?}");
+    jobs[0]["id"].as_str().expect("job id").to_owned()
+}
+
+/// Three users inside the real runtime with a real gpu-host: while the first user's edit
+/// runs, the second's waits inside ComfyUI's queue (position 1) and the third's is prepared
+/// on the host (position 2). Both see their job as waiting, press ❌ Cancel in Telegram, get
+/// their credits back, and neither job ever runs or sends anything; the first is delivered.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn jobs_waiting_for_the_gpu_are_cancelled_from_telegram_and_never_run() {
+    let Some(spin) = testkit::spin::spin_for_test(
+        "jobs_waiting_for_the_gpu_are_cancelled_from_telegram_and_never_run",
+    ) else {
+        return;
+    };
+    let edge = Edge::start(&spin, &[]).await;
+    let comfy = FakeComfy::start().await;
+    comfy.set_run_time(Duration::from_secs(4));
+    let mut host = edge.gpu_host(&comfy);
+    let (first, second, third) = (4901, 4902, 4903);
+    let running = bot_job(&edge, first, "Q-PHOTO-1").await;
+    let waiting = bot_job(&edge, second, "Q-PHOTO-2").await;
+    let prepared = bot_job(&edge, third, "Q-PHOTO-3").await;
+    let end = Instant::now() + Duration::from_secs(30);
+    while comfy.prompts().len() < 2 || comfy.runs().is_empty() {
+        assert!(
+            Instant::now() < end,
+            "two prompts in ComfyUI\n{}",
+            host.log()
+        );
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    for (user, id) in [(second, &waiting), (third, &prepared)] {
+        let (_, job) = edge.api("GET", &format!("/api/jobs/{id}"), None).await;
+        assert_eq!(
+            job["status"], "queued",
+            "user {user} sees the job waiting: {job}"
+        );
+        assert!(
+            !edge.texts(user).iter().any(|t| t.contains('⏳')),
+            "no progress bar for a job the GPU has not begun: {:?}",
+            edge.texts(user)
+        );
+        edge.send(&callback(
+            edge.update_id(),
+            user,
+            &format!("cancel:{id}"),
+            3,
+        ))
+        .await;
+        assert_eq!(edge.balance(user).await, 100, "user {user} refunded");
+    }
+    let job = edge.wait_job_final(&running).await;
+    assert_eq!(job["status"], "succeeded", "{job}\n{}", host.log());
+    tokio::time::sleep(Duration::from_secs(2)).await;
+    for id in [&waiting, &prepared] {
+        let (_, job) = edge.api("GET", &format!("/api/jobs/{id}"), None).await;
+        assert_eq!(
+            (job["status"].as_str(), job["started_at"].as_i64()),
+            (Some("cancelled"), None),
+            "{job}"
+        );
+    }
+    let ran: Vec<String> = comfy.runs().iter().map(|r| r.prompt_id.clone()).collect();
+    assert_eq!(
+        ran.len(),
+        1,
+        "only the first job ran: {ran:?}\n{}",
+        host.log()
+    );
+    let photos = edge.tg.calls_of("sendPhoto");
+    assert_eq!(photos.len(), 1, "{photos:?}");
+    assert_eq!(photos[0].chat_id(), Some(first));
+    host.stop(Duration::from_secs(10));
+    edge.assert_no_secrets_in_logs(&[("the gpu-host log", host.log())]);
+}
