@@ -18,9 +18,8 @@ use std::time::{Duration, Instant};
 const READY_TIMEOUT: Duration = Duration::from_secs(120);
 
 /// How to install the genuine ComfyUI where the tests look for it.
-pub const INSTALL_HINT: &str = "install it with `bash ../shared/tools/comfyui/install.sh \
-     ~/.cache/qwen-edit-bot/comfyui-0.33.0` (about 4 minutes and 7 GB) or point COMFYUI_DIR \
-     at an install; .ci/run does this";
+pub const INSTALL_HINT: &str = "install ComfyUI 0.33.0 there (`comfyui/main.py` and `venv/`) \
+     as .ci/run does, about 4 minutes and 7 GB, or point COMFYUI_DIR at an install";
 
 /// Where the genuine ComfyUI is looked for: `COMFYUI_DIR`, else the cache directory.
 pub fn install_dir() -> PathBuf {

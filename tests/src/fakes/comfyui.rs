@@ -477,10 +477,10 @@ async fn upload(inner: &Inner, content_type: &str, body: Bytes) -> Resp {
             &json!({"name": asked, "subfolder": "", "type": "input"}),
         );
     };
-    if let Some((input, _)) = &st.dirs {
-        if std::fs::write(input.join(&name), &bytes).is_err() {
-            return reply(500, Some("text/plain; charset=utf-8"), SERVER_ERROR);
-        }
+    if let Some((input, _)) = &st.dirs
+        && std::fs::write(input.join(&name), &bytes).is_err()
+    {
+        return reply(500, Some("text/plain; charset=utf-8"), SERVER_ERROR);
     }
     st.uploads.insert(name.clone(), bytes);
     drop(st);
@@ -1316,4 +1316,50 @@ fn finish_run(
     send_to(&mut st, &job.client_id, done);
     drop(st);
     mark_run(inner, pid, outcome, true);
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Queues `n` prompts of a model-free graph at once and returns the gaps between their
+    /// runs (next start − previous end).
+    async fn gaps(fake: &FakeComfy, n: usize) -> Vec<Duration> {
+        let graph = json!({"1": {"class_type": "ImageScale", "inputs": {}},
+            "2": {"class_type": "SaveImage", "inputs": {"images": ["1", 0], "filename_prefix": "t"}}});
+        let client = reqwest::Client::new();
+        for _ in 0..n {
+            let body = json!({"prompt": graph, "client_id": "t"});
+            let resp = client
+                .post(format!("{}/prompt", fake.url()))
+                .json(&body)
+                .send()
+                .await
+                .expect("POST /prompt");
+            assert_eq!(resp.status(), 200);
+        }
+        let runs = fake.wait_runs_finished(n, Duration::from_secs(10)).await;
+        runs.windows(2)
+            .map(|p| p[1].started - p[0].finished.expect("finished"))
+            .collect()
+    }
+
+    #[tokio::test]
+    async fn housekeeping_pauses_between_prompts_only_when_due() {
+        let fake = FakeComfy::start().await;
+        fake.set_run_time(Duration::from_millis(20));
+        fake.set_housekeeping(Duration::from_millis(150), Duration::from_millis(100));
+        let with = gaps(&fake, 4).await;
+        // The first run is due at once; the next ones come before `every` has passed, until
+        // a later one ends after it.
+        assert!(with[0] >= Duration::from_millis(100), "{with:?}");
+        assert!(with[1] < Duration::from_millis(50), "{with:?}");
+        let off = FakeComfy::start().await;
+        off.set_run_time(Duration::from_millis(20));
+        let without = gaps(&off, 3).await;
+        assert!(
+            without.iter().all(|g| *g < Duration::from_millis(50)),
+            "{without:?}"
+        );
+    }
 }
