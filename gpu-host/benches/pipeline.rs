@@ -7,7 +7,11 @@
 //! * added latency of a job = (run start − when the GPU became free for it: the previous
 //!   run's end, or the push for the first job) + (`succeeded` accepted by the api − run end):
 //!   everything the host adds around the GPU time, the photo's delivery included;
-//! * peak RSS = `VmHWM` of the host process.
+//! * peak RSS = `VmHWM` of the host process;
+//! * gap = next run's start − previous run's end, from the fake's own run records: how long
+//!   the GPU stood idle between two prompts (a host that submits the next prompt only once
+//!   the previous ended shows its reaction time here, and the fake's between-prompt
+//!   housekeeping, modelled as ComfyUI's with the gc-freeze start-up tweak, is part of it).
 
 #[path = "../tests/common/mod.rs"]
 mod common;
@@ -20,6 +24,9 @@ use qwen_contract::comfy_prompt_id;
 
 const JOBS: usize = 200;
 const RUN_TIME: Duration = Duration::from_millis(200);
+/// ComfyUI's between-prompt collection: every 10 s, about 2 ms with the GC frozen at start
+/// (`deploy/comfyui/sitecustomize.py`; 0.3-0.4 s without it).
+const HOUSEKEEPING: (Duration, Duration) = (Duration::from_secs(10), Duration::from_millis(2));
 /// For all the jobs together: a stuck host ends the bench instead of stalling it.
 const DEADLINE: Duration = Duration::from_secs(180);
 
@@ -95,6 +102,7 @@ async fn bench() {
     let w = World::start_with_db_in(&parent).await;
     w.comfy.set_run_time(RUN_TIME);
     w.comfy.set_steps(4);
+    w.comfy.set_housekeeping(HOUSEKEEPING.0, HOUSEKEEPING.1);
     // Retention on, as in production: ComfyUI's files on the same fast disk as the database.
     let files = tempfile::tempdir_in(&parent).expect("comfy dirs");
     let (input, output) = (files.path().join("input"), files.path().join("output"));
@@ -205,4 +213,26 @@ fn report(w: &World, ids: &[String], pushed: Instant, rss: f64) {
         percentile(&added, 0.99)
     );
     println!("bench: peak_rss_mb = {rss:.1}");
+    let mut gaps = run_gaps(&runs);
+    gaps.sort_by(|a, b| a.total_cmp(b));
+    println!(
+        "bench: pipeline_gap_p50_ms = {:.2}",
+        percentile(&gaps, 0.50)
+    );
+    println!(
+        "bench: pipeline_gap_max_ms = {:.2}",
+        gaps.last().copied().unwrap_or(0.0)
+    );
+}
+
+/// Next run's start − previous run's end (ms) over the fake's finished runs, in start order.
+fn run_gaps(runs: &[testkit::fakes::comfyui::RunRecord]) -> Vec<f64> {
+    let mut done: Vec<_> = runs
+        .iter()
+        .filter_map(|r| r.finished.map(|f| (r.started, f)))
+        .collect();
+    done.sort_by_key(|(s, _)| *s);
+    done.windows(2)
+        .map(|p| p[1].0.saturating_duration_since(p[0].1).as_secs_f64() * 1000.0)
+        .collect()
 }

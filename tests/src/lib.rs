@@ -11,6 +11,7 @@ pub mod clock;
 pub mod edge;
 pub mod fakes;
 pub mod fixture;
+pub mod genuine;
 pub mod kv;
 pub mod load;
 pub mod payments;

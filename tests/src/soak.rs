@@ -12,6 +12,7 @@ use serde_json::json;
 
 use crate::edge::Edge;
 use crate::fakes::comfyui::{FakeComfy, TINY_PNG};
+use crate::genuine::GenuineComfy;
 use crate::spin::GpuHost;
 
 /// How a soak run goes.
@@ -169,7 +170,7 @@ impl Running {
     fn url(&self) -> String {
         match self {
             Running::Fake(f) => f.url(),
-            Running::Genuine(g) => g.url.clone(),
+            Running::Genuine(g) => g.url(),
         }
     }
 }
@@ -182,7 +183,9 @@ async fn start_comfy(which: &Comfy, cfg: &SoakConfig, dirs: &ComfyDirs) -> Runni
             comfy.set_dirs(&dirs.input, &dirs.output);
             Running::Fake(comfy)
         }
-        Comfy::Genuine(install) => Running::Genuine(GenuineComfy::start(install, dirs).await),
+        Comfy::Genuine(install) => {
+            Running::Genuine(GenuineComfy::start(install, &dirs.input, &dirs.output).await)
+        }
     }
 }
 
@@ -235,66 +238,6 @@ pub async fn run_with(spin: &Path, cfg: &SoakConfig, which: &Comfy) -> SoakFigur
     gpu.stop(Duration::from_secs(5));
     drop(comfy);
     figures
-}
-
-/// The genuine ComfyUI as a child process (killed when dropped), on CPU, loopback only, with
-/// its input and output directories where the soak counts files.
-struct GenuineComfy {
-    child: std::process::Child,
-    url: String,
-}
-
-impl GenuineComfy {
-    async fn start(install: &Path, dirs: &ComfyDirs) -> GenuineComfy {
-        let port = std::net::TcpListener::bind("127.0.0.1:0")
-            .and_then(|l| l.local_addr())
-            .map(|a| a.port())
-            .unwrap_or_else(|e| panic!("a free port: {e}"));
-        let log = std::fs::File::create(dirs.input.with_file_name("comfyui.log"))
-            .unwrap_or_else(|e| panic!("comfyui log: {e}"));
-        let child = std::process::Command::new(install.join("venv/bin/python"))
-            .arg(install.join("comfyui/main.py"))
-            .args(["--cpu", "--disable-api-nodes", "--disable-all-custom-nodes"])
-            .args(["--listen", "127.0.0.1", "--port", &port.to_string()])
-            .arg("--input-directory")
-            .arg(&dirs.input)
-            .arg("--output-directory")
-            .arg(&dirs.output)
-            .current_dir(install.join("comfyui"))
-            .stdin(std::process::Stdio::null())
-            .stdout(std::process::Stdio::null())
-            .stderr(log)
-            .spawn()
-            .unwrap_or_else(|e| panic!("cannot start ComfyUI in {}: {e}", install.display()));
-        let comfy = GenuineComfy {
-            child,
-            url: format!("http://127.0.0.1:{port}"),
-        };
-        comfy.wait_ready().await;
-        comfy
-    }
-
-    async fn wait_ready(&self) {
-        let end = Instant::now() + Duration::from_secs(120);
-        let stats = format!("{}/system_stats", self.url);
-        while Instant::now() < end {
-            if reqwest::get(&stats)
-                .await
-                .is_ok_and(|r| r.status().is_success())
-            {
-                return;
-            }
-            tokio::time::sleep(Duration::from_millis(250)).await;
-        }
-        panic!("ComfyUI did not answer {stats} within 120 s");
-    }
-}
-
-impl Drop for GenuineComfy {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
 }
 
 async fn register_users(edge: &Edge, jobs: usize) -> Vec<i64> {

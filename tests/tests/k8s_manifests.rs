@@ -913,3 +913,90 @@ fn kustomization_lists_every_manifest_and_ships_examples_only() {
         ".gitignore keeps the filled-in secrets out of git"
     );
 }
+
+// ------------------------------------------------------------------ ComfyUI's sitecustomize
+
+/// What is wrong with the ComfyUI sidecar's start-up tweak (empty: right): `PYTHONPATH`
+/// starts with a directory mounted from a ConfigMap whose `sitecustomize.py` is exactly
+/// `deploy/comfyui/sitecustomize.py`.
+fn sitecustomize_problems(docs: &[Doc]) -> Vec<String> {
+    let spec = &find(docs, "Deployment", "gpu-host")["spec"]["template"]["spec"];
+    let Some(comfy) = spec["initContainers"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .find(|c| c["name"] == "comfyui")
+    else {
+        return vec!["no comfyui sidecar".into()];
+    };
+    let path = comfy["env"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .find(|e| e["name"] == "PYTHONPATH")
+        .and_then(|e| e["value"].as_str())
+        .and_then(|v| v.split(':').next())
+        .unwrap_or_default();
+    if path.is_empty() {
+        return vec!["the comfyui sidecar has no PYTHONPATH".into()];
+    }
+    let mount = comfy["volumeMounts"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .find(|m| m["mountPath"] == path);
+    let Some(volume) = mount.and_then(|m| m["name"].as_str()) else {
+        return vec![format!("nothing is mounted at PYTHONPATH {path}")];
+    };
+    let config_map = spec["volumes"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .find(|v| v["name"] == volume)
+        .and_then(|v| v["configMap"]["name"].as_str());
+    let Some(config_map) = config_map else {
+        return vec![format!("volume {volume} is not a ConfigMap")];
+    };
+    let Some(doc) = docs
+        .iter()
+        .find(|d| d.kind() == "ConfigMap" && d.name() == config_map)
+    else {
+        return vec![format!("no ConfigMap {config_map}")];
+    };
+    let want = read(&root().join("deploy/comfyui/sitecustomize.py"));
+    if doc.value["data"]["sitecustomize.py"].as_str() != Some(want.as_str()) {
+        return vec![format!(
+            "ConfigMap {config_map}'s sitecustomize.py differs from deploy/comfyui/sitecustomize.py"
+        )];
+    }
+    Vec::new()
+}
+
+#[test]
+fn comfyui_sidecar_runs_with_the_sitecustomize() {
+    let problems = sitecustomize_problems(&manifests());
+    assert!(problems.is_empty(), "{}", problems.join("\n"));
+    let edited = broken("ConfigMap", "comfyui-sitecustomize", |v| {
+        v["data"]["sitecustomize.py"] = Value::String("import gc\n".into());
+    });
+    refused(
+        "an edited copy",
+        "differs from deploy/comfyui/sitecustomize.py",
+        &sitecustomize_problems(&edited),
+    );
+    let unwired = broken("Deployment", "gpu-host", |v| {
+        let init = v["spec"]["template"]["spec"]["initContainers"]
+            .as_array_mut()
+            .expect("initContainers");
+        for c in init.iter_mut() {
+            if let Some(m) = c.as_object_mut() {
+                m.remove("env");
+            }
+        }
+    });
+    refused(
+        "no PYTHONPATH",
+        "no PYTHONPATH",
+        &sitecustomize_problems(&unwired),
+    );
+}

@@ -260,6 +260,24 @@ impl EdgeApi {
         }
     }
 
+    /// Balances that differ from their ledger, plus jobs charged other than once or refunded
+    /// other than exactly when they ended failed or cancelled (0 when the books are right).
+    pub async fn ledger_mismatch(&self) -> i64 {
+        let rows = SqliteSql::open(&self.app.db)
+            .execute(
+                "SELECT (SELECT COUNT(*) FROM balances b WHERE b.balance != \
+                 (SELECT COALESCE(SUM(amount), 0) FROM ledger l WHERE l.user_id = b.user_id)) + \
+                 (SELECT COUNT(*) FROM jobs j WHERE j.cost > 0 AND ( \
+                   (SELECT COUNT(*) FROM ledger WHERE kind = 'job_charge' AND reference = j.id) != 1 OR \
+                   (SELECT COUNT(*) FROM ledger WHERE kind = 'job_refund' AND reference = j.id) != \
+                   (CASE WHEN j.status IN ('failed', 'cancelled') THEN 1 ELSE 0 END)))",
+                &[],
+            )
+            .await
+            .expect("read ledger");
+        rows.first().and_then(|r| r.int(0).ok()).unwrap_or(-1)
+    }
+
     /// Event requests of a job, in order: (type, attempt, http status).
     pub fn events(&self, job_id: &str) -> Vec<(String, u32, u16)> {
         let t = self.traffic.lock().expect("lock");
@@ -471,6 +489,8 @@ pub struct World {
     pub names: StreamNames,
     /// GPU lock file.
     pub lock_path: std::path::PathBuf,
+    /// Another ComfyUI the hosts talk to instead of the fake (see [`World::use_comfy`]).
+    comfy_url: Option<String>,
 }
 
 impl World {
@@ -491,7 +511,19 @@ impl World {
             api: EdgeApi::start_in(&names.stream, parent).await,
             names,
             lock_path,
+            comfy_url: None,
         }
+    }
+
+    /// Points the hosts built or spawned from now on at the ComfyUI at `url` (e.g. the
+    /// genuine server) instead of the fake, which keeps running unused.
+    pub fn use_comfy(&mut self, url: &str) {
+        self.comfy_url = Some(url.to_owned());
+    }
+
+    /// The ComfyUI the hosts talk to: the one given to [`World::use_comfy`], else the fake.
+    pub fn comfy_url(&self) -> String {
+        self.comfy_url.clone().unwrap_or_else(|| self.comfy.url())
     }
 
     /// Registers a job with the api, gives Telegram its photo and pushes it.
@@ -564,8 +596,8 @@ impl World {
         names.consumer = consumer.into();
         let queue = JobQueue::connect(&redis_url(), names).await.expect("queue");
         let comfy = ComfyClient::new(
-            &self.comfy.url(),
-            &format!("{}/system_stats", self.comfy.url()),
+            &self.comfy_url(),
+            &format!("{}/system_stats", self.comfy_url()),
             &format!("{consumer}-{}", uuid::Uuid::new_v4()),
         );
         let watcher = ComfyWatcher::start(comfy.ws_url());
@@ -608,7 +640,7 @@ impl World {
             ("CONSUMER_GROUP".into(), self.names.group.clone()),
             ("DEAD_LETTER_STREAM".into(), self.names.dead.clone()),
             ("CONSUMER_NAME".into(), consumer.into()),
-            ("COMFYUI_URL".into(), self.comfy.url()),
+            ("COMFYUI_URL".into(), self.comfy_url()),
             ("GPU_LOCK_PATH".into(), self.lock_path.display().to_string()),
             ("TELEGRAM_BOT_TOKEN".into(), self.tg.token().into()),
             ("TELEGRAM_API_URL".into(), self.tg.base_url()),

@@ -137,6 +137,12 @@ struct State {
     number: u64,
     file_no: u64,
     health_calls: u64,
+    /// Between-prompt housekeeping: (every, pause); `None` is off.
+    housekeeping: Option<(Duration, Duration)>,
+    /// When the last housekeeping pause began.
+    last_housekeeping: Option<Instant>,
+    /// A run ended since the last housekeeping pause.
+    housekeeping_due: bool,
 }
 
 struct Inner {
@@ -223,6 +229,18 @@ impl FakeComfy {
     /// Sets the number of `progress` messages per run (0 for none).
     pub fn set_steps(&self, steps: u64) {
         self.inner.lock().steps = steps;
+    }
+
+    /// Models ComfyUI's between-prompt housekeeping (`prompt_worker` in its `main.py`: a
+    /// full `gc.collect()` and cache trim): after a run, when `every` has passed since the
+    /// last one, the worker pauses for `pause` before it starts the next prompt; an idle
+    /// worker with a run since the last pause takes it once `every` has passed. Off by
+    /// default; a zero `pause` turns it off.
+    pub fn set_housekeeping(&self, every: Duration, pause: Duration) {
+        let mut st = self.inner.lock();
+        st.housekeeping = (!pause.is_zero()).then_some((every, pause));
+        st.last_housekeeping = None;
+        st.housekeeping_due = false;
     }
 
     /// Queues a behaviour for the next submitted prompt.
@@ -429,8 +447,12 @@ fn system_stats() -> Value {
     json!({
         "system": {"os": "linux", "ram_total": 25276510208u64, "ram_free": 22306164736u64,
             "comfyui_version": "0.33.0", "required_frontend_version": "1.49.6",
-            "python_version": "3.11.7", "pytorch_version": "2.11.0+cu130",
-            "embedded_python": false, "argv": ["main.py", "--cpu"]},
+            "installed_templates_version": "0.11.44", "required_templates_version": "0.11.44",
+            "comfy_package_versions": [
+                {"name": "comfyui-frontend-package", "installed": "1.49.6", "required": "1.49.6"},
+                {"name": "comfyui-workflow-templates", "installed": "0.11.44", "required": "0.11.44"}],
+            "python_version": "3.11.7 (main) [GCC 12.2.0]", "pytorch_version": "2.11.0+cu130",
+            "embedded_python": false, "deploy_environment": "local-git", "argv": ["main.py", "--cpu"]},
         "devices": [{"name": "cpu", "type": "cpu", "index": null, "vram_total": 25276510208u64,
             "vram_free": 22306164736u64, "torch_vram_total": 25276510208u64, "torch_vram_free": 22306164736u64}]
     })
@@ -442,30 +464,35 @@ async fn upload(inner: &Inner, content_type: &str, body: Bytes) -> Resp {
     };
     let stream = futures::stream::once(async move { Ok::<Bytes, std::io::Error>(body) });
     let mut form = multer::Multipart::new(stream, boundary);
-    let mut image: Option<(String, Vec<u8>)> = None;
+    let (mut image, mut overwrite): (Option<(String, Vec<u8>)>, bool) = (None, false);
     while let Ok(Some(field)) = form.next_field().await {
         let name = field.name().unwrap_or("").to_owned();
         let filename = field.file_name().map(str::to_owned);
         let bytes = field.bytes().await.unwrap_or_default();
-        if name == "image" {
-            image = Some((
-                filename.unwrap_or_else(|| "image.png".into()),
-                bytes.to_vec(),
-            ));
+        match name.as_str() {
+            "image" => image = Some((filename.unwrap_or_default(), bytes.to_vec())),
+            "overwrite" => overwrite = bytes.as_ref() == b"true" || bytes.as_ref() == b"1",
+            _ => {}
         }
     }
-    let Some((name, bytes)) = image else {
+    let Some((asked, bytes)) = image.filter(|(n, _)| !n.is_empty()) else {
         return reply(400, None, "");
     };
+    // ComfyUI refuses a name that would leave its input directory.
+    if asked.contains('/') || asked.contains("..") {
+        return reply(400, None, "");
+    }
     let mut st = inner.lock();
-    if let Some((input, _)) = &st.dirs {
-        // ComfyUI refuses a name that would leave its input directory.
-        if name.contains('/') || name.contains("..") {
-            return reply(400, None, "");
-        }
-        if std::fs::write(input.join(&name), &bytes).is_err() {
-            return reply(500, Some("text/plain"), SERVER_ERROR);
-        }
+    let Some(name) = upload_name(&st, &asked, &bytes, overwrite) else {
+        return json_reply(
+            200,
+            &json!({"name": asked, "subfolder": "", "type": "input"}),
+        );
+    };
+    if let Some((input, _)) = &st.dirs
+        && std::fs::write(input.join(&name), &bytes).is_err()
+    {
+        return reply(500, Some("text/plain; charset=utf-8"), SERVER_ERROR);
     }
     st.uploads.insert(name.clone(), bytes);
     drop(st);
@@ -473,6 +500,28 @@ async fn upload(inner: &Inner, content_type: &str, body: Bytes) -> Resp {
         200,
         &json!({"name": name, "subfolder": "", "type": "input"}),
     )
+}
+
+/// The name an upload is saved under, as ComfyUI picks it: the asked name when overwriting
+/// or free; without `overwrite`, `None` when the same bytes are already there (nothing is
+/// written, the asked name is answered), else the first free `stem (i).ext`.
+fn upload_name(st: &State, asked: &str, bytes: &[u8], overwrite: bool) -> Option<String> {
+    if overwrite {
+        return Some(asked.to_owned());
+    }
+    let (stem, ext) = match asked.rfind('.') {
+        Some(dot) if dot > 0 => (&asked[..dot], &asked[dot..]),
+        _ => (asked, ""),
+    };
+    let mut name = asked.to_owned();
+    for i in 1.. {
+        match input_bytes(st, &name) {
+            None => break,
+            Some(existing) if existing == bytes => return None,
+            Some(_) => name = format!("{stem} ({i}){ext}"),
+        }
+    }
+    Some(name)
 }
 
 fn validation_error(
@@ -507,9 +556,10 @@ fn validate(st: &State, graph: &Value) -> Option<Value> {
 }
 
 /// Node classes the fake knows (those of the Qwen and the model-free graphs).
-const KNOWN_NODES: [&str; 22] = [
+const KNOWN_NODES: [&str; 23] = [
     "LoadImage",
     "ImageScale",
+    "ImageBlur",
     "ColorTransfer",
     "SaveImage",
     "PreviewImage",
@@ -536,9 +586,10 @@ const KNOWN_NODES: [&str; 22] = [
 fn check_node(st: &State, id: &str, node: &Value) -> Option<Value> {
     let class = node["class_type"].as_str().unwrap_or("");
     if !KNOWN_NODES.contains(&class) {
-        let msg = format!("Node '{class}' not found. The custom node may not be installed.");
+        let title = node["_meta"]["title"].as_str().unwrap_or(class);
+        let msg = format!("Node '{title}' not found. The custom node may not be installed.");
         let mut v = error_body("missing_node_type", &msg, &format!("Node ID '#{id}'"));
-        v["error"]["extra_info"] = json!({"node_id": id, "class_type": class, "node_title": class});
+        v["error"]["extra_info"] = json!({"node_id": id, "class_type": class, "node_title": title});
         return Some(v);
     }
     let image = node["inputs"]["image"].as_str().unwrap_or("");
@@ -661,7 +712,7 @@ fn scripted_refusal(b: &Behaviour) -> Option<Resp> {
 }
 
 fn queue_json(st: &State) -> Value {
-    let item = |n: u64, id: &str, client: &str, g: &Value| json!([n, id, g, {"client_id": client, "create_time": now_ms()}, []]);
+    let item = |n: u64, id: &str, client: &str, g: &Value| json!([n, id, g, {"client_id": client, "create_time": now_ms()}, output_nodes(g)]);
     let running: Vec<Value> = st
         .running
         .iter()
@@ -695,14 +746,20 @@ fn post_queue(inner: &Inner, body: &[u8]) -> Resp {
         return reply(500, Some("text/plain; charset=utf-8"), SERVER_ERROR);
     };
     let mut st = inner.lock();
-    if v["clear"].as_bool() == Some(true) {
+    let cleared = v["clear"].as_bool() == Some(true);
+    if cleared {
         st.queue.clear();
     }
     let doomed = ids_to_delete(&v);
+    let before = st.queue.len();
     st.queue.retain(|q| !doomed.contains(&q.prompt_id));
+    let changed = cleared || st.queue.len() != before;
     st.deleted.extend(doomed);
-    let remaining = st.queue.len() + usize::from(st.running.is_some());
-    broadcast_status(&mut st, remaining);
+    // ComfyUI sends the queue status when it wiped the queue or removed an item.
+    if changed {
+        let remaining = st.queue.len() + usize::from(st.running.is_some());
+        broadcast_status(&mut st, remaining);
+    }
     reply(200, None, "")
 }
 
@@ -878,13 +935,56 @@ async fn worker(inner: Arc<Inner>, server: Slot, _me: Slot, addr: SocketAddr) {
             job
         };
         let Some(job) = job else {
-            inner.work.notified().await;
+            idle(&inner).await;
             continue;
         };
         if let Some(down_for) = execute(&inner, &job).await {
             crash(&inner, &server, addr, down_for).await;
         }
+        if let Some(pause) = housekeeping_pause(&inner, true) {
+            tokio::time::sleep(pause).await;
+        }
     }
+}
+
+/// Waits for a prompt; an idle worker with housekeeping due takes its pause when `every`
+/// has passed since the last one (as ComfyUI's worker wakes from its queue wait to collect).
+async fn idle(inner: &Inner) {
+    let wait = {
+        let st = inner.lock();
+        match (st.housekeeping, st.last_housekeeping) {
+            (Some((every, _)), Some(last)) if st.housekeeping_due => {
+                Some(every.saturating_sub(last.elapsed()))
+            }
+            _ => None,
+        }
+    };
+    let Some(wait) = wait else {
+        inner.work.notified().await;
+        return;
+    };
+    tokio::select! {
+        _ = inner.work.notified() => {}
+        _ = tokio::time::sleep(wait) => {
+            if let Some(pause) = housekeeping_pause(inner, false) {
+                tokio::time::sleep(pause).await;
+            }
+        }
+    }
+}
+
+/// The housekeeping pause to take now, if one is due (`after_run`: a run just ended).
+fn housekeeping_pause(inner: &Inner, after_run: bool) -> Option<Duration> {
+    let mut st = inner.lock();
+    let (every, pause) = st.housekeeping?;
+    st.housekeeping_due |= after_run;
+    let passed = st.last_housekeeping.is_none_or(|t| t.elapsed() >= every);
+    if !(st.housekeeping_due && passed) {
+        return None;
+    }
+    st.last_housekeeping = Some(Instant::now());
+    st.housekeeping_due = false;
+    Some(pause)
 }
 
 async fn crash(inner: &Arc<Inner>, server: &Slot, addr: SocketAddr, down_for: Duration) {
@@ -911,6 +1011,15 @@ fn node_order(graph: &Value) -> Vec<(String, String)> {
         .unwrap_or_default();
     ids.sort_by_key(|(k, _)| k.parse::<u64>().unwrap_or(u64::MAX));
     ids
+}
+
+/// The ids of a graph's output nodes (ComfyUI's `outputs_to_execute`).
+fn output_nodes(graph: &Value) -> Vec<String> {
+    node_order(graph)
+        .into_iter()
+        .filter(|(_, class)| class == "SaveImage" || class == "PreviewImage")
+        .map(|(id, _)| id)
+        .collect()
 }
 
 /// Runs one prompt; `Some(down_for)` when it crashed the server.
@@ -942,6 +1051,7 @@ async fn execute(inner: &Arc<Inner>, job: &Queued) -> Option<Duration> {
             run.save(node).await;
         }
         run.executed.push(node.clone());
+        run.finish_node(node);
     }
     let success = json!({"prompt_id": job.prompt_id, "timestamp": now_ms()});
     run.end("execution_success", success, "success")
@@ -954,6 +1064,8 @@ struct Run<'a> {
     messages: Vec<Value>,
     executed: Vec<String>,
     outputs: Value,
+    /// Every node's `progress_state` entry so far (ComfyUI sends them all each time).
+    states: serde_json::Map<String, Value>,
 }
 
 impl<'a> Run<'a> {
@@ -990,21 +1102,48 @@ impl<'a> Run<'a> {
             messages,
             executed: vec![],
             outputs: json!({}),
+            states: serde_json::Map::new(),
         }
     }
 
-    /// `progress_state` and `executing {node}` for a node that starts.
-    fn announce(&self, node: &str) {
+    /// A node's `progress_state` entry, `running` (value 0) or `finished` (value 1).
+    fn node_state(&self, node: &str, finished: bool) -> Value {
+        let (value, state) = if finished {
+            (1.0, "finished")
+        } else {
+            (0.0, "running")
+        };
+        json!({"value": value, "max": 1.0, "state": state, "node_id": node,
+            "prompt_id": self.job.prompt_id, "display_node_id": node, "parent_node_id": null,
+            "real_node_id": node})
+    }
+
+    /// Sends `progress_state` with every node's entry so far.
+    fn send_states(&self, st: &mut State) {
         let pid = &self.job.prompt_id;
-        let state = json!({"value": 0.0, "max": 1.0, "state": "running", "node_id": node, "prompt_id": pid,
-            "display_node_id": node, "parent_node_id": null, "real_node_id": node});
-        let mut st = self.inner.lock();
-        let cid = &self.job.client_id;
+        let data = json!({"prompt_id": pid, "nodes": Value::Object(self.states.clone())});
         send_to(
-            &mut st,
-            cid,
-            json!({"type": "progress_state", "data": {"prompt_id": pid, "nodes": {node: state}}}),
+            st,
+            &self.job.client_id,
+            json!({"type": "progress_state", "data": data}),
         );
+    }
+
+    /// `progress_state` with the node marked finished, as ComfyUI sends after each node.
+    fn finish_node(&mut self, node: &str) {
+        let state = self.node_state(node, true);
+        self.states.insert(node.to_owned(), state);
+        self.send_states(&mut self.inner.lock());
+    }
+
+    /// `progress_state` and `executing {node}` for a node that starts.
+    fn announce(&mut self, node: &str) {
+        let state = self.node_state(node, false);
+        self.states.insert(node.to_owned(), state);
+        let pid = &self.job.prompt_id;
+        let mut st = self.inner.lock();
+        self.send_states(&mut st);
+        let cid = &self.job.client_id;
         send_to(
             &mut st,
             cid,
@@ -1172,11 +1311,19 @@ fn finish_run(
 ) {
     let pid = &job.prompt_id;
     let ok = outcome == "success";
+    let meta: serde_json::Map<String, Value> = outputs
+        .as_object()
+        .map(|o| {
+            o.keys()
+                .map(|id| (id.clone(), json!({"node_id": id, "display_node": id, "parent_node": null, "real_node_id": id})))
+                .collect()
+        })
+        .unwrap_or_default();
     let entry = json!({
-        "prompt": [job.number, pid, job.graph, {"client_id": job.client_id, "create_time": now_ms()}, []],
+        "prompt": [job.number, pid, job.graph, {"client_id": job.client_id, "create_time": now_ms()}, output_nodes(&job.graph)],
         "outputs": outputs,
         "status": {"status_str": if ok { "success" } else { "error" }, "completed": ok, "messages": messages},
-        "meta": {}
+        "meta": meta
     });
     let mut st = inner.lock();
     st.history.insert(pid.clone(), entry);
@@ -1187,4 +1334,50 @@ fn finish_run(
     send_to(&mut st, &job.client_id, done);
     drop(st);
     mark_run(inner, pid, outcome, true);
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Queues `n` prompts of a model-free graph at once and returns the gaps between their
+    /// runs (next start − previous end).
+    async fn gaps(fake: &FakeComfy, n: usize) -> Vec<Duration> {
+        let graph = json!({"1": {"class_type": "ImageScale", "inputs": {}},
+            "2": {"class_type": "SaveImage", "inputs": {"images": ["1", 0], "filename_prefix": "t"}}});
+        let client = reqwest::Client::new();
+        for _ in 0..n {
+            let body = json!({"prompt": graph, "client_id": "t"});
+            let resp = client
+                .post(format!("{}/prompt", fake.url()))
+                .json(&body)
+                .send()
+                .await
+                .expect("POST /prompt");
+            assert_eq!(resp.status(), 200);
+        }
+        let runs = fake.wait_runs_finished(n, Duration::from_secs(10)).await;
+        runs.windows(2)
+            .map(|p| p[1].started - p[0].finished.expect("finished"))
+            .collect()
+    }
+
+    #[tokio::test]
+    async fn housekeeping_pauses_between_prompts_only_when_due() {
+        let fake = FakeComfy::start().await;
+        fake.set_run_time(Duration::from_millis(20));
+        fake.set_housekeeping(Duration::from_millis(150), Duration::from_millis(100));
+        let with = gaps(&fake, 4).await;
+        // The first run is due at once; the next ones come before `every` has passed, until
+        // a later one ends after it.
+        assert!(with[0] >= Duration::from_millis(100), "{with:?}");
+        assert!(with[1] < Duration::from_millis(50), "{with:?}");
+        let off = FakeComfy::start().await;
+        off.set_run_time(Duration::from_millis(20));
+        let without = gaps(&off, 3).await;
+        assert!(
+            without.iter().all(|g| *g < Duration::from_millis(50)),
+            "{without:?}"
+        );
+    }
 }
