@@ -144,6 +144,7 @@ async fn build_host(cfg: &Config) -> Result<Rc<Host>, String> {
         held: RefCell::default(),
         deliveries: RefCell::default(),
         gpu: Default::default(),
+        history: Default::default(),
         last_run_end: Default::default(),
         last_edit: Default::default(),
     }))

@@ -124,12 +124,8 @@ async fn finish(host: &Host, ctx: &Ctx, outcome: &str, scope: Scope) {
     }
     host.metrics.job(outcome, ctx.taken.elapsed());
     if scope == Scope::Job {
-        let prompts: Vec<String> = (1..=ctx.attempt)
-            .map(|a| comfy_prompt_id(&ctx.msg.job_id, a))
-            .collect();
-        if let Err(e) = host.comfy.forget(&prompts).await {
-            tracing::debug!(error = %e, "could not drop the job's runs from ComfyUI's history");
-        }
+        let prompts = (1..=ctx.attempt).map(|a| comfy_prompt_id(&ctx.msg.job_id, a));
+        host.history.finished(prompts);
     }
 }
 

@@ -97,10 +97,55 @@ pub struct Host {
     pub deliveries: RefCell<Vec<tokio::task::JoinHandle<()>>>,
     /// The GPU lock while any of the host's prompts is in ComfyUI.
     pub gpu: RefCell<Weak<GpuLockGuard>>,
+    /// Final jobs' prompts, dropped from ComfyUI's history a minute later.
+    pub history: HistoryTidy,
     /// When the last ComfyUI run ended (a fresh run counts as a health check).
     pub last_run_end: Cell<Option<Instant>>,
     /// When each chat's status message was last edited (progress edits: ≤ 1 per second).
     pub last_edit: RefCell<HashMap<i64, Instant>>,
+}
+
+/// Final jobs' prompt ids waiting to be dropped from ComfyUI's in-memory history (which
+/// otherwise keeps up to 10,000 of them, each naming a person's prompt and output file).
+/// They go a minute after the job ended — nothing of the host needs them then, and whoever
+/// watches ComfyUI (an operator, a benchmark) still sees them for a while — at most
+/// [`HistoryTidy::MAX`] are remembered.
+#[derive(Debug, Default)]
+pub struct HistoryTidy {
+    due: RefCell<std::collections::VecDeque<(Instant, String)>>,
+}
+
+impl HistoryTidy {
+    /// How long a final job's runs stay in ComfyUI's history.
+    pub const AFTER: Duration = Duration::from_secs(60);
+    /// Most prompt ids remembered (older ones are left to ComfyUI's own cap).
+    pub const MAX: usize = 10_000;
+
+    /// Notes the prompts of a job that just ended.
+    pub fn finished(&self, prompt_ids: impl IntoIterator<Item = String>) {
+        let mut due = self.due.borrow_mut();
+        for id in prompt_ids {
+            if due.len() == Self::MAX {
+                due.pop_front();
+            }
+            due.push_back((Instant::now(), id));
+        }
+    }
+
+    /// Takes the prompt ids whose time has come.
+    pub fn take_due(&self) -> Vec<String> {
+        self.take_due_at(Instant::now())
+    }
+
+    /// Takes the prompt ids whose time has come at `now`.
+    pub fn take_due_at(&self, now: Instant) -> Vec<String> {
+        let mut due = self.due.borrow_mut();
+        let n = due
+            .iter()
+            .take_while(|(t, _)| now.saturating_duration_since(*t) >= Self::AFTER)
+            .count();
+        due.drain(..n).map(|(_, id)| id).collect()
+    }
 }
 
 impl Host {
@@ -111,6 +156,7 @@ impl Host {
         let sweep = tokio::task::spawn_local(sweep(self.clone()));
         let report = tokio::task::spawn_local(report(self.clone()));
         let tidy = tokio::task::spawn_local(retention_sweep(self.clone()));
+        let history = tokio::task::spawn_local(history_tidy(self.clone()));
         let (tx, rx) = mpsc::channel::<Prepared>(1);
         let prep = tokio::task::spawn_local(prepare_loop(self.clone(), tx, stop.clone()));
         let runner = tokio::task::spawn_local(run_loop(self.clone(), rx, stop.clone()));
@@ -132,6 +178,7 @@ impl Host {
         sweep.abort();
         report.abort();
         tidy.abort();
+        history.abort();
         beat.abort();
     }
 
@@ -298,5 +345,39 @@ async fn retention_sweep(host: Rc<Host>) {
             );
         }
         tokio::time::sleep(host.retention.sweep_every()).await;
+    }
+}
+
+/// Drops final jobs' prompts from ComfyUI's history once [`HistoryTidy::AFTER`] has passed
+/// (a failed call keeps nothing back: ComfyUI's own cap bounds what is left).
+async fn history_tidy(host: Rc<Host>) {
+    loop {
+        tokio::time::sleep(Duration::from_secs(10)).await;
+        let due = host.history.take_due();
+        if due.is_empty() {
+            continue;
+        }
+        if let Err(e) = host.comfy.forget(&due).await {
+            tracing::debug!(error = %e, "could not drop finished runs from ComfyUI's history");
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn finished_runs_leave_the_history_a_minute_later_and_the_list_is_bounded() {
+        let tidy = HistoryTidy::default();
+        tidy.finished(["a".to_owned(), "b".to_owned()]);
+        assert!(tidy.take_due().is_empty(), "not yet");
+        let later = Instant::now() + HistoryTidy::AFTER;
+        assert_eq!(tidy.take_due_at(later), ["a", "b"]);
+        assert!(tidy.take_due_at(later).is_empty(), "taken once");
+        tidy.finished((0..HistoryTidy::MAX + 5).map(|i| i.to_string()));
+        let all = tidy.take_due_at(later + HistoryTidy::AFTER);
+        assert_eq!(all.len(), HistoryTidy::MAX);
+        assert_eq!(all[0], "5", "the oldest were let go");
     }
 }

@@ -286,12 +286,12 @@ async fn follow(host: &Rc<Host>, run: &mut InComfy) -> Followed {
         }
         Phase::Ended(other) => return Followed::Ran(other),
     }
+    let began = Instant::now();
     if !begun(host, &run.ctx, &run.prompt_id).await {
         return Followed::Stopped;
     }
     let job_id = run.ctx.msg.job_id.as_str().to_owned();
     host.metrics.running(Some(&job_id));
-    let began = Instant::now();
     let progress = ProgressBar::new(host.clone(), &run.ctx);
     let ended = watch
         .ended(tokio::time::Instant::now() + deadline, |v, m| {

@@ -616,6 +616,7 @@ impl World {
             held: RefCell::default(),
             deliveries: RefCell::default(),
             gpu: Default::default(),
+            history: Default::default(),
             last_run_end: Default::default(),
             last_edit: Default::default(),
             settings,
