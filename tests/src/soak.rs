@@ -358,16 +358,17 @@ async fn drain(db: &Path, created: usize, timeout: Duration) {
     }
 }
 
-/// Balances that differ from their ledger, plus jobs charged other than once or refunded
-/// other than exactly when they ended failed or cancelled.
+/// One number: balances that differ from their ledger, plus jobs charged other than once or
+/// refunded other than exactly when they ended failed or cancelled (0 when the books are
+/// right).
+pub const LEDGER_MISMATCH_SQL: &str = "SELECT (SELECT COUNT(*) FROM balances b WHERE b.balance != \
+     (SELECT COALESCE(SUM(amount), 0) FROM ledger l WHERE l.user_id = b.user_id)) + \
+     (SELECT COUNT(*) FROM jobs j WHERE j.cost > 0 AND ( \
+       (SELECT COUNT(*) FROM ledger WHERE kind = 'job_charge' AND reference = j.id) != 1 OR \
+       (SELECT COUNT(*) FROM ledger WHERE kind = 'job_refund' AND reference = j.id) != \
+       (CASE WHEN j.status IN ('failed', 'cancelled') THEN 1 ELSE 0 END)))";
+
+/// [`LEDGER_MISMATCH_SQL`] on the database at `db`.
 fn ledger_mismatch(db: &Path) -> i64 {
-    scalar(
-        db,
-        "SELECT (SELECT COUNT(*) FROM balances b WHERE b.balance != \
-         (SELECT COALESCE(SUM(amount), 0) FROM ledger l WHERE l.user_id = b.user_id)) + \
-         (SELECT COUNT(*) FROM jobs j WHERE j.cost > 0 AND ( \
-           (SELECT COUNT(*) FROM ledger WHERE kind = 'job_charge' AND reference = j.id) != 1 OR \
-           (SELECT COUNT(*) FROM ledger WHERE kind = 'job_refund' AND reference = j.id) != \
-           (CASE WHEN j.status IN ('failed', 'cancelled') THEN 1 ELSE 0 END)))",
-    )
+    scalar(db, LEDGER_MISMATCH_SQL)
 }

@@ -264,15 +264,7 @@ impl EdgeApi {
     /// other than exactly when they ended failed or cancelled (0 when the books are right).
     pub async fn ledger_mismatch(&self) -> i64 {
         let rows = SqliteSql::open(&self.app.db)
-            .execute(
-                "SELECT (SELECT COUNT(*) FROM balances b WHERE b.balance != \
-                 (SELECT COALESCE(SUM(amount), 0) FROM ledger l WHERE l.user_id = b.user_id)) + \
-                 (SELECT COUNT(*) FROM jobs j WHERE j.cost > 0 AND ( \
-                   (SELECT COUNT(*) FROM ledger WHERE kind = 'job_charge' AND reference = j.id) != 1 OR \
-                   (SELECT COUNT(*) FROM ledger WHERE kind = 'job_refund' AND reference = j.id) != \
-                   (CASE WHEN j.status IN ('failed', 'cancelled') THEN 1 ELSE 0 END)))",
-                &[],
-            )
+            .execute(testkit::soak::LEDGER_MISMATCH_SQL, &[])
             .await
             .expect("read ledger");
         rows.first().and_then(|r| r.int(0).ok()).unwrap_or(-1)
