@@ -974,3 +974,38 @@ async fn comfy_gone_mid_run_gives_the_job_back_and_it_is_delivered_later() {
     assert_eq!(w.tg.calls_of("sendPhoto").len(), 1);
     w.cleanup().await;
 }
+
+/// Another process holds the GPU lock past the host's patience: the job is given back, not
+/// failed (nothing the user did), and runs once the lock is free.
+#[tokio::test(flavor = "current_thread")]
+async fn a_busy_gpu_lock_gives_the_job_back_instead_of_failing_it() {
+    let w = World::start().await;
+    let other = gpu_host::lock::GpuLock::new(&w.lock_path)
+        .acquire(Duration::from_secs(1))
+        .await
+        .expect("the other process's lock");
+    let mut s = settings();
+    s.lock_timeout = Duration::from_millis(300);
+    let host = w.host("host-a", s).await;
+    let metrics = host.metrics.clone();
+    w.submit("job-lock", "en").await;
+    let state = with_host(host, async {
+        wait_for("the job given back", async || {
+            metrics.jobs("abandoned") >= 1
+        })
+        .await;
+        let s = w.api.job("job-lock").await;
+        assert_eq!(
+            (s.status.as_str(), s.refunds),
+            ("queued", 0),
+            "not failed: {s:?}"
+        );
+        drop(other);
+        w.api.wait_final("job-lock", WAIT).await
+    })
+    .await;
+    assert_eq!((state.status.as_str(), state.refunds), ("succeeded", 0));
+    assert!(!w.api.events("job-lock").iter().any(|e| e.0 == "failed"));
+    assert_eq!(w.tg.calls_of("sendPhoto").len(), 1);
+    w.cleanup().await;
+}

@@ -74,6 +74,16 @@ pub enum Phase {
     Ended(Result<RunOutcome, ComfyError>),
 }
 
+/// What ComfyUI said about the prompt when asked.
+enum Where {
+    /// Pending or running.
+    Queued(QueueState),
+    /// Finished, failed, lost, or ComfyUI gone for too long.
+    Over(Result<RunOutcome, ComfyError>),
+    /// ComfyUI did not answer this time.
+    Unknown,
+}
+
 /// What the next step of a watch brought.
 enum Step {
     Event(WsEvent),
@@ -149,11 +159,9 @@ impl<'a> Watch<'a> {
                 Step::Event(other) => self.seen.note(other),
                 Step::Deadline => return Phase::Ended(Err(self.past_deadline().await)),
                 Step::Check => match self.where_is().await {
-                    Ok(Some(QueueState::Running)) => return Phase::Started,
-                    Ok(Some(_)) => {}
-                    Ok(None) => {}
-                    Err(Some(end)) => return Phase::Ended(end),
-                    Err(None) => {}
+                    Where::Queued(QueueState::Running) => return Phase::Started,
+                    Where::Over(end) => return Phase::Ended(end),
+                    Where::Queued(_) | Where::Unknown => {}
                 },
             }
         }
@@ -188,7 +196,7 @@ impl<'a> Watch<'a> {
                     return Err(why);
                 }
                 Step::Check => {
-                    if let Err(Some(end)) = self.where_is().await {
+                    if let Where::Over(end) = self.where_is().await {
                         return end;
                     }
                 }
@@ -237,38 +245,32 @@ impl<'a> Watch<'a> {
         }
     }
 
-    /// Asks `/queue` (and `/history` once it is not queued): `Ok(Some(state))` while queued
-    /// or running, `Err(Some(end))` when it is over or lost, `Err(None)` / `Ok(None)` when
-    /// ComfyUI cannot be asked right now (and has not been for too long: `Unavailable`).
-    async fn where_is(
-        &mut self,
-    ) -> Result<Option<QueueState>, Option<Result<RunOutcome, ComfyError>>> {
+    /// Asks `/queue`, and `/history` once the prompt is not queued; ComfyUI not answering
+    /// for longer than [`Patience::unreachable`] ends the watch `Unavailable`.
+    async fn where_is(&mut self) -> Where {
         let state = match self.client.queue_state(self.prompt_id).await {
             Ok(s) => s,
             Err(e) => return self.unanswered(e),
         };
         self.unreachable_since = None;
         if state != QueueState::Absent {
-            return Ok(Some(state));
+            return Where::Queued(state);
         }
         match self.client.history(self.prompt_id).await {
-            Ok(Some(entry)) => Err(Some(from_history(&entry, self.output_node))),
-            Ok(None) => Err(Some(Err(ComfyError::Lost))),
+            Ok(Some(entry)) => Where::Over(from_history(&entry, self.output_node)),
+            Ok(None) => Where::Over(Err(ComfyError::Lost)),
             Err(e) => self.unanswered(e),
         }
     }
 
-    fn unanswered(
-        &mut self,
-        e: ComfyError,
-    ) -> Result<Option<QueueState>, Option<Result<RunOutcome, ComfyError>>> {
+    fn unanswered(&mut self, e: ComfyError) -> Where {
         let since = *self.unreachable_since.get_or_insert_with(Instant::now);
         tracing::debug!(prompt_id = self.prompt_id, error = %e, "ComfyUI not answering");
         if since.elapsed() > self.patience.unreachable {
             tracing::warn!(prompt_id = self.prompt_id, error = %e, "ComfyUI stopped answering");
-            return Err(Some(Err(ComfyError::Unavailable(e.to_string()))));
+            return Where::Over(Err(ComfyError::Unavailable(e.to_string())));
         }
-        Ok(None)
+        Where::Unknown
     }
 
     /// The end the socket announced: its failure, its outputs, else the history's.

@@ -107,7 +107,11 @@ impl ComfyWatcher {
     /// [`WsEvent::Reconnected`]): the cure for a socket that went silent without closing.
     pub fn reconnect(&self) {
         self.shared.heard();
-        self.shared.kick.notify_one();
+        // Only an open socket is dropped: a bell rung while none is open would be kept and
+        // drop the next fresh one.
+        if self.connected() {
+            self.shared.kick.notify_one();
+        }
     }
 
     /// Messages about `prompt_id` from now on (subscribe before submitting).

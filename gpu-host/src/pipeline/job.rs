@@ -14,10 +14,8 @@ use super::Host;
 use crate::comfy::run::from_history;
 use crate::comfy::{ComfyError, ImageRef, RunOutcome};
 use crate::events::{EventError, EventOutcome, now_ms};
-use crate::lock::LockError;
 use crate::queue::Entry;
 use crate::retention::Scope;
-use crate::retry::Retryable;
 use crate::telegram::{MAX_DOWNLOAD_BYTES, TgError, send_result};
 use crate::text;
 
@@ -63,24 +61,6 @@ enum Earlier {
 
 /// What ended a job early.
 pub(super) struct Fail(pub(super) FailureReason);
-
-/// Errors of the GPU part.
-#[derive(Debug, thiserror::Error)]
-pub(super) enum RunError {
-    #[error(transparent)]
-    Comfy(#[from] ComfyError),
-    #[error(transparent)]
-    Lock(#[from] LockError),
-}
-
-impl Retryable for RunError {
-    fn is_retryable(&self) -> bool {
-        match self {
-            RunError::Comfy(e) => e.is_retryable(),
-            RunError::Lock(_) => true,
-        }
-    }
-}
 
 /// Claims a stale entry, else reads a new one (blocking a short while).
 pub async fn next_entry(host: &Host) -> Option<Entry> {
@@ -248,14 +228,15 @@ pub(super) fn fresh_run(host: &Host) -> bool {
             .is_some_and(|t| t.elapsed() < Duration::from_secs(1))
 }
 
-pub(super) fn reason_of(e: &RunError) -> FailureReason {
+/// The failure a ComfyUI error ends the job with.
+pub(super) fn reason_of(e: &ComfyError) -> FailureReason {
     match e {
-        RunError::Comfy(ComfyError::Validation(_)) => FailureReason::ComfyValidation,
-        RunError::Comfy(ComfyError::Timeout) => FailureReason::Timeout,
-        RunError::Comfy(
-            ComfyError::Execution(_) | ComfyError::Interrupted | ComfyError::Other(_),
-        ) => FailureReason::ComfyExecution,
-        _ => FailureReason::RetriesExhausted,
+        ComfyError::Validation(_) => FailureReason::ComfyValidation,
+        ComfyError::Timeout => FailureReason::Timeout,
+        ComfyError::Execution(_) | ComfyError::Interrupted | ComfyError::Other(_) => {
+            FailureReason::ComfyExecution
+        }
+        ComfyError::Unavailable(_) | ComfyError::Lost => FailureReason::RetriesExhausted,
     }
 }
 

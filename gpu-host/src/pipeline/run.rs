@@ -29,7 +29,7 @@ use tokio::sync::mpsc::UnboundedReceiver;
 use tracing::Instrument;
 
 use super::Host;
-use super::job::{Ctx, Prepared, ProgressBar, RunError, fresh_run, reason_of, upload};
+use super::job::{Ctx, Prepared, ProgressBar, fresh_run, reason_of, upload};
 use crate::comfy::{ComfyError, Phase, QueueState, RunOutcome, Watch, WsEvent};
 use crate::events::EventOutcome;
 use crate::lock::{GpuLockGuard, LockError};
@@ -44,7 +44,8 @@ const WANTED_EVERY: Duration = Duration::from_millis(250);
 /// Why a job that has not run yet is dropped.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum Unwanted {
-    /// Its owner or an operator cancelled it (the edge refunded it).
+    /// It is over at the edge: cancelled by its owner or an operator (and refunded), ended
+    /// by the sweep, or unknown.
     Cancelled,
     /// Another attempt owns it now (the claim was lost), or the edge no longer knows it.
     Fenced,
@@ -130,8 +131,10 @@ async fn submit(
     let gpu = match gpu(host).await {
         Ok(g) => g,
         Err(e) => {
+            // Another process holds the GPU: nothing the user did; the job waits for a
+            // later delivery (here or on another host) instead of failing.
             tracing::error!(error = %e, "no GPU lock");
-            ctx.fail(host, reason_of(&RunError::Lock(e))).await;
+            ctx.give_back(host, "the GPU lock stayed busy");
             return None;
         }
     };
@@ -190,7 +193,7 @@ async fn settle_unrun(host: &Host, ctx: &Ctx, e: ComfyError) {
         return;
     }
     tracing::error!(error = %e, "ComfyUI refused the prompt");
-    ctx.fail(host, reason_of(&RunError::Comfy(e))).await;
+    ctx.fail(host, reason_of(&e)).await;
 }
 
 /// Follows one prompt to its end, sends it again when ComfyUI lost it, then delivers or
@@ -229,7 +232,7 @@ async fn track(host: Rc<Host>, mut run: InComfy, slot: OwnedSemaphorePermit) {
         }
         Err(e) => {
             tracing::error!(error = %e, "ComfyUI run failed");
-            ctx.fail(&host, reason_of(&RunError::Comfy(e))).await;
+            ctx.fail(&host, reason_of(&e)).await;
         }
     }
 }
@@ -378,6 +381,8 @@ async fn confirm(host: &Host, ctx: &Ctx) -> Option<Unwanted> {
     match sent {
         Ok(EventOutcome::Accepted(r)) if r.proceed => None,
         Ok(EventOutcome::Accepted(r)) if r.status.is_final() => Some(Unwanted::Cancelled),
+        // The edge does not know the job (any more): nobody needs its files.
+        Ok(EventOutcome::NotFound) => Some(Unwanted::Cancelled),
         Ok(_) => Some(Unwanted::Fenced),
         Err(e) => {
             tracing::debug!(error = %e, "cannot ask the edge about the job");
