@@ -1,5 +1,5 @@
 //! The `api` component's handler on native adapters: a fresh SQLite connection per request
-//! (as Spin opens one), the thread's Redis connection, and the same [`qwen_core::rest::handle`]
+//! (as Spin opens one), the thread's Redis connection, and the same [`qwen_http::handle`]
 //! — and, under `/console`, the operator console ([`console::handle`]) as the `api`
 //! component serves it.
 
@@ -8,11 +8,11 @@ use std::sync::Arc;
 
 use async_trait::async_trait;
 use console::ConsoleSettings;
-use qwen_core::http::Request;
-use qwen_core::payments::api::Providers;
 use qwen_core::ports::{Clock, HttpResponse};
-use qwen_core::rest::{self, Ctx};
 use qwen_core::settings::Settings;
+use qwen_http::Providers;
+use qwen_http::Request;
+use qwen_http::{self as rest, Ctx};
 
 use crate::queue::RedisQueue;
 use crate::server::{Handler, HandlerFactory, TestServer};

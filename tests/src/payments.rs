@@ -1,6 +1,6 @@
 //! The payment handlers on native adapters: the `api` component's routes with payments
-//! enabled ([`qwen_core::rest::handle_with_payments`]) and the `payments` component's
-//! webhook ([`qwen_core::payments::webhook::handle`]) on one loopback server (and the operator
+//! enabled ([`qwen_http::handle_with_payments`]) and the `payments` component's
+//! webhook ([`qwen_http::yookassa::handle`]) on one loopback server (and the operator
 //! console under `/console`, with refunds), plus a fixture
 //! with a fake YooKassa and a fake Bot API, and the ledger/payments invariant check.
 
@@ -9,12 +9,13 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use async_trait::async_trait;
-use qwen_core::http::Request;
-use qwen_core::payments::api::Providers;
-use qwen_core::payments::{Deps, PaymentSettings, webhook};
+use qwen_core::payments::{Deps, PaymentSettings};
 use qwen_core::ports::{Clock, HttpClient, HttpError, HttpRequest, HttpResponse};
-use qwen_core::rest::{self, Ctx};
 use qwen_core::settings::Settings;
+use qwen_http::Providers;
+use qwen_http::Request;
+use qwen_http::yookassa as webhook;
+use qwen_http::{self as rest, Ctx};
 use serde_json::{Value, json};
 
 use crate::clock::FakeClock;

@@ -11,8 +11,8 @@ use async_trait::async_trait;
 use bytes::Bytes;
 use http_body_util::{BodyExt, Full};
 use hyper::body::Incoming;
-use qwen_core::http::{Request, declared_too_large, too_large};
 use qwen_core::ports::HttpResponse;
+use qwen_http::{Request, declared_too_large, too_large};
 
 /// Something that answers requests: the adapter around a core handler.
 #[async_trait(?Send)]

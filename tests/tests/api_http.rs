@@ -3,7 +3,7 @@
 
 use std::collections::BTreeSet;
 
-use qwen_core::rest::ROUTES;
+use qwen_http::ROUTES;
 use testkit::fixture::{API_TOKEN, ApiFixture, send};
 
 #[tokio::test]

@@ -240,7 +240,7 @@ fn routes_do_not_collide_and_cover_the_api() {
             panic!("route {route} is claimed by both {other} and {component}");
         }
     }
-    for r in qwen_core::rest::ROUTES {
+    for r in qwen_http::ROUTES {
         let owner = serving_component(&seen, r.path);
         assert_eq!(
             owner.as_deref(),

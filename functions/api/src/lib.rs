@@ -1,13 +1,14 @@
 //! The `api` Spin component: a thin adapter that reads the request, opens the `default`
 //! SQLite database and the Redis queue, and hands everything to
-//! [`qwen_core::rest::handle`] — or, under `/console`, to the operator console
+//! [`qwen_http::handle`] — or, under `/console`, to the operator console
 //! ([`console::handle`]). No business logic lives here.
 
 #[cfg(target_arch = "wasm32")]
 mod component {
-    use qwen_core::http::error;
-    use qwen_core::payments::{PaymentSettings, api::Providers};
-    use qwen_core::rest::{Ctx, handle_with_payments};
+    use qwen_core::payments::PaymentSettings;
+    use qwen_http::Providers;
+    use qwen_http::error;
+    use qwen_http::{Ctx, handle_with_payments};
     use spin_adapters::{
         SpinConfig, SpinHttp, SpinQueue, SpinSql, SystemClock, init_logging, into_response,
         once_per_instance, read_request, settings,
@@ -51,7 +52,7 @@ mod component {
     async fn console_answer(
         ctx: &Ctx<'_>,
         providers: &Providers<'_>,
-        request: &qwen_core::http::Request,
+        request: &qwen_http::Request,
     ) -> qwen_core::ports::HttpResponse {
         let loaded = once_per_instance(|| console::ConsoleSettings::load(&SpinConfig)).await;
         let settings = match loaded {

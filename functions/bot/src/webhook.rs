@@ -6,11 +6,11 @@
 //! else answers 200 (garbage must not be retried forever).
 
 use botapi::Update;
-use qwen_core::http::{self, Request};
 use qwen_core::payments::{self, PaymentSettings};
 use qwen_core::ports::{Clock, HttpClient, HttpResponse, KeyValue, Queue, Sleep, Sql};
 use qwen_core::settings::Settings;
 use qwen_core::{db, drafts, signing, updates, users};
+use qwen_http::{self as http, Request};
 
 use crate::effects::{BotError, Performer, Target};
 use crate::event::{self, Event, Incoming};

@@ -7,8 +7,8 @@ use std::sync::Arc;
 
 use async_trait::async_trait;
 use common::{Bot, Env, SECRET, body, text};
-use qwen_core::http::Request;
 use qwen_core::ports::HttpResponse;
+use qwen_http::Request;
 use testkit::server::{Handler, HandlerFactory, TestServer};
 
 struct Webhook(Env);

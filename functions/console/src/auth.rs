@@ -1,8 +1,8 @@
 //! Signing in and out, the session check of every page, and the checks of every POST: the
 //! request comes from the console's own origin and carries the session's CSRF token.
 
-use qwen_core::http::Request;
 use qwen_core::ports::HttpResponse;
+use qwen_http::Request;
 
 use crate::Env;
 use crate::call::safe_back;

@@ -2,8 +2,8 @@
 //! page uses.
 
 use qwen_core::CoreError;
-use qwen_core::http::Request;
 use qwen_core::ports::{HttpResponse, Sql};
+use qwen_http::Request;
 
 use crate::Env;
 use crate::html::{self, Frame};

@@ -19,10 +19,10 @@ mod auth;
 mod call;
 mod pages;
 
-use qwen_core::http::Request;
-use qwen_core::payments::api::Providers;
 use qwen_core::ports::HttpResponse;
-use qwen_core::rest::Ctx;
+use qwen_http::Ctx;
+use qwen_http::Providers;
+use qwen_http::Request;
 
 pub use settings::{ConsoleSettings, Operator};
 

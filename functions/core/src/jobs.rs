@@ -30,7 +30,7 @@ pub const STREAM_TTL_SECS: u64 = 30 * 86_400;
 /// user, and it must not be charged back or sent twice.
 pub const DELIVERY_CONFIRM_TIMEOUT_MS: i64 = 15 * 60_000;
 
-/// A request to create an edit. Its OpenAPI schema is written out in [`crate::openapi`]
+/// A request to create an edit. Its OpenAPI schema is written out in `qwen_http::openapi`
 /// (items of `file_ids`, exactly one of `preset_id` and `prompt`).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, Default)]
 pub struct NewJob {

@@ -1,12 +1,13 @@
 //! The `payments` Spin component: a thin adapter that reads the YooKassa notification,
 //! opens the `default` SQLite database and outbound HTTP, and hands everything to
-//! [`qwen_core::payments::webhook::handle`] (source allowlist, re-fetch, exactly-once credit).
+//! [`qwen_http::yookassa::handle`] (source allowlist, re-fetch, exactly-once credit).
 
 #[cfg(target_arch = "wasm32")]
 mod component {
-    use qwen_core::http::error;
-    use qwen_core::payments::{Deps, PaymentSettings, webhook};
+    use qwen_core::payments::{Deps, PaymentSettings};
     use qwen_core::ports::HttpResponse;
+    use qwen_http::error;
+    use qwen_http::yookassa as webhook;
     use spin_adapters::{
         SpinConfig, SpinHttp, SpinSql, SystemClock, init_logging, into_response, once_per_instance,
         read_request, settings,

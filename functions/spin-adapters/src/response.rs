@@ -40,7 +40,7 @@ pub fn checked(resp: HttpResponse) -> HttpResponse {
         return resp;
     };
     tracing::error!(status = resp.status, problem = %what, "invalid response; answering 500");
-    qwen_core::http::error(500, "internal", "the server built an invalid response")
+    qwen_http::error(500, "internal", "the server built an invalid response")
 }
 
 #[cfg(test)]

@@ -9,12 +9,12 @@ use bytes::Bytes;
 use futures::StreamExt;
 use futures::future::{Either, select};
 use http_body_util::Full;
-use qwen_core::http::{Request, declared_too_large, too_large};
 use qwen_core::ports::{
     ADD_MARKED_SCRIPT, BACKLOG_SCRIPT, Backlog, Clock, Config, HttpClient, HttpError, HttpRequest,
     HttpResponse, KeyValue, KvError, Queue, QueueError,
 };
 use qwen_core::settings::{Settings, SettingsError};
+use qwen_http::{Request, declared_too_large, too_large};
 use spin_sdk::http::body::IncomingBodyExt;
 use spin_sdk::{key_value, redis, variables};
 
@@ -338,9 +338,8 @@ pub async fn read_request(
     let mut bytes = Vec::new();
     let mut stream = body.stream();
     while let Some(chunk) = stream.next().await {
-        let chunk = chunk.map_err(|_| {
-            qwen_core::http::error(400, "bad_body", "the request body could not be read")
-        })?;
+        let chunk = chunk
+            .map_err(|_| qwen_http::error(400, "bad_body", "the request body could not be read"))?;
         if bytes.len() + chunk.len() > limit {
             return Err(too_large(limit));
         }

@@ -5,9 +5,9 @@
 #[cfg(target_arch = "wasm32")]
 mod component {
     use bot::{BotSettings, Ctx};
-    use qwen_core::http::error;
     use qwen_core::payments::PaymentSettings;
     use qwen_core::ports::HttpResponse;
+    use qwen_http::error;
     use spin_adapters::{
         SpinConfig, SpinHttp, SpinKv, SpinQueue, SpinSleep, SpinSql, SystemClock, init_logging,
         into_response, once_per_instance, read_request, settings,

@@ -19,9 +19,9 @@ use gpu_host::retry::RetryPolicy;
 use gpu_host::telegram::BotMessenger;
 use gpu_host::workflow::Workflows;
 use qwen_contract::{JobEvent, JobEventKind, JobMessage};
-use qwen_core::http::Request as ApiRequest;
 use qwen_core::ports::{HttpResponse, Sql, SqlValue};
 use qwen_core::settings::Settings as ApiSettings;
+use qwen_http::Request as ApiRequest;
 use serde_json::{Value, json};
 use testkit::api::ApiApp;
 use testkit::clock::SystemClock;
@@ -94,7 +94,7 @@ impl Handler for Recorder {
             inject
         };
         let resp = if injected {
-            qwen_core::http::error(503, "unavailable", "try later")
+            qwen_http::error(503, "unavailable", "try later")
         } else {
             self.app.call(req).await
         };

@@ -8,11 +8,11 @@ use std::sync::atomic::{AtomicI64, Ordering};
 
 use bot::{BotSettings, Ctx};
 use botapi::ReqwestHttp;
-use qwen_core::http::Request;
 use qwen_core::jobs::Job;
 use qwen_core::payments::PaymentSettings;
 use qwen_core::ports::{HttpResponse, KeyValue};
 use qwen_core::settings::Settings;
+use qwen_http::Request;
 use serde_json::Value;
 use testkit::clock::FakeClock;
 use testkit::fakes::telegram::{Call, FakeTelegram};

@@ -7,8 +7,8 @@ mod reconciliation;
 mod users;
 
 use qwen_core::CoreError;
-use qwen_core::http::Request;
 use qwen_core::ports::HttpResponse;
+use qwen_http::Request;
 
 use crate::call::Call;
 use crate::html;
@@ -43,7 +43,7 @@ pub(crate) fn message(lang: Lang, status: u16, key: &'static str) -> HttpRespons
 
 /// The status and message the REST API gives for `e` (internal detail is logged only).
 pub(crate) fn error_text(e: &CoreError) -> (u16, String) {
-    let resp = qwen_core::http::from_core(e);
+    let resp = qwen_http::from_core(e);
     let body: serde_json::Value = serde_json::from_slice(&resp.body).unwrap_or_default();
     let message = body["error"]["message"]
         .as_str()

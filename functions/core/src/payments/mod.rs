@@ -10,7 +10,6 @@
 //!   payment `succeeded`; the one completing the amount makes it `refunded`.
 
 pub mod allowlist;
-pub mod api;
 pub mod expiry;
 pub mod notify;
 pub mod ops;

@@ -13,7 +13,6 @@
 //!
 //! Money units as on payments: `amount`s in kopecks (RUB) or stars (XTR).
 
-pub mod api;
 pub mod compare;
 pub mod credit;
 pub mod fetch;

@@ -4,63 +4,12 @@
 
 use serde_json::json;
 
-use super::{Deps, PaymentSettings, ops, stars, store};
-use crate::error::CoreError;
-use crate::http::{self, Request};
-use crate::ports::{HttpClient, HttpResponse};
-use crate::rest::Ctx;
-use crate::users;
-
-/// What creating and refunding payments needs beyond the REST context.
-pub struct Providers<'a> {
-    /// Outbound HTTP (YooKassa, Bot API).
-    pub http: &'a dyn HttpClient,
-    /// Payment configuration.
-    pub pay: &'a PaymentSettings,
-}
-
-/// A payment route.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum PaymentOp {
-    /// `POST /api/payments/`
-    Create,
-    /// `GET /api/payments/`
-    List,
-    /// `GET /api/payments/{id}`
-    Get,
-    /// `POST /api/payments/{id}/refund`
-    Refund,
-    /// `GET /api/users/{telegram_id}/payments`
-    ForUser,
-}
-
-pub(crate) type Answer = Result<HttpResponse, HttpResponse>;
-
-pub(crate) fn core(e: CoreError) -> HttpResponse {
-    http::from_core(&e)
-}
-
-/// The payment dependencies of a request; 503 `payments_unavailable` in a component that
-/// has no payment configuration.
-pub(crate) fn deps<'a>(
-    ctx: &'a Ctx<'a>,
-    prov: Option<&'a Providers<'a>>,
-) -> Result<Deps<'a>, HttpResponse> {
-    let prov = prov.ok_or_else(|| {
-        http::error(
-            503,
-            "payments_unavailable",
-            "payments are not configured in this component",
-        )
-    })?;
-    Ok(Deps {
-        sql: ctx.sql,
-        http: prov.http,
-        clock: ctx.clock,
-        settings: ctx.settings,
-        pay: prov.pay,
-    })
-}
+use crate::ctx::{Answer, Ctx, Providers, core, deps, page, telegram_id};
+use crate::request::{self, Request};
+use crate::routes::PaymentOp;
+use qwen_core::payments::{ops, stars, store};
+use qwen_core::ports::HttpResponse;
+use qwen_core::users;
 
 /// Answers one payment route (`arg` is the path capture, if any).
 pub async fn dispatch(
@@ -75,7 +24,7 @@ pub async fn dispatch(
         PaymentOp::List => list(ctx, req).await,
         PaymentOp::Get => store::get(ctx.sql, arg)
             .await
-            .map(|p| http::json(200, &p))
+            .map(|p| request::json(200, &p))
             .map_err(core),
         PaymentOp::Refund => refund(ctx, prov, req, arg).await,
         PaymentOp::ForUser => for_user(ctx, req, arg).await,
@@ -89,31 +38,31 @@ async fn create(ctx: &Ctx<'_>, prov: Option<&Providers<'_>>, req: &Request) -> A
     let input: ops::NewPayment = req.json()?;
     let deps = deps(ctx, prov)?;
     let created = ops::create(&deps, &input).await.map_err(core)?;
-    Ok(http::json(
+    Ok(request::json(
         if created.created { 201 } else { 200 },
         &created,
     ))
 }
 
 async fn for_user(ctx: &Ctx<'_>, req: &Request, raw: &str) -> Answer {
-    let id = crate::rest::telegram_id(raw)?;
+    let id = telegram_id(raw)?;
     users::get(ctx.sql, id).await.map_err(core)?;
-    let p = crate::rest::page(req)?;
+    let p = page(req)?;
     let (items, total) = store::list_for_user(ctx.sql, id, p).await.map_err(core)?;
-    Ok(http::json(
+    Ok(request::json(
         200,
         &json!({ "items": items, "total": total, "limit": p.limit, "offset": p.offset }),
     ))
 }
 
 fn admin_check(ctx: &Ctx<'_>, admin: Option<String>) -> Result<(), HttpResponse> {
-    match admin.map(|a| http::int_text(&a).ok_or(())) {
-        Some(Ok(a)) if !ctx.settings.is_admin(a) => Err(http::error(
+    match admin.map(|a| request::int_text(&a).ok_or(())) {
+        Some(Ok(a)) if !ctx.settings.is_admin(a) => Err(request::error(
             403,
             "not_admin",
             "admin_id is not in ADMIN_IDS",
         )),
-        Some(Err(_)) => Err(http::error(
+        Some(Err(_)) => Err(request::error(
             422,
             "invalid_admin",
             "admin_id must be a Telegram id",
@@ -128,14 +77,14 @@ fn filter(req: &Request) -> Result<store::Filter, HttpResponse> {
     let ms = |name: &str| -> Result<Option<i64>, HttpResponse> {
         req.query_param(name)
             .filter(|v| !v.is_empty())
-            .map(|v| http::int_text(&v).ok_or(()))
+            .map(|v| request::int_text(&v).ok_or(()))
             .transpose()
-            .map_err(|_| http::error(422, "invalid_period", "from and to are Unix milliseconds"))
+            .map_err(|_| request::error(422, "invalid_period", "from and to are Unix milliseconds"))
     };
     let status = req.query_param("status").filter(|s| !s.is_empty());
     if let Some(word) = &status {
-        word.parse::<super::PaymentStatus>()
-            .map_err(|e| http::error(422, "invalid_status", &e.to_string()))?;
+        word.parse::<qwen_core::payments::PaymentStatus>()
+            .map_err(|e| request::error(422, "invalid_status", &e.to_string()))?;
     }
     Ok(store::Filter {
         status,
@@ -147,9 +96,9 @@ fn filter(req: &Request) -> Result<store::Filter, HttpResponse> {
 async fn list(ctx: &Ctx<'_>, req: &Request) -> Answer {
     admin_check(ctx, req.query_param("admin_id"))?;
     let filter = filter(req)?;
-    let p = crate::rest::page(req)?;
+    let p = page(req)?;
     let (items, total, totals) = store::admin_list(ctx.sql, &filter, p).await.map_err(core)?;
-    Ok(http::json(
+    Ok(request::json(
         200,
         &json!({ "items": items, "total": total, "totals": totals, "limit": p.limit, "offset": p.offset }),
     ))
@@ -169,16 +118,16 @@ async fn refund(ctx: &Ctx<'_>, prov: Option<&Providers<'_>>, req: &Request, id: 
     let p = stars::refund(&deps, id, admin.as_deref())
         .await
         .map_err(core)?;
-    Ok(http::json(200, &p))
+    Ok(request::json(200, &p))
 }
 
-/// Settles stale pending payments (see [`super::expiry`]) as part of the jobs sweep, when
+/// Settles stale pending payments (see [`qwen_core::payments::expiry`]) as part of the jobs sweep, when
 /// this component has payments configured; failures are logged, never answered.
 pub async fn settle_stale(ctx: &Ctx<'_>, prov: Option<&Providers<'_>>) {
     let Ok(deps) = deps(ctx, prov) else {
         return;
     };
-    match super::expiry::settle_stale(&deps).await {
+    match qwen_core::payments::expiry::settle_stale(&deps).await {
         Ok(s) if s.checked > 0 => {
             tracing::info!(
                 checked = s.checked,

@@ -9,25 +9,12 @@
 use serde::Deserialize;
 use serde_json::json;
 
-use super::Range;
-use crate::error::CoreError;
-use crate::http::{self, Request};
-use crate::payments::api::Providers;
-use crate::ports::HttpResponse;
-use crate::rest::Ctx;
-
-/// A reconciliation route.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum ReconcileOp {
-    /// `POST /api/reconciliations`
-    Run,
-    /// `GET /api/reconciliations`
-    List,
-    /// `GET /api/reconciliations/{id}`
-    Get,
-    /// `POST /api/reconciliations/{id}/items/{n}/credit`
-    Credit,
-}
+use crate::ctx::{Answer, Ctx, Providers, core, deps, page};
+use crate::request::{self, Request};
+use crate::routes::ReconcileOp;
+use qwen_core::error::CoreError;
+use qwen_core::payments::reconcile::{self as rec, Range};
+use qwen_core::ports::HttpResponse;
 
 /// The body of `POST /api/reconciliations`: `day`, or `from` and `to`.
 #[derive(Debug, Clone, Default, Deserialize)]
@@ -61,8 +48,6 @@ impl NewReconciliation {
     }
 }
 
-use crate::payments::api::{Answer, core, deps};
-
 /// Answers one reconciliation route (`caps` are the path captures).
 pub async fn dispatch(
     ctx: &Ctx<'_>,
@@ -75,9 +60,9 @@ pub async fn dispatch(
     let answer = match op {
         ReconcileOp::Run => run(ctx, prov, req).await,
         ReconcileOp::List => list(ctx, req).await,
-        ReconcileOp::Get => super::store::get(ctx.sql, cap(0))
+        ReconcileOp::Get => rec::store::get(ctx.sql, cap(0))
             .await
-            .map(|r| http::json(200, &r))
+            .map(|r| request::json(200, &r))
             .map_err(core),
         ReconcileOp::Credit => credit(ctx, prov, cap(0), cap(1)).await,
     };
@@ -90,7 +75,11 @@ fn rerun(req: &Request) -> Result<bool, HttpResponse> {
     match req.query_param("rerun").as_deref() {
         None | Some("false") => Ok(false),
         Some("true") => Ok(true),
-        Some(_) => Err(http::error(422, "invalid_rerun", "rerun is true or false")),
+        Some(_) => Err(request::error(
+            422,
+            "invalid_rerun",
+            "rerun is true or false",
+        )),
     }
 }
 
@@ -99,27 +88,27 @@ async fn run(ctx: &Ctx<'_>, prov: Option<&Providers<'_>>, req: &Request) -> Answ
     let body: NewReconciliation = req.json()?;
     let range = body.range().map_err(core)?;
     let deps = deps(ctx, prov)?;
-    let outcome = super::run(&deps, range, rerun).await.map_err(core)?;
-    Ok(http::json(
+    let outcome = rec::run(&deps, range, rerun).await.map_err(core)?;
+    Ok(request::json(
         if outcome.created { 201 } else { 200 },
         &outcome.report,
     ))
 }
 
 async fn list(ctx: &Ctx<'_>, req: &Request) -> Answer {
-    let p = crate::rest::page(req)?;
-    let (items, total) = super::store::list(ctx.sql, p).await.map_err(core)?;
-    Ok(http::json(
+    let p = page(req)?;
+    let (items, total) = rec::store::list(ctx.sql, p).await.map_err(core)?;
+    Ok(request::json(
         200,
         &json!({ "items": items, "total": total, "limit": p.limit, "offset": p.offset }),
     ))
 }
 
 async fn credit(ctx: &Ctx<'_>, prov: Option<&Providers<'_>>, id: &str, raw_n: &str) -> Answer {
-    let n = http::int_text(raw_n)
+    let n = request::int_text(raw_n)
         .filter(|n| *n >= 0)
-        .ok_or_else(|| http::error(422, "invalid_item", "n is an integer ≥ 0"))?;
+        .ok_or_else(|| request::error(422, "invalid_item", "n is an integer ≥ 0"))?;
     let deps = deps(ctx, prov)?;
-    let done = super::credit(&deps, id, n).await.map_err(core)?;
-    Ok(http::json(200, &done))
+    let done = rec::credit(&deps, id, n).await.map_err(core)?;
+    Ok(request::json(200, &done))
 }

@@ -3,8 +3,8 @@
 
 use serde::Serialize;
 
-use crate::error::CoreError;
-use crate::ports::{HttpResponse, SqlError};
+use qwen_core::error::CoreError;
+use qwen_core::ports::{HttpResponse, SqlError};
 
 /// An inbound request, already read (the adapter enforces the body limit while reading).
 #[derive(Debug, Clone, PartialEq, Default)]

@@ -5,12 +5,12 @@
 
 use std::fmt::Write as _;
 
-use crate::contract::JobStatus;
-use crate::error::CoreResult;
-use crate::fleet::{self, Fleet};
-use crate::payments::{Currency, PaymentStatus, reconcile};
-use crate::ports::{Queue, Sql};
-use crate::settings::Settings;
+use qwen_core::contract::JobStatus;
+use qwen_core::error::CoreResult;
+use qwen_core::fleet::{self, Fleet};
+use qwen_core::payments::{Currency, PaymentStatus, reconcile};
+use qwen_core::ports::{Queue, Sql};
+use qwen_core::settings::Settings;
 
 /// The `Content-Type` of the exposition format.
 pub const CONTENT_TYPE: &str = "text/plain; version=0.0.4; charset=utf-8";
@@ -29,7 +29,7 @@ pub async fn render(
     jobs(sql, &mut out).await?;
     let view = fleet::fleet(sql, now_ms).await?;
     fleet_metrics(&view, &mut out);
-    if let Some(b) = crate::backlog::QueueBacklog::read(queue, settings, now_ms).await {
+    if let Some(b) = qwen_core::backlog::QueueBacklog::read(queue, settings, now_ms).await {
         backlog_metrics(&b, &mut out);
     }
     payments(sql, &mut out).await?;
@@ -39,7 +39,7 @@ pub async fn render(
 
 /// The findings of the newest reconciliation report, by kind (nothing before the first).
 async fn reconciliation(sql: &dyn Sql, out: &mut String) -> CoreResult<()> {
-    let (heads, _) = reconcile::store::list(sql, crate::Page::new(1, 0)).await?;
+    let (heads, _) = reconcile::store::list(sql, qwen_core::Page::new(1, 0)).await?;
     let Some(newest) = heads.first() else {
         return Ok(());
     };
@@ -193,7 +193,7 @@ fn escape(value: &str) -> String {
         .replace('\n', "\\n")
 }
 
-fn backlog_metrics(b: &crate::backlog::QueueBacklog, out: &mut String) {
+fn backlog_metrics(b: &qwen_core::backlog::QueueBacklog, out: &mut String) {
     let figures = [
         (
             "qwen_stream_waiting",

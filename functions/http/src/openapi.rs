@@ -21,12 +21,11 @@ use utoipa::openapi::{
 };
 use utoipa::{PartialSchema, ToSchema};
 
-use crate::contract::{EventReply, HostHeartbeat, JobEvent, JobStatus};
-use crate::payments::api::PaymentOp;
-use crate::payments::reconcile::{self, api::ReconcileOp};
-use crate::payments::{Payment, PaymentStatus, ops};
-use crate::rest::{Op, ROUTES};
-use crate::{fleet, jobs, ledger, presets, stats, users};
+use crate::routes::{Op, PaymentOp, ROUTES, ReconcileOp};
+use qwen_core::contract::{EventReply, HostHeartbeat, JobEvent, JobStatus};
+use qwen_core::payments::reconcile;
+use qwen_core::payments::{Payment, PaymentStatus, ops};
+use qwen_core::{fleet, jobs, ledger, presets, stats, users};
 
 /// Largest page a list answers (`limit`).
 pub const MAX_LIMIT: i64 = 100;
@@ -258,13 +257,21 @@ pub fn new_job_schema() -> RefOr<Schema> {
         .into()
 }
 
-impl PartialSchema for jobs::NewJob {
+/// The schema of `jobs::NewJob`, named `NewJob` (written out: "exactly one of preset_id and
+/// prompt" is not derivable).
+struct NewJob;
+
+impl PartialSchema for NewJob {
     fn schema() -> RefOr<Schema> {
         new_job_schema()
     }
 }
 
-impl ToSchema for jobs::NewJob {}
+impl ToSchema for NewJob {
+    fn name() -> std::borrow::Cow<'static, str> {
+        std::borrow::Cow::Borrowed("NewJob")
+    }
+}
 
 fn health_schema() -> RefOr<Schema> {
     let word = |words: &[&'static str]| string().enum_values(Some(words.iter().copied()));
@@ -297,7 +304,7 @@ fn describe_fleet() -> Doc {
         .item(object(&[(
             "backlog",
             OneOfBuilder::new()
-                .item(r::<crate::backlog::QueueBacklog>())
+                .item(r::<qwen_core::backlog::QueueBacklog>())
                 .item(ObjectBuilder::new().schema_type(Type::Null))
                 .description(Some(
                     "The jobs stream's backlog (null when Redis did not answer)",
@@ -472,7 +479,7 @@ fn describe_job(op: Op) -> Doc {
             "Create an edit: charge, store, enqueue",
             vec![(201, "Created and queued", Some(job_created()))],
         )
-        .body(r::<jobs::NewJob>())
+        .body(r::<NewJob>())
         .errors(&[
             (402, "Balance too low"),
             (404, "No such user or preset"),
@@ -932,7 +939,7 @@ fn components() -> utoipa::openapi::Components {
         users::Profile,
         users::UserInput,
         jobs::Job,
-        jobs::NewJob,
+        NewJob,
         jobs::SweepReport,
         ledger::Entry,
         ledger::Posted
@@ -958,10 +965,10 @@ fn components() -> utoipa::openapi::Components {
         reconcile::Provider
     );
     add!(
-        crate::backlog::QueueBacklog,
-        crate::fleet::Fleet,
-        crate::fleet::Wait,
-        crate::contract::HostHeartbeat
+        qwen_core::backlog::QueueBacklog,
+        qwen_core::fleet::Fleet,
+        qwen_core::fleet::Wait,
+        qwen_core::contract::HostHeartbeat
     );
     let bearer = HttpBuilder::new()
         .scheme(HttpAuthScheme::Bearer)

@@ -1,0 +1,64 @@
+//! The service's own routes: health, the OpenAPI document, the fleet, metrics and stats.
+
+use qwen_core::fleet;
+use qwen_core::ports::HttpResponse;
+
+use crate::ctx::{Answer, Ctx, core};
+use crate::request;
+
+/// `GET /health`.
+pub async fn health(ctx: &Ctx<'_>) -> HttpResponse {
+    let h = qwen_core::health::check(ctx.sql, ctx.queue, ctx.settings, ctx.clock.now_ms()).await;
+    let (db_ok, queue_ok) = (h.database, h.queue);
+    let word = |ok: bool| if ok { "ok" } else { "unavailable" };
+    let status = if h.ok() { 200 } else { 503 };
+    let overall = if status == 200 { "ok" } else { "degraded" };
+    request::json(
+        status,
+        &serde_json::json!({ "status": overall, "database": word(db_ok), "queue": word(queue_ok) }),
+    )
+}
+
+/// `GET /api/openapi.json`.
+pub fn openapi() -> HttpResponse {
+    HttpResponse {
+        status: 200,
+        headers: vec![("content-type".into(), "application/json".into())],
+        body: crate::openapi::json().into_bytes(),
+    }
+}
+
+/// `GET /api/fleet`.
+pub async fn fleet_view(ctx: &Ctx<'_>) -> Answer {
+    let view = fleet::fleet(ctx.sql, ctx.clock.now_ms())
+        .await
+        .map_err(core)?;
+    let now = ctx.clock.now_ms();
+    let backlog = qwen_core::backlog::QueueBacklog::read(ctx.queue, ctx.settings, now).await;
+    let mut value = serde_json::to_value(&view).unwrap_or_default();
+    if let Some(obj) = value.as_object_mut() {
+        let backlog = serde_json::to_value(backlog).unwrap_or_default();
+        obj.insert("backlog".into(), backlog);
+    }
+    Ok(request::json(200, &value))
+}
+
+/// `GET /metrics`.
+pub async fn metrics(ctx: &Ctx<'_>) -> Answer {
+    let text = crate::metrics::render(ctx.sql, ctx.queue, ctx.settings, ctx.clock.now_ms())
+        .await
+        .map_err(core)?;
+    Ok(HttpResponse {
+        status: 200,
+        headers: vec![("content-type".into(), crate::metrics::CONTENT_TYPE.into())],
+        body: text.into_bytes(),
+    })
+}
+
+/// `GET /api/stats`.
+pub async fn stats(ctx: &Ctx<'_>) -> Answer {
+    let s = qwen_core::stats::collect(ctx.sql, ctx.queue, ctx.settings, ctx.clock.now_ms())
+        .await
+        .map_err(core)?;
+    Ok(request::json(200, &s))
+}
