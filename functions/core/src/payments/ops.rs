@@ -19,9 +19,12 @@ pub struct NewPayment {
     pub method: String,
     /// A configured package, by its amount in whole roubles or stars.
     #[serde(default)]
+    #[schema(minimum = 1)]
     pub package: Option<i64>,
-    /// A custom amount in whole roubles or stars (when no package).
+    /// A custom amount in whole roubles or stars (when no package), within the method's
+    /// configured limits.
     #[serde(default)]
+    #[schema(minimum = 1)]
     pub amount: Option<i64>,
     /// Client key: the same key (for the same user) never creates a second payment.
     #[serde(default)]
