@@ -4,8 +4,9 @@
 //! polling every instance) probing on every call would cost more than the requests it guards,
 //! so a process (a Spin instance) trusts its last *successful* probe of the same database
 //! and queue for [`FRESH_MS`]. A failure is never kept: an unhealthy answer is always fresh,
-//! and every transient storage or queue failure the core meets (see `error.rs`) forgets the
-//! last success at once, so the next call probes again.
+//! and every storage or queue outage answered to a caller ([`forget_after`], called by the
+//! HTTP edge for each error it answers) forgets the last success at once, so the next call
+//! probes again.
 
 use std::sync::Mutex;
 
@@ -34,7 +35,15 @@ impl Health {
     }
 }
 
-/// Forgets the last successful probe (called on every transient storage or queue failure).
+/// Forgets the last successful probe when `e` says storage or the queue did not answer.
+/// The HTTP edge calls this for every error it answers, so the next `/health` probes again.
+pub fn forget_after(e: &crate::CoreError) {
+    if e.means_unavailable() {
+        forget();
+    }
+}
+
+/// Forgets the last successful probe.
 pub fn forget() {
     if let Ok(mut last) = LAST_OK.lock() {
         *last = None;

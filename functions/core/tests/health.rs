@@ -6,7 +6,7 @@ use std::cell::Cell;
 
 use async_trait::async_trait;
 use qwen_core::CoreError;
-use qwen_core::health::{FRESH_MS, check, forget};
+use qwen_core::health::{FRESH_MS, check, forget, forget_after};
 use qwen_core::ports::{Backlog, Queue, QueueError, Sql, SqlError, SqlRow, SqlValue};
 use qwen_core::settings::Settings;
 
@@ -71,7 +71,7 @@ fn a_success_is_trusted_for_a_second_a_failure_never() {
     assert_eq!(probes(), 4, "an old one is not");
 
     queue.up.set(false);
-    let _ = CoreError::from(QueueError("refused".into()));
+    forget_after(&CoreError::from(QueueError("refused".into())));
     let h = block_on(check(&db, &queue, &settings, 10_000 + FRESH_MS + 1));
     assert!(!h.ok() && h.database && !h.queue, "{h:?}");
     assert_eq!(
@@ -84,10 +84,12 @@ fn a_success_is_trusted_for_a_second_a_failure_never() {
 
     queue.up.set(true);
     assert!(block_on(check(&db, &queue, &settings, 10_000 + FRESH_MS + 3)).ok());
-    let _ = CoreError::from(SqlError::Unavailable("database is locked".into()));
+    forget_after(&CoreError::from(SqlError::Unavailable(
+        "database is locked".into(),
+    )));
     block_on(check(&db, &queue, &settings, 10_000 + FRESH_MS + 4));
     assert_eq!(probes(), 12, "unavailable storage forgets it too");
-    let _ = CoreError::from(SqlError::Constraint("UNIQUE".into()));
+    forget_after(&CoreError::from(SqlError::Constraint("UNIQUE".into())));
     block_on(check(&db, &queue, &settings, 10_000 + FRESH_MS + 5));
     assert_eq!(probes(), 12, "a refused write says nothing about health");
     forget();

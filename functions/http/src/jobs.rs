@@ -3,6 +3,7 @@
 use qwen_core::contract::{HostHeartbeat, JobEvent};
 use qwen_core::{fleet, jobs, ledger};
 
+use crate::bodies::{JobCancelled, JobCreated, JobView, Recorded};
 use crate::ctx::{Answer, Ctx, Providers, core};
 use crate::request::{self, Request};
 
@@ -14,10 +15,14 @@ pub async fn create_job(ctx: &Ctx<'_>, req: &Request) -> Answer {
         .map_err(core)?;
     Ok(request::json(
         201,
-        &serde_json::json!({
-            "job_id": created.job.id, "status": created.job.status, "cost": created.cost,
-            "balance_after": created.balance_after, "queue_position": created.queue_position, "job": created.job,
-        }),
+        &JobCreated {
+            job_id: created.job.id.to_string(),
+            status: created.job.status,
+            cost: created.cost,
+            balance_after: created.balance_after,
+            queue_position: created.queue_position,
+            job: created.job,
+        },
     ))
 }
 
@@ -33,15 +38,12 @@ pub async fn get_job(ctx: &Ctx<'_>, id: &str) -> Answer {
                 .map_err(core)?,
         ),
     };
-    let mut value = serde_json::to_value(&job).unwrap_or_default();
-    if let Some(obj) = value.as_object_mut() {
-        obj.insert("queue_position".into(), position.into());
-        obj.insert(
-            "wait".into(),
-            serde_json::to_value(wait).unwrap_or_default(),
-        );
-    }
-    Ok(request::json(200, &value))
+    let view = JobView {
+        job,
+        queue_position: position,
+        wait,
+    };
+    Ok(request::json(200, &view))
 }
 
 /// `POST /api/jobs/{id}/cancel`.
@@ -61,7 +63,11 @@ pub async fn cancel_job(ctx: &Ctx<'_>, id: &str) -> Answer {
         .map_err(core)?;
     Ok(request::json(
         200,
-        &serde_json::json!({ "job": job, "refunded": job.cost, "balance": balance }),
+        &JobCancelled {
+            refunded: job.cost,
+            job,
+            balance,
+        },
     ))
 }
 
@@ -119,5 +125,5 @@ pub async fn host_report(ctx: &Ctx<'_>, req: &Request) -> Answer {
     fleet::record(ctx.sql, &report, ctx.clock.now_ms())
         .await
         .map_err(core)?;
-    Ok(request::json(200, &serde_json::json!({ "recorded": true })))
+    Ok(request::json(200, &Recorded { recorded: true }))
 }

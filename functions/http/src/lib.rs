@@ -7,6 +7,7 @@
 //! only maps HTTP to it and back. The Spin components and the native test servers call the
 //! same functions.
 
+pub mod bodies;
 pub mod ctx;
 pub mod jobs;
 pub mod meta;

@@ -3,20 +3,23 @@
 use qwen_core::fleet;
 use qwen_core::ports::HttpResponse;
 
+use crate::bodies::{FleetView, HealthBody, Overall, Probe};
 use crate::ctx::{Answer, Ctx, core};
 use crate::request;
 
 /// `GET /health`.
 pub async fn health(ctx: &Ctx<'_>) -> HttpResponse {
     let h = qwen_core::health::check(ctx.sql, ctx.queue, ctx.settings, ctx.clock.now_ms()).await;
-    let (db_ok, queue_ok) = (h.database, h.queue);
-    let word = |ok: bool| if ok { "ok" } else { "unavailable" };
-    let status = if h.ok() { 200 } else { 503 };
-    let overall = if status == 200 { "ok" } else { "degraded" };
-    request::json(
-        status,
-        &serde_json::json!({ "status": overall, "database": word(db_ok), "queue": word(queue_ok) }),
-    )
+    let (status, overall) = match h.ok() {
+        true => (200, Overall::Ok),
+        false => (503, Overall::Degraded),
+    };
+    let body = HealthBody {
+        status: overall,
+        database: Probe::of(h.database),
+        queue: Probe::of(h.queue),
+    };
+    request::json(status, &body)
 }
 
 /// `GET /api/openapi.json`.
@@ -35,12 +38,11 @@ pub async fn fleet_view(ctx: &Ctx<'_>) -> Answer {
         .map_err(core)?;
     let now = ctx.clock.now_ms();
     let backlog = qwen_core::backlog::QueueBacklog::read(ctx.queue, ctx.settings, now).await;
-    let mut value = serde_json::to_value(&view).unwrap_or_default();
-    if let Some(obj) = value.as_object_mut() {
-        let backlog = serde_json::to_value(backlog).unwrap_or_default();
-        obj.insert("backlog".into(), backlog);
-    }
-    Ok(request::json(200, &value))
+    let body = FleetView {
+        fleet: view,
+        backlog,
+    };
+    Ok(request::json(200, &body))
 }
 
 /// `GET /metrics`.

@@ -21,11 +21,12 @@ use utoipa::openapi::{
 };
 use utoipa::{PartialSchema, ToSchema};
 
+use crate::bodies;
 use crate::routes::{Op, PaymentOp, ROUTES, ReconcileOp};
 use qwen_core::contract::{EventReply, HostHeartbeat, JobEvent, JobStatus};
 use qwen_core::payments::reconcile;
 use qwen_core::payments::{Payment, PaymentStatus, ops};
-use qwen_core::{fleet, jobs, ledger, presets, stats, users};
+use qwen_core::{jobs, ledger, presets, stats, users};
 
 /// Largest page a list answers (`limit`).
 pub const MAX_LIMIT: i64 = 100;
@@ -121,23 +122,6 @@ fn object(fields: &[(&str, RefOr<Schema>)]) -> RefOr<Schema> {
         b = b.property(*name, schema.clone()).required(*name);
     }
     b.into()
-}
-
-fn array(items: RefOr<Schema>) -> RefOr<Schema> {
-    ArrayBuilder::new().items(items).into()
-}
-
-fn page_of(items: RefOr<Schema>) -> RefOr<Schema> {
-    object(&[
-        ("items", array(items)),
-        ("total", int64().into()),
-        ("limit", int_range(1, MAX_LIMIT)),
-        ("offset", int_range(0, i64::MAX)),
-    ])
-}
-
-fn items_of(items: RefOr<Schema>) -> RefOr<Schema> {
-    object(&[("items", array(items))])
 }
 
 /// The body of `POST /api/balance/{telegram_id}/adjust`.
@@ -273,69 +257,11 @@ impl ToSchema for NewJob {
     }
 }
 
-fn health_schema() -> RefOr<Schema> {
-    let word = |words: &[&'static str]| string().enum_values(Some(words.iter().copied()));
-    object(&[
-        ("status", word(&["ok", "degraded"]).into()),
-        ("database", word(&["ok", "unavailable"]).into()),
-        ("queue", word(&["ok", "unavailable"]).into()),
-    ])
-}
-
-fn job_with_position() -> RefOr<Schema> {
-    let wait = OneOfBuilder::new()
-        .item(r::<fleet::Wait>())
-        .item(ObjectBuilder::new().schema_type(Type::Null))
-        .description(Some(
-            "The expected wait (none for a final job): `paused` when no GPU host is live",
-        ));
-    AllOfBuilder::new()
-        .item(r::<jobs::Job>())
-        .item(object(&[
-            ("queue_position", int64().into()),
-            ("wait", wait.into()),
-        ]))
-        .into()
-}
-
 fn describe_fleet() -> Doc {
-    let fleet = AllOfBuilder::new()
-        .item(r::<fleet::Fleet>())
-        .item(object(&[(
-            "backlog",
-            OneOfBuilder::new()
-                .item(r::<qwen_core::backlog::QueueBacklog>())
-                .item(ObjectBuilder::new().schema_type(Type::Null))
-                .description(Some(
-                    "The jobs stream's backlog (null when Redis did not answer)",
-                ))
-                .into(),
-        )]));
     doc(
         "The GPU hosts (stale ones marked), the queue and the wait for a new job",
-        vec![(200, "The fleet", Some(fleet.into()))],
+        vec![(200, "The fleet", Some(r::<bodies::FleetView>()))],
     )
-}
-
-fn job_created() -> RefOr<Schema> {
-    object(&[
-        ("job_id", string().into()),
-        ("status", r::<JobStatus>()),
-        ("cost", int64().into()),
-        ("balance_after", int64().into()),
-        ("queue_position", int64().into()),
-        ("job", r::<jobs::Job>()),
-    ])
-}
-
-fn category_count() -> RefOr<Schema> {
-    object(&[
-        ("id", string().into()),
-        ("name_ru", string().into()),
-        ("name_en", string().into()),
-        ("sort", int64().into()),
-        ("presets", int64().into()),
-    ])
 }
 
 /// What the document says about `op`. Exhaustive: a new operation needs its description.
@@ -366,7 +292,7 @@ fn describe_meta(op: Op) -> Doc {
     match op {
         Op::Health => doc(
             "Database and queue health",
-            vec![(200, "Healthy", Some(health_schema()))],
+            vec![(200, "Healthy", Some(r::<bodies::HealthBody>()))],
         )
         .auth(Auth::None)
         .errors(&[(503, "Database or queue unavailable")]),
@@ -393,7 +319,7 @@ fn describe_user(op: Op) -> Doc {
             .errors(&[NO_USER, BAD_USER_ID]),
         _ => doc(
             "A user's jobs, newest first",
-            vec![(200, "A page of jobs", Some(page_of(r::<jobs::Job>())))],
+            vec![(200, "A page of jobs", Some(r::<bodies::JobPage>()))],
         )
         .paged()
         .errors(&[NO_USER, BAD_USER_ID, BAD_PAGE]),
@@ -402,21 +328,14 @@ fn describe_user(op: Op) -> Doc {
 
 fn describe_balance(op: Op) -> Doc {
     match op {
-        Op::GetBalance => {
-            let balance = object(&[("telegram_id", int64().into()), ("balance", int64().into())]);
-            doc(
-                "A user's balance",
-                vec![(200, "The balance", Some(balance))],
-            )
-            .errors(&[NO_USER, BAD_USER_ID])
-        }
+        Op::GetBalance => doc(
+            "A user's balance",
+            vec![(200, "The balance", Some(r::<bodies::Balance>()))],
+        )
+        .errors(&[NO_USER, BAD_USER_ID]),
         Op::BalanceHistory => doc(
             "A user's ledger, newest first",
-            vec![(
-                200,
-                "A page of entries",
-                Some(page_of(r::<ledger::Entry>())),
-            )],
+            vec![(200, "A page of entries", Some(r::<bodies::EntryPage>()))],
         )
         .paged()
         .errors(&[NO_USER, BAD_USER_ID, BAD_PAGE]),
@@ -443,12 +362,12 @@ fn describe_preset_reads(op: Op) -> Doc {
             query: vec![("category", string().into())],
             ..doc(
                 "Presets, optionally of one category (none for an unknown one)",
-                vec![(200, "The presets", Some(items_of(r::<presets::Preset>())))],
+                vec![(200, "The presets", Some(r::<bodies::PresetList>()))],
             )
         },
         Op::Categories => doc(
             "Preset categories with preset counts",
-            vec![(200, "The categories", Some(items_of(category_count())))],
+            vec![(200, "The categories", Some(r::<bodies::CategoryList>()))],
         ),
         _ => doc(
             "One preset",
@@ -477,7 +396,7 @@ fn describe_job(op: Op) -> Doc {
     match op {
         Op::CreateJob => doc(
             "Create an edit: charge, store, enqueue",
-            vec![(201, "Created and queued", Some(job_created()))],
+            vec![(201, "Created and queued", Some(r::<bodies::JobCreated>()))],
         )
         .body(r::<NewJob>())
         .errors(&[
@@ -491,21 +410,14 @@ fn describe_job(op: Op) -> Doc {
         ]),
         Op::GetJob => doc(
             "A job with its queue position",
-            vec![(200, "The job", Some(job_with_position()))],
+            vec![(200, "The job", Some(r::<bodies::JobView>()))],
         )
         .errors(&[(404, "No such job")]),
-        _ => {
-            let cancelled = object(&[
-                ("job", r::<jobs::Job>()),
-                ("refunded", int64().into()),
-                ("balance", int64().into()),
-            ]);
-            doc(
-                "Cancel a queued job and refund it",
-                vec![(200, "Cancelled", Some(cancelled))],
-            )
-            .errors(&[(404, "No such job"), (409, "The job is not queued")])
-        }
+        _ => doc(
+            "Cancel a queued job and refund it",
+            vec![(200, "Cancelled", Some(r::<bodies::JobCancelled>()))],
+        )
+        .errors(&[(404, "No such job"), (409, "The job is not queued")]),
     }
 }
 
@@ -524,14 +436,7 @@ fn describe_internal(op: Op) -> Doc {
         ]),
         Op::HostReport => doc(
             "A gpu-host's report of itself (every few seconds)",
-            vec![(
-                200,
-                "Recorded",
-                Some(object(&[(
-                    "recorded",
-                    ObjectBuilder::new().schema_type(Type::Boolean).into(),
-                )])),
-            )],
+            vec![(200, "Recorded", Some(r::<bodies::Recorded>()))],
         )
         .auth(Auth::Signed)
         .body(r::<HostHeartbeat>())
@@ -542,17 +447,6 @@ fn describe_internal(op: Op) -> Doc {
         )
         .auth(Auth::Signed),
     }
-}
-
-fn payment_list() -> RefOr<Schema> {
-    let totals: RefOr<Schema> = ObjectBuilder::new().schema_type(Type::Object).into();
-    object(&[
-        ("items", array(r::<Payment>())),
-        ("total", int64().into()),
-        ("totals", array(totals)),
-        ("limit", int_range(1, MAX_LIMIT)),
-        ("offset", int_range(0, i64::MAX)),
-    ])
 }
 
 const ADMIN: [(u16, &str); 2] = [
@@ -572,7 +466,7 @@ fn describe_payment(op: PaymentOp) -> Doc {
         PaymentOp::Refund => describe_refund(),
         PaymentOp::ForUser => doc(
             "A user's payments",
-            vec![(200, "A page of payments", Some(page_of(r::<Payment>())))],
+            vec![(200, "A page of payments", Some(r::<bodies::PaymentPage>()))],
         )
         .paged()
         .errors(&[NO_USER, BAD_USER_ID, BAD_PAGE]),
@@ -620,7 +514,11 @@ fn describe_payment_list() -> Doc {
         ],
         ..doc(
             "Payments (admin)",
-            vec![(200, "A page of payments", Some(payment_list()))],
+            vec![(
+                200,
+                "A page of payments",
+                Some(r::<bodies::PaymentListing>()),
+            )],
         )
     }
     .paged()
@@ -711,7 +609,7 @@ fn describe_reconciliation(op: ReconcileOp) -> Doc {
         .errors(&UPSTREAM),
         ReconcileOp::List => doc(
             "Reconciliation reports, newest first, with counts per kind",
-            vec![(200, "A page of reports", Some(page_of(r::<reconcile::Head>())))],
+            vec![(200, "A page of reports", Some(r::<bodies::ReportPage>()))],
         )
         .paged()
         .errors(&[BAD_PAGE]),
@@ -963,6 +861,25 @@ fn components() -> utoipa::openapi::Components {
         reconcile::Credited,
         reconcile::ItemKind,
         reconcile::Provider
+    );
+    add!(
+        bodies::JobPage,
+        bodies::EntryPage,
+        bodies::PaymentPage,
+        bodies::PaymentListing,
+        bodies::ReportPage,
+        bodies::HealthBody,
+        bodies::Balance,
+        bodies::PresetList,
+        bodies::CategoryList
+    );
+    add!(
+        bodies::JobCreated,
+        bodies::JobView,
+        bodies::JobCancelled,
+        bodies::Recorded,
+        bodies::FleetView,
+        bodies::NotificationOutcome
     );
     add!(
         qwen_core::backlog::QueueBacklog,

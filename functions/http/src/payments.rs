@@ -4,6 +4,7 @@
 
 use serde_json::json;
 
+use crate::bodies::{PaymentListing, PaymentPage};
 use crate::ctx::{Answer, Ctx, Providers, core, deps, page, telegram_id};
 use crate::request::{self, Request};
 use crate::routes::PaymentOp;
@@ -49,10 +50,7 @@ async fn for_user(ctx: &Ctx<'_>, req: &Request, raw: &str) -> Answer {
     users::get(ctx.sql, id).await.map_err(core)?;
     let p = page(req)?;
     let (items, total) = store::list_for_user(ctx.sql, id, p).await.map_err(core)?;
-    Ok(request::json(
-        200,
-        &json!({ "items": items, "total": total, "limit": p.limit, "offset": p.offset }),
-    ))
+    Ok(request::json(200, &PaymentPage::new(items, total, p)))
 }
 
 fn admin_check(ctx: &Ctx<'_>, admin: Option<String>) -> Result<(), HttpResponse> {
@@ -100,7 +98,10 @@ async fn list(ctx: &Ctx<'_>, req: &Request) -> Answer {
     let (items, total, totals) = store::admin_list(ctx.sql, &filter, p).await.map_err(core)?;
     Ok(request::json(
         200,
-        &json!({ "items": items, "total": total, "totals": totals, "limit": p.limit, "offset": p.offset }),
+        &PaymentListing {
+            page: PaymentPage::new(items, total, p),
+            totals,
+        },
     ))
 }
 

@@ -3,6 +3,7 @@
 use qwen_core::ports::HttpResponse;
 use qwen_core::presets;
 
+use crate::bodies::{CategoryCount, CategoryList, PresetList};
 use crate::ctx::{Answer, Ctx, core};
 use crate::request::{self, Request};
 
@@ -12,7 +13,7 @@ pub async fn list_presets(ctx: &Ctx<'_>, req: &Request) -> Answer {
     let items = presets::list(ctx.sql, category.as_deref())
         .await
         .map_err(core)?;
-    Ok(request::json(200, &serde_json::json!({ "items": items })))
+    Ok(request::json(200, &PresetList { items }))
 }
 
 /// `GET /api/presets/categories`.
@@ -20,9 +21,15 @@ pub async fn categories(ctx: &Ctx<'_>) -> Answer {
     let cats = presets::categories(ctx.sql).await.map_err(core)?;
     let items: Vec<_> = cats
         .into_iter()
-        .map(|(c, n)| serde_json::json!({ "id": c.id, "name_ru": c.name_ru, "name_en": c.name_en, "sort": c.sort, "presets": n }))
+        .map(|(c, n)| CategoryCount {
+            id: c.id,
+            name_ru: c.name_ru,
+            name_en: c.name_en,
+            sort: c.sort,
+            presets: n,
+        })
         .collect();
-    Ok(request::json(200, &serde_json::json!({ "items": items })))
+    Ok(request::json(200, &CategoryList { items }))
 }
 
 /// `POST or PUT /api/presets/{id}`.

@@ -7,8 +7,8 @@
 //! * `POST /api/reconciliations/{id}/items/{n}/credit`: "credit now" (200, idempotent).
 
 use serde::Deserialize;
-use serde_json::json;
 
+use crate::bodies::ReportPage;
 use crate::ctx::{Answer, Ctx, Providers, core, deps, page};
 use crate::request::{self, Request};
 use crate::routes::ReconcileOp;
@@ -98,10 +98,7 @@ async fn run(ctx: &Ctx<'_>, prov: Option<&Providers<'_>>, req: &Request) -> Answ
 async fn list(ctx: &Ctx<'_>, req: &Request) -> Answer {
     let p = page(req)?;
     let (items, total) = rec::store::list(ctx.sql, p).await.map_err(core)?;
-    Ok(request::json(
-        200,
-        &json!({ "items": items, "total": total, "limit": p.limit, "offset": p.offset }),
-    ))
+    Ok(request::json(200, &ReportPage::new(items, total, p)))
 }
 
 async fn credit(ctx: &Ctx<'_>, prov: Option<&Providers<'_>>, id: &str, raw_n: &str) -> Answer {

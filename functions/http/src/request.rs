@@ -4,7 +4,7 @@
 use serde::Serialize;
 
 use qwen_core::error::CoreError;
-use qwen_core::ports::{HttpResponse, SqlError};
+use qwen_core::ports::HttpResponse;
 
 /// An inbound request, already read (the adapter enforces the body limit while reading).
 #[derive(Debug, Clone, PartialEq, Default)]
@@ -148,72 +148,22 @@ pub fn error(status: u16, code: &str, message: &str) -> HttpResponse {
     }
 }
 
-/// Maps a core error to its status and JSON body (internal detail is logged, not shown).
+/// Maps a core error to its status and JSON body `{"error":{"code","message",…details}}`.
+/// Internal detail is logged, never shown; an outage of storage or the queue also makes
+/// `/health` probe again.
 pub fn from_core(e: &CoreError) -> HttpResponse {
-    match e {
-        CoreError::Invalid { code, message } => error(422, code, message),
-        CoreError::NotFound { code, message } => error(404, code, message),
-        CoreError::Conflict { code, message } => error(409, code, message),
-        CoreError::InsufficientBalance { needed, balance } => {
-            let body = serde_json::json!({ "error": {
-                "code": "insufficient_balance",
-                "message": format!("balance {balance} is short of the {needed} credits needed"),
-                "needed": needed, "balance": balance, "shortfall": needed - balance } });
-            HttpResponse {
-                status: 402,
-                headers: vec![json_header()],
-                body: body.to_string().into_bytes(),
-            }
-        }
-        CoreError::TooManyJobs { cap } => {
-            let body = serde_json::json!({ "error": {
-                "code": "too_many_jobs",
-                "message": format!("at most {cap} unfinished edits at a time; wait for one to finish"),
-                "cap": cap } });
-            HttpResponse {
-                status: 429,
-                headers: vec![json_header()],
-                body: body.to_string().into_bytes(),
-            }
-        }
-        CoreError::QueueUnavailable(detail) => {
-            tracing::error!(%detail, "queue unavailable");
-            error(
-                503,
-                "queue_unavailable",
-                "the job queue is unavailable; the charge was refunded, please retry later",
-            )
-        }
-        CoreError::Storage(SqlError::Unavailable(detail)) => {
-            tracing::error!(%detail, "storage unavailable");
-            error(
-                503,
-                "storage_unavailable",
-                "storage is busy or unavailable, please retry",
-            )
-        }
-        CoreError::Storage(detail) => {
-            tracing::error!(%detail, "storage error");
-            error(500, "internal", "internal storage error")
-        }
-        CoreError::Internal(detail) => {
-            tracing::error!(%detail, "internal error");
-            error(500, "internal", "internal error")
-        }
-        CoreError::Upstream {
-            service,
-            message,
-            transient,
-        } => {
-            tracing::error!(%service, %message, "upstream error");
-            let status = if *transient { 503 } else { 502 };
-            error(
-                status,
-                "upstream_error",
-                &format!("{service} failed: {message}"),
-            )
-        }
+    qwen_core::health::forget_after(e);
+    let public = e.public();
+    if public.status >= 500 {
+        tracing::error!(error = %e, code = public.code, "answered with a server error");
     }
+    let mut body = serde_json::Map::new();
+    body.insert("code".into(), public.code.into());
+    body.insert("message".into(), public.message.into());
+    for (name, value) in public.details {
+        body.insert(name.into(), value.into());
+    }
+    json(public.status, &serde_json::json!({ "error": body }))
 }
 
 #[cfg(test)]

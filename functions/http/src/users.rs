@@ -4,6 +4,7 @@ use serde::Deserialize;
 
 use qwen_core::{jobs, ledger, users};
 
+use crate::bodies::{Balance, EntryPage, JobPage};
 use crate::ctx::{Answer, Ctx, core, page, telegram_id};
 use crate::request::{self, Request};
 
@@ -31,10 +32,7 @@ pub async fn user_jobs(ctx: &Ctx<'_>, req: &Request, raw: &str) -> Answer {
     users::get(ctx.sql, id).await.map_err(core)?;
     let p = page(req)?;
     let (items, total) = jobs::list_for_user(ctx.sql, id, p).await.map_err(core)?;
-    Ok(request::json(
-        200,
-        &serde_json::json!({ "items": items, "total": total, "limit": p.limit, "offset": p.offset }),
-    ))
+    Ok(request::json(200, &JobPage::new(items, total, p)))
 }
 
 /// `GET /api/balance/{telegram_id}`.
@@ -44,7 +42,10 @@ pub async fn get_balance(ctx: &Ctx<'_>, raw: &str) -> Answer {
     let balance = ledger::balance(ctx.sql, id).await.map_err(core)?;
     Ok(request::json(
         200,
-        &serde_json::json!({ "telegram_id": id, "balance": balance }),
+        &Balance {
+            telegram_id: id,
+            balance,
+        },
     ))
 }
 
@@ -54,10 +55,7 @@ pub async fn balance_history(ctx: &Ctx<'_>, req: &Request, raw: &str) -> Answer 
     users::get(ctx.sql, id).await.map_err(core)?;
     let p = page(req)?;
     let (items, total) = ledger::history(ctx.sql, id, p).await.map_err(core)?;
-    Ok(request::json(
-        200,
-        &serde_json::json!({ "items": items, "total": total, "limit": p.limit, "offset": p.offset }),
-    ))
+    Ok(request::json(200, &EntryPage::new(items, total, p)))
 }
 
 /// Body of `POST /api/balance/{telegram_id}/adjust`.

@@ -7,8 +7,9 @@
 //! (unknown ids, mismatches, forgeries — logged with `payment_id`), 5xx only when YooKassa or
 //! our storage is unreachable, so that YooKassa redelivers.
 
-use serde_json::{Value, json};
+use serde_json::Value;
 
+use crate::bodies::NotificationOutcome;
 use crate::request::{self, Request};
 use qwen_core::error::CoreError;
 use qwen_core::payments::webhook::{Notification, process};
@@ -43,7 +44,7 @@ pub async fn handle(deps: &Deps<'_>, req: &Request) -> HttpResponse {
         return answer_error(&note, CoreError::Storage(e));
     }
     match process(deps, &note).await {
-        Ok(outcome) => request::json(200, &json!({ "status": outcome })),
+        Ok(outcome) => request::json(200, &NotificationOutcome { status: outcome }),
         Err(e) => answer_error(&note, e),
     }
 }
@@ -89,5 +90,5 @@ fn answer_error(note: &Notification, e: CoreError) -> HttpResponse {
         return request::error(503, "temporarily_unavailable", "try again later");
     }
     tracing::warn!(provider_id = %id, event = %note.event, error = %e, "notification ignored");
-    request::json(200, &json!({ "status": "ignored" }))
+    request::json(200, &NotificationOutcome { status: "ignored" })
 }

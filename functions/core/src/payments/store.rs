@@ -437,7 +437,7 @@ pub struct Filter {
 }
 
 /// Totals of one currency and status in an admin listing.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, utoipa::ToSchema)]
 pub struct Total {
     /// `RUB` or `XTR`.
     pub currency: String,
