@@ -2,7 +2,7 @@
 
 use qwen_core::db::{self, latest_version};
 use qwen_core::ports::Sql;
-use qwen_core::presets;
+use qwen_core::{presets, setup};
 use testkit::sql::SqliteSql;
 
 #[tokio::test]
@@ -145,7 +145,7 @@ async fn a_new_instance_checks_a_current_database_with_one_read() {
         statements: Default::default(),
     };
     let first = instance(1);
-    db::ensure_ready(&first, 1).await.expect("first");
+    setup::ensure_ready(&first, 1).await.expect("first");
     assert!(first.statements.borrow().len() > 10, "migrated and seeded");
     let seeded = first
         .execute("SELECT value FROM app_meta WHERE key = 'presets_seed'", &[])
@@ -156,7 +156,7 @@ async fn a_new_instance_checks_a_current_database_with_one_read() {
         presets::builtin_fingerprint()
     );
     let second = instance(2);
-    db::ensure_ready(&second, 2).await.expect("second");
+    setup::ensure_ready(&second, 2).await.expect("second");
     let ran = second.statements.borrow().clone();
     assert_eq!(ran.len(), 1, "one read: {ran:?}");
     assert!(ran[0].trim_start().starts_with("SELECT"), "{ran:?}");
@@ -169,7 +169,7 @@ async fn a_new_instance_checks_a_current_database_with_one_read() {
         .await
         .expect("stale");
     let third = instance(3);
-    db::ensure_ready(&third, 3).await.expect("third");
+    setup::ensure_ready(&third, 3).await.expect("third");
     assert!(third.statements.borrow().len() > 10, "seeded again");
     let count = third
         .execute("SELECT COUNT(*) FROM presets", &[])

@@ -21,7 +21,7 @@ use botapi::{
 use qwen_core::drafts::{self, Added};
 use qwen_core::fleet::{self, Wait};
 use qwen_core::jobs::{self, NewJob};
-use qwen_core::payments::ops::{self, NewPayment};
+use qwen_core::payments::checkout::{self, NewPayment};
 use qwen_core::ports::{HttpClient, KvError, SqlError};
 use qwen_core::{CoreError, ledger, presets, stats, users};
 
@@ -251,7 +251,8 @@ impl<'a> Performer<'a> {
         let u = &self.target.user;
         let input = crate::webhook::user_input(u);
         let (profile, created) =
-            users::upsert(self.ctx.sql, self.ctx.settings, &input, self.now()).await?;
+            qwen_core::profile::register(self.ctx.sql, self.ctx.settings, &input, self.now())
+                .await?;
         self.lang = profile.user.language();
         let fresh = created || self.target.new_user;
         let args = [
@@ -486,7 +487,7 @@ impl<'a> Performer<'a> {
             ..NewPayment::default()
         };
         let deps = crate::webhook::deps(self.ctx);
-        match ops::create(&deps, &input).await {
+        match checkout::create(&deps, &input).await {
             Ok(created) => {
                 self.answer(None, false).await;
                 self.payment_created(created).await;
@@ -506,7 +507,7 @@ impl<'a> Performer<'a> {
         }
     }
 
-    async fn payment_created(&mut self, created: ops::Created) {
+    async fn payment_created(&mut self, created: checkout::Created) {
         let p = &created.payment;
         if let Some(inv) = created.invoice {
             let req = SendInvoice::stars(

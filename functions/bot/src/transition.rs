@@ -347,12 +347,12 @@ fn on_go(state: DialogState) -> Step {
 
 fn on_text(state: DialogState, text: &str) -> Step {
     match state {
-        DialogState::AwaitingCustomPrompt => match qwen_core::jobs::validate_prompt(text) {
-            Ok(()) => step(
+        DialogState::AwaitingCustomPrompt => match qwen_core::prompt::Prompt::parse(text) {
+            Ok(prompt) => step(
                 DialogState::MainMenu,
                 vec![Effect::CreateJob {
                     preset_id: None,
-                    prompt: Some(text.trim().to_owned()),
+                    prompt: Some(prompt.into_string()),
                 }],
             ),
             Err(_) => step(state, vec![say("prompt_invalid", false)]),

@@ -9,7 +9,7 @@ use botapi::Update;
 use qwen_core::payments::{self, PaymentSettings};
 use qwen_core::ports::{Clock, HttpClient, HttpResponse, KeyValue, Queue, Sleep, Sql};
 use qwen_core::settings::Settings;
-use qwen_core::{db, drafts, signing, updates, users};
+use qwen_core::{drafts, setup, signing, updates, users};
 use qwen_http::{self as http, Request};
 
 use crate::effects::{BotError, Performer, Target};
@@ -95,7 +95,7 @@ fn claimed_update_id(body: &[u8]) -> Option<i64> {
 /// Handles one parsed update (claim, process, release on transient failure).
 pub async fn handle_update(ctx: &Ctx<'_>, update: &Update) -> HttpResponse {
     let now = ctx.clock.now_ms();
-    if let Err(e) = db::ensure_ready(ctx.sql, now).await {
+    if let Err(e) = setup::ensure_ready(ctx.sql, now).await {
         tracing::error!(error = %e, "database not ready");
         return unavailable();
     }
@@ -341,7 +341,8 @@ async fn load_user(ctx: &Ctx<'_>, from: &botapi::User) -> Result<(Lang, bool), B
         Err(qwen_core::CoreError::NotFound { .. }) => {
             let input = user_input(from);
             let (profile, created) =
-                users::upsert(ctx.sql, ctx.settings, &input, ctx.clock.now_ms()).await?;
+                qwen_core::profile::register(ctx.sql, ctx.settings, &input, ctx.clock.now_ms())
+                    .await?;
             Ok((profile.user.language(), created))
         }
         Err(e) => Err(e.into()),

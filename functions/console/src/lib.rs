@@ -52,7 +52,7 @@ pub async fn handle(env: &Env<'_>, req: &Request) -> HttpResponse {
     if !env.settings.enabled() {
         return pages::message(lang, 503, "not_configured");
     }
-    if let Err(e) = qwen_core::db::ensure_ready(env.ctx.sql, env.ctx.clock.now_ms()).await {
+    if let Err(e) = qwen_core::setup::ensure_ready(env.ctx.sql, env.ctx.clock.now_ms()).await {
         return pages::core_error(lang, &qwen_core::CoreError::Storage(e));
     }
     if let Some(public) = auth::public(env, req, lang).await {

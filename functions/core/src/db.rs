@@ -75,49 +75,22 @@ pub fn latest_version() -> i64 {
 /// Databases (by [`Sql::database_id`]) already checked by this process or Spin instance.
 static READY: Mutex<Option<HashSet<String>>> = Mutex::new(None);
 
-fn is_ready(id: &str) -> bool {
+pub(crate) fn is_ready(id: &str) -> bool {
     READY
         .lock()
         .map(|g| g.as_ref().is_some_and(|set| set.contains(id)))
         .unwrap_or(false)
 }
 
-fn mark_ready(id: &str) {
+pub(crate) fn mark_ready(id: &str) {
     if let Ok(mut g) = READY.lock() {
         g.get_or_insert_with(HashSet::new).insert(id.to_owned());
     }
 }
 
-/// Makes sure the schema is current and presets are seeded; free after the first call of a
-/// process or Spin instance (the schema only ever moves forward), and one read on a new
-/// instance when nothing changed: migrating and seeding run only when the schema version
-/// or the built-in presets' fingerprint differ from what the database records.
-///
-/// # Errors
-/// The storage error of a failed statement.
-pub async fn ensure_ready(sql: &dyn Sql, now_ms: i64) -> Result<(), SqlError> {
-    let id = sql.database_id();
-    if is_ready(&id) {
-        return Ok(());
-    }
-    let fingerprint = crate::presets::builtin_fingerprint();
-    if !is_current(sql, &fingerprint).await {
-        migrate(sql).await?;
-        crate::presets::seed_builtin(sql, now_ms).await?;
-        sql.execute(
-            "INSERT INTO app_meta (key, value) VALUES ('presets_seed', ?1) \
-             ON CONFLICT(key) DO UPDATE SET value = excluded.value",
-            &[fingerprint.into()],
-        )
-        .await?;
-    }
-    mark_ready(&id);
-    Ok(())
-}
-
 /// Whether the schema is at [`latest_version`] and the built-in presets with `fingerprint`
 /// were seeded (false on any error, e.g. a database without these tables yet).
-async fn is_current(sql: &dyn Sql, fingerprint: &str) -> bool {
+pub(crate) async fn is_current(sql: &dyn Sql, fingerprint: &str) -> bool {
     let rows = sql
         .execute(
             "SELECT (SELECT COALESCE(MAX(version), 0) FROM schema_migrations), \

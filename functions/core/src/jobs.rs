@@ -10,7 +10,8 @@ use crate::contract::{
 };
 use crate::error::{CoreError, CoreResult};
 use crate::ports::{Queue, Sql, SqlError, SqlRow, SqlValue};
-use crate::presets::{self, MAX_PROMPT_CHARS};
+use crate::presets;
+use crate::prompt::Prompt;
 use crate::settings::Settings;
 use crate::{ledger, users};
 
@@ -172,21 +173,6 @@ fn from_row(r: &SqlRow) -> Result<Job, SqlError> {
     })
 }
 
-/// Checks a prompt: 1–500 characters, not only spaces.
-///
-/// # Errors
-/// [`CoreError::Invalid`] (`invalid_prompt`).
-pub fn validate_prompt(prompt: &str) -> CoreResult<()> {
-    let n = prompt.trim().chars().count();
-    if n == 0 || prompt.chars().count() > MAX_PROMPT_CHARS {
-        return Err(CoreError::invalid(
-            "invalid_prompt",
-            "the prompt must be 1 to 500 characters",
-        ));
-    }
-    Ok(())
-}
-
 fn validate_files(file_ids: &[String]) -> CoreResult<()> {
     if file_ids.is_empty() || file_ids.len() > MAX_IMAGES {
         return Err(CoreError::invalid(
@@ -232,10 +218,11 @@ fn plan(settings: &Settings, input: &NewJob, preset: Option<presets::Preset>) ->
             let p = preset.ok_or_else(|| presets::preset_not_found(id))?;
             (Some(p.id), p.prompt, p.cost)
         }
-        (None, Some(prompt)) => {
-            validate_prompt(prompt)?;
-            (None, prompt.trim().to_owned(), settings.custom_prompt_cost)
-        }
+        (None, Some(prompt)) => (
+            None,
+            Prompt::parse(prompt)?.into_string(),
+            settings.custom_prompt_cost,
+        ),
         _ => {
             return Err(CoreError::invalid(
                 "invalid_job",

@@ -27,9 +27,6 @@ pub const BUILTIN_PRESETS: &[&str] = &[
     include_str!("../presets/winter.json"),
 ];
 
-/// Longest prompt a preset or a user may give (characters).
-pub const MAX_PROMPT_CHARS: usize = 500;
-
 /// Longest preset name, in either language (characters).
 pub const MAX_NAME_CHARS: usize = 256;
 
@@ -124,7 +121,7 @@ impl Preset {
                 "name_ru and name_en are at most 256 characters",
             ));
         }
-        crate::jobs::validate_prompt(&self.prompt)?;
+        crate::prompt::Prompt::parse(&self.prompt)?;
         if self.cost < 0 {
             return Err(CoreError::invalid("invalid_preset", "cost must be ≥ 0"));
         }

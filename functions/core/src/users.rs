@@ -4,7 +4,6 @@ use serde::{Deserialize, Serialize};
 
 use crate::contract::{JobStatus, Language};
 use crate::error::{CoreError, CoreResult};
-use crate::ledger;
 use crate::ports::{Sql, SqlError, SqlRow};
 use crate::settings::Settings;
 
@@ -104,18 +103,6 @@ impl JobCounts {
     }
 }
 
-/// A user with balance and job counts.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
-pub struct Profile {
-    /// The user.
-    #[serde(flatten)]
-    pub user: User,
-    /// Balance in credits.
-    pub balance: i64,
-    /// Job counts.
-    pub jobs: JobCounts,
-}
-
 /// The columns [`from_row`] reads, in order.
 pub(crate) const COLUMNS: &str = "telegram_id, username, first_name, last_name, language_code, lang, signup_bonus, blocked_at, created_at";
 
@@ -169,7 +156,8 @@ fn check_input(u: &UserInput) -> CoreResult<()> {
 }
 
 /// Registers a user or refreshes their names; the signup bonus is granted once, in the same
-/// statement as the insert. Returns the profile and whether the user is new.
+/// statement as the insert. Returns the user and whether they are new (with balance and job
+/// counts: [`crate::profile::register`]).
 ///
 /// # Errors
 /// [`CoreError::Invalid`] for a bad id or overlong names; the storage error.
@@ -178,7 +166,7 @@ pub async fn upsert(
     settings: &Settings,
     u: &UserInput,
     now_ms: i64,
-) -> CoreResult<(Profile, bool)> {
+) -> CoreResult<(User, bool)> {
     check_input(u)?;
     let args = [
         u.telegram_id.into(),
@@ -212,7 +200,7 @@ pub async fn upsert(
             "user registered"
         );
     }
-    Ok((profile(sql, u.telegram_id).await?, created))
+    Ok((get(sql, u.telegram_id).await?, created))
 }
 
 /// A user by Telegram id.
@@ -253,30 +241,6 @@ pub fn user_not_found(telegram_id: i64) -> CoreError {
         "user_not_found",
         format!("user {telegram_id} is not registered"),
     )
-}
-
-/// The user with balance and job counts.
-///
-/// # Errors
-/// [`CoreError::NotFound`] or the storage error.
-pub async fn profile(sql: &dyn Sql, telegram_id: i64) -> CoreResult<Profile> {
-    let user = get(sql, telegram_id).await?;
-    let balance = ledger::balance(sql, telegram_id).await?;
-    let rows = sql
-        .execute(
-            "SELECT status, COUNT(*) FROM jobs WHERE user_id = ?1 GROUP BY status",
-            &[telegram_id.into()],
-        )
-        .await?;
-    let mut jobs = JobCounts::default();
-    for r in &rows {
-        jobs.add(r.word(0)?, r.int(1)?);
-    }
-    Ok(Profile {
-        user,
-        balance,
-        jobs,
-    })
 }
 
 /// Stores the language the user chose (`ru` or `en`).

@@ -25,7 +25,7 @@ use crate::bodies;
 use crate::routes::{Op, PaymentOp, ROUTES, ReconcileOp};
 use qwen_core::contract::{EventReply, HostHeartbeat, JobEvent, JobStatus};
 use qwen_core::payments::reconcile;
-use qwen_core::payments::{Payment, PaymentStatus, ops};
+use qwen_core::payments::{Payment, PaymentStatus, checkout};
 use qwen_core::{jobs, ledger, presets, stats, users};
 
 /// Largest page a list answers (`limit`).
@@ -177,7 +177,7 @@ pub fn preset_input_schema() -> RefOr<Schema> {
         .required("name_en")
         .property("description_ru", string())
         .property("description_en", string())
-        .property("prompt", non_blank(presets::MAX_PROMPT_CHARS))
+        .property("prompt", non_blank(qwen_core::prompt::MAX_PROMPT_CHARS))
         .required("prompt")
         .property("cost", int_range(0, i64::MAX))
         .required("cost")
@@ -220,7 +220,7 @@ pub fn new_job_schema() -> RefOr<Schema> {
         .max_items(Some(jobs::MAX_IMAGES));
     let prompt = nullable(Type::String)
         .min_length(Some(1))
-        .max_length(Some(presets::MAX_PROMPT_CHARS))
+        .max_length(Some(qwen_core::prompt::MAX_PROMPT_CHARS))
         .pattern(Some(r"\S"));
     let one_of = OneOfBuilder::new()
         .item(exactly_one_of("preset_id", "prompt"))
@@ -307,7 +307,7 @@ fn describe_meta(op: Op) -> Doc {
 }
 
 fn describe_user(op: Op) -> Doc {
-    let profile = || Some(r::<users::Profile>());
+    let profile = || Some(r::<qwen_core::profile::Profile>());
     match op {
         Op::UpsertUser => doc(
             "Register or update a user",
@@ -477,13 +477,13 @@ fn describe_payment_create() -> Doc {
     doc(
         "Start a top-up; idempotent by idempotency_key",
         vec![
-            (200, "Made earlier", Some(r::<ops::Created>())),
-            (201, "Created", Some(r::<ops::Created>())),
+            (200, "Made earlier", Some(r::<checkout::Created>())),
+            (201, "Created", Some(r::<checkout::Created>())),
         ],
     )
     .body(
         AllOfBuilder::new()
-            .item(r::<ops::NewPayment>())
+            .item(r::<checkout::NewPayment>())
             .item(
                 OneOfBuilder::new()
                     .item(exactly_one_of_int("package", "amount"))
@@ -826,7 +826,7 @@ fn method(m: &str) -> HttpMethod {
 
 fn components() -> utoipa::openapi::Components {
     let mut schemas = Vec::new();
-    <users::Profile as ToSchema>::schemas(&mut schemas);
+    <qwen_core::profile::Profile as ToSchema>::schemas(&mut schemas);
     macro_rules! add {
         ($($t:ty),+) => {$(
             schemas.push((<$t as ToSchema>::name().into_owned(), <$t as PartialSchema>::schema()));
@@ -834,7 +834,7 @@ fn components() -> utoipa::openapi::Components {
         )+};
     }
     add!(
-        users::Profile,
+        qwen_core::profile::Profile,
         users::UserInput,
         jobs::Job,
         NewJob,
@@ -846,8 +846,8 @@ fn components() -> utoipa::openapi::Components {
         presets::Preset,
         stats::Stats,
         Payment,
-        ops::NewPayment,
-        ops::Created,
+        checkout::NewPayment,
+        checkout::Created,
         EventReply,
         JobEvent,
         JobStatus,

@@ -8,7 +8,7 @@ use crate::bodies::{PaymentListing, PaymentPage};
 use crate::ctx::{Answer, Ctx, Providers, core, deps, page, telegram_id};
 use crate::request::{self, Request};
 use crate::routes::PaymentOp;
-use qwen_core::payments::{ops, stars, store};
+use qwen_core::payments::{checkout, stars, store};
 use qwen_core::ports::HttpResponse;
 use qwen_core::users;
 
@@ -36,9 +36,9 @@ pub async fn dispatch(
 }
 
 async fn create(ctx: &Ctx<'_>, prov: Option<&Providers<'_>>, req: &Request) -> Answer {
-    let input: ops::NewPayment = req.json()?;
+    let input: checkout::NewPayment = req.json()?;
     let deps = deps(ctx, prov)?;
-    let created = ops::create(&deps, &input).await.map_err(core)?;
+    let created = checkout::create(&deps, &input).await.map_err(core)?;
     Ok(request::json(
         if created.created { 201 } else { 200 },
         &created,

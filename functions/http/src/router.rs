@@ -2,7 +2,7 @@
 //! hands the request to the route's handler.
 
 use qwen_core::ports::HttpResponse;
-use qwen_core::{CoreError, db, signing};
+use qwen_core::{CoreError, setup, signing};
 
 use crate::ctx::{Answer, Ctx, Providers, cap};
 use crate::request::{self, Request};
@@ -44,7 +44,7 @@ pub async fn handle_with_payments(
         return resp;
     }
     if !matches!(op, Op::Health | Op::OpenApi)
-        && let Err(e) = db::ensure_ready(ctx.sql, ctx.clock.now_ms()).await
+        && let Err(e) = setup::ensure_ready(ctx.sql, ctx.clock.now_ms()).await
     {
         return request::from_core(&CoreError::Storage(e));
     }

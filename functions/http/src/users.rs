@@ -2,7 +2,7 @@
 
 use serde::Deserialize;
 
-use qwen_core::{jobs, ledger, users};
+use qwen_core::{jobs, ledger, profile, users};
 
 use crate::bodies::{Balance, EntryPage, JobPage};
 use crate::ctx::{Answer, Ctx, core, page, telegram_id};
@@ -11,7 +11,7 @@ use crate::request::{self, Request};
 /// `POST /api/users/`.
 pub async fn upsert_user(ctx: &Ctx<'_>, req: &Request) -> Answer {
     let input: users::UserInput = req.json()?;
-    let (profile, created) = users::upsert(ctx.sql, ctx.settings, &input, ctx.clock.now_ms())
+    let (profile, created) = profile::register(ctx.sql, ctx.settings, &input, ctx.clock.now_ms())
         .await
         .map_err(core)?;
     Ok(request::json(if created { 201 } else { 200 }, &profile))
@@ -22,7 +22,7 @@ pub async fn get_user(ctx: &Ctx<'_>, raw: &str) -> Answer {
     let id = telegram_id(raw)?;
     Ok(request::json(
         200,
-        &users::profile(ctx.sql, id).await.map_err(core)?,
+        &profile::of(ctx.sql, id).await.map_err(core)?,
     ))
 }
 

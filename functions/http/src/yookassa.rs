@@ -40,7 +40,7 @@ pub async fn handle(deps: &Deps<'_>, req: &Request) -> HttpResponse {
             return request::error(400, "malformed_notification", "not a YooKassa notification");
         }
     };
-    if let Err(e) = qwen_core::db::ensure_ready(deps.sql, deps.clock.now_ms()).await {
+    if let Err(e) = qwen_core::setup::ensure_ready(deps.sql, deps.clock.now_ms()).await {
         return answer_error(&note, CoreError::Storage(e));
     }
     match process(deps, &note).await {

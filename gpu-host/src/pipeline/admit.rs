@@ -11,7 +11,7 @@ use qwen_contract::signing::SignatureError;
 use qwen_contract::{Failure, FailureReason, JobEventKind, JobMessage, Language};
 use serde_json::Value;
 
-use super::Host;
+use super::host::Host;
 use crate::events::EventOutcome;
 use crate::queue::Entry;
 use crate::text;
@@ -72,7 +72,7 @@ async fn unreadable(host: &Host, entry: &Entry, json: &str) {
             }
             Err(e) => {
                 tracing::error!(job_id, entry = %entry.id, error = %e, "api unreachable: leaving the unreadable entry pending");
-                super::job::release(host, &entry.id);
+                host.release(&entry.id);
                 return;
             }
         }
@@ -85,14 +85,14 @@ async fn settle(host: &Host, entry: &Entry, reason: &str) {
     match host.queue.dead_letter(entry, reason).await {
         Ok(()) => {
             host.metrics.job("dead_lettered", std::time::Duration::ZERO);
-            super::job::release(host, &entry.id);
+            host.release(&entry.id);
             if let Err(e) = host.queue.ack(&entry.id).await {
                 tracing::warn!(entry = %entry.id, error = %e, "XACK of a dead-lettered entry failed");
             }
         }
         Err(e) => {
             tracing::error!(entry = %entry.id, error = %e, "dead-lettering failed; the entry stays pending");
-            super::job::release(host, &entry.id);
+            host.release(&entry.id);
         }
     }
 }

@@ -10,7 +10,7 @@ use qwen_contract::{
 use serde_json::Value;
 use tracing::Instrument;
 
-use super::Host;
+use super::host::Host;
 use crate::comfy::run::from_history;
 use crate::comfy::{ComfyError, ImageRef, RunOutcome};
 use crate::events::{EventError, EventOutcome, now_ms};
@@ -84,15 +84,10 @@ pub async fn next_entry(host: &Host) -> Option<Entry> {
     }
 }
 
-/// Stops renewing the claim on an entry (it stays pending for another delivery).
-pub fn release(host: &Host, entry_id: &str) {
-    host.held.borrow_mut().remove(entry_id);
-}
-
 /// Acks (if still ours) and forgets an entry, then deletes the job's files on this machine
 /// as `scope` says ([`crate::retention`]).
 async fn finish(host: &Host, ctx: &Ctx, outcome: &str, scope: Scope) {
-    release(host, &ctx.entry_id);
+    host.release(&ctx.entry_id);
     host.retention.ended(
         ctx.msg.job_id.as_str(),
         ctx.attempt,
@@ -298,7 +293,7 @@ impl Ctx {
             why,
             "giving the job back: its entry stays pending for a later delivery"
         );
-        release(host, &self.entry_id);
+        host.release(&self.entry_id);
         host.retention.forget(self.msg.job_id.as_str());
         host.metrics.job("abandoned", self.taken.elapsed());
     }

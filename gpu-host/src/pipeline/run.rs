@@ -28,7 +28,7 @@ use tokio::sync::OwnedSemaphorePermit;
 use tokio::sync::mpsc::UnboundedReceiver;
 use tracing::Instrument;
 
-use super::Host;
+use super::host::Host;
 use super::job::{Ctx, Prepared, ProgressBar, fresh_run, reason_of, upload};
 use crate::comfy::{ComfyError, Phase, QueueState, RunOutcome, Watch, WsEvent};
 use crate::events::EventOutcome;

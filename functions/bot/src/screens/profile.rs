@@ -1,7 +1,7 @@
 //! Profile and balance.
 
 use qwen_core::contract::JobStatus;
-use qwen_core::{CoreResult, Page, jobs, ledger, users};
+use qwen_core::{CoreResult, Page, jobs, ledger};
 
 use crate::event::Button;
 use crate::i18n::{Lang, t, tf};
@@ -29,7 +29,7 @@ pub async fn balance(view: &View<'_>) -> CoreResult<Rendered> {
 /// The storage error.
 pub async fn render(view: &View<'_>) -> CoreResult<Rendered> {
     let lang = view.lang;
-    let profile = users::profile(view.sql, view.user_id).await?;
+    let profile = qwen_core::profile::of(view.sql, view.user_id).await?;
     let args = [
         ("balance", profile.balance.to_string()),
         ("jobs", profile.jobs.total.to_string()),

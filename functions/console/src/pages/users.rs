@@ -4,7 +4,8 @@
 use qwen_core::ledger::{self, Adjustment, Entry};
 use qwen_core::payments::store;
 use qwen_core::ports::HttpResponse;
-use qwen_core::users::{self, Profile, User};
+use qwen_core::profile::Profile;
+use qwen_core::users::{self, User};
 use qwen_core::{CoreResult, Page, jobs};
 
 use crate::call::Call;
@@ -67,7 +68,7 @@ struct UserView {
 async fn load(c: &Call<'_>, id: i64) -> CoreResult<UserView> {
     let page = Page::new(LIMIT, 0);
     Ok(UserView {
-        profile: users::profile(c.sql(), id).await?,
+        profile: qwen_core::profile::of(c.sql(), id).await?,
         ledger: ledger::history(c.sql(), id, page).await?.0,
         jobs: jobs::list_for_user(c.sql(), id, page).await?.0,
         payments: store::list_for_user(c.sql(), id, page).await?.0,

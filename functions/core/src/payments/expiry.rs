@@ -12,7 +12,8 @@
 
 use serde::Serialize;
 
-use super::{Deps, Method, Payment, store, webhook, yookassa};
+use super::model::{Deps, Method, Payment};
+use super::{store, webhook, yookassa};
 use crate::error::CoreResult;
 
 /// Stale payments settled by one sweep at most (each may cost a YooKassa call).

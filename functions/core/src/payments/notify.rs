@@ -5,7 +5,8 @@
 
 use botapi::{BotApi, EditMessageText, InlineKeyboardButton, InlineKeyboardMarkup, SendMessage};
 
-use super::{Deps, Payment, payer_language};
+use super::model::{Deps, Payment};
+use super::telegram::payer_language;
 use crate::contract::Language;
 use crate::ports::HttpClient;
 
@@ -70,7 +71,7 @@ pub fn canceled_message(lang: Language, p: &Payment, reason: &str) -> SendMessag
 }
 
 fn bot<'a>(deps: &'a Deps<'a>) -> Option<BotApi<&'a dyn HttpClient>> {
-    match super::telegram(deps) {
+    match super::telegram::bot(deps) {
         Ok(b) => Some(b),
         Err(e) => {
             tracing::warn!(error = %e, "no Telegram client for the payer's message");
@@ -91,7 +92,7 @@ async fn close_pay_message(deps: &Deps<'_>, p: &Payment, lang: Language, key: &s
     let (Some(chat), Some(message)) = (p.chat_id, p.message_id) else {
         return;
     };
-    if p.method == super::Method::Stars {
+    if p.method == super::model::Method::Stars {
         return; // An invoice cannot be edited; Telegram closes it itself once paid.
     }
     let Some(bot) = bot(deps) else { return };

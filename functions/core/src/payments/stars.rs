@@ -4,10 +4,10 @@
 
 use async_trait::async_trait;
 
-use super::{
-    Currency, Customer, Deps, Invoice, Method, Payment, PaymentMethod, PaymentStatus, Started, ops,
-    store,
+use super::model::{
+    Currency, Customer, Deps, Invoice, Method, Payment, PaymentMethod, PaymentStatus, Started,
 };
+use super::{ops, store};
 use crate::contract::Language;
 use crate::error::{CoreError, CoreResult};
 use botapi::BotApiError;
@@ -17,8 +17,8 @@ pub struct Stars;
 
 #[async_trait(?Send)]
 impl PaymentMethod for Stars {
-    fn id(&self) -> super::Method {
-        super::Method::Stars
+    fn id(&self) -> super::model::Method {
+        super::model::Method::Stars
     }
     fn currency(&self) -> Currency {
         Currency::Xtr
@@ -29,7 +29,7 @@ impl PaymentMethod for Stars {
         p: &Payment,
         _customer: &Customer,
     ) -> CoreResult<Started> {
-        let lang = super::payer_language(deps, p.user_id).await;
+        let lang = super::telegram::payer_language(deps, p.user_id).await;
         Ok(Started {
             invoice: Some(invoice(p, lang)),
             ..Started::default()
@@ -198,7 +198,7 @@ async fn refund_uncredited(
 /// `refundStarPayment`; Telegram's `CHARGE_ALREADY_REFUNDED` counts as done (an earlier
 /// attempt refunded it).
 async fn ask_refund(deps: &Deps<'_>, user_id: i64, charge: &str) -> CoreResult<()> {
-    match super::telegram(deps)?
+    match super::telegram::bot(deps)?
         .refund_star_payment(user_id, charge)
         .await
     {
@@ -209,7 +209,7 @@ async fn ask_refund(deps: &Deps<'_>, user_id: i64, charge: &str) -> CoreResult<(
             tracing::info!(user_id, charge = %charge, "charge already refunded at Telegram");
             Ok(())
         }
-        Err(e) => Err(super::from_bot_api("refundStarPayment", &e)),
+        Err(e) => Err(super::telegram::from_bot_api("refundStarPayment", &e)),
     }
 }
 

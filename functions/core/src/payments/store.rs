@@ -4,7 +4,7 @@
 
 use serde::Serialize;
 
-use super::{Payment, Started};
+use super::model::{Payment, Started};
 use crate::error::{CoreError, CoreResult};
 use crate::ports::{Sql, SqlError, SqlRow, SqlValue};
 
@@ -304,7 +304,7 @@ pub async fn mark_refunding(sql: &dyn Sql, id: &str, now: i64) -> CoreResult<boo
         &[id.into(), now.into()],
     )
     .await?;
-    Ok(get(sql, id).await?.status == super::PaymentStatus::Refunding)
+    Ok(get(sql, id).await?.status == super::model::PaymentStatus::Refunding)
 }
 
 /// Puts a `refunding` payment back to `succeeded` (Telegram refused the refund for good).

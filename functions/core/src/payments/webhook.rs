@@ -7,8 +7,9 @@
 use serde::Deserialize;
 use serde_json::Value;
 
+use super::model::{Deps, Payment};
 use super::yookassa::{self, YkPayment};
-use super::{Deps, Payment, ops, store};
+use super::{ops, store};
 use crate::error::CoreResult;
 
 /// A notification body: `{"type":"notification","event":"payment.succeeded","object":{…}}`.

@@ -9,7 +9,7 @@ use std::collections::BTreeMap;
 use serde::Deserialize;
 use serde_json::{Value, json};
 
-use super::{Customer, Deps, Payment};
+use super::model::{Customer, Deps, Payment};
 use crate::contract::Language;
 use crate::error::{CoreError, CoreResult};
 use crate::ports::{HttpError, HttpRequest, HttpResponse};
@@ -241,7 +241,7 @@ pub async fn create(
     method_type: &str,
     customer: &Customer,
 ) -> CoreResult<YkPayment> {
-    let lang = super::payer_language(deps, p.user_id).await;
+    let lang = super::telegram::payer_language(deps, p.user_id).await;
     let body = create_body(deps, p, method_type, customer, lang);
     let req = HttpRequest {
         method: "POST".into(),
@@ -422,8 +422,8 @@ pub fn status_error(resp: &HttpResponse) -> CoreError {
 }
 
 /// What a created YooKassa payment means for our row.
-pub fn started(p: YkPayment) -> super::Started {
-    super::Started {
+pub fn started(p: YkPayment) -> super::model::Started {
+    super::model::Started {
         confirmation_url: p.confirmation.and_then(|c| c.confirmation_url),
         provider_payment_id: Some(p.id),
         provider_status: Some(p.status),

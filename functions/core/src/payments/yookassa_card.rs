@@ -2,7 +2,8 @@
 
 use async_trait::async_trait;
 
-use super::{Currency, Customer, Deps, Payment, PaymentMethod, Started, yookassa};
+use super::model::{Currency, Customer, Deps, Payment, PaymentMethod, Started};
+use super::yookassa;
 use crate::error::CoreResult;
 
 /// Bank card through YooKassa.
@@ -10,8 +11,8 @@ pub struct YookassaCard;
 
 #[async_trait(?Send)]
 impl PaymentMethod for YookassaCard {
-    fn id(&self) -> super::Method {
-        super::Method::YookassaCard
+    fn id(&self) -> super::model::Method {
+        super::model::Method::YookassaCard
     }
     fn currency(&self) -> Currency {
         Currency::Rub

@@ -3,7 +3,8 @@
 
 use async_trait::async_trait;
 
-use super::{Currency, Customer, Deps, Payment, PaymentMethod, Started, yookassa};
+use super::model::{Currency, Customer, Deps, Payment, PaymentMethod, Started};
+use super::yookassa;
 use crate::error::CoreResult;
 
 /// SBP through YooKassa.
@@ -11,8 +12,8 @@ pub struct YookassaSbp;
 
 #[async_trait(?Send)]
 impl PaymentMethod for YookassaSbp {
-    fn id(&self) -> super::Method {
-        super::Method::YookassaSbp
+    fn id(&self) -> super::model::Method {
+        super::model::Method::YookassaSbp
     }
     fn currency(&self) -> Currency {
         Currency::Rub

@@ -8,10 +8,12 @@ use std::collections::HashSet;
 use botapi::StarTransaction;
 
 use super::fetch::Theirs;
-use super::{Item, ItemKind, Provider, Range, time};
+use super::model::{Item, ItemKind, Provider, Range};
+use super::time;
 use crate::error::CoreResult;
+use crate::payments::model::{Currency, Deps, Method, Payment, PaymentStatus};
+use crate::payments::store;
 use crate::payments::yookassa::{self, YkPayment, YkRefund};
-use crate::payments::{Currency, Deps, Method, Payment, PaymentStatus, store};
 
 /// Every finding for `range`, numbered in order.
 ///

@@ -6,12 +6,12 @@
 //! * Stars: the recorded incoming transaction is replayed as Telegram's
 //!   `successful_payment` ([`stars::successful_payment`], keyed by the charge id).
 
-use super::{Credited, Item, ItemKind, Provider, store};
+use super::model::{Credited, Item, ItemKind, Provider};
+use super::store;
 use crate::error::{CoreError, CoreResult};
+use crate::payments::model::{Deps, Payment, PaymentStatus, Started};
 use crate::payments::stars::{self, StarsPayment};
-use crate::payments::{
-    Deps, Payment, PaymentStatus, Started, ops, store as payments, webhook, yookassa,
-};
+use crate::payments::{ops, store as payments, webhook, yookassa};
 
 fn not_creditable(message: impl Into<String>) -> CoreError {
     CoreError::conflict("not_creditable", message)

@@ -4,10 +4,12 @@
 
 use botapi::StarTransaction;
 
-use super::{Range, time};
+use super::model::Range;
+use super::time;
 use crate::error::{CoreError, CoreResult};
+use crate::payments::model::Deps;
+use crate::payments::telegram::{bot, from_bot_api};
 use crate::payments::yookassa::{self, YkPayment, YkRefund};
-use crate::payments::{Deps, from_bot_api, telegram};
 
 /// Star transactions per `getStarTransactions` call (Telegram's largest page).
 pub const STARS_PAGE: u32 = 100;
@@ -53,7 +55,7 @@ pub async fn fetch(deps: &Deps<'_>, range: Range) -> CoreResult<Theirs> {
 
 /// Star transactions, oldest first, until one dated at or after `until_ms` or the end.
 async fn star_transactions(deps: &Deps<'_>, until_ms: i64) -> CoreResult<Vec<StarTransaction>> {
-    let bot = telegram(deps)?;
+    let bot = bot(deps)?;
     let mut all: Vec<StarTransaction> = Vec::new();
     for _ in 0..MAX_STARS_PAGES {
         let page = bot

@@ -2,7 +2,7 @@
 //! `BEGIN IMMEDIATE` transaction (the header, then every item in one statement from a JSON
 //! array), so a reader sees a complete report or none.
 
-use super::{Head, Item, Range, Report, Summary};
+use super::model::{Head, Item, Range, Report, Summary};
 use crate::error::{CoreError, CoreResult};
 use crate::ports::{Sql, SqlError, SqlRow};
 
