@@ -80,3 +80,60 @@ pub async fn render(view: &View<'_>, screen: &Screen) -> CoreResult<Rendered> {
         ))
     })
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::step::Effect;
+
+    /// Arguments shaped like real ones: an id that may hold `:`, then numbers.
+    fn example_args(arity: usize) -> Vec<String> {
+        (0..arity)
+            .map(|i| if i == 0 { "id:1".into() } else { "7".into() })
+            .collect()
+    }
+
+    #[test]
+    fn prefixes_are_unique_and_plain() {
+        let all: Vec<_> = routes().map(|r| (r.prefix(), r.arity())).collect();
+        for (i, (prefix, arity)) in all.iter().enumerate() {
+            assert!(
+                !prefix.is_empty() && prefix.bytes().all(|b| b.is_ascii_lowercase() || b == b'_'),
+                "{prefix:?}"
+            );
+            assert_ne!(*prefix, callback::UNKNOWN);
+            for (other, other_arity) in &all[i + 1..] {
+                let clash = prefix == other && (arity == other_arity || *arity * other_arity > 0);
+                assert!(!clash, "{prefix} is registered twice");
+            }
+        }
+    }
+
+    #[test]
+    fn every_route_round_trips_its_callback_data() {
+        for r in routes() {
+            let b = Button::with(r.prefix(), example_args(r.arity()));
+            assert_eq!(parse_button(&b.data()), b, "{}", b.data());
+            assert!(b.data().len() <= 64, "{}", b.data());
+        }
+    }
+
+    #[test]
+    fn every_shown_screen_is_registered() {
+        let mut pressable = 0;
+        for r in routes() {
+            for state in crate::state::examples() {
+                let Some(step) = r.press(&state, &example_args(r.arity())) else {
+                    continue;
+                };
+                pressable += 1;
+                for e in step.effects {
+                    if let Effect::Show(s) = e {
+                        assert!(find(s.prefix, s.args.len()).is_some(), "{}", s.data());
+                    }
+                }
+            }
+        }
+        assert!(pressable > 0);
+    }
+}
