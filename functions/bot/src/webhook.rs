@@ -6,9 +6,9 @@
 //! else answers 200 (garbage must not be retried forever).
 
 use botapi::Update;
-use qwen_http::{self as http, Request};
 use qwen_core::ports::HttpResponse;
 use qwen_core::{db, drafts, signing, updates, users};
+use qwen_http::{self as http, Request};
 use qwen_texts::Lang;
 
 pub use crate::ctx::Ctx;
