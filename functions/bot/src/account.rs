@@ -5,8 +5,10 @@
 use qwen_core::payments::stars;
 use qwen_core::users;
 
+use qwen_texts::t;
+
+use crate::ctx::{deps, user_input};
 use crate::effects::{BotError, Performer};
-use crate::i18n::t;
 
 /// The longest a pre-checkout answer may take (Telegram gives up after 10 s).
 pub const PRE_CHECKOUT_TIMEOUT_MS: u64 = 5_000;
@@ -22,7 +24,7 @@ impl<'a> Performer<'a> {
     /// Registers the user again after they unblocked the bot (no greeting).
     pub(crate) async fn register(&mut self) -> Result<(), BotError> {
         tracing::info!(user_id = self.target.user.id, "user unblocked the bot");
-        let input = crate::webhook::user_input(&self.target.user);
+        let input = user_input(&self.target.user);
         users::upsert(self.ctx.sql, self.ctx.settings, &input, self.now()).await?;
         Ok(())
     }
@@ -73,7 +75,7 @@ impl<'a> Performer<'a> {
         query_id: &str,
         q: &stars::StarsPayment<'_>,
     ) -> botapi::AnswerPreCheckoutQuery {
-        match stars::pre_checkout(&crate::webhook::deps(self.ctx), q, query_id).await {
+        match stars::pre_checkout(&deps(self.ctx), q, query_id).await {
             Ok(Ok(p)) => {
                 tracing::info!(payment_id = %p.id, user_id = q.user_id, "pre-checkout accepted");
                 botapi::AnswerPreCheckoutQuery::accept(query_id)
@@ -95,7 +97,7 @@ impl<'a> Performer<'a> {
         q: &stars::StarsPayment<'_>,
         charge_id: &str,
     ) -> Result<(), BotError> {
-        match stars::successful_payment(&crate::webhook::deps(self.ctx), q, charge_id).await {
+        match stars::successful_payment(&deps(self.ctx), q, charge_id).await {
             Ok(credited) => {
                 self.committed = true;
                 tracing::info!(payment_id = %q.payload, user_id = q.user_id, credited, "successful_payment handled");

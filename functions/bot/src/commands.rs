@@ -2,7 +2,7 @@
 
 use botapi::{BotCommand, SetMyCommands};
 
-use crate::i18n::{Lang, t};
+use qwen_texts::{Lang, t};
 
 /// Commands shown in Telegram's menu: `(command, catalog key of the description)`.
 pub const COMMANDS: &[(&str, &str)] = &[

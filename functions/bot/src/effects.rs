@@ -2,7 +2,7 @@
 //!
 //! Replies (messages, edits, invoices) go out as direct Bot API calls, whose refusals are
 //! seen: a 429 is waited out (`retry_after`) and retried while the update's flood budget
-//! ([`crate::webhook::FLOOD_BUDGET_MS`]) lasts; only past it is the refused call handed to
+//! ([`FLOOD_BUDGET_MS`]) lasts; only past it is the refused call handed to
 //! the webhook's answer as a last resort. A method in the webhook's answer is performed by
 //! Telegram without telling anyone whether it was refused, so only the answer to a pressed
 //! button (whose loss costs a spinner) is kept for it when it is the update's last call; a
@@ -24,12 +24,19 @@ use qwen_core::jobs::{self, NewJob};
 use qwen_core::payments::checkout::{self, NewPayment};
 use qwen_core::ports::{HttpClient, KvError, SqlError};
 use qwen_core::{CoreError, ledger, presets, stats, users};
+use qwen_texts::{Lang, t, tf};
 
+use crate::callback::Screen;
+use crate::ctx::{Ctx, deps, user_input};
 use crate::event::Outcome;
-use crate::i18n::{Lang, t};
-use crate::screens::{self, Rendered, Screen, View, admin, images, job};
-use crate::transition::{Effect, Flow};
-use crate::webhook::Ctx;
+use crate::screens::ui::{Rendered, View, nav};
+use crate::screens::{self, admin, images, job, topup};
+use crate::step::{Effect, Flow};
+
+/// How long one update may spend waiting out Telegram's flood control (429 `retry_after`)
+/// before the reply is handed to the webhook's answer instead: well within the time
+/// Telegram waits for the webhook before it redelivers the update.
+pub const FLOOD_BUDGET_MS: u64 = 10_000;
 
 /// Why an update could not be handled.
 #[derive(Debug, Clone, PartialEq, thiserror::Error)]
@@ -131,7 +138,7 @@ impl<'a> Performer<'a> {
             outcomes: Vec::new(),
             deferred: None,
             held: None,
-            flood: FloodBudget::new(crate::webhook::FLOOD_BUDGET_MS),
+            flood: FloodBudget::new(FLOOD_BUDGET_MS),
         }
     }
 
@@ -249,7 +256,7 @@ impl<'a> Performer<'a> {
 
     async fn greet(&mut self) -> Result<(), BotError> {
         let u = &self.target.user;
-        let input = crate::webhook::user_input(u);
+        let input = user_input(u);
         let (profile, created) =
             qwen_core::profile::register(self.ctx.sql, self.ctx.settings, &input, self.now())
                 .await?;
@@ -265,11 +272,8 @@ impl<'a> Performer<'a> {
         } else {
             "greeting_back"
         };
-        self.send_new(Rendered::new(
-            crate::i18n::tf(self.lang, key, &args),
-            Vec::new(),
-        ))
-        .await;
+        self.send_new(Rendered::new(tf(self.lang, key, &args), Vec::new()))
+            .await;
         Ok(())
     }
 
@@ -312,7 +316,7 @@ impl<'a> Performer<'a> {
     }
 
     fn price(&self, base: i64) -> i64 {
-        jobs::price_for(self.ctx.settings, self.target.user.id, base)
+        qwen_core::price::price_for(self.ctx.settings, self.target.user.id, base)
     }
 
     async fn create_job(
@@ -486,7 +490,7 @@ impl<'a> Performer<'a> {
             idempotency_key: Some(format!("telegram:{}", self.target.update_id)),
             ..NewPayment::default()
         };
-        let deps = crate::webhook::deps(self.ctx);
+        let deps = deps(self.ctx);
         match checkout::create(&deps, &input).await {
             Ok(created) => {
                 self.answer(None, false).await;
@@ -531,7 +535,7 @@ impl<'a> Performer<'a> {
         }
         let Some(url) = created.confirmation_url else {
             tracing::warn!(payment_id = %p.id, status = %p.status, "payment has no confirmation url");
-            let r = crate::screens::admin::notice(self.lang, "topup_failed");
+            let r = admin::notice(self.lang, "topup_failed");
             return self.send_new(r).await;
         };
         let cur = p.currency;
@@ -541,12 +545,12 @@ impl<'a> Performer<'a> {
             ("credits", p.credits.to_string()),
             ("bonus", p.bonus.to_string()),
         ];
-        let text = crate::i18n::tf(self.lang, "topup_pay", &args);
+        let text = tf(self.lang, "topup_pay", &args);
         let mut rows = vec![vec![InlineKeyboardButton::url(
             t(self.lang, "btn_pay"),
             url,
         )]];
-        rows.extend(screens::nav(self.lang, crate::event::Button::TopUp));
+        rows.extend(nav(self.lang, topup::screen()));
         let shown = self.deliver_now(Rendered::new(text, rows)).await;
         if let Some(message_id) = shown {
             let recorded = qwen_core::payments::store::record_message(

@@ -2,98 +2,10 @@
 
 use botapi::{CallbackQuery, Message, Update};
 
+use crate::callback::Button;
+
 /// Image MIME types accepted in documents.
 pub const IMAGE_MIME_TYPES: &[&str] = &["image/jpeg", "image/png", "image/webp"];
-
-/// The data of an inline button (at most 64 bytes, as Telegram allows).
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum Button {
-    /// `menu`: the main menu.
-    MainMenu,
-    /// `cats`: preset categories.
-    Categories,
-    /// `cat:<id>:<page>`: presets of a category.
-    Category(String, u32),
-    /// `preset:<id>`: a preset.
-    Preset(String),
-    /// `custom`: the custom-prompt flow.
-    Custom,
-    /// `go`: start the edit with the images sent.
-    Go,
-    /// `cancel:<job id>`: cancel a queued job.
-    CancelJob(String),
-    /// `profile`.
-    Profile,
-    /// `topup`: the top-up screen.
-    TopUp,
-    /// `paym:<method id>`: a payment method (its packages).
-    PayMethod(String),
-    /// `pkg:<method id>:<amount>`: a package of a method, in whole roubles or stars.
-    Package(String, i64),
-    /// `help`.
-    Help,
-    /// `lang`: the language screen.
-    LanguageMenu,
-    /// `lang:<code>`: choose a language.
-    Language(String),
-    /// Anything else (an old keyboard).
-    Unknown,
-}
-
-impl Button {
-    /// Parses `callback_data`.
-    pub fn parse(data: &str) -> Button {
-        let (head, rest) = data.split_once(':').unwrap_or((data, ""));
-        match (head, rest) {
-            ("menu", "") => Button::MainMenu,
-            ("cats", "") => Button::Categories,
-            ("cat", r) => match r.rsplit_once(':') {
-                Some((id, page)) if !id.is_empty() => {
-                    Button::Category(id.into(), page.parse().unwrap_or(0))
-                }
-                _ => Button::Unknown,
-            },
-            ("preset", id) if !id.is_empty() => Button::Preset(id.into()),
-            ("custom", "") => Button::Custom,
-            ("go", "") => Button::Go,
-            ("cancel", id) if !id.is_empty() => Button::CancelJob(id.into()),
-            ("profile", "") => Button::Profile,
-            ("topup", "") => Button::TopUp,
-            ("paym", m) if !m.is_empty() => Button::PayMethod(m.into()),
-            ("pkg", r) => match r.rsplit_once(':') {
-                Some((m, n)) if !m.is_empty() => n
-                    .parse()
-                    .map_or(Button::Unknown, |n| Button::Package(m.into(), n)),
-                _ => Button::Unknown,
-            },
-            ("help", "") => Button::Help,
-            ("lang", "") => Button::LanguageMenu,
-            ("lang", code) => Button::Language(code.into()),
-            _ => Button::Unknown,
-        }
-    }
-
-    /// The `callback_data` of this button.
-    pub fn data(&self) -> String {
-        match self {
-            Button::MainMenu => "menu".into(),
-            Button::Categories => "cats".into(),
-            Button::Category(id, page) => format!("cat:{id}:{page}"),
-            Button::Preset(id) => format!("preset:{id}"),
-            Button::Custom => "custom".into(),
-            Button::Go => "go".into(),
-            Button::CancelJob(id) => format!("cancel:{id}"),
-            Button::Profile => "profile".into(),
-            Button::TopUp => "topup".into(),
-            Button::PayMethod(m) => format!("paym:{m}"),
-            Button::Package(m, n) => format!("pkg:{m}:{n}"),
-            Button::Help => "help".into(),
-            Button::LanguageMenu => "lang".into(),
-            Button::Language(code) => format!("lang:{code}"),
-            Button::Unknown => "unknown".into(),
-        }
-    }
-}
 
 /// What the user did.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -256,7 +168,9 @@ fn for_chat(event: Event, kind: Option<&str>) -> Event {
 }
 
 fn from_callback(q: &CallbackQuery) -> Event {
-    Event::Button(Button::parse(q.data.as_deref().unwrap_or("")))
+    Event::Button(crate::screens::parse_button(
+        q.data.as_deref().unwrap_or(""),
+    ))
 }
 
 fn from_message(m: &Message) -> Event {
@@ -311,26 +225,33 @@ mod tests {
 
     #[test]
     fn buttons_round_trip() {
-        for b in [
-            Button::MainMenu,
-            Button::Categories,
-            Button::Category("style".into(), 3),
-            Button::Preset("anime".into()),
-            Button::Custom,
-            Button::Go,
-            Button::CancelJob("5f0c".into()),
-            Button::Profile,
-            Button::TopUp,
-            Button::PayMethod("stars".into()),
-            Button::Package("yookassa_card".into(), 500),
-            Button::Help,
-            Button::LanguageMenu,
-            Button::Language("en".into()),
+        use crate::screens::parse_button;
+        use crate::screens::{presets, topup};
+        for data in [
+            "menu",
+            "cats",
+            "cat:style:3",
+            "preset:anime",
+            "custom",
+            "go",
+            "cancel:5f0c",
+            "profile",
+            "topup",
+            "paym:stars",
+            "pkg:yookassa_card:500",
+            "help",
+            "lang",
+            "lang:en",
         ] {
-            assert_eq!(Button::parse(&b.data()), b);
+            let b = parse_button(data);
+            assert_ne!(b, Button::unknown(), "{data}");
+            assert_eq!(b.data(), data);
             assert!(b.data().len() <= 64);
         }
-        assert_eq!(Button::parse("nonsense:1"), Button::Unknown);
+        assert_eq!(parse_button("cat:style:3"), presets::category("style", 3));
+        assert_eq!(parse_button("pkg:stars:100"), topup::package("stars", 100));
+        assert_eq!(parse_button("cancel:5f0c").args, ["5f0c"]);
+        assert_eq!(parse_button("nonsense:1"), Button::unknown());
     }
 
     #[test]

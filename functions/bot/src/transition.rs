@@ -1,129 +1,12 @@
 //! The conversation as a pure function: (state, event) → (new state, effects). No I/O here;
-//! [`crate::effects`] performs what this decides.
+//! [`crate::effects`] performs what this decides. A pressed button goes to its route in the
+//! screen registry ([`crate::screens::ROUTES`]); commands, text and images are decided here.
 
-use crate::event::{Button, Event, Outcome};
-use crate::i18n::Lang;
-use crate::screens::Screen;
+use crate::callback::{Button, MENU};
+use crate::event::{Event, Outcome};
+use crate::screens::{self, help, language, profile, topup};
 use crate::state::DialogState;
-
-/// Which flow an image belongs to (decides the reply after it is stored).
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Flow {
-    /// A preset edit: images, then "Start".
-    Preset,
-    /// A custom prompt: images, then the prompt text.
-    Custom,
-}
-
-/// Something to do after a transition.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum Effect {
-    /// Show a screen (edit the pressed button's message, else send a new one).
-    Show(Screen),
-    /// Send a catalog text, with a "Main menu" button when `menu`.
-    Say {
-        /// Catalog key.
-        key: &'static str,
-        /// Add a "Main menu" button.
-        menu: bool,
-    },
-    /// Answer the pressed button with a catalog text (`None`: just stop the spinner).
-    Answer {
-        /// Catalog key.
-        key: Option<&'static str>,
-        /// Show as an alert.
-        alert: bool,
-    },
-    /// Register or refresh the user and greet them (signup bonus shown once).
-    Greet,
-    /// Empty the chat's draft images.
-    ClearDraft,
-    /// Add an image to the draft and tell the user where they are.
-    AddImage {
-        /// Telegram file id.
-        file_id: String,
-        /// Album id.
-        media_group_id: Option<String>,
-        /// The message's id (the draft's order).
-        message_id: i64,
-        /// The flow it belongs to.
-        flow: Flow,
-        /// The preset of a preset edit (its price is shown on "Start").
-        preset_id: Option<String>,
-    },
-    /// Create a job from the draft images, with a preset or a prompt.
-    CreateJob {
-        /// Preset id.
-        preset_id: Option<String>,
-        /// Custom prompt.
-        prompt: Option<String>,
-    },
-    /// Cancel one of the user's queued jobs.
-    CancelJob(String),
-    /// Store the user's language.
-    SetLanguage(Lang),
-    /// Admin: send statistics.
-    Stats,
-    /// Admin: adjust a balance through the ledger.
-    Adjust {
-        /// Whose balance.
-        telegram_id: i64,
-        /// Signed credits.
-        amount: i64,
-        /// Why.
-        reason: String,
-    },
-    /// Record that the user blocked the bot.
-    MarkBlocked,
-    /// Register the user again (they unblocked the bot), without a greeting.
-    Register,
-    /// Check a Stars checkout against our pending payment and answer it.
-    AnswerPreCheckout {
-        /// `pre_checkout_query.id`.
-        query_id: String,
-        /// Currency (`XTR`).
-        currency: String,
-        /// Total in the smallest unit.
-        total_amount: i64,
-        /// Invoice payload (our payment id).
-        payload: String,
-    },
-    /// Credit a completed Stars payment once.
-    CreditStars {
-        /// Currency (`XTR`).
-        currency: String,
-        /// Total in the smallest unit.
-        total_amount: i64,
-        /// Invoice payload (our payment id).
-        payload: String,
-        /// `telegram_payment_charge_id`.
-        charge_id: String,
-    },
-    /// Create a payment for a package and send its "Pay" link or Stars invoice.
-    Pay {
-        /// Method id (`yookassa_card`, `yookassa_sbp`, `stars`).
-        method: String,
-        /// Package amount in whole roubles or stars.
-        package: i64,
-    },
-}
-
-/// The outcome of a transition.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Step {
-    /// The state to store.
-    pub state: DialogState,
-    /// What to do, in order.
-    pub effects: Vec<Effect>,
-}
-
-fn step(state: DialogState, effects: Vec<Effect>) -> Step {
-    Step { state, effects }
-}
-
-fn say(key: &'static str, menu: bool) -> Effect {
-    Effect::Say { key, menu }
-}
+use crate::step::{Effect, Flow, Step, main_menu, say, stale, step};
 
 /// The next state and effects for `event` in `state`; `is_admin` unlocks `/stats` and
 /// `/adjust`. The one place that decides the next state: effects only report
@@ -181,27 +64,6 @@ fn account(event: &Event) -> Vec<Effect> {
     }
 }
 
-/// Whether draft images may exist in `state` (leaving it must clear them; elsewhere the
-/// draft is empty, so navigation writes nothing).
-pub fn holds_images(state: &DialogState) -> bool {
-    matches!(
-        state,
-        DialogState::AwaitingImageForPreset { .. }
-            | DialogState::AwaitingImageForCustomPrompt
-            | DialogState::AwaitingCustomPrompt
-    )
-}
-
-fn leave(from: &DialogState) -> Option<Effect> {
-    holds_images(from).then_some(Effect::ClearDraft)
-}
-
-fn main_menu(from: &DialogState, extra: Option<Effect>) -> Step {
-    let mut effects: Vec<Effect> = extra.into_iter().chain(leave(from)).collect();
-    effects.push(Effect::Show(Screen::MainMenu));
-    step(DialogState::MainMenu, effects)
-}
-
 fn on_command(state: DialogState, name: &str, args: &str, is_admin: bool) -> Step {
     match name {
         "start" => step(
@@ -209,16 +71,16 @@ fn on_command(state: DialogState, name: &str, args: &str, is_admin: bool) -> Ste
             vec![
                 Effect::ClearDraft,
                 Effect::Greet,
-                Effect::Show(Screen::MainMenu),
+                Effect::Show(Button::to(MENU)),
             ],
         ),
         "menu" => main_menu(&state, None),
         "cancel" => main_menu(&state, Some(say("cancelled", false))),
-        "help" => step(state, vec![Effect::Show(Screen::Help)]),
-        "balance" => step(state, vec![Effect::Show(Screen::Balance)]),
+        "help" => step(state, vec![Effect::Show(help::screen())]),
+        "balance" => step(state, vec![Effect::Show(profile::balance_screen())]),
         "lang" | "language" => step(
             DialogState::ChoosingLanguage,
-            vec![Effect::Show(Screen::Language)],
+            vec![Effect::Show(language::screen())],
         ),
         "stats" if is_admin => step(state, vec![Effect::Stats]),
         "adjust" if is_admin => step(state, vec![parse_adjust(args)]),
@@ -244,104 +106,12 @@ pub fn parse_adjust(args: &str) -> Effect {
     }
 }
 
+/// A pressed button: its route decides; a button no route takes is stale.
 fn on_button(state: DialogState, button: &Button) -> Step {
-    let left = leave(&state);
-    let show = |s: DialogState, screen: Screen| {
-        step(
-            s,
-            left.clone()
-                .into_iter()
-                .chain([Effect::Show(screen)])
-                .collect(),
-        )
-    };
-    let enter =
-        |s: DialogState, screen: Screen| step(s, vec![Effect::ClearDraft, Effect::Show(screen)]);
-    match button {
-        Button::MainMenu => main_menu(&state, None),
-        Button::Categories => show(DialogState::SelectPresetCategory, Screen::Categories),
-        Button::Category(category, page) => show(
-            DialogState::SelectPreset {
-                category: category.clone(),
-                page: *page,
-            },
-            Screen::Presets {
-                category: category.clone(),
-                page: *page,
-            },
-        ),
-        Button::Preset(id) => enter(
-            DialogState::AwaitingImageForPreset {
-                preset_id: id.clone(),
-            },
-            Screen::PresetChosen(id.clone()),
-        ),
-        Button::Custom => enter(
-            DialogState::AwaitingImageForCustomPrompt,
-            Screen::CustomAskPhoto,
-        ),
-        Button::Go => on_go(state),
-        Button::CancelJob(id) => step(state, vec![Effect::CancelJob(id.clone())]),
-        Button::Profile => step(
-            DialogState::ViewingProfile,
-            vec![Effect::Show(Screen::Profile)],
-        ),
-        Button::TopUp => step(
-            DialogState::AwaitingPaymentAmount,
-            vec![Effect::Show(Screen::TopUp)],
-        ),
-        Button::PayMethod(method) => step(
-            DialogState::AwaitingPaymentAmount,
-            vec![Effect::Show(Screen::Packages(method.clone()))],
-        ),
-        Button::Package(method, package) => step(
-            DialogState::AwaitingPaymentAmount,
-            vec![Effect::Pay {
-                method: method.clone(),
-                package: *package,
-            }],
-        ),
-        Button::Help => step(state, vec![Effect::Show(Screen::Help)]),
-        Button::LanguageMenu => step(
-            DialogState::ChoosingLanguage,
-            vec![Effect::Show(Screen::Language)],
-        ),
-        Button::Language(code) => match code.parse::<Lang>().ok() {
-            Some(lang) => step(
-                DialogState::MainMenu,
-                vec![Effect::SetLanguage(lang), Effect::Show(Screen::MainMenu)],
-            ),
-            None => stale(state),
-        },
-        Button::Unknown => stale(state),
-    }
-}
-
-fn stale(state: DialogState) -> Step {
-    let answer = Effect::Answer {
-        key: Some("stale_button"),
-        alert: false,
-    };
-    main_menu(&state, Some(answer))
-}
-
-fn on_go(state: DialogState) -> Step {
-    match state {
-        DialogState::AwaitingImageForPreset { preset_id } => step(
-            DialogState::MainMenu,
-            vec![Effect::CreateJob {
-                preset_id: Some(preset_id),
-                prompt: None,
-            }],
-        ),
-        DialogState::AwaitingCustomPrompt | DialogState::AwaitingImageForCustomPrompt => step(
-            state,
-            vec![Effect::Answer {
-                key: Some("custom_write_prompt"),
-                alert: false,
-            }],
-        ),
-        other => stale(other),
+    let route = screens::find(button.prefix, button.args.len());
+    match route.and_then(|r| r.press(&state, &button.args)) {
+        Some(step) => step,
+        None => stale(&state),
     }
 }
 
@@ -359,7 +129,7 @@ fn on_text(state: DialogState, text: &str) -> Step {
         },
         DialogState::AwaitingImageForCustomPrompt => step(state, vec![say("need_image", false)]),
         DialogState::AwaitingImageForPreset { .. } => step(state, vec![say("need_image", false)]),
-        DialogState::AwaitingPaymentAmount => step(state, vec![Effect::Show(Screen::TopUp)]),
+        DialogState::AwaitingPaymentAmount => step(state, vec![Effect::Show(topup::screen())]),
         other => step(other, vec![say("use_menu", true)]),
     }
 }
@@ -393,6 +163,18 @@ fn on_image(
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::callback::Screen;
+    use qwen_texts::Lang;
+
+    /// A press of the button with `data`.
+    fn press(data: &str) -> Event {
+        Event::Button(screens::parse_button(data))
+    }
+
+    /// The screen named `data`.
+    fn screen(data: &str) -> Screen {
+        screens::parse_button(data)
+    }
 
     fn cmd(name: &str, args: &str) -> Event {
         Event::Command {
@@ -418,27 +200,19 @@ mod tests {
             vec![
                 Effect::ClearDraft,
                 Effect::Greet,
-                Effect::Show(Screen::MainMenu)
+                Effect::Show(screen("menu"))
             ]
         );
     }
 
     #[test]
     fn navigation_writes_no_draft_outside_image_states() {
-        let s = transition(
-            &DialogState::MainMenu,
-            &Event::Button(Button::Categories),
-            false,
-        );
-        assert_eq!(s.effects, vec![Effect::Show(Screen::Categories)]);
+        let s = transition(&DialogState::MainMenu, &press("cats"), false);
+        assert_eq!(s.effects, vec![Effect::Show(screen("cats"))]);
         let from = DialogState::AwaitingCustomPrompt;
-        let s = transition(&from, &Event::Button(Button::Categories), false);
+        let s = transition(&from, &press("cats"), false);
         assert_eq!(s.effects[0], Effect::ClearDraft);
-        let s = transition(
-            &DialogState::MainMenu,
-            &Event::Button(Button::Custom),
-            false,
-        );
+        let s = transition(&DialogState::MainMenu, &press("custom"), false);
         assert_eq!(
             s.effects[0],
             Effect::ClearDraft,
@@ -459,17 +233,9 @@ mod tests {
 
     #[test]
     fn preset_flow() {
-        let s = transition(
-            &DialogState::MainMenu,
-            &Event::Button(Button::Categories),
-            false,
-        );
+        let s = transition(&DialogState::MainMenu, &press("cats"), false);
         assert_eq!(s.state, DialogState::SelectPresetCategory);
-        let s = transition(
-            &s.state,
-            &Event::Button(Button::Category("style".into(), 1)),
-            false,
-        );
+        let s = transition(&s.state, &press("cat:style:1"), false);
         assert_eq!(
             s.state,
             DialogState::SelectPreset {
@@ -477,11 +243,7 @@ mod tests {
                 page: 1
             }
         );
-        let s = transition(
-            &s.state,
-            &Event::Button(Button::Preset("anime".into())),
-            false,
-        );
+        let s = transition(&s.state, &press("preset:anime"), false);
         assert_eq!(
             s.state,
             DialogState::AwaitingImageForPreset {
@@ -497,7 +259,7 @@ mod tests {
                 ..
             }
         ));
-        let go = transition(&s.state, &Event::Button(Button::Go), false);
+        let go = transition(&s.state, &press("go"), false);
         assert_eq!(go.state, DialogState::MainMenu);
         assert_eq!(
             go.effects,
@@ -510,11 +272,7 @@ mod tests {
 
     #[test]
     fn custom_prompt_flow_and_validation() {
-        let s = transition(
-            &DialogState::MainMenu,
-            &Event::Button(Button::Custom),
-            false,
-        );
+        let s = transition(&DialogState::MainMenu, &press("custom"), false);
         assert_eq!(s.state, DialogState::AwaitingImageForCustomPrompt);
         let early = transition(&s.state, &Event::Text("blue sky".into()), false);
         assert_eq!(early.effects, vec![say("need_image", false)]);
@@ -619,7 +377,7 @@ mod tests {
         assert_eq!(s.effects, vec![say("image_unexpected", true)]);
         let s = transition(&DialogState::ViewingProfile, &Event::Unsupported, false);
         assert_eq!(s.effects, vec![say("unsupported", false)]);
-        let s = transition(&DialogState::MainMenu, &Event::Button(Button::Go), false);
+        let s = transition(&DialogState::MainMenu, &press("go"), false);
         assert_eq!(s.state, DialogState::MainMenu);
         assert!(s.effects.contains(&Effect::Answer {
             key: Some("stale_button"),
@@ -631,26 +389,11 @@ mod tests {
 
     #[test]
     fn topup_method_then_package_pays() {
-        let s = transition(
-            &DialogState::ViewingProfile,
-            &Event::Button(Button::TopUp),
-            false,
-        );
+        let s = transition(&DialogState::ViewingProfile, &press("topup"), false);
         assert_eq!(s.state, DialogState::AwaitingPaymentAmount);
-        let s = transition(
-            &s.state,
-            &Event::Button(Button::PayMethod("stars".into())),
-            false,
-        );
-        assert_eq!(
-            s.effects,
-            vec![Effect::Show(Screen::Packages("stars".into()))]
-        );
-        let s = transition(
-            &s.state,
-            &Event::Button(Button::Package("stars".into(), 100)),
-            false,
-        );
+        let s = transition(&s.state, &press("paym:stars"), false);
+        assert_eq!(s.effects, vec![Effect::Show(screen("paym:stars"))]);
+        let s = transition(&s.state, &press("pkg:stars:100"), false);
         assert_eq!(
             s.effects,
             vec![Effect::Pay {
@@ -664,17 +407,10 @@ mod tests {
     fn language_choice() {
         let s = transition(&DialogState::MainMenu, &cmd("lang", ""), false);
         assert_eq!(s.state, DialogState::ChoosingLanguage);
-        let s = transition(
-            &s.state,
-            &Event::Button(Button::Language("en".into())),
-            false,
-        );
+        let s = transition(&s.state, &press("lang:en"), false);
         assert_eq!(
             s.effects,
-            vec![
-                Effect::SetLanguage(Lang::En),
-                Effect::Show(Screen::MainMenu)
-            ]
+            vec![Effect::SetLanguage(Lang::En), Effect::Show(screen("menu"))]
         );
     }
 }

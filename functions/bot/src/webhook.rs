@@ -6,51 +6,25 @@
 //! else answers 200 (garbage must not be retried forever).
 
 use botapi::Update;
-use qwen_core::payments::{self, PaymentSettings};
-use qwen_core::ports::{Clock, HttpClient, HttpResponse, KeyValue, Queue, Sleep, Sql};
-use qwen_core::settings::Settings;
+use qwen_core::ports::HttpResponse;
 use qwen_core::{drafts, setup, signing, updates, users};
 use qwen_http::{self as http, Request};
+use qwen_texts::Lang;
 
+pub use crate::ctx::Ctx;
+use crate::ctx::user_input;
+pub use crate::effects::FLOOD_BUDGET_MS;
 use crate::effects::{BotError, Performer, Target};
 use crate::event::{self, Event, Incoming};
-use crate::i18n::Lang;
-use crate::settings::BotSettings;
 use crate::state::{self, DialogState, Loaded};
-use crate::transition::{Effect, transition};
+use crate::step::Effect;
+use crate::transition::transition;
 
 /// The header Telegram sends the webhook secret in.
 pub const SECRET_HEADER: &str = "x-telegram-bot-api-secret-token";
 
-/// How long one update may spend waiting out Telegram's flood control (429 `retry_after`)
-/// before the reply is handed to the webhook's answer instead: well within the time
-/// Telegram waits for the webhook before it redelivers the update.
-pub const FLOOD_BUDGET_MS: u64 = 10_000;
-
 /// Claims are pruned on every update whose id is a multiple of this.
 pub const PRUNE_EVERY: i64 = 256;
-
-/// What the webhook needs for one request.
-pub struct Ctx<'a> {
-    /// The database connection for this request.
-    pub sql: &'a dyn Sql,
-    /// The key-value store (dialog state).
-    pub kv: &'a dyn KeyValue,
-    /// The jobs stream.
-    pub queue: &'a dyn Queue,
-    /// Outbound HTTP (the Bot API).
-    pub http: &'a dyn HttpClient,
-    /// The time.
-    pub clock: &'a dyn Clock,
-    /// Waiting out Telegram's flood control (`retry_after`).
-    pub sleep: &'a dyn Sleep,
-    /// Core configuration.
-    pub settings: &'a Settings,
-    /// Bot configuration.
-    pub bot: &'a BotSettings,
-    /// Payment configuration (packages, YooKassa, the "topped up" message).
-    pub pay: &'a PaymentSettings,
-}
 
 fn ok() -> HttpResponse {
     http::json(200, &serde_json::json!({ "ok": true }))
@@ -238,17 +212,6 @@ async fn known_language(ctx: &Ctx<'_>, from: &botapi::User) -> Lang {
     }
 }
 
-/// The payment dependencies of this request.
-pub fn deps<'a>(ctx: &'a Ctx<'a>) -> payments::Deps<'a> {
-    payments::Deps {
-        sql: ctx.sql,
-        http: ctx.http,
-        clock: ctx.clock,
-        settings: ctx.settings,
-        pay: ctx.pay,
-    }
-}
-
 /// The state found in key-value.
 struct Stored {
     current: DialogState,
@@ -346,16 +309,5 @@ async fn load_user(ctx: &Ctx<'_>, from: &botapi::User) -> Result<(Lang, bool), B
             Ok((profile.user.language(), created))
         }
         Err(e) => Err(e.into()),
-    }
-}
-
-/// The core's view of a Telegram user.
-pub fn user_input(from: &botapi::User) -> users::UserInput {
-    users::UserInput {
-        telegram_id: from.id,
-        username: from.username.clone(),
-        first_name: Some(from.first_name.clone()),
-        last_name: from.last_name.clone(),
-        language_code: from.language_code.clone(),
     }
 }

@@ -248,7 +248,7 @@ async fn the_pay_message_is_recorded_on_the_payment() {
 async fn the_try_again_button_opens_the_top_up_screen() {
     assert_eq!(
         qwen_core::payments::notify::TOPUP_BUTTON,
-        bot::event::Button::TopUp.data()
+        bot::screens::topup::screen().data()
     );
     let bot = Bot::start("bot_pay_try_again").await;
     let user = 7112;

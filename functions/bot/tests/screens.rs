@@ -460,3 +460,108 @@ async fn start_and_the_job_reply_quote_the_wait_from_the_live_hosts() {
     );
     bot.cleanup().await;
 }
+
+/// Action buttons the crawl does not press (they start a job, a payment or change the
+/// language); their own tests cover them.
+const NOT_PRESSED: &[&str] = &["go", "cancel", "pkg", "lang:ru", "lang:en"];
+
+/// Buttons only a flow shows (a photo must be sent first, a job must exist):
+/// `preset_flow_to_a_queued_job_and_cancel` reaches them.
+const FLOW_ONLY: &[&str] = &["go", "cancel"];
+
+/// Presses every button reachable from the main menu (breadth first) as a user of `lang`;
+/// returns the prefixes of every button seen. Every screen must speak `lang` with its keys
+/// found in the catalog (a missing key shows as the bare key) and every button must be a
+/// registered route.
+async fn crawl(bot: &Bot, user: i64, lang: &str) -> std::collections::BTreeSet<String> {
+    let start =
+        json!({"text": "/start", "entities": [{"type":"bot_command","offset":0,"length":6}]});
+    bot.post(&message(bot.id(), user, lang, start)).await;
+    let (mut seen, mut queue) = (std::collections::BTreeSet::new(), vec!["menu".to_owned()]);
+    let mut prefixes = std::collections::BTreeSet::new();
+    while let Some(data) = queue.pop() {
+        if !seen.insert(data.clone()) {
+            continue;
+        }
+        bot.post(&callback(bot.id(), user, &data, 50)).await;
+        let shown = bot.last();
+        let text = bot.last_text();
+        assert!(!is_bare_key(&text), "{lang} {data}: missing text {text:?}");
+        for b in shown.inline_buttons() {
+            let label = b["text"].as_str().unwrap_or("");
+            assert!(
+                !is_bare_key(label),
+                "{lang} {data}: missing label {label:?}"
+            );
+            let Some(next) = b["callback_data"].as_str() else {
+                continue;
+            };
+            let parsed = bot::screens::parse_button(next);
+            assert_ne!(
+                parsed,
+                bot::callback::Button::unknown(),
+                "{data} shows {next}"
+            );
+            prefixes.insert(parsed.prefix.to_owned());
+            if !NOT_PRESSED.contains(&parsed.prefix) && !NOT_PRESSED.contains(&next) {
+                queue.push(next.to_owned());
+            }
+        }
+    }
+    prefixes
+}
+
+/// A catalog key shown as such: what the catalog gives for a key it lacks.
+fn is_bare_key(s: &str) -> bool {
+    !s.is_empty() && s.bytes().all(|b| b.is_ascii_lowercase() || b == b'_')
+}
+
+#[tokio::test]
+async fn every_registered_screen_is_reachable_and_speaks_both_languages() {
+    let bot = Bot::start("bot-crawl").await;
+    for (user, lang) in [(620, "ru"), (621, "en")] {
+        let reached = crawl(&bot, user, lang).await;
+        let state = bot::state::DialogState::MainMenu;
+        for r in bot::screens::routes() {
+            let args = vec!["x".to_owned(); r.arity()];
+            let is_button = r.press(&state, &args).is_some();
+            let flow_only = FLOW_ONLY.contains(&r.prefix());
+            assert!(
+                !is_button || flow_only || reached.contains(r.prefix()),
+                "{lang}: no screen links to {}",
+                r.prefix()
+            );
+        }
+    }
+    bot.cleanup().await;
+}
+
+#[tokio::test]
+async fn admins_see_their_price_on_preset_screens() {
+    let user = 622;
+    let bot = Bot::start_with("bot-admin-price", |s| s.admin_ids = vec![user]).await;
+    started(&bot, user).await;
+    bot.post(&callback(bot.id(), user, "cat:style:0", 30)).await;
+    let list = bot.last_text();
+    assert!(list.contains("0 кр.") && !list.contains("10 кр."), "{list}");
+    bot.post(&callback(bot.id(), user, "preset:anime", 30))
+        .await;
+    let chosen = bot.last_text();
+    assert!(
+        chosen.contains("— 0 кр.") && !chosen.contains("10 кр."),
+        "{chosen}"
+    );
+    bot.post(&photo(bot.id(), user, "PHOTO-A", None)).await;
+    let start = shown_label(&bot, "go");
+    assert!(start.contains("(0 кр."), "{start}");
+    bot.post(&callback(bot.id(), user, "custom", 31)).await;
+    assert!(bot.last_text().contains("— 0 кр."), "{}", bot.last_text());
+    bot.cleanup().await;
+}
+
+/// The label of the last shown button with `data`.
+fn shown_label(bot: &Bot, data: &str) -> String {
+    let buttons = bot.last().inline_buttons();
+    let b = buttons.iter().find(|b| b["callback_data"] == data);
+    b.and_then(|b| b["text"].as_str()).unwrap_or("").to_owned()
+}

@@ -4,8 +4,8 @@
 use qwen_core::ports::HttpResponse;
 use qwen_http::Request;
 
-use crate::Env;
 use crate::call::safe_back;
+use crate::env::Env;
 use crate::html::{self, esc};
 use crate::password::CheckPermit;
 use crate::session::{self, Session};
@@ -114,7 +114,7 @@ fn login_page(lang: Lang, status: u16, problem: Option<String>) -> HttpResponse 
 
 async fn login(env: &Env<'_>, req: &Request, lang: Lang) -> HttpResponse {
     if !same_origin(req) {
-        return crate::pages::message(lang, 403, "forbidden");
+        return html::message(lang, 403, "forbidden");
     }
     let form: Vec<(String, String)> = form_urlencoded::parse(&req.body).into_owned().collect();
     let field = |n: &str| {
@@ -130,7 +130,7 @@ async fn login(env: &Env<'_>, req: &Request, lang: Lang) -> HttpResponse {
         Ok(throttle::Claim::Wait(wait)) => return too_soon(lang, wait),
         Err(e) => {
             tracing::error!(error = %e, "console sign-in: the database failed");
-            return crate::pages::message(lang, 503, "failed_action");
+            return html::message(lang, 503, "failed_action");
         }
     }
     // Past the throttle, but at most a few PBKDF2s at once per instance.
@@ -157,7 +157,11 @@ fn too_soon(lang: Lang, wait_ms: i64) -> HttpResponse {
 
 /// The operator `name` if `password` is theirs. An unknown name costs the same hashing (a
 /// dummy against the first operator's cost), so the timing does not tell names apart.
-fn verified<'s>(env: &Env<'s>, name: &str, password: &str) -> Option<&'s crate::Operator> {
+fn verified<'s>(
+    env: &Env<'s>,
+    name: &str,
+    password: &str,
+) -> Option<&'s crate::settings::Operator> {
     match env.settings.operator(name) {
         Some(op) => op.hash.verify(password).then_some(op),
         None => {
@@ -174,7 +178,7 @@ fn verified<'s>(env: &Env<'s>, name: &str, password: &str) -> Option<&'s crate::
 async fn signed_in_now(
     env: &Env<'_>,
     req: &Request,
-    op: &crate::Operator,
+    op: &crate::settings::Operator,
     keys: &[String; 2],
 ) -> HttpResponse {
     let lang = lang(req);
@@ -185,7 +189,7 @@ async fn signed_in_now(
         Ok(g) => g,
         Err(e) => {
             tracing::error!(error = %e, "console sign-in: the database failed");
-            return crate::pages::message(lang, 503, "failed_action");
+            return html::message(lang, 503, "failed_action");
         }
     };
     tracing::info!(operator = %op.name, "console sign-in");
@@ -211,7 +215,7 @@ pub(crate) async fn signed_in(env: &Env<'_>, req: &Request) -> Result<Session, H
             Ok(false) => None,
             Err(e) => {
                 tracing::error!(error = %e, "console session check: the database failed");
-                return Err(crate::pages::message(lang, 503, "failed_action"));
+                return Err(html::message(lang, 503, "failed_action"));
             }
         },
         None => None,
@@ -221,11 +225,11 @@ pub(crate) async fn signed_in(env: &Env<'_>, req: &Request) -> Result<Session, H
             let clear = session::clear_cookie(is_https(req));
             return Err(html::redirect("/console/login", &[clear]));
         }
-        return Err(crate::pages::message(lang, 403, "forbidden"));
+        return Err(html::message(lang, 403, "forbidden"));
     };
     if req.method != "GET" && !post_ok(env, req, &s) {
         tracing::warn!(operator = %s.operator, path = %req.path, "console POST refused: origin or CSRF token");
-        return Err(crate::pages::message(lang, 403, "forbidden"));
+        return Err(html::message(lang, 403, "forbidden"));
     }
     Ok(s)
 }
@@ -243,7 +247,7 @@ fn post_ok(env: &Env<'_>, req: &Request, s: &Session) -> bool {
 pub(crate) async fn logout(env: &Env<'_>, req: &Request, session: &Session) -> HttpResponse {
     if let Err(e) = session::revoke(env.ctx.sql, &session.operator).await {
         tracing::error!(error = %e, "console sign-out: the database failed");
-        return crate::pages::message(lang(req), 503, "failed_action");
+        return html::message(lang(req), 503, "failed_action");
     }
     tracing::info!(operator = %session.operator, "console sign-out");
     html::redirect("/console/login", &[session::clear_cookie(is_https(req))])

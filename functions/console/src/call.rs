@@ -5,7 +5,7 @@ use qwen_core::CoreError;
 use qwen_core::ports::{HttpResponse, Sql};
 use qwen_http::Request;
 
-use crate::Env;
+use crate::env::Env;
 use crate::html::{self, Frame};
 use crate::session::{self, Session};
 use crate::texts::{Lang, t};
@@ -101,7 +101,7 @@ impl<'a> Call<'a> {
 
     /// A core error as a page with the REST API's status and (safe) message.
     pub fn failed(&self, e: &CoreError) -> HttpResponse {
-        let (status, message) = crate::pages::error_text(e);
+        let (status, message) = html::error_text(e);
         let back = safe_back(self.field("back")).unwrap_or("/console/fleet");
         let body = format!(
             "<p class=\"flash bad\">{}: {}</p><p><a href=\"{}\">{}</a></p>",
@@ -111,6 +111,46 @@ impl<'a> Call<'a> {
             self.t("back")
         );
         self.page(status, self.t("failed_action"), &body)
+    }
+
+    /// The `offset` query parameter (≥ 0).
+    pub fn offset(&self) -> i64 {
+        self.query("offset")
+            .and_then(|o| o.parse().ok())
+            .unwrap_or(0)
+            .max(0)
+    }
+
+    /// Newer / older links of a list of `total` items shown `limit` at a time from `offset`.
+    pub fn pager(&self, total: i64, limit: i64) -> String {
+        let c = self;
+        let off = self.offset();
+        let query: String = form_urlencoded::parse(c.req.query.as_bytes())
+            .filter(|(k, _)| k != "offset" && k != "done")
+            .map(|(k, v)| format!("&{}={}", html::url(&k), html::url(&v)))
+            .collect();
+        let link = |o: i64, key| {
+            format!(
+                "<a href=\"{}?offset={o}{}\">{}</a>",
+                c.req.path,
+                html::esc(&query),
+                c.t(key)
+            )
+        };
+        let newer = if off > 0 {
+            link((off - limit).max(0), "newer")
+        } else {
+            String::new()
+        };
+        let older = if off + limit < total {
+            link(off + limit, "older")
+        } else {
+            String::new()
+        };
+        format!(
+            "<p class=\"pager\">{}: {total} {newer} {older}</p>",
+            c.t("total")
+        )
     }
 
     /// A form's hidden fields: the CSRF token and where to come back to.

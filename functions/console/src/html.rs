@@ -1,6 +1,8 @@
 //! HTML building: escaping (every value that reaches a page goes through [`esc`]), the page
-//! frame with the navigation, dates, and the answers' headers.
+//! frame with the navigation, dates, tables, message and error pages, and the answers'
+//! headers. A leaf: it imports no page.
 
+use qwen_core::CoreError;
 use qwen_core::ports::HttpResponse;
 
 use crate::texts::{Lang, t};
@@ -189,6 +191,49 @@ pub fn redirect(location: &str, cookies: &[String]) -> HttpResponse {
         headers,
         body: Vec::new(),
     }
+}
+
+/// A page with one message and no navigation.
+pub fn message(lang: Lang, status: u16, key: &'static str) -> HttpResponse {
+    let body = format!(
+        "<p class=\"flash bad\">{}</p><p><a href=\"/console/login\">{}</a></p>",
+        t(lang, key),
+        t(lang, "sign_in")
+    );
+    html(status, page(lang, None, t(lang, "title"), &body))
+}
+
+/// The status and message the REST API gives for `e` (internal detail is logged only).
+pub fn error_text(e: &CoreError) -> (u16, String) {
+    let resp = qwen_http::from_core(e);
+    let body: serde_json::Value = serde_json::from_slice(&resp.body).unwrap_or_default();
+    let message = body["error"]["message"]
+        .as_str()
+        .unwrap_or("error")
+        .to_owned();
+    (resp.status, message)
+}
+
+/// A core error as a page without navigation.
+pub fn core_error(lang: Lang, e: &CoreError) -> HttpResponse {
+    let (status, message) = error_text(e);
+    let body = format!("<p class=\"flash bad\">{}</p>", esc(&message));
+    html(status, page(lang, None, t(lang, "title"), &body))
+}
+
+/// A table: header cells (already text keys translated) and rows of ready HTML cells.
+pub fn table(head: &[&str], rows: &[String], empty: &str) -> String {
+    if rows.is_empty() {
+        return format!("<p class=\"empty\">{}</p>", esc(empty));
+    }
+    let head: String = head
+        .iter()
+        .map(|h| format!("<th>{}</th>", esc(h)))
+        .collect();
+    format!(
+        "<table><thead><tr>{head}</tr></thead><tbody>{}</tbody></table>",
+        rows.concat()
+    )
 }
 
 #[cfg(test)]

@@ -7,7 +7,9 @@
 //! `SameSite=Strict` cookie. Every change is a POST carrying the session's CSRF token from
 //! the same origin, and goes through the same core function as the REST API.
 
+pub mod assets;
 pub mod charts;
+pub mod env;
 pub mod html;
 pub mod password;
 pub mod session;
@@ -20,23 +22,10 @@ mod call;
 mod pages;
 
 use qwen_core::ports::HttpResponse;
-use qwen_http::Ctx;
-use qwen_http::Providers;
 use qwen_http::Request;
 
+pub use env::Env;
 pub use settings::{ConsoleSettings, Operator};
-
-/// What the console needs: the core's request context (its database also holds the sign-in
-/// throttle and the session generations), the payment providers (refunds) and its own
-/// configuration.
-pub struct Env<'a> {
-    /// Storage, queue, clock and core settings, as the REST API gets them.
-    pub ctx: &'a Ctx<'a>,
-    /// Outbound HTTP and payment settings; `None` where payments are not configured.
-    pub providers: Option<&'a Providers<'a>>,
-    /// Operators and the session key.
-    pub settings: &'a ConsoleSettings,
-}
 
 /// Whether `path` is the console's (`/console` and below).
 pub fn is_console_path(path: &str) -> bool {
@@ -46,14 +35,14 @@ pub fn is_console_path(path: &str) -> bool {
 /// Answers one console request. Never panics; every failure is a page.
 pub async fn handle(env: &Env<'_>, req: &Request) -> HttpResponse {
     let lang = auth::lang(req);
-    if let Some(asset) = pages::asset(req) {
+    if let Some(asset) = assets::asset(req) {
         return asset;
     }
     if !env.settings.enabled() {
-        return pages::message(lang, 503, "not_configured");
+        return html::message(lang, 503, "not_configured");
     }
     if let Err(e) = qwen_core::setup::ensure_ready(env.ctx.sql, env.ctx.clock.now_ms()).await {
-        return pages::core_error(lang, &qwen_core::CoreError::Storage(e));
+        return html::core_error(lang, &qwen_core::CoreError::Storage(e));
     }
     if let Some(public) = auth::public(env, req, lang).await {
         return public;

@@ -192,17 +192,6 @@ fn validate_files(file_ids: &[String]) -> CoreResult<()> {
     Ok(())
 }
 
-/// What an edit costs `telegram_id` when its preset (or a custom prompt) costs `base`:
-/// nothing for admins or when `unlimited_processing` is on. The one price rule, shown by
-/// the bot before "Start" and charged by [`create`].
-pub fn price_for(settings: &Settings, telegram_id: i64, base: i64) -> i64 {
-    if settings.unlimited_processing || settings.is_admin(telegram_id) {
-        0
-    } else {
-        base
-    }
-}
-
 /// What a job will run and cost, before it is written.
 struct Plan {
     preset_id: Option<String>,
@@ -233,7 +222,7 @@ fn plan(settings: &Settings, input: &NewJob, preset: Option<presets::Preset>) ->
     Ok(Plan {
         preset_id,
         prompt,
-        cost: price_for(settings, input.telegram_id, cost),
+        cost: crate::price::price_for(settings, input.telegram_id, cost),
     })
 }
 

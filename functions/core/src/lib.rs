@@ -16,6 +16,7 @@ pub mod jobs;
 pub mod ledger;
 pub mod payments;
 pub mod presets;
+pub mod price;
 pub mod profile;
 pub mod prompt;
 pub mod settings;

@@ -2,8 +2,9 @@
 
 use qwen_core::stats::Stats;
 
-use crate::i18n::{Lang, t, tf};
-use crate::screens::{Rendered, menu_only};
+use qwen_texts::{Lang, t, tf};
+
+use crate::screens::ui::{Rendered, menu_only};
 
 /// The `/stats` answer.
 pub fn stats(lang: Lang, s: &Stats) -> Rendered {

@@ -1,22 +1,40 @@
-//! The custom-prompt flow's screens.
+//! The custom-prompt flow's screen (`custom`): "send a photo, then write what to change".
 
-use crate::event::Button;
-use crate::i18n::tf;
-use crate::screens::{Rendered, View, nav};
+use async_trait::async_trait;
+use qwen_core::CoreResult;
 
-/// "Send a photo, then write what to change", with the price.
-pub fn ask_photo(view: &View<'_>) -> Rendered {
-    let cost = price(view);
-    let text = tf(view.lang, "custom_ask_photo", &[("cost", cost.to_string())]);
-    Rendered::new(text, nav(view.lang, Button::MainMenu))
+use crate::callback::{Button, MENU};
+use crate::screens::route::Route;
+use crate::screens::ui::{Rendered, View, nav};
+use crate::state::DialogState;
+use crate::step::{self, Step};
+use qwen_texts::tf;
+
+/// This file's routes.
+pub const ROUTES: &[&dyn Route] = &[&Custom];
+
+/// `custom`: starts a custom-prompt edit (an empty draft).
+pub struct Custom;
+
+#[async_trait(?Send)]
+impl Route for Custom {
+    fn prefix(&self) -> &'static str {
+        "custom"
+    }
+
+    fn press(&self, _: &DialogState, _: &[String]) -> Option<Step> {
+        let to = DialogState::AwaitingImageForCustomPrompt;
+        Some(step::enter(to, Button::to(self.prefix())))
+    }
+
+    async fn render(&self, view: &View<'_>, _: &[String]) -> Option<CoreResult<Rendered>> {
+        Some(Ok(ask_photo(view)))
+    }
 }
 
-/// The price of a custom-prompt edit for this user (admins and unlimited mode pay 0).
-pub fn price(view: &View<'_>) -> i64 {
-    let s = view.settings;
-    if s.unlimited_processing || s.is_admin(view.user_id) {
-        0
-    } else {
-        s.custom_prompt_cost
-    }
+/// "Send a photo, then write what to change", with the user's price.
+pub fn ask_photo(view: &View<'_>) -> Rendered {
+    let cost = view.price(view.settings.custom_prompt_cost);
+    let text = tf(view.lang, "custom_ask_photo", &[("cost", cost.to_string())]);
+    Rendered::new(text, nav(view.lang, Button::to(MENU)))
 }

@@ -1,11 +1,40 @@
-//! Replies about jobs: created, too little balance, cancelled.
+//! Replies about jobs: created (with its "Cancel" button, `cancel:<job id>`), too little
+//! balance, cancelled.
 
+use async_trait::async_trait;
 use qwen_core::fleet::Wait;
 use qwen_core::jobs::{Created, Job};
+use qwen_texts::{Lang, tf};
 
-use crate::event::Button;
-use crate::i18n::{Lang, tf};
-use crate::screens::{Rendered, button, menu_only};
+use crate::callback::Button;
+use crate::screens::route::Route;
+use crate::screens::ui::{Rendered, button, menu_only};
+use crate::state::DialogState;
+use crate::step::{Effect, Step, step};
+
+/// This file's routes.
+pub const ROUTES: &[&dyn Route] = &[&Cancel];
+
+/// `cancel:<job id>`: cancels one of the user's queued jobs (the dialog stays).
+pub struct Cancel;
+
+#[async_trait(?Send)]
+impl Route for Cancel {
+    fn prefix(&self) -> &'static str {
+        "cancel"
+    }
+
+    fn arity(&self) -> usize {
+        1
+    }
+
+    fn press(&self, state: &DialogState, args: &[String]) -> Option<Step> {
+        let [id] = args else {
+            return Some(crate::step::stale(state));
+        };
+        Some(step(state.clone(), vec![Effect::CancelJob(id.clone())]))
+    }
+}
 
 /// "Queued": job id, cost, balance after, how many are ahead, the expected wait (when it
 /// could be read), and a "Cancel" button.
@@ -25,7 +54,7 @@ pub fn created(lang: Lang, c: &Created, wait: Option<Wait>) -> Rendered {
     let mut rows = vec![vec![button(
         lang,
         "btn_cancel_job",
-        Button::CancelJob(c.job.id.to_string()),
+        Button::with(Cancel.prefix(), vec![c.job.id.to_string()]),
     )]];
     rows.extend(menu_only(lang));
     Rendered::new(text, rows)
@@ -42,7 +71,7 @@ pub fn insufficient(lang: Lang, needed: i64, balance: i64) -> Rendered {
             ("shortfall", (needed - balance).max(0).to_string()),
         ],
     );
-    let mut rows = vec![vec![button(lang, "btn_topup", Button::TopUp)]];
+    let mut rows = vec![vec![button(lang, "btn_topup", Button::to("topup"))]];
     rows.extend(menu_only(lang));
     Rendered::new(text, rows)
 }

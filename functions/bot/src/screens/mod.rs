@@ -1,124 +1,139 @@
-//! Every screen of the bot: text plus inline keyboard, in the user's language. A new screen
-//! is a new file here plus one variant of [`Screen`] and one arm in [`render`].
+//! Every screen of the bot: text plus inline keyboard, in the user's language.
+//!
+//! A screen is one file here declaring `pub const ROUTES: &[&dyn Route]` (its callback
+//! prefixes, what pressing them does, what they show; see [`route::Route`]) plus one line in
+//! the `registry!` below. Buttons' callback data, their parsing and the dispatch of
+//! presses and screens all derive from that one registry: nothing else lists the screens.
+//! Shared pieces live in leaves ([`ui`], [`route`]) that import no screen, so the screen
+//! files import downward only.
 
+pub mod route;
+pub mod ui;
+
+// Replies the effects send (no button leads to them), and the wait in words.
 pub mod admin;
-pub mod custom;
-pub mod help;
-pub mod images;
-pub mod job;
-pub mod language;
-pub mod main_menu;
-pub mod presets;
-pub mod profile;
-pub mod topup;
 pub mod wait;
 
-use botapi::{InlineKeyboardButton, InlineKeyboardMarkup};
-use qwen_core::CoreResult;
-use qwen_core::ports::Sql;
-use qwen_core::settings::Settings;
+use qwen_core::{CoreError, CoreResult};
 
-use crate::event::Button;
-use crate::i18n::{Lang, t};
+use crate::callback::{self, Button, Screen};
+use route::Route;
+use ui::{Rendered, View};
 
-/// A screen that can be shown from a transition.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum Screen {
-    /// The main menu.
-    MainMenu,
-    /// Help and commands.
-    Help,
-    /// The balance.
-    Balance,
-    /// Preset categories.
-    Categories,
-    /// Presets of a category, one page.
-    Presets {
-        /// Category id.
-        category: String,
-        /// Page, 0-based.
-        page: u32,
-    },
-    /// A chosen preset: "send a photo".
-    PresetChosen(String),
-    /// Custom prompt: "send a photo".
-    CustomAskPhoto,
-    /// Balance, recent ledger entries and jobs.
-    Profile,
-    /// Top-up: payment methods.
-    TopUp,
-    /// Top-up: the packages of a payment method.
-    Packages(String),
-    /// Language choice.
-    Language,
+/// Declares each screen file as a module and lists its routes in [`ROUTES`].
+macro_rules! registry {
+    ($($file:ident),* $(,)?) => {
+        $(pub mod $file;)*
+
+        /// The routes of every screen file, in registry order.
+        pub const ROUTES: &[&[&dyn Route]] = &[$($file::ROUTES),*];
+    };
 }
 
-/// A rendered screen.
-#[derive(Debug, Clone, PartialEq)]
-pub struct Rendered {
-    /// Message text.
-    pub text: String,
-    /// Inline keyboard, if any.
-    pub keyboard: Option<InlineKeyboardMarkup>,
+// The registry: one line per screen file.
+registry! {
+    main_menu,
+    help,
+    presets,
+    custom,
+    images,
+    job,
+    profile,
+    topup,
+    language,
 }
 
-impl Rendered {
-    /// Text with a keyboard of `rows`.
-    pub fn new(text: String, rows: Vec<Vec<InlineKeyboardButton>>) -> Rendered {
-        let keyboard = (!rows.is_empty()).then(|| InlineKeyboardMarkup::new(rows));
-        Rendered { text, keyboard }
-    }
+/// Every registered route.
+pub fn routes() -> impl Iterator<Item = &'static dyn Route> {
+    ROUTES.iter().flat_map(|file| file.iter().copied())
 }
 
-/// What rendering may read.
-pub struct View<'a> {
-    /// The database.
-    pub sql: &'a dyn Sql,
-    /// Core settings (prices).
-    pub settings: &'a Settings,
-    /// The user's language.
-    pub lang: Lang,
-    /// The user.
-    pub user_id: i64,
-    /// Payment configuration (packages).
-    pub pay: &'a qwen_core::payments::PaymentSettings,
+/// The route of `prefix` with `arity` arguments.
+pub fn find(prefix: &str, arity: usize) -> Option<&'static dyn Route> {
+    routes().find(|r| r.prefix() == prefix && r.arity() == arity)
+}
+
+/// Reads `callback_data`: a registered route and its arguments, else
+/// [`Button::unknown`].
+pub fn parse_button(data: &str) -> Button {
+    let (head, rest) = callback::split(data);
+    routes()
+        .filter(|r| r.prefix() == head)
+        .find_map(|r| callback::args(rest, r.arity()).map(|a| Button::with(r.prefix(), a)))
+        .unwrap_or_else(Button::unknown)
 }
 
 /// Renders `screen` for the user in `view`.
 ///
 /// # Errors
-/// The core error of a lookup (e.g. a preset that no longer exists).
+/// The core error of a lookup (e.g. a preset that no longer exists); [`CoreError::NotFound`]
+/// for a screen no route shows.
 pub async fn render(view: &View<'_>, screen: &Screen) -> CoreResult<Rendered> {
-    let lang = view.lang;
-    match screen {
-        Screen::MainMenu => Ok(main_menu::render(lang)),
-        Screen::Help => Ok(help::render(lang)),
-        Screen::Balance => profile::balance(view).await,
-        Screen::Categories => presets::categories(view).await,
-        Screen::Presets { category, page } => presets::list(view, category, *page).await,
-        Screen::PresetChosen(id) => presets::chosen(view, id).await,
-        Screen::CustomAskPhoto => Ok(custom::ask_photo(view)),
-        Screen::Profile => profile::render(view).await,
-        Screen::TopUp => topup::render(view).await,
-        Screen::Packages(method) => topup::packages(view, method).await,
-        Screen::Language => Ok(language::render(lang)),
+    let shown = match find(screen.prefix, screen.args.len()) {
+        Some(route) => route.render(view, &screen.args).await,
+        None => None,
+    };
+    shown.unwrap_or_else(|| {
+        Err(CoreError::not_found(
+            "screen_not_found",
+            format!("no screen {:?}", screen.data()),
+        ))
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::step::Effect;
+
+    /// Arguments shaped like real ones: an id that may hold `:`, then numbers.
+    fn example_args(arity: usize) -> Vec<String> {
+        (0..arity)
+            .map(|i| if i == 0 { "id:1".into() } else { "7".into() })
+            .collect()
     }
-}
 
-/// A button with the catalog text `key`.
-pub fn button(lang: Lang, key: &str, target: Button) -> InlineKeyboardButton {
-    InlineKeyboardButton::callback(t(lang, key), target.data())
-}
+    #[test]
+    fn prefixes_are_unique_and_plain() {
+        let all: Vec<_> = routes().map(|r| (r.prefix(), r.arity())).collect();
+        for (i, (prefix, arity)) in all.iter().enumerate() {
+            assert!(
+                !prefix.is_empty() && prefix.bytes().all(|b| b.is_ascii_lowercase() || b == b'_'),
+                "{prefix:?}"
+            );
+            assert_ne!(*prefix, callback::UNKNOWN);
+            for (other, other_arity) in &all[i + 1..] {
+                let clash = prefix == other && (arity == other_arity || *arity * other_arity > 0);
+                assert!(!clash, "{prefix} is registered twice");
+            }
+        }
+    }
 
-/// The "Back" and "Main menu" rows every screen ends with.
-pub fn nav(lang: Lang, back: Button) -> Vec<Vec<InlineKeyboardButton>> {
-    vec![
-        vec![button(lang, "btn_back", back)],
-        vec![button(lang, "btn_main_menu", Button::MainMenu)],
-    ]
-}
+    #[test]
+    fn every_route_round_trips_its_callback_data() {
+        for r in routes() {
+            let b = Button::with(r.prefix(), example_args(r.arity()));
+            assert_eq!(parse_button(&b.data()), b, "{}", b.data());
+            assert!(b.data().len() <= 64, "{}", b.data());
+        }
+    }
 
-/// Just a "Main menu" row.
-pub fn menu_only(lang: Lang) -> Vec<Vec<InlineKeyboardButton>> {
-    vec![vec![button(lang, "btn_main_menu", Button::MainMenu)]]
+    #[test]
+    fn every_shown_screen_is_registered() {
+        let mut pressable = 0;
+        for r in routes() {
+            for state in crate::state::examples() {
+                let Some(step) = r.press(&state, &example_args(r.arity())) else {
+                    continue;
+                };
+                pressable += 1;
+                for e in step.effects {
+                    if let Effect::Show(s) = e {
+                        assert!(find(s.prefix, s.args.len()).is_some(), "{}", s.data());
+                    }
+                }
+            }
+        }
+        assert!(pressable > 0);
+    }
 }

@@ -1,13 +1,114 @@
-//! Presets: categories → presets of a category (paginated) → the chosen preset.
+//! Presets: categories (`cats`) → presets of a category, paginated (`cat:<id>:<page>`) →
+//! the chosen preset (`preset:<id>`). Prices shown are the user's ([`View::price`]).
 
+use async_trait::async_trait;
 use botapi::InlineKeyboardButton;
-use qwen_core::fleet::Wait;
 use qwen_core::presets::{self, Category, Preset};
 use qwen_core::{CoreError, CoreResult};
+use qwen_texts::{Lang, t, tf};
 
-use crate::event::Button;
-use crate::i18n::{Lang, t, tf};
-use crate::screens::{Rendered, View, nav};
+use crate::callback::{Button, MENU, Screen};
+use crate::screens::route::Route;
+use crate::screens::ui::{Rendered, View, nav};
+use crate::state::DialogState;
+use crate::step::{self, Step};
+
+/// This file's routes.
+pub const ROUTES: &[&dyn Route] = &[&Categories, &CategoryPage, &Chosen];
+
+/// The categories screen.
+pub fn categories_screen() -> Screen {
+    Button::to("cats")
+}
+
+/// A page of a category's presets.
+pub fn category(id: &str, page: u32) -> Button {
+    Button::with("cat", vec![id.to_owned(), page.to_string()])
+}
+
+/// A preset.
+pub fn preset(id: &str) -> Button {
+    Button::with("preset", vec![id.to_owned()])
+}
+
+/// `cats`: the preset categories.
+pub struct Categories;
+
+#[async_trait(?Send)]
+impl Route for Categories {
+    fn prefix(&self) -> &'static str {
+        "cats"
+    }
+
+    fn press(&self, state: &DialogState, _: &[String]) -> Option<Step> {
+        let to = DialogState::SelectPresetCategory;
+        Some(step::show(state, to, categories_screen()))
+    }
+
+    async fn render(&self, view: &View<'_>, _: &[String]) -> Option<CoreResult<Rendered>> {
+        Some(categories(view).await)
+    }
+}
+
+/// `cat:<id>:<page>`: one page of a category (a page that is no number is the first).
+pub struct CategoryPage;
+
+#[async_trait(?Send)]
+impl Route for CategoryPage {
+    fn prefix(&self) -> &'static str {
+        "cat"
+    }
+
+    fn arity(&self) -> usize {
+        2
+    }
+
+    fn press(&self, state: &DialogState, args: &[String]) -> Option<Step> {
+        let [id, page] = args else {
+            return Some(step::stale(state));
+        };
+        let page = page.parse().unwrap_or(0);
+        let to = DialogState::SelectPreset {
+            category: id.clone(),
+            page,
+        };
+        Some(step::show(state, to, category(id, page)))
+    }
+
+    async fn render(&self, view: &View<'_>, args: &[String]) -> Option<CoreResult<Rendered>> {
+        let [id, page] = args else { return None };
+        Some(list(view, id, page.parse().unwrap_or(0)).await)
+    }
+}
+
+/// `preset:<id>`: the chosen preset; starts a preset edit (an empty draft).
+pub struct Chosen;
+
+#[async_trait(?Send)]
+impl Route for Chosen {
+    fn prefix(&self) -> &'static str {
+        "preset"
+    }
+
+    fn arity(&self) -> usize {
+        1
+    }
+
+    fn press(&self, state: &DialogState, args: &[String]) -> Option<Step> {
+        let [id] = args else {
+            return Some(step::stale(state));
+        };
+        let to = DialogState::AwaitingImageForPreset {
+            preset_id: id.clone(),
+        };
+        Some(step::enter(to, preset(id)))
+    }
+
+    async fn render(&self, view: &View<'_>, args: &[String]) -> Option<CoreResult<Rendered>> {
+        let [id] = args else { return None };
+        Some(chosen(view, id).await)
+    }
+}
 
 /// Presets per page.
 pub const PAGE_SIZE: usize = 5;
@@ -33,7 +134,7 @@ pub async fn categories(view: &View<'_>) -> CoreResult<Rendered> {
             let label = format!("{} ({n})", category_name(c, lang));
             vec![InlineKeyboardButton::callback(
                 label,
-                Button::Category(c.id.clone(), 0).data(),
+                category(&c.id, 0).data(),
             )]
         })
         .collect();
@@ -42,7 +143,7 @@ pub async fn categories(view: &View<'_>) -> CoreResult<Rendered> {
     } else {
         "categories"
     };
-    rows.extend(nav(lang, Button::MainMenu));
+    rows.extend(nav(lang, Button::to(MENU)));
     Ok(Rendered::new(t(lang, key).to_owned(), rows))
 }
 
@@ -65,19 +166,19 @@ pub async fn list(view: &View<'_>, category: &str, page: u32) -> CoreResult<Rend
     let mut text = tf(lang, "presets_header", &header);
     for p in shown {
         text.push('\n');
-        text.push_str(&line(p, lang));
+        text.push_str(&line(view, p));
     }
     let mut rows: Vec<Vec<InlineKeyboardButton>> = shown
         .iter()
         .map(|p| {
             vec![InlineKeyboardButton::callback(
                 p.name(lang),
-                Button::Preset(p.id.clone()).data(),
+                preset(&p.id).data(),
             )]
         })
         .collect();
     rows.extend(pager(lang, category, page, pages));
-    rows.extend(nav(lang, Button::Categories));
+    rows.extend(nav(lang, categories_screen()));
     Ok(Rendered::new(text, rows))
 }
 
@@ -90,13 +191,14 @@ async fn find_category(view: &View<'_>, id: &str) -> CoreResult<Category> {
         .ok_or_else(|| CoreError::not_found("category_not_found", "no such category"))
 }
 
-fn line(p: &Preset, lang: Lang) -> String {
+fn line(view: &View<'_>, p: &Preset) -> String {
+    let lang = view.lang;
     tf(
         lang,
         "preset_line",
         &[
             ("name", p.name(lang).to_owned()),
-            ("cost", p.cost.to_string()),
+            ("cost", view.price(p.cost).to_string()),
             ("description", p.description(lang).to_owned()),
         ],
     )
@@ -110,14 +212,14 @@ fn pager(
 ) -> Option<Vec<InlineKeyboardButton>> {
     let mut row = Vec::new();
     if page > 0 {
-        let target = Button::Category(category.into(), (page - 1) as u32);
+        let target = self::category(category, (page - 1) as u32);
         row.push(InlineKeyboardButton::callback(
             t(lang, "btn_prev"),
             target.data(),
         ));
     }
     if page + 1 < pages {
-        let target = Button::Category(category.into(), (page + 1) as u32);
+        let target = self::category(category, (page + 1) as u32);
         row.push(InlineKeyboardButton::callback(
             t(lang, "btn_next"),
             target.data(),
@@ -138,22 +240,12 @@ pub async fn chosen(view: &View<'_>, id: &str) -> CoreResult<Rendered> {
         "preset_chosen",
         &[
             ("name", p.name(lang).to_owned()),
-            ("cost", p.cost.to_string()),
+            ("cost", view.price(p.cost).to_string()),
             ("description", p.description(lang).to_owned()),
         ],
     );
     Ok(Rendered::new(
         text,
-        nav(lang, Button::Category(p.category.clone(), 0)),
+        nav(lang, category(&p.category, 0)),
     ))
-}
-
-/// The "Start" button of a preset edit, with the price and the expected wait.
-pub fn start_button(lang: Lang, cost: i64, wait: Wait) -> InlineKeyboardButton {
-    let args = [
-        ("cost", cost.to_string()),
-        ("wait", crate::screens::wait::short(lang, wait)),
-    ];
-    let label = tf(lang, "btn_start_job", &args);
-    InlineKeyboardButton::callback(label, Button::Go.data())
 }

@@ -1,11 +1,56 @@
-//! Profile and balance.
+//! Profile (`profile`) and balance (`balance`, shown by `/balance` only).
 
+use async_trait::async_trait;
 use qwen_core::contract::JobStatus;
 use qwen_core::{CoreResult, Page, jobs, ledger};
+use qwen_texts::{Lang, t, tf};
 
-use crate::event::Button;
-use crate::i18n::{Lang, t, tf};
-use crate::screens::{Rendered, View, button, nav};
+use crate::callback::{Button, MENU, Screen};
+use crate::screens::route::Route;
+use crate::screens::ui::{Rendered, View, button, nav};
+use crate::state::DialogState;
+use crate::step::{Effect, Step, step};
+
+/// This file's routes.
+pub const ROUTES: &[&dyn Route] = &[&Profile, &Balance];
+
+/// The balance screen (no button leads to it: `/balance`).
+pub fn balance_screen() -> Screen {
+    Button::to("balance")
+}
+
+/// `profile`: balance, recent ledger entries and jobs.
+pub struct Profile;
+
+#[async_trait(?Send)]
+impl Route for Profile {
+    fn prefix(&self) -> &'static str {
+        "profile"
+    }
+
+    fn press(&self, _: &DialogState, _: &[String]) -> Option<Step> {
+        let show = Effect::Show(Button::to(self.prefix()));
+        Some(step(DialogState::ViewingProfile, vec![show]))
+    }
+
+    async fn render(&self, view: &View<'_>, _: &[String]) -> Option<CoreResult<Rendered>> {
+        Some(render(view).await)
+    }
+}
+
+/// `balance`: the balance line (a screen without a button).
+pub struct Balance;
+
+#[async_trait(?Send)]
+impl Route for Balance {
+    fn prefix(&self) -> &'static str {
+        "balance"
+    }
+
+    async fn render(&self, view: &View<'_>, _: &[String]) -> Option<CoreResult<Rendered>> {
+        Some(balance(view).await)
+    }
+}
 
 /// Entries and jobs listed on the profile.
 pub const RECENT: i64 = 5;
@@ -18,8 +63,8 @@ pub async fn balance(view: &View<'_>) -> CoreResult<Rendered> {
     let lang = view.lang;
     let balance = ledger::balance(view.sql, view.user_id).await?;
     let text = tf(lang, "balance", &[("balance", balance.to_string())]);
-    let mut rows = vec![vec![button(lang, "btn_topup", Button::TopUp)]];
-    rows.extend(nav(lang, Button::MainMenu));
+    let mut rows = vec![vec![button(lang, "btn_topup", Button::to("topup"))]];
+    rows.extend(nav(lang, Button::to(MENU)));
     Ok(Rendered::new(text, rows))
 }
 
@@ -41,8 +86,8 @@ pub async fn render(view: &View<'_>) -> CoreResult<Rendered> {
     text.push_str("\n\n");
     text.push_str(&t(lang, "profile_jobs"));
     push_lines(&mut text, lang, &job_lines(view).await?);
-    let mut rows = vec![vec![button(lang, "btn_topup", Button::TopUp)]];
-    rows.extend(nav(lang, Button::MainMenu));
+    let mut rows = vec![vec![button(lang, "btn_topup", Button::to("topup"))]];
+    rows.extend(nav(lang, Button::to(MENU)));
     Ok(Rendered::new(text, rows))
 }
 

@@ -1,13 +1,110 @@
-//! Top-up: choose a payment method (the payments registry [`METHODS`]), then a package (the
-//! payment settings). The package button creates the payment (see `effects.rs`).
+//! Top-up (`topup`): choose a payment method (the payments registry [`METHODS`],
+//! `paym:<method>`), then a package (the payment settings, `pkg:<method>:<amount>`). The
+//! package button creates the payment (see `effects.rs`).
 
+use async_trait::async_trait;
 use botapi::InlineKeyboardButton;
 use qwen_core::payments::{self, METHODS};
 use qwen_core::{CoreResult, ledger};
+use qwen_texts::{Lang, t, tf};
 
-use crate::event::Button;
-use crate::i18n::{Lang, t, tf};
-use crate::screens::{Rendered, View, nav};
+use crate::callback::{Button, Screen};
+use crate::screens::route::Route;
+use crate::screens::ui::{Rendered, View, nav};
+use crate::state::DialogState;
+use crate::step::{Effect, Step, step};
+
+/// This file's routes.
+pub const ROUTES: &[&dyn Route] = &[&TopUp, &PayMethod, &Package];
+
+/// The top-up screen (payment methods).
+pub fn screen() -> Screen {
+    Button::to("topup")
+}
+
+/// The packages of a payment method.
+pub fn method(id: &str) -> Button {
+    Button::with("paym", vec![id.to_owned()])
+}
+
+/// A package of a method, in whole roubles or stars.
+pub fn package(method: &str, amount: i64) -> Button {
+    Button::with("pkg", vec![method.to_owned(), amount.to_string()])
+}
+
+/// `topup`: the payment methods.
+pub struct TopUp;
+
+#[async_trait(?Send)]
+impl Route for TopUp {
+    fn prefix(&self) -> &'static str {
+        "topup"
+    }
+
+    fn press(&self, _: &DialogState, _: &[String]) -> Option<Step> {
+        let show = Effect::Show(screen());
+        Some(step(DialogState::AwaitingPaymentAmount, vec![show]))
+    }
+
+    async fn render(&self, view: &View<'_>, _: &[String]) -> Option<CoreResult<Rendered>> {
+        Some(render(view).await)
+    }
+}
+
+/// `paym:<method id>`: the packages of a payment method.
+pub struct PayMethod;
+
+#[async_trait(?Send)]
+impl Route for PayMethod {
+    fn prefix(&self) -> &'static str {
+        "paym"
+    }
+
+    fn arity(&self) -> usize {
+        1
+    }
+
+    fn press(&self, state: &DialogState, args: &[String]) -> Option<Step> {
+        let [m] = args else {
+            return Some(crate::step::stale(state));
+        };
+        let show = Effect::Show(method(m));
+        Some(step(DialogState::AwaitingPaymentAmount, vec![show]))
+    }
+
+    async fn render(&self, view: &View<'_>, args: &[String]) -> Option<CoreResult<Rendered>> {
+        let [m] = args else { return None };
+        Some(packages(view, m).await)
+    }
+}
+
+/// `pkg:<method id>:<amount>`: pays for a package (an amount that is no number is stale).
+pub struct Package;
+
+#[async_trait(?Send)]
+impl Route for Package {
+    fn prefix(&self) -> &'static str {
+        "pkg"
+    }
+
+    fn arity(&self) -> usize {
+        2
+    }
+
+    fn press(&self, state: &DialogState, args: &[String]) -> Option<Step> {
+        let pay = match args {
+            [m, n] => n.parse().ok().map(|package| Effect::Pay {
+                method: m.clone(),
+                package,
+            }),
+            _ => None,
+        };
+        Some(match pay {
+            Some(pay) => step(DialogState::AwaitingPaymentAmount, vec![pay]),
+            None => crate::step::stale(state),
+        })
+    }
+}
 
 /// The top-up screen: balance and one button per payment method.
 ///
@@ -23,11 +120,11 @@ pub async fn render(view: &View<'_>) -> CoreResult<Rendered> {
             let label = t(lang, &format!("btn_method_{}", m.id()));
             vec![InlineKeyboardButton::callback(
                 label,
-                Button::PayMethod(m.id().to_string()).data(),
+                method(&m.id().to_string()).data(),
             )]
         })
         .collect();
-    rows.extend(nav(lang, Button::Profile));
+    rows.extend(nav(lang, Button::to("profile")));
     Ok(Rendered::new(text, rows))
 }
 
@@ -47,10 +144,10 @@ pub async fn packages(view: &View<'_>, method: &str) -> CoreResult<Rendered> {
         .map(|p| {
             vec![InlineKeyboardButton::callback(
                 package_label(lang, cur, p.amount, p.credits),
-                Button::Package(method.into(), p.amount).data(),
+                package(method, p.amount).data(),
             )]
         })
-        .chain(nav(lang, Button::TopUp))
+        .chain(nav(lang, screen()))
         .collect();
     let text = t(lang, &format!("topup_packages_{}", m.id()));
     Ok(Rendered::new(text, rows))

@@ -3,7 +3,7 @@
 
 use qwen_core::fleet::Wait;
 
-use crate::i18n::{Lang, t, tf};
+use qwen_texts::{Lang, t, tf};
 
 /// The wait, short (for the Start button): rounded up to 5 s under 90 s, to minutes under
 /// 90 minutes, else to hours.

@@ -138,5 +138,5 @@ fn hosts_table(c: &Call<'_>, hosts: &[HostView]) -> String {
     ]
     .map(|k| c.t(k));
     let rows: Vec<String> = hosts.iter().map(|h| host_row(c, h)).collect();
-    super::table(&head, &rows, c.t("no_hosts"))
+    html::table(&head, &rows, c.t("no_hosts"))
 }

@@ -98,7 +98,7 @@ pub(crate) fn filter_form(c: &Call<'_>, action: &str, statuses: &[&str]) -> Stri
 
 /// `GET /console/jobs`.
 pub(crate) async fn list(c: &Call<'_>) -> HttpResponse {
-    let page = Page::new(LIMIT, super::offset(c));
+    let page = Page::new(LIMIT, c.offset());
     let (items, total) = match jobs::admin_list(c.sql(), &filter(c), page).await {
         Ok(found) => found,
         Err(e) => return c.failed(&e),
@@ -107,8 +107,8 @@ pub(crate) async fn list(c: &Call<'_>) -> HttpResponse {
     let body = format!(
         "{}{}{}",
         filter_form(c, "/console/jobs", &statuses),
-        super::table(&head(c), &rows(c, &items, "/console/jobs"), c.t("nothing")),
-        super::pager(c, total, LIMIT)
+        html::table(&head(c), &rows(c, &items, "/console/jobs"), c.t("nothing")),
+        c.pager(total, LIMIT)
     );
     c.page(200, c.t("nav_jobs"), &body)
 }

@@ -93,7 +93,7 @@ fn totals(c: &Call<'_>, totals: &[store::Total]) -> String {
     format!(
         "<h2>{}</h2>{}",
         c.t("totals"),
-        super::table(&head, &rows, c.t("nothing"))
+        html::table(&head, &rows, c.t("nothing"))
     )
 }
 
@@ -106,7 +106,7 @@ pub(crate) async fn list(c: &Call<'_>) -> HttpResponse {
         from: c.query("from").and_then(|v| html::parse_local(&v)),
         to: c.query("to").and_then(|v| html::parse_local(&v)),
     };
-    let page = Page::new(LIMIT, super::offset(c));
+    let page = Page::new(LIMIT, c.offset());
     let (items, total, sums) = match store::admin_list(c.sql(), &f, page).await {
         Ok(found) => found,
         Err(e) => return c.failed(&e),
@@ -114,15 +114,15 @@ pub(crate) async fn list(c: &Call<'_>) -> HttpResponse {
     let statuses: Vec<&str> = PaymentStatus::ALL.iter().map(|s| s.as_str()).collect();
     let body = format!(
         "{}{}<h2>{}</h2>{}{}",
-        super::jobs::filter_form(c, "/console/payments", &statuses),
+        crate::pages::jobs::filter_form(c, "/console/payments", &statuses),
         totals(c, &sums),
         c.t("payments"),
-        super::table(
+        html::table(
             &head(c),
             &rows(c, &items, "/console/payments"),
             c.t("nothing")
         ),
-        super::pager(c, total, LIMIT)
+        c.pager(total, LIMIT)
     );
     c.page(200, c.t("nav_payments"), &body)
 }

@@ -83,7 +83,7 @@ const HEAD: [&str; 9] = [
 
 /// `GET /console/reconciliations`: the run form and the reports, newest first.
 pub(crate) async fn list(c: &Call<'_>) -> HttpResponse {
-    let page = Page::new(LIMIT, super::offset(c));
+    let page = Page::new(LIMIT, c.offset());
     let (heads, total) = match store::list(c.sql(), page).await {
         Ok(found) => found,
         Err(e) => return c.failed(&e),
@@ -94,8 +94,8 @@ pub(crate) async fn list(c: &Call<'_>) -> HttpResponse {
         "{}<h2>{}</h2>{}{}",
         run_form(c),
         c.t("rec_reports"),
-        super::table(&head, &rows, c.t("nothing")),
-        super::pager(c, total, LIMIT)
+        html::table(&head, &rows, c.t("nothing")),
+        c.pager(total, LIMIT)
     );
     c.page(200, c.t("nav_reconciliation"), &body)
 }
@@ -193,7 +193,7 @@ pub(crate) async fn show(c: &Call<'_>, id: &str) -> HttpResponse {
     let body = format!(
         "<p><a href=\"/console/reconciliations\">{}</a></p>{}",
         c.t("back"),
-        super::table(&head, &rows, c.t("nothing"))
+        html::table(&head, &rows, c.t("nothing"))
     );
     c.page(200, &title, &body)
 }

@@ -9,7 +9,7 @@ use qwen_core::users::{self, User};
 use qwen_core::{CoreResult, Page, jobs};
 
 use crate::call::Call;
-use crate::html::{esc, url, when};
+use crate::html::{self, esc, url, when};
 
 const LIMIT: i64 = 50;
 
@@ -41,7 +41,7 @@ pub(crate) async fn search(c: &Call<'_>) -> HttpResponse {
         Err(e) => return c.failed(&e),
     };
     if let [one] = found.as_slice() {
-        return crate::html::redirect(&format!("/console/users/{}", one.telegram_id), &[]);
+        return html::redirect(&format!("/console/users/{}", one.telegram_id), &[]);
     }
     let form = format!(
         "<form method=\"get\" action=\"/console/users\" class=\"filter\"><input name=\"q\" value=\"{}\" placeholder=\"{}\" autofocus>\
@@ -54,7 +54,7 @@ pub(crate) async fn search(c: &Call<'_>) -> HttpResponse {
     let empty = if q.is_empty() { "" } else { c.t("no_users") };
     let head = ["user", "@username", "name", "created"]
         .map(|k| if k.starts_with('@') { k } else { c.t(k) });
-    let body = format!("{form}{}", super::table(&head, &rows, empty));
+    let body = format!("{form}{}", html::table(&head, &rows, empty));
     c.page(200, c.t("nav_users"), &body)
 }
 
@@ -123,7 +123,7 @@ fn profile_html(c: &Call<'_>, p: &Profile) -> String {
 /// `GET /console/users/{id}`.
 pub(crate) async fn show(c: &Call<'_>, raw: &str) -> HttpResponse {
     let Some(id) = raw.parse::<i64>().ok().filter(|i| *i > 0) else {
-        return c.failed(&super::jobs::bad_id("the Telegram id"));
+        return c.failed(&crate::pages::jobs::bad_id("the Telegram id"));
     };
     let v = match load(c, id).await {
         Ok(v) => v,
@@ -137,17 +137,17 @@ pub(crate) async fn show(c: &Call<'_>, raw: &str) -> HttpResponse {
         c.t("adjust"),
         adjust_form(c, id),
         c.t("ledger"),
-        super::table(&ledger_head, &ledger_rows(&v.ledger), c.t("nothing")),
+        html::table(&ledger_head, &ledger_rows(&v.ledger), c.t("nothing")),
         c.t("jobs"),
-        super::table(
-            &super::jobs::head(c),
-            &super::jobs::rows(c, &v.jobs, &back),
+        html::table(
+            &crate::pages::jobs::head(c),
+            &crate::pages::jobs::rows(c, &v.jobs, &back),
             c.t("nothing")
         ),
         c.t("payments"),
-        super::table(
-            &super::payments::head(c),
-            &super::payments::rows(c, &v.payments, &back),
+        html::table(
+            &crate::pages::payments::head(c),
+            &crate::pages::payments::rows(c, &v.payments, &back),
             c.t("nothing")
         ),
     );
@@ -157,7 +157,7 @@ pub(crate) async fn show(c: &Call<'_>, raw: &str) -> HttpResponse {
 /// `POST /console/users/{id}/adjust`: [`ledger::admin_adjust`] with the operator's name.
 pub(crate) async fn adjust(c: &Call<'_>, raw: &str) -> HttpResponse {
     let Some(id) = raw.parse::<i64>().ok().filter(|i| *i > 0) else {
-        return c.failed(&super::jobs::bad_id("the Telegram id"));
+        return c.failed(&crate::pages::jobs::bad_id("the Telegram id"));
     };
     let Ok(amount) = c.field("amount").trim().parse::<i64>() else {
         return c.failed(&qwen_core::CoreError::invalid(
