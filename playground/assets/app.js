@@ -300,10 +300,21 @@ function addPane(userId) {
   poll(pane);
 }
 
+// The operator console's link and sign-in, in the header.
+function showConsole(c) {
+  if (!c) return;
+  const box = $(document, '#console');
+  $(box, 'a').href = c.url;
+  $(box, '#console-name').textContent = c.name;
+  $(box, '#console-password').textContent = c.password;
+  box.classList.remove('hidden');
+}
+
 async function main() {
   const info = await (await fetch('/api/info')).json();
   USERS = info.users;
   $(document, '#banner').textContent = info.banner;
+  showConsole(info.console);
   const wanted = new URLSearchParams(location.search).get('users');
   const ids = wanted
     ? wanted.split(',').map(Number)

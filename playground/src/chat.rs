@@ -67,6 +67,30 @@ pub struct Upload {
     pub bytes: Vec<u8>,
 }
 
+/// Where the edge's operator console is and how to sign in to it (shown on the chat page).
+#[derive(Debug, Clone)]
+pub struct ConsoleLink {
+    /// `http://127.0.0.1:<edge port>/console/`.
+    pub url: String,
+    /// The operator's name and password.
+    pub access: crate::operator::ConsoleAccess,
+}
+
+impl ConsoleLink {
+    /// The console at `url`, signed in to with `access`.
+    pub fn new(url: &str, access: crate::operator::ConsoleAccess) -> ConsoleLink {
+        ConsoleLink {
+            url: url.to_owned(),
+            access,
+        }
+    }
+
+    /// `{url, name, password}` for the page.
+    pub fn json(&self) -> Value {
+        json!({"url": self.url, "name": self.access.name, "password": self.access.password})
+    }
+}
+
 /// Everything the page's handlers share: the stand-ins and the users.
 pub struct Hub {
     /// The Telegram stand-in.
@@ -81,6 +105,8 @@ pub struct Hub {
     pub users: Vec<SimUser>,
     /// What the page says about ComfyUI.
     pub banner: String,
+    /// The operator console.
+    pub console: ConsoleLink,
     http: reqwest::Client,
     deliver: tokio::sync::Mutex<()>,
     next: AtomicI64,
@@ -97,6 +123,7 @@ impl Hub {
         edge_url: String,
         users: Vec<SimUser>,
         banner: String,
+        console: ConsoleLink,
     ) -> Hub {
         Hub {
             tg,
@@ -105,6 +132,7 @@ impl Hub {
             edge_url,
             users,
             banner,
+            console,
             http: reqwest::Client::builder()
                 .timeout(Duration::from_secs(30))
                 .pool_max_idle_per_host(0)

@@ -1,5 +1,7 @@
 //! What the ComfyUI stand-in does to a picture: a plain, visible filter chosen by the job's
 //! preset (sepia, pencil edges, a winter tint…). It is a stand-in, not Qwen-Image-Edit.
+//! An album's other pictures (up to two more) are laid into the first one as framed insets
+//! along its bottom edge before the filter, so every input shows in the result.
 
 use std::io::Cursor;
 
@@ -57,18 +59,68 @@ impl Operation {
 
 /// Decodes `input`, applies `op` and encodes a PNG; `None` when `input` is not an image.
 pub fn edit(input: &[u8], op: Operation) -> Option<Vec<u8>> {
-    let img = image::load_from_memory(input).ok()?;
-    let img = if img.width().max(img.height()) > MAX_SIDE {
-        img.thumbnail(MAX_SIDE, MAX_SIDE)
-    } else {
-        img
-    };
-    let out = apply(&img.to_rgb8(), op);
+    edit_all(&[input.to_vec()], op)
+}
+
+/// Decodes the first input, lays the other inputs into it ([`compose`]), applies `op` and
+/// encodes a PNG; `None` when the first input is not an image (others that are not are
+/// left out).
+pub fn edit_all(inputs: &[Vec<u8>], op: Operation) -> Option<Vec<u8>> {
+    let (first, rest) = inputs.split_first()?;
+    let base = decode(first)?;
+    let others: Vec<RgbImage> = rest.iter().filter_map(|b| decode(b)).collect();
+    let out = apply(&compose(&base, &others), op);
     let mut png = Vec::new();
     DynamicImage::ImageRgb8(out)
         .write_to(&mut Cursor::new(&mut png), ImageFormat::Png)
         .ok()?;
     Some(png)
+}
+
+/// An RGB picture at most [`MAX_SIDE`] on its longest side.
+fn decode(bytes: &[u8]) -> Option<RgbImage> {
+    let img = image::load_from_memory(bytes).ok()?;
+    let img = if img.width().max(img.height()) > MAX_SIDE {
+        img.thumbnail(MAX_SIDE, MAX_SIDE)
+    } else {
+        img
+    };
+    Some(img.to_rgb8())
+}
+
+/// `base` with each of `others` scaled into a white-framed inset about a third of its
+/// shorter side, side by side in their order along its bottom edge, flush right.
+pub fn compose(base: &RgbImage, others: &[RgbImage]) -> RgbImage {
+    let mut out = base.clone();
+    let (w, h) = base.dimensions();
+    let side = (w.min(h) / 3).max(6);
+    let frame = i64::from((side / 30).max(2));
+    let thumbs: Vec<RgbImage> = others
+        .iter()
+        .map(|img| {
+            DynamicImage::ImageRgb8(img.clone())
+                .thumbnail(side, side)
+                .to_rgb8()
+        })
+        .collect();
+    let total: i64 = thumbs
+        .iter()
+        .map(|t| i64::from(t.width()) + frame * 3)
+        .sum();
+    let mut x = i64::from(w) - total;
+    for thumb in &thumbs {
+        let (tw, th) = (i64::from(thumb.width()), i64::from(thumb.height()));
+        let y = i64::from(h) - th - frame * 3;
+        let white = RgbImage::from_pixel(
+            thumb.width() + 2 * frame as u32,
+            thumb.height() + 2 * frame as u32,
+            Rgb([255, 255, 255]),
+        );
+        image::imageops::overlay(&mut out, &white, x - frame, y - frame);
+        image::imageops::overlay(&mut out, thumb, x, y);
+        x += tw + frame * 3;
+    }
+    out
 }
 
 /// `op` on an RGB picture.
@@ -163,6 +215,28 @@ mod tests {
         let out = edit(&png, Operation::Sepia).expect("an image");
         assert_eq!(image::guess_format(&out).ok(), Some(ImageFormat::Png));
         assert!(edit(b"not an image", Operation::Sepia).is_none());
+    }
+
+    #[test]
+    fn an_album_shows_every_input_in_the_result() {
+        let plain = |c: u8| RgbImage::from_pixel(120, 90, Rgb([c, c, c]));
+        let encode = |img: RgbImage| {
+            let mut png = Vec::new();
+            DynamicImage::ImageRgb8(img)
+                .write_to(&mut Cursor::new(&mut png), ImageFormat::Png)
+                .expect("encode");
+            png
+        };
+        let inputs = [plain(0), plain(100), plain(200)].map(encode);
+        let out = edit_all(&inputs, Operation::Grayscale).expect("an image");
+        let out = image::load_from_memory(&out).expect("decode").to_rgb8();
+        assert_eq!(out.dimensions(), (120, 90), "the first input's size");
+        let values: std::collections::HashSet<u8> = out.pixels().map(|p| p[0]).collect();
+        for v in [0, 100, 200, 255] {
+            assert!(values.contains(&v), "{v} (inputs and frames) in {values:?}");
+        }
+        assert_eq!(out.get_pixel(5, 5)[0], 0, "the first input fills the rest");
+        assert!(edit_all(&[], Operation::Sepia).is_none());
     }
 
     #[test]

@@ -6,12 +6,16 @@
 //! * a YooKassa stand-in (the testkit's fake) with a checkout page,
 //! * a ComfyUI stand-in (the testkit's fake, speaking ComfyUI's recorded protocol) that
 //!   really edits the picture with a visible filter, or a real ComfyUI (`--comfyui-url`),
-//! * a real `gpu-host` process between Redis, ComfyUI and the Telegram stand-in.
+//! * a real `gpu-host` process between Redis, ComfyUI and the Telegram stand-in,
+//! * the edge's operator console at `/console/`, with an operator whose password is made
+//!   for the run ([`Playground::console`]).
 //!
 //! [`Playground::start`] brings everything up; [`Playground::shutdown`] stops what it started.
 
 pub mod chat;
 pub mod editor;
+pub mod gpu;
+pub mod operator;
 pub mod services;
 pub mod web;
 
@@ -53,6 +57,11 @@ impl Playground {
     /// The edge's base URL (`spin up`).
     pub fn edge_url(&self) -> &str {
         &self.hub.edge_url
+    }
+
+    /// The operator console and how to sign in to it.
+    pub fn console(&self) -> &chat::ConsoleLink {
+        &self.hub.console
     }
 
     /// Stops the gpu-host (letting it finish within a few seconds), `spin up` with the

@@ -23,6 +23,15 @@ async fn main() -> std::process::ExitCode {
         }
     };
     println!("Playground ready: {}  (edge: {})", pg.url, pg.edge_url());
+    let console = pg.console();
+    let (url, name, password) = (&console.url, &console.access.name, &console.access.password);
+    println!("Operator console: {url}  (name: {name}  password: {password})");
+    tracing::info!(
+        url,
+        name,
+        password,
+        "operator console: sign in with this name and password"
+    );
     println!("Press Ctrl-C to stop everything it started.");
     stopped().await;
     pg.shutdown();

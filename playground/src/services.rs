@@ -1,5 +1,6 @@
 //! Starting the pieces: Redis, the stand-ins, `spin up` on the project's manifest (through the
-//! testkit's Spin harness), the webhook and command menu, and a real `gpu-host`.
+//! testkit's Spin harness) with the operator console on, the webhook and command menu, and a
+//! real `gpu-host`.
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -9,10 +10,12 @@ use testkit::edge::random_alnum;
 use testkit::fakes::comfyui::{EditRequest, Editor, FakeComfy};
 use testkit::fakes::telegram::FakeTelegram;
 use testkit::fakes::yookassa::{FakeYooKassa, SHOP_ID};
-use testkit::spin::{GpuHost, RedisServer, SpinApp, SpinOptions};
+use testkit::spin::{RedisServer, SpinApp, SpinOptions};
 
-use crate::chat::{Hub, SimUser};
+use crate::chat::{ConsoleLink, Hub, SimUser};
 use crate::editor::{self, Operation};
+use crate::gpu::GpuProcess;
+use crate::operator::ConsoleAccess;
 
 /// Command-line options of `cargo run -p playground`.
 #[derive(Debug, Clone, clap::Parser)]
@@ -36,8 +39,9 @@ pub struct Options {
     /// Progress events per edit on the stand-in ComfyUI.
     #[arg(long, default_value_t = 10)]
     pub edit_steps: u64,
-    /// Workflow of every job (default: `qwen_edit_2511` when a real ComfyUI has its model
-    /// files, else `model_free`).
+    /// Workflow of every job (default: `qwen_edit_2511`, the production graph with its three
+    /// image slots, on the stand-in and on a real ComfyUI that has its model files;
+    /// `model_free` on a real ComfyUI without them).
     #[arg(long)]
     pub workflow: Option<String>,
     /// Where the stand-in ComfyUI keeps its `input/` and `output/` files, which the gpu-host
@@ -52,7 +56,7 @@ pub struct Options {
 /// The processes the playground started, stopped by [`crate::Playground::shutdown`].
 pub struct Stack {
     /// The gpu-host.
-    pub gpu: Option<GpuHost>,
+    pub gpu: Option<GpuProcess>,
     /// `spin up`.
     pub spin: SpinApp,
     /// The private Redis, when `--redis-url` did not answer.
@@ -80,43 +84,62 @@ pub async fn start(opts: &Options, page_url: &str) -> Result<(Stack, Hub), Strin
         Some(w) => w.clone(),
         None => pick_workflow(opts.comfyui_url.as_deref()).await,
     };
-    build().await?;
-    let stream = format!("playground:{}:jobs", random_alnum(8));
-    let vars = spin_options(&secrets, &outside, page_url, &redis_url, &stream, &workflow);
-    tracing::info!("starting spin up (the real edge)");
-    let spin = SpinApp::try_start(&spin_bin, vars).await?;
-    register_webhook(&outside.tg, &spin, &secrets).await?;
-    if let Some(c) = &outside.comfy {
-        c.set_editor(editor_for(&spin.base_url, &secrets.api_token));
-    }
-    tracing::info!(workflow, comfyui = outside.comfy_url, "starting gpu-host");
-    let env = gpu_env(
-        &secrets,
-        &outside,
-        &spin,
-        &redis_url,
-        &stream,
-        opts.retention_secs,
+    let (gpu_bin, access) = build().await?;
+    let run = Run {
+        secrets,
+        redis_url,
+        stream: format!("playground:{}:jobs", random_alnum(8)),
+        workflow,
+    };
+    let spin = start_edge(&spin_bin, &run, &outside, page_url, &access).await?;
+    tracing::info!(
+        run.workflow,
+        comfyui = outside.comfy_url,
+        "starting gpu-host"
     );
-    let gpu = GpuHost::try_start(&env)?;
-    let banner = banner(opts, &outside.comfy_url, &workflow);
-    let Outside {
-        tg,
-        yk,
-        comfy,
-        files,
-        ..
-    } = outside;
-    let hub = Hub::new(tg, yk, comfy, spin.base_url.clone(), users(), banner);
-    let gpu = Some(gpu);
-    let comfy_files = files.filter(|_| opts.comfy_files.is_none());
+    let env = gpu_env(&run, &outside, &spin, opts.retention_secs);
+    let gpu = GpuProcess::start(&gpu_bin, &env)?;
+    let console = ConsoleLink::new(&spin.url("/console/"), access);
+    let banner = banner(opts, &outside.comfy_url, &run.workflow);
+    let (hub, files) = outside.into_hub(spin.base_url.clone(), banner, console);
     let stack = Stack {
-        gpu,
+        gpu: Some(gpu),
         spin,
         redis,
-        comfy_files,
+        comfy_files: files.filter(|_| opts.comfy_files.is_none()),
     };
     Ok((stack, hub))
+}
+
+/// What this run's edge and gpu-host share.
+struct Run {
+    secrets: Secrets,
+    redis_url: String,
+    /// The jobs stream, new for each run.
+    stream: String,
+    workflow: String,
+}
+
+/// `spin up` with the console on, its webhook and command menu registered, and the
+/// stand-in ComfyUI's editor pointed at it.
+async fn start_edge(
+    spin_bin: &std::path::Path,
+    run: &Run,
+    outside: &Outside,
+    page_url: &str,
+    access: &ConsoleAccess,
+) -> Result<SpinApp, String> {
+    let vars = access.variables().iter().fold(
+        spin_options(run, outside, page_url),
+        |vars, (name, value)| vars.var(name, value),
+    );
+    tracing::info!("starting spin up (the real edge)");
+    let spin = SpinApp::try_start(spin_bin, vars).await?;
+    register_webhook(&outside.tg, &spin, &run.secrets).await?;
+    if let Some(c) = &outside.comfy {
+        c.set_editor(editor_for(&spin.base_url, &run.secrets.api_token));
+    }
+    Ok(spin)
 }
 
 /// The stand-ins of the outside services.
@@ -152,17 +175,30 @@ impl Outside {
             files,
         }
     }
+
+    /// The chat page's hub over these stand-ins, and the stand-in ComfyUI's directory.
+    fn into_hub(
+        self,
+        edge_url: String,
+        banner: String,
+        console: ConsoleLink,
+    ) -> (Hub, Option<std::path::PathBuf>) {
+        let hub = Hub::new(
+            self.tg,
+            self.yk,
+            self.comfy,
+            edge_url,
+            users(),
+            banner,
+            console,
+        );
+        (hub, self.files)
+    }
 }
 
 /// The edge's variables: the stand-ins, Redis, the admin, YooKassa allowed from 127.0.0.1.
-fn spin_options(
-    s: &Secrets,
-    out: &Outside,
-    page_url: &str,
-    redis_url: &str,
-    stream: &str,
-    workflow: &str,
-) -> SpinOptions {
+fn spin_options(run: &Run, out: &Outside, page_url: &str) -> SpinOptions {
+    let s = &run.secrets;
     let admins: Vec<String> = users()
         .iter()
         .filter(|u| u.admin)
@@ -179,24 +215,23 @@ fn spin_options(
         .var("yookassa_api_url", out.yk.base_url())
         .var("yookassa_return_link", page_url)
         .var("yookassa_allowed_ips", "127.0.0.1/32")
-        .var("redis_url", redis_url)
-        .var("jobs_stream", stream)
+        .var("redis_url", &run.redis_url)
+        .var("jobs_stream", &run.stream)
         .var("admin_ids", admins.join(","))
-        .var("default_workflow", workflow)
+        .var("default_workflow", &run.workflow)
 }
 
 /// The gpu-host's environment: the same Redis stream, ComfyUI, the Telegram stand-in, the edge.
 fn gpu_env(
-    s: &Secrets,
+    run: &Run,
     out: &Outside,
     spin: &SpinApp,
-    redis_url: &str,
-    stream: &str,
     retention_secs: u64,
 ) -> Vec<(&'static str, String)> {
+    let s = &run.secrets;
     let mut env = vec![
-        ("REDIS_URL", redis_url.to_owned()),
-        ("JOBS_STREAM", stream.to_owned()),
+        ("REDIS_URL", run.redis_url.clone()),
+        ("JOBS_STREAM", run.stream.clone()),
         ("COMFYUI_URL", out.comfy_url.clone()),
         ("TELEGRAM_API_URL", out.tg.base_url()),
         ("TELEGRAM_BOT_TOKEN", s.bot_token.clone()),
@@ -224,7 +259,7 @@ fn banner(opts: &Options, comfy_url: &str, workflow: &str) -> String {
         None => format!(
             "ComfyUI here is a STAND-IN, not Qwen-Image-Edit: it speaks ComfyUI's protocol and \
              applies a simple filter chosen by the preset (sepia, pencil edges, tints…) in about \
-             {:.1} s. Workflow: {workflow}.",
+             {:.1} s; an album's other photos appear as insets. Workflow: {workflow}.",
             opts.edit_ms as f64 / 1000.0
         ),
         Some(_) => format!("ComfyUI: the real one at {comfy_url}. Workflow: {workflow}."),
@@ -283,15 +318,21 @@ async fn ping(url: &str) -> bool {
     )
 }
 
-/// Builds the components (when stale) and the gpu-host, off the async threads.
-async fn build() -> Result<(), String> {
+/// Builds the components and the gpu-host when stale (answering the gpu-host's path) and,
+/// meanwhile, the console operator's password hash; off the async threads.
+async fn build() -> Result<(std::path::PathBuf, ConsoleAccess), String> {
     tracing::info!("building the Spin components and gpu-host when stale");
-    tokio::task::spawn_blocking(|| {
+    let access = tokio::task::spawn_blocking(ConsoleAccess::random);
+    let gpu = tokio::task::spawn_blocking(|| {
         testkit::spin::try_build_components()?;
-        testkit::spin::try_gpu_host_binary().map(|_| ())
+        crate::gpu::build()
     })
     .await
-    .map_err(|e| format!("the build task failed: {e}"))?
+    .map_err(|e| format!("the build task failed: {e}"))??;
+    let access = access
+        .await
+        .map_err(|e| format!("the password task failed: {e}"))?;
+    Ok((gpu, access))
 }
 
 /// The stand-in ComfyUI's files directory: `--comfy-files`, or a new one under the
@@ -312,10 +353,12 @@ async fn stand_in_comfy(opts: &Options, files: &std::path::Path) -> FakeComfy {
     comfy
 }
 
-/// `qwen_edit_2511` when the ComfyUI at `url` lists the Qwen diffusion model, else `model_free`.
+/// `qwen_edit_2511` for the stand-in (which knows its nodes and takes its three image
+/// slots, so albums work) and for a ComfyUI at `url` that lists the Qwen diffusion model,
+/// else `model_free`.
 async fn pick_workflow(url: Option<&str>) -> String {
     let Some(url) = url else {
-        return "model_free".to_owned();
+        return "qwen_edit_2511".to_owned();
     };
     let listed = async {
         let r = reqwest::get(format!("{url}/models/diffusion_models"))
@@ -357,7 +400,8 @@ async fn register_webhook(tg: &FakeTelegram, spin: &SpinApp, s: &Secrets) -> Res
 }
 
 /// The stand-in's editor: looks the job up on the edge (its id is in the output prefix
-/// `qwen_edit/<job id>`) and applies its preset's operation to the first input image.
+/// `qwen_edit/<job id>`) and applies its preset's operation to the input images (the first
+/// one, with the others laid in as insets: [`editor::edit_all`]).
 fn editor_for(edge_url: &str, api_token: &str) -> Editor {
     let edge = edge_url.to_owned();
     let token = api_token.to_owned();
@@ -373,13 +417,13 @@ fn editor_for(edge_url: &str, api_token: &str) -> Editor {
                 op = op.name(),
                 "stand-in edit"
             );
-            let input = req.inputs.first().cloned().unwrap_or_default();
-            let input_for_edit = input.clone();
-            tokio::task::spawn_blocking(move || editor::edit(&input_for_edit, op))
+            let first = req.inputs.first().cloned().unwrap_or_default();
+            let inputs = req.inputs;
+            tokio::task::spawn_blocking(move || editor::edit_all(&inputs, op))
                 .await
                 .ok()
                 .flatten()
-                .unwrap_or(input)
+                .unwrap_or(first)
         }
         .boxed()
     })

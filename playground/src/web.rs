@@ -97,7 +97,8 @@ fn info(hub: &Hub) -> Resp {
         .collect();
     json_reply(
         200,
-        &json!({"users": users, "banner": hub.banner, "edge": hub.edge_url}),
+        &json!({"users": users, "banner": hub.banner, "edge": hub.edge_url,
+            "console": hub.console.json()}),
     )
 }
 

@@ -1,6 +1,11 @@
 //! The playground in a real browser (headless Debian Chromium over WebDriver): the chat page
-//! from /start to an edited photo and a card top-up, and the bad inputs a user can send.
+//! from /start to an edited photo, an edited album and a card top-up, the bad inputs a user
+//! can send, and a sign-in to the operator console with what the chat page shows.
 //! Skips without Chromium/chromedriver or Spin, unless `CI` is set (then it fails).
+//!
+//! Screenshots land in `target/playground-screenshots/`; with `UPDATE_SCREENSHOTS=1` the
+//! README's pictures (`docs/images/playground-chat.png`, `docs/images/playground-console.png`)
+//! are written too.
 
 mod common;
 
@@ -9,6 +14,7 @@ use std::time::{Duration, Instant};
 
 use common::{PlaygroundProcess, screenshot_dir};
 use fantoccini::{Client, Locator};
+use playground::editor::{self, Operation};
 use serde_json::Value;
 use testkit::browser::{Driver, chromium_or_skip};
 
@@ -102,15 +108,51 @@ async fn attach(c: &Client, file: &Path) {
         .expect("pick file");
 }
 
-async fn screenshot(c: &Client, name: &str) {
+async fn screenshot(c: &Client, name: &str) -> Vec<u8> {
     let bottom =
         "document.querySelectorAll('.messages').forEach(m => m.scrollTop = m.scrollHeight)";
     c.execute(bottom, vec![]).await.expect("scroll");
     tokio::time::sleep(Duration::from_millis(300)).await;
     let png = c.screenshot().await.expect("screenshot");
     let path = screenshot_dir().join(name);
-    std::fs::write(&path, png).expect("write screenshot");
+    std::fs::write(&path, &png).expect("write screenshot");
     eprintln!("screenshot: {}", path.display());
+    png
+}
+
+/// `img` as a PNG compressed as far as the encoder goes.
+fn small_png(img: &image::DynamicImage) -> Vec<u8> {
+    use image::codecs::png::{CompressionType, FilterType, PngEncoder};
+    let mut png = Vec::new();
+    let encoder =
+        PngEncoder::new_with_quality(&mut png, CompressionType::Best, FilterType::Adaptive);
+    img.to_rgb8()
+        .write_with_encoder(encoder)
+        .expect("encode the README picture");
+    png
+}
+
+/// A screenshot of the README (`docs/images/<name>`), `width` pixels wide, taken at a
+/// `window` size and written under `target/` always and into `docs/images/` only with
+/// `UPDATE_SCREENSHOTS=1` (so a test run leaves the tree as it was).
+async fn readme_picture(c: &Client, name: &str, window: (u32, u32), width: u32) {
+    c.set_window_size(window.0, window.1)
+        .await
+        .expect("resize window");
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    let png = screenshot(c, name).await;
+    c.set_window_size(1400, 1100).await.expect("resize back");
+    let img = image::load_from_memory(&png).expect("decode screenshot");
+    let img = img.resize(width, u32::MAX, image::imageops::FilterType::Lanczos3);
+    let path = screenshot_dir().join(format!("readme-{name}"));
+    std::fs::write(&path, small_png(&img)).expect("write the README picture");
+    if std::env::var_os("UPDATE_SCREENSHOTS").is_some_and(|v| v == "1") {
+        let docs = testkit::spin::workspace_root()
+            .join("docs/images")
+            .join(name);
+        std::fs::copy(&path, &docs).expect("update docs/images");
+        eprintln!("updated {}", docs.display());
+    }
 }
 
 /// A colourful 240×180 picture.
@@ -126,12 +168,16 @@ fn input_png(dir: &Path) -> (std::path::PathBuf, image::RgbImage) {
 
 /// The last photo the bot sent, decoded.
 async fn last_bot_photo(c: &Client, page: &str) -> image::RgbImage {
-    let img = c
-        .wait()
+    c.wait()
         .at_most(WAIT)
         .for_element(Locator::Css(".pane .msg.bot img"))
         .await
         .expect("a photo from the bot");
+    let all = c
+        .find_all(Locator::Css(".pane .msg.bot img"))
+        .await
+        .expect("the bot's photos");
+    let img = all.last().expect("a photo from the bot");
     let src = img.attr("src").await.expect("src").expect("has src");
     let url = format!("{}{}", page.trim_end_matches('/'), src);
     let bytes = reqwest::get(&url)
@@ -298,20 +344,68 @@ async fn top_up_with_stars(c: &Client) {
     screenshot(c, "topped-up.png").await;
 }
 
-/// Three files picked at once arrive as one album.
-async fn send_an_album(c: &Client, dir: &Path) {
+/// A 240×180 landscape: a sky fading to the horizon, a sun, a green hill.
+fn landscape(x: u32, y: u32) -> image::Rgb<u8> {
+    let (fx, fy) = (x as f32, y as f32);
+    let hill = 120.0 + 25.0 * (fx / 40.0).sin();
+    let sun = (fx - 170.0).powi(2) + (fy - 50.0).powi(2) < 22.0 * 22.0;
+    let rgb = if fy > hill {
+        [60, (150.0 + (fy - hill) * 0.8) as u8, 70]
+    } else if sun {
+        [250, 210, 60]
+    } else {
+        [(90.0 + fy) as u8, (150.0 + fy * 0.5) as u8, 235]
+    };
+    image::Rgb(rgb)
+}
+
+/// Three different pictures for an album: a landscape, a red one and a blue one.
+fn album_pngs(dir: &Path) -> Vec<(std::path::PathBuf, image::RgbImage)> {
+    let save = |name: &str, img: image::RgbImage| {
+        let p = dir.join(name);
+        img.save(&p).expect("save album picture");
+        (p, img)
+    };
+    let plain = |rgb: [u8; 3]| image::RgbImage::from_pixel(200, 150, image::Rgb(rgb));
+    vec![
+        save("album1.png", image::RgbImage::from_fn(240, 180, landscape)),
+        save("album2.png", plain([220, 40, 40])),
+        save("album3.png", plain([40, 60, 220])),
+    ]
+}
+
+/// What the stand-in makes of `inputs` with `op`, decoded.
+fn stand_in_edit(inputs: &[&image::RgbImage], op: Operation) -> image::RgbImage {
+    let pngs: Vec<Vec<u8>> = inputs
+        .iter()
+        .map(|img| {
+            let mut png = Vec::new();
+            img.write_to(&mut std::io::Cursor::new(&mut png), image::ImageFormat::Png)
+                .expect("encode");
+            png
+        })
+        .collect();
+    let out = editor::edit_all(&pngs, op).expect("edit");
+    image::load_from_memory(&out).expect("decode").to_rgb8()
+}
+
+/// How many photos the bot has sent in the pane.
+async fn bot_photos(c: &Client) -> usize {
+    c.find_all(Locator::Css(".pane .msg.bot img"))
+        .await
+        .map_or(0, |v| v.len())
+}
+
+/// Three files picked at once arrive as one album; Start edits it, and the photo that comes
+/// back is the first picture with the other two laid in (the stand-in's album edit).
+async fn edit_an_album(c: &Client, pg: &PlaygroundProcess, dir: &Path) {
     say(c, "/menu").await;
     press(c, "Presets").await;
     press(c, "Styles").await;
     press(c, "Anime").await;
     wait_text(c, "Send a photo").await;
-    let files: Vec<String> = (1..=3)
-        .map(|i| {
-            let p = dir.join(format!("album{i}.png"));
-            std::fs::copy(dir.join("photo.png"), &p).expect("copy");
-            p.display().to_string()
-        })
-        .collect();
+    let album = album_pngs(dir);
+    let files: Vec<String> = album.iter().map(|(p, _)| p.display().to_string()).collect();
     let input = c
         .find(Locator::Css(".pane input.file"))
         .await
@@ -338,6 +432,33 @@ async fn send_an_album(c: &Client, dir: &Path) {
         tokio::time::sleep(Duration::from_millis(100)).await;
     }
     screenshot(c, "album.png").await;
+    let (before, done) = (bot_photos(c).await, count(c, "Done").await);
+    press(c, "Start").await;
+    let end = Instant::now() + WAIT;
+    while bot_photos(c).await <= before || count(c, "Done").await <= done {
+        assert!(
+            Instant::now() < end,
+            "the album's edit never arrived: {:#?}",
+            texts(c).await
+        );
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    let edited = last_bot_photo(c, &pg.url).await;
+    let [(_, a), (_, b), (_, c3)] = &album[..] else {
+        unreachable!("three pictures")
+    };
+    let alone = mean_difference(&edited, &stand_in_edit(&[a], Operation::Posterize));
+    let together = [[a, b, c3], [a, c3, b]]
+        .iter()
+        .map(|order| mean_difference(&edited, &stand_in_edit(order, Operation::Posterize)))
+        .fold(f64::MAX, f64::min);
+    assert!(
+        together < 2.0 && alone > 5.0,
+        "the result is the first photo with the other two laid in (diff {together}), not \
+         the first photo alone (diff {alone})"
+    );
+    screenshot(c, "album-edited.png").await;
+    readme_picture(c, "playground-chat.png", (1000, 1040), 840).await;
 }
 
 /// Anna (ru): a non-image file, a 25 MB picture, a 501-character prompt, a double click.
@@ -399,6 +520,99 @@ async fn side_by_side(c: &Client, pg: &PlaygroundProcess) {
     screenshot(c, "side-by-side.png").await;
 }
 
+/// The chat page says where the operator console is and how to sign in; signing in with
+/// that opens the console's fleet page, which shows the playground's gpu-host.
+async fn console_sign_in(c: &Client, pg: &PlaygroundProcess) {
+    c.goto(&pg.url).await.expect("open page");
+    let link = c
+        .wait()
+        .at_most(WAIT)
+        .for_element(Locator::Css("#console a"))
+        .await
+        .expect("the console link");
+    let href = link.attr("href").await.expect("href").expect("has href");
+    assert!(href.starts_with(&pg.edge), "the edge's console: {href}");
+    let shown = |id: &'static str| async move {
+        let el = c.find(Locator::Id(id)).await.expect(id);
+        el.text().await.expect("text")
+    };
+    let (name, password) = (shown("console-name").await, shown("console-password").await);
+    assert!(
+        name == "operator" && password.len() >= 12 && pg.stdout().contains(&password),
+        "the page and the log give the operator and a password: {name:?} {password:?}"
+    );
+    c.goto(&href).await.expect("open the console");
+    wait_url(c, "/console/login").await;
+    fill(c, "input[name=name]", &name).await;
+    fill(c, "input[name=password]", &password).await;
+    c.find(Locator::Css("form.login button"))
+        .await
+        .expect("sign-in button")
+        .click()
+        .await
+        .expect("sign in");
+    wait_url(c, "/console/fleet").await;
+    let end = Instant::now() + WAIT;
+    loop {
+        let body = c
+            .find(Locator::Css("body"))
+            .await
+            .expect("body")
+            .text()
+            .await
+            .unwrap_or_default();
+        if body.contains("playground-gpu") {
+            break;
+        }
+        assert!(
+            Instant::now() < end,
+            "the fleet page lists the gpu-host: {body}"
+        );
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+    screenshot(c, "console.png").await;
+    c.find(Locator::Css("nav a.lang"))
+        .await
+        .expect("the language switch")
+        .click()
+        .await
+        .expect("switch to English");
+    let end = Instant::now() + WAIT;
+    while !c
+        .find(Locator::Css("nav"))
+        .await
+        .expect("nav")
+        .text()
+        .await
+        .is_ok_and(|t| t.contains("Queue and hosts"))
+    {
+        assert!(Instant::now() < end, "the console speaks English");
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    readme_picture(c, "playground-console.png", (1200, 760), 760).await;
+}
+
+async fn fill(c: &Client, css: &str, value: &str) {
+    c.find(Locator::Css(css))
+        .await
+        .unwrap_or_else(|e| panic!("no {css}: {e}"))
+        .send_keys(value)
+        .await
+        .expect("type");
+}
+
+async fn wait_url(c: &Client, part: &str) {
+    let end = Instant::now() + WAIT;
+    while !c
+        .current_url()
+        .await
+        .is_ok_and(|u| u.as_str().contains(part))
+    {
+        assert!(Instant::now() < end, "never reached a URL with {part}");
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn chat_page_edits_a_photo_tops_up_and_survives_bad_input() {
     let what = "the playground browser test";
@@ -428,7 +642,7 @@ async fn chat_page_edits_a_photo_tops_up_and_survives_bad_input() {
     no_photo_kept(&files).await;
     top_up_by_card(&c, &pg).await;
     top_up_with_stars(&c).await;
-    send_an_album(&c, &dir).await;
+    edit_an_album(&c, &pg, &dir).await;
     bad_inputs(&c, &pg, &dir).await;
     let info: Value = reqwest::get(format!("{}api/info", pg.url))
         .await
@@ -441,6 +655,7 @@ async fn chat_page_edits_a_photo_tops_up_and_survives_bad_input() {
         "{info}"
     );
     side_by_side(&c, &pg).await;
+    console_sign_in(&c, &pg).await;
     let _ = c.close().await;
     assert!(
         pg.interrupt(Duration::from_secs(30)).is_some(),

@@ -6,7 +6,7 @@
 use std::io::{BufRead, BufReader};
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
-use std::sync::mpsc;
+use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 /// How long the playground may take to come up (a stale build included).
@@ -21,6 +21,7 @@ pub struct PlaygroundProcess {
     /// The edge's URL.
     pub edge: String,
     log: PathBuf,
+    stdout: Arc<Mutex<Vec<String>>>,
 }
 
 impl PlaygroundProcess {
@@ -38,26 +39,35 @@ impl PlaygroundProcess {
             .stderr(err)
             .spawn()
             .expect("start playground");
-        let stdout = child.stdout.take().expect("stdout");
-        let (tx, rx) = mpsc::channel();
+        let out = child.stdout.take().expect("stdout");
+        let stdout = Arc::new(Mutex::new(Vec::new()));
+        let lines = stdout.clone();
         std::thread::spawn(move || {
-            for line in BufReader::new(stdout).lines().map_while(Result::ok) {
-                let _ = tx.send(line);
+            for line in BufReader::new(out).lines().map_while(Result::ok) {
+                if let Ok(mut l) = lines.lock() {
+                    l.push(line);
+                }
             }
         });
-        let ready = wait_ready(&rx, &mut child, &log);
+        let ready = wait_ready(&stdout, &mut child, &log);
         let (url, edge) = parse_ready(&ready);
         PlaygroundProcess {
             child,
             url,
             edge,
             log,
+            stdout,
         }
     }
 
-    /// What it logged so far.
+    /// What it logged so far: its standard error (cargo's output among it).
     pub fn log(&self) -> String {
         std::fs::read_to_string(&self.log).unwrap_or_default()
+    }
+
+    /// What it printed on standard output so far (its log and the "ready" lines).
+    pub fn stdout(&self) -> String {
+        self.stdout.lock().map(|l| l.join("\n")).unwrap_or_default()
     }
 
     /// Sends SIGINT (Ctrl-C) and waits up to `timeout` for the exit.
@@ -77,14 +87,19 @@ impl PlaygroundProcess {
     }
 }
 
-fn wait_ready(rx: &mpsc::Receiver<String>, child: &mut Child, log: &Path) -> String {
+fn wait_ready(stdout: &Mutex<Vec<String>>, child: &mut Child, log: &Path) -> String {
     let end = Instant::now() + READY_TIMEOUT;
     while Instant::now() < end {
-        if let Ok(line) = rx.recv_timeout(Duration::from_millis(200))
-            && line.starts_with("Playground ready")
-        {
+        let ready = stdout.lock().ok().and_then(|lines| {
+            lines
+                .iter()
+                .find(|l| l.starts_with("Playground ready"))
+                .cloned()
+        });
+        if let Some(line) = ready {
             return line;
         }
+        std::thread::sleep(Duration::from_millis(100));
         if let Ok(Some(status)) = child.try_wait() {
             let out = std::fs::read_to_string(log).unwrap_or_default();
             panic!("playground exited ({status}) before it was ready:\n{out}");
