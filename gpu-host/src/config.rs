@@ -1,7 +1,7 @@
 //! Configuration from CLI flags, the environment and `.env` (12-factor).
 //!
-//! Every option has a flag and an environment variable named as in the seed; `--help`
-//! explains each. Secrets (`TELEGRAM_BOT_TOKEN`, `GPU_EVENT_SECRET`) are never printed: the
+//! Every option has a flag and an environment variable (the names the deployment's
+//! configuration uses); `--help` explains each. Secrets (`TELEGRAM_BOT_TOKEN`, `GPU_EVENT_SECRET`) are never printed: the
 //! `Debug` impl redacts them to their first 4 characters, and the password inside
 //! `REDIS_URL` likewise ([`redact_url`]).
 

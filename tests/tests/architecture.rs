@@ -243,7 +243,9 @@ fn the_payment_table_is_what_the_sql_does() {
     assert!(code.len() >= 5, "updates were found: {code:?}");
     assert_eq!(without_creation(&doc), code);
     assert_eq!(creation(&doc), ["pending"]);
-    assert!(read("functions/core/src/payments/checkout.rs").contains("status: PaymentStatus::Pending,"));
+    assert!(
+        read("functions/core/src/payments/checkout.rs").contains("status: PaymentStatus::Pending,")
+    );
     let known: BTreeSet<String> = PaymentStatus::ALL.iter().map(|s| s.to_string()).collect();
     for (from, to) in &doc {
         assert!(from == "—" || known.contains(from), "unknown status {from}");

@@ -205,13 +205,12 @@ pub fn message(lang: Lang, status: u16, key: &'static str) -> HttpResponse {
 
 /// The status and message the REST API gives for `e` (internal detail is logged only).
 pub fn error_text(e: &CoreError) -> (u16, String) {
-    let resp = qwen_http::from_core(e);
-    let body: serde_json::Value = serde_json::from_slice(&resp.body).unwrap_or_default();
-    let message = body["error"]["message"]
-        .as_str()
-        .unwrap_or("error")
-        .to_owned();
-    (resp.status, message)
+    qwen_core::health::forget_after(e);
+    if e.status() >= 500 {
+        tracing::error!(error = %e, "console page failed");
+    }
+    let public = e.public();
+    (public.status, public.message)
 }
 
 /// A core error as a page without navigation.

@@ -1,4 +1,5 @@
-//! The ledger: the only way money moves (the seed's `BalanceService` rule).
+//! The ledger: the only way money moves. Every change of a balance is one append-only entry
+//! here; nothing updates a balance in place.
 //!
 //! Every movement is an append-only row with a unique `(kind, reference)`: posting the same
 //! movement again is a no-op that returns the first entry. A trigger keeps `balances` equal
@@ -94,7 +95,7 @@ pub struct Posted {
     pub balance: i64,
 }
 
-/// The bonus on a top-up: `amount * percent / 100`, rounded down (the seed's `calculate_bonus`).
+/// The bonus on a top-up: `amount * percent / 100`, rounded down.
 pub fn calculate_bonus(amount: i64, percent: i64) -> i64 {
     amount.max(0).saturating_mul(percent.max(0)) / 100
 }

@@ -1,7 +1,7 @@
 //! Configuration: every variable the edge reads, with its default.
 //!
-//! Names follow the seed (`INITIAL_BALANCE`, `ADMIN_IDS`, …) in Spin's lowercase form. Each
-//! component reads exactly [`VARIABLES`] through [`crate::ports::Config`]; the manifest test
+//! Names are the deployment's configuration names (`INITIAL_BALANCE`, `ADMIN_IDS`, …) in
+//! Spin's lowercase form. Each component reads exactly [`VARIABLES`] through [`crate::ports::Config`]; the manifest test
 //! checks that `spin.toml` declares every one of them.
 
 use crate::ports::Config;
