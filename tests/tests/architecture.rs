@@ -328,3 +328,95 @@ fn every_reference_resolves_inside_the_repository() {
         broken.join("\n")
     );
 }
+
+// ---- rules in one place ----
+
+/// The source file of module path `path` (`jobs`, `payments::stars`, `bot::transition`):
+/// qwen-core's when its first segment is a core module, else the crate whose directory under
+/// `functions/` the first segment names.
+fn module_file(path: &[&str]) -> Option<PathBuf> {
+    let core = root().join("functions/core/src");
+    let in_core = |first: &str| {
+        core.join(format!("{first}.rs")).is_file() || core.join(first).join("mod.rs").is_file()
+    };
+    let (dir, rest) = match path.first() {
+        Some(first) if !in_core(first) => {
+            (root().join("functions").join(first).join("src"), &path[1..])
+        }
+        _ => (core, path),
+    };
+    (1..=rest.len()).rev().find_map(|n| {
+        let base = rest[..n].iter().fold(dir.clone(), |d, s| d.join(s));
+        [base.with_extension("rs"), base.join("mod.rs")]
+            .into_iter()
+            .find(|p| p.is_file())
+    })
+}
+
+/// Every production source file: each crate's `src/` under `functions/` and the gpu-host's.
+fn production_sources() -> Vec<PathBuf> {
+    fn walk(dir: &Path, out: &mut Vec<PathBuf>) {
+        for entry in std::fs::read_dir(dir).into_iter().flatten().flatten() {
+            let p = entry.path();
+            if p.is_dir() {
+                walk(&p, out);
+            } else if p.extension().is_some_and(|e| e == "rs") {
+                out.push(p);
+            }
+        }
+    }
+    let mut out = Vec::new();
+    for entry in std::fs::read_dir(root().join("functions"))
+        .expect("functions")
+        .flatten()
+    {
+        walk(&entry.path().join("src"), &mut out);
+    }
+    walk(&root().join("gpu-host/src"), &mut out);
+    out
+}
+
+/// The first backticked text of a cell, with Markdown's `\|` unescaped.
+fn code_in(cell: &str) -> Option<String> {
+    let start = cell.find('`')? + 1;
+    let len = cell[start..].find('`')?;
+    Some(cell[start..start + len].replace("\\|", "|"))
+}
+
+#[test]
+fn every_rule_lives_in_the_function_the_table_names() {
+    let doc = architecture().replace("\\|", "&#124;");
+    let rows = table(&doc, "## Rules that live in one place");
+    assert!(rows.len() >= 10, "{rows:?}");
+    let sources = production_sources();
+    for row in &rows {
+        let cells: Vec<String> = row.iter().map(|c| c.replace("&#124;", "\\|")).collect();
+        let function = code_in(&cells[1]).unwrap_or_else(|| panic!("no function in {cells:?}"));
+        let path: Vec<&str> = function.split("::").collect();
+        let (name, module) = path.split_last().expect("a path");
+        let file = module_file(module).unwrap_or_else(|| panic!("{function}: no module file"));
+        let text = std::fs::read_to_string(&file).expect("source");
+        let defined = [format!("pub fn {name}("), format!("pub async fn {name}(")];
+        assert!(
+            defined.iter().any(|d| text.contains(d.as_str())),
+            "{function}: no `pub fn {name}` in {}",
+            file.display()
+        );
+        let Some(fragment) = code_in(&cells[2]) else {
+            continue;
+        };
+        let elsewhere: Vec<_> = sources
+            .iter()
+            .filter(|p| **p != file)
+            .filter(|p| std::fs::read_to_string(p).is_ok_and(|t| t.contains(&fragment)))
+            .collect();
+        assert!(
+            text.contains(&fragment),
+            "{function}: {fragment:?} not in its file"
+        );
+        assert!(
+            elsewhere.is_empty(),
+            "{fragment:?} is written again in {elsewhere:?}"
+        );
+    }
+}
