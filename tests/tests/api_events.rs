@@ -333,7 +333,10 @@ async fn claimed_keeps_the_job_queued_and_cancellable_until_started() {
     );
 
     let other = job(&f, 732).await;
-    let marker = qwen_core::jobs::marker_key(&f.stream(), &other);
+    let marker = qwen_core::jobs::marker_key(
+        &f.stream(),
+        &qwen_core::contract::JobId::from(other.as_str()),
+    );
     let exists = testkit::redis_util::key_exists;
     assert!(exists(&marker).await, "a new job has its marker");
     f.event(&other, 1, "gpu-a", JobEventKind::Claimed).await;

@@ -2,6 +2,7 @@
 //! answer, a completed Stars payment to credit. The transition names them like any other
 //! effect ([`crate::transition`]); they never move the dialog.
 
+use qwen_core::contract::UserId;
 use qwen_core::payments::stars;
 use qwen_core::users;
 
@@ -18,7 +19,7 @@ impl<'a> Performer<'a> {
     pub(crate) async fn mark_blocked(&mut self) -> Result<(), BotError> {
         let user_id = self.target.user.id;
         tracing::info!(user_id, "user blocked the bot");
-        Ok(users::mark_blocked(self.ctx.sql, user_id, self.now()).await?)
+        Ok(users::mark_blocked(self.ctx.sql, UserId(user_id), self.now()).await?)
     }
 
     /// Registers the user again after they unblocked the bot (no greeting).

@@ -18,6 +18,7 @@ use botapi::{
     AnswerCallbackQuery, BotApi, BotApiError, EditMessageText, FloodBudget, InlineKeyboardButton,
     SendInvoice, SendMessage,
 };
+use qwen_core::contract::{ChatId, JobId, UserId};
 use qwen_core::drafts::{self, Added};
 use qwen_core::fleet::{self, Wait};
 use qwen_core::jobs::{self, NewJob};
@@ -163,7 +164,9 @@ impl<'a> Performer<'a> {
                 Ok(())
             }
             Effect::Greet => self.greet().await,
-            Effect::ClearDraft => Ok(drafts::clear(self.ctx.sql, self.target.chat_id).await?),
+            Effect::ClearDraft => {
+                Ok(drafts::clear(self.ctx.sql, ChatId(self.target.chat_id)).await?)
+            }
             Effect::AddImage {
                 file_id,
                 media_group_id,
@@ -284,8 +287,14 @@ impl<'a> Performer<'a> {
         flow: Flow,
         preset_id: Option<&str>,
     ) -> Result<(), BotError> {
-        let added =
-            drafts::add(self.ctx.sql, self.target.chat_id, image, group, self.now()).await?;
+        let added = drafts::add(
+            self.ctx.sql,
+            ChatId(self.target.chat_id),
+            image,
+            group,
+            self.now(),
+        )
+        .await?;
         if let Added::Stored { count, .. } = added {
             tracing::debug!(user_id = self.target.user.id, count, "draft image added");
         }
@@ -316,7 +325,7 @@ impl<'a> Performer<'a> {
     }
 
     fn price(&self, base: i64) -> i64 {
-        qwen_core::price::price_for(self.ctx.settings, self.target.user.id, base)
+        qwen_core::price::price_for(self.ctx.settings, UserId(self.target.user.id), base)
     }
 
     async fn create_job(
@@ -325,7 +334,7 @@ impl<'a> Performer<'a> {
         prompt: Option<String>,
     ) -> Result<(), BotError> {
         let (sql, chat_id) = (self.ctx.sql, self.target.chat_id);
-        let images = drafts::take(sql, chat_id).await?;
+        let images = drafts::take(sql, ChatId(chat_id)).await?;
         if images.is_empty() {
             self.outcomes.push(Outcome::JobRefused);
             return self.say("need_image", false).await;
@@ -361,7 +370,7 @@ impl<'a> Performer<'a> {
         );
         if restore {
             let restored =
-                drafts::restore(self.ctx.sql, self.target.chat_id, files, self.now()).await;
+                drafts::restore(self.ctx.sql, ChatId(self.target.chat_id), files, self.now()).await;
             if let Err(re) = restored {
                 tracing::warn!(user_id = self.target.user.id, error = %re, "could not restore draft images");
             }
@@ -393,7 +402,7 @@ impl<'a> Performer<'a> {
             self.ctx.sql,
             self.ctx.queue,
             self.ctx.settings,
-            id,
+            &JobId::from(id),
             jobs::Canceller::Owner(user_id),
             self.now(),
         )
@@ -421,7 +430,13 @@ impl<'a> Performer<'a> {
     }
 
     async fn set_language(&mut self, lang: Lang) -> Result<(), BotError> {
-        users::set_language(self.ctx.sql, self.target.user.id, lang.as_str(), self.now()).await?;
+        users::set_language(
+            self.ctx.sql,
+            UserId(self.target.user.id),
+            lang.as_str(),
+            self.now(),
+        )
+        .await?;
         self.lang = lang;
         self.answer(Some(t(lang, "language_set").to_owned()), false)
             .await;
@@ -443,7 +458,7 @@ impl<'a> Performer<'a> {
         let reference = format!("telegram:{}", self.target.update_id);
         let operator = self.target.user.id.to_string();
         let adjustment = ledger::Adjustment {
-            user_id: telegram_id,
+            user_id: UserId(telegram_id),
             amount,
             reason,
             reference: &reference,
@@ -726,7 +741,7 @@ impl<'a> Performer<'a> {
         let user_id = self.target.user.id;
         if e.is_forbidden() {
             tracing::info!(user_id, method, "user blocked the bot");
-            if let Err(err) = users::mark_blocked(self.ctx.sql, user_id, self.now()).await {
+            if let Err(err) = users::mark_blocked(self.ctx.sql, UserId(user_id), self.now()).await {
                 tracing::warn!(user_id, error = %err, "could not record the block");
             }
             return;

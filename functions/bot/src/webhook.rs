@@ -6,6 +6,7 @@
 //! else answers 200 (garbage must not be retried forever).
 
 use botapi::Update;
+use qwen_core::contract::UserId;
 use qwen_core::ports::HttpResponse;
 use qwen_core::{drafts, setup, signing, updates, users};
 use qwen_http::{self as http, Request};
@@ -206,7 +207,7 @@ async fn in_group(
 
 /// The language of a user we may not know yet (account events never register anyone).
 async fn known_language(ctx: &Ctx<'_>, from: &botapi::User) -> Lang {
-    match users::get(ctx.sql, from.id).await {
+    match users::get(ctx.sql, UserId(from.id)).await {
         Ok(u) => u.language(),
         Err(_) => users::resolve_language(None, from.language_code.as_deref()),
     }
@@ -299,7 +300,7 @@ async fn save(
 
 /// The user's language, registering them on first contact; `true` when they are new.
 async fn load_user(ctx: &Ctx<'_>, from: &botapi::User) -> Result<(Lang, bool), BotError> {
-    match users::get(ctx.sql, from.id).await {
+    match users::get(ctx.sql, UserId(from.id)).await {
         Ok(u) => Ok((u.language(), false)),
         Err(qwen_core::CoreError::NotFound { .. }) => {
             let input = user_input(from);

@@ -6,6 +6,7 @@
 //! album's order whatever order its updates arrived in. Starting a job *takes* the rows in one
 //! `DELETE … RETURNING`, so two presses of "Start" cannot both use them.
 
+use crate::contract::ChatId;
 use crate::error::CoreResult;
 use crate::jobs::MAX_IMAGES;
 use crate::ports::{Sql, SqlError};
@@ -48,7 +49,7 @@ pub enum Added {
 /// The storage error.
 pub async fn add(
     sql: &dyn Sql,
-    chat_id: i64,
+    chat_id: ChatId,
     image: &Image,
     media_group_id: Option<&str>,
     now_ms: i64,
@@ -61,7 +62,7 @@ pub async fn add(
              WHERE (SELECT COUNT(*) FROM draft_images WHERE chat_id = ?1) < ?5 \
              ON CONFLICT(chat_id, file_id) DO NOTHING RETURNING album_first",
             &[
-                chat_id.into(),
+                chat_id.0.into(),
                 image.file_id.as_str().into(),
                 media_group_id.into(),
                 now_ms.into(),
@@ -88,11 +89,11 @@ pub async fn add(
 ///
 /// # Errors
 /// The storage error.
-pub async fn list(sql: &dyn Sql, chat_id: i64) -> CoreResult<Vec<String>> {
+pub async fn list(sql: &dyn Sql, chat_id: ChatId) -> CoreResult<Vec<String>> {
     let rows = sql
         .execute(
             "SELECT file_id FROM draft_images WHERE chat_id = ?1 ORDER BY message_id, rowid",
-            &[chat_id.into()],
+            &[chat_id.0.into()],
         )
         .await?;
     Ok(rows
@@ -106,11 +107,11 @@ pub async fn list(sql: &dyn Sql, chat_id: i64) -> CoreResult<Vec<String>> {
 ///
 /// # Errors
 /// The storage error.
-pub async fn take(sql: &dyn Sql, chat_id: i64) -> CoreResult<Vec<Image>> {
+pub async fn take(sql: &dyn Sql, chat_id: ChatId) -> CoreResult<Vec<Image>> {
     let rows = sql
         .execute(
             "DELETE FROM draft_images WHERE chat_id = ?1 RETURNING message_id, rowid, file_id",
-            &[chat_id.into()],
+            &[chat_id.0.into()],
         )
         .await?;
     let mut images = rows
@@ -131,7 +132,12 @@ pub async fn take(sql: &dyn Sql, chat_id: i64) -> CoreResult<Vec<Image>> {
 ///
 /// # Errors
 /// The storage error.
-pub async fn restore(sql: &dyn Sql, chat_id: i64, images: &[Image], now_ms: i64) -> CoreResult<()> {
+pub async fn restore(
+    sql: &dyn Sql,
+    chat_id: ChatId,
+    images: &[Image],
+    now_ms: i64,
+) -> CoreResult<()> {
     for image in images {
         add(sql, chat_id, image, None, now_ms).await?;
     }
@@ -142,10 +148,10 @@ pub async fn restore(sql: &dyn Sql, chat_id: i64, images: &[Image], now_ms: i64)
 ///
 /// # Errors
 /// The storage error.
-pub async fn clear(sql: &dyn Sql, chat_id: i64) -> CoreResult<()> {
+pub async fn clear(sql: &dyn Sql, chat_id: ChatId) -> CoreResult<()> {
     sql.execute(
         "DELETE FROM draft_images WHERE chat_id = ?1",
-        &[chat_id.into()],
+        &[chat_id.0.into()],
     )
     .await?;
     Ok(())

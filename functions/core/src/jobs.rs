@@ -222,7 +222,7 @@ fn plan(settings: &Settings, input: &NewJob, preset: Option<presets::Preset>) ->
     Ok(Plan {
         preset_id,
         prompt,
-        cost: crate::price::price_for(settings, input.telegram_id, cost),
+        cost: crate::price::price_for(settings, UserId(input.telegram_id), cost),
     })
 }
 
@@ -304,8 +304,8 @@ async fn insert(
 
 /// The Redis key that records that `job_id` reached `stream` and is still queued
 /// ([`crate::contract::queued_marker_key`]).
-pub fn marker_key(stream: &str, job_id: &str) -> String {
-    crate::contract::queued_marker_key(stream, job_id)
+pub fn marker_key(stream: &str, job_id: &JobId) -> String {
+    crate::contract::queued_marker_key(stream, job_id.as_str())
 }
 
 /// Removes the "reached the stream" marker of a job that left `queued`: the sweep's check of
@@ -313,10 +313,10 @@ pub fn marker_key(stream: &str, job_id: &str) -> String {
 /// cancel before the GPU begins. Redis keeps nothing per finished job. Best effort: a
 /// marker left behind expires after [`MARKER_TTL_SECS`] (and a host then learns of the
 /// cancel from the edge's answer to `started`).
-pub async fn forget_marker(queue: &dyn Queue, settings: &Settings, job_id: &str) {
+pub async fn forget_marker(queue: &dyn Queue, settings: &Settings, job_id: &JobId) {
     let key = marker_key(&settings.jobs_stream, job_id);
     if let Err(e) = queue.delete(&[key]).await {
-        tracing::debug!(job_id, error = %e, "could not remove the job's marker; it expires");
+        tracing::debug!(job_id = %job_id, error = %e, "could not remove the job's marker; it expires");
     }
 }
 
@@ -325,7 +325,7 @@ pub async fn forget_marker(queue: &dyn Queue, settings: &Settings, job_id: &str)
 /// unmarked jobs in Redis.
 async fn enqueue(queue: &dyn Queue, settings: &Settings, job: &Job) -> CoreResult<()> {
     let stream = &settings.jobs_stream;
-    let marker = marker_key(stream, job.id.as_str());
+    let marker = marker_key(stream, &job.id);
     let msg = job
         .message()
         .to_json()
@@ -365,7 +365,7 @@ async fn user_and_preset(
     input: &NewJob,
 ) -> CoreResult<(users::User, Option<presets::Preset>)> {
     let Some(preset_id) = input.preset_id.as_deref() else {
-        return Ok((users::get(sql, input.telegram_id).await?, None));
+        return Ok((users::get(sql, UserId(input.telegram_id)).await?, None));
     };
     let stmt = format!(
         "SELECT * FROM (SELECT {} FROM users WHERE telegram_id = ?1) \
@@ -378,7 +378,7 @@ async fn user_and_preset(
         .await?;
     let row = rows
         .first()
-        .ok_or_else(|| users::user_not_found(input.telegram_id))?;
+        .ok_or_else(|| users::user_not_found(UserId(input.telegram_id)))?;
     let preset_part = SqlRow(
         row.0
             .get(users::COLUMN_COUNT..)
@@ -421,17 +421,20 @@ async fn position(sql: &dyn Sql, seq: i64) -> CoreResult<i64> {
 ///
 /// # Errors
 /// [`CoreError::NotFound`] (`job_not_found`) or the storage error.
-pub async fn get(sql: &dyn Sql, id: &str) -> CoreResult<Job> {
+pub async fn get(sql: &dyn Sql, id: &JobId) -> CoreResult<Job> {
     let stmt = format!("SELECT {COLUMNS} FROM jobs WHERE id = ?1");
-    let rows = sql.execute(&stmt, &[id.into()]).await?;
+    let rows = sql.execute(&stmt, &[id.as_str().into()]).await?;
     match rows.first() {
         Some(row) => Ok(from_row(row)?),
         None => Err(job_not_found(id)),
     }
 }
 
-fn job_not_found(id: &str) -> CoreError {
-    CoreError::not_found("job_not_found", format!("job {id:?} does not exist"))
+fn job_not_found(id: &JobId) -> CoreError {
+    CoreError::not_found(
+        "job_not_found",
+        format!("job {:?} does not exist", id.as_str()),
+    )
 }
 
 /// Jobs ahead of `job` in the queue (0 when it is not waiting).
@@ -451,14 +454,14 @@ pub async fn queue_position(sql: &dyn Sql, job: &Job) -> CoreResult<i64> {
 /// The storage error.
 pub async fn list_for_user(
     sql: &dyn Sql,
-    user_id: i64,
+    user_id: UserId,
     page: crate::Page,
 ) -> CoreResult<(Vec<Job>, i64)> {
     let stmt = format!(
         "SELECT {COLUMNS} FROM jobs WHERE user_id = ?1 ORDER BY seq DESC LIMIT ?2 OFFSET ?3"
     );
     let count = "SELECT COUNT(*) FROM jobs WHERE user_id = ?1";
-    crate::db::page_of(sql, &stmt, count, user_id, page, from_row).await
+    crate::db::page_of(sql, &stmt, count, user_id.0, page, from_row).await
 }
 
 /// The operators' filter of the jobs list: a status and a `[from, to)` window of creation
@@ -521,7 +524,7 @@ pub async fn cancel(
     sql: &dyn Sql,
     queue: &dyn Queue,
     settings: &Settings,
-    id: &str,
+    id: &JobId,
     by: Canceller<'_>,
     now_ms: i64,
 ) -> CoreResult<Job> {
@@ -540,7 +543,7 @@ pub async fn cancel(
     let rows = sql
         .execute(
             "UPDATE jobs SET status = 'cancelled', finished_at = ?2, cancelled_by = ?3 WHERE id = ?1 AND status = 'queued' RETURNING id",
-            &[id.into(), now_ms.into(), operator.into()],
+            &[id.as_str().into(), now_ms.into(), operator.into()],
         )
         .await?;
     if rows.is_empty() {
@@ -562,7 +565,7 @@ pub async fn cancel(
 /// `job_not_running`, `delivery_not_granted`), [`CoreError::Invalid`], storage.
 pub async fn apply_event(
     sql: &dyn Sql,
-    id: &str,
+    id: &JobId,
     ev: &JobEvent,
     now_ms: i64,
 ) -> CoreResult<EventReply> {
@@ -574,11 +577,11 @@ pub async fn apply_event(
     }
     let a = i64::from(ev.attempt);
     let moved = match &ev.kind {
-        JobEventKind::Claimed => claim(sql, id, a, &ev.host).await?,
-        JobEventKind::Started => start(sql, id, a, &ev.host, now_ms).await?,
-        JobEventKind::Delivering => grant_delivery(sql, id, a, now_ms).await?,
-        JobEventKind::Succeeded(out) => succeed(sql, id, a, out, now_ms).await?,
-        JobEventKind::Failed(f) => fail(sql, id, a, f, now_ms).await?,
+        JobEventKind::Claimed => claim(sql, id.as_str(), a, &ev.host).await?,
+        JobEventKind::Started => start(sql, id.as_str(), a, &ev.host, now_ms).await?,
+        JobEventKind::Delivering => grant_delivery(sql, id.as_str(), a, now_ms).await?,
+        JobEventKind::Succeeded(out) => succeed(sql, id.as_str(), a, out, now_ms).await?,
+        JobEventKind::Failed(f) => fail(sql, id.as_str(), a, f, now_ms).await?,
     };
     let job = get(sql, id).await?;
     let reply = judge(&job, ev, moved)?;
@@ -814,7 +817,7 @@ async fn enqueue_unmarked(
         .collect::<Result<Vec<Job>, SqlError>>()?;
     let keys: Vec<String> = waiting
         .iter()
-        .map(|j| marker_key(&settings.jobs_stream, j.id.as_str()))
+        .map(|j| marker_key(&settings.jobs_stream, &j.id))
         .collect();
     let present = if keys.is_empty() {
         Vec::new()

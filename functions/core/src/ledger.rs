@@ -8,6 +8,7 @@
 
 use serde::{Deserialize, Serialize};
 
+use crate::contract::UserId;
 use crate::error::{CoreError, CoreResult};
 use crate::ports::{Sql, SqlError, SqlRow};
 
@@ -118,11 +119,11 @@ fn from_row(r: &SqlRow) -> Result<Entry, SqlError> {
 ///
 /// # Errors
 /// The storage error.
-pub async fn balance(sql: &dyn Sql, user_id: i64) -> CoreResult<i64> {
+pub async fn balance(sql: &dyn Sql, user_id: UserId) -> CoreResult<i64> {
     let rows = sql
         .execute(
             "SELECT balance FROM balances WHERE user_id = ?1",
-            &[user_id.into()],
+            &[user_id.0.into()],
         )
         .await?;
     Ok(crate::db::count(&rows)?)
@@ -153,7 +154,7 @@ pub async fn post(sql: &dyn Sql, e: &NewEntry<'_>, now_ms: i64) -> CoreResult<Po
         Some(r) => (from_row(r)?, true),
         None => (find(sql, e.kind, e.reference).await?, false),
     };
-    let balance = balance(sql, entry.user_id).await?;
+    let balance = balance(sql, UserId(entry.user_id)).await?;
     Ok(Posted {
         entry,
         created,
@@ -170,7 +171,7 @@ pub(crate) async fn balance_error(
 ) -> CoreError {
     match &err {
         SqlError::Constraint(msg) if msg.contains("balance") => {
-            let balance = balance(sql, user_id).await.unwrap_or(0);
+            let balance = balance(sql, UserId(user_id)).await.unwrap_or(0);
             CoreError::InsufficientBalance { needed, balance }
         }
         _ => err.into(),
@@ -201,14 +202,14 @@ pub async fn find(sql: &dyn Sql, kind: EntryKind, reference: &str) -> CoreResult
 /// The storage error.
 pub async fn history(
     sql: &dyn Sql,
-    user_id: i64,
+    user_id: UserId,
     page: crate::Page,
 ) -> CoreResult<(Vec<Entry>, i64)> {
     let stmt = format!(
         "SELECT {COLUMNS} FROM ledger WHERE user_id = ?1 ORDER BY id DESC LIMIT ?2 OFFSET ?3"
     );
     let count = "SELECT COUNT(*) FROM ledger WHERE user_id = ?1";
-    crate::db::page_of(sql, &stmt, count, user_id, page, from_row).await
+    crate::db::page_of(sql, &stmt, count, user_id.0, page, from_row).await
 }
 
 /// Credits a verified top-up and its bonus, each exactly once per payment.
@@ -268,7 +269,7 @@ pub fn check_adjustment(amount: i64, reason: &str) -> CoreResult<()> {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Adjustment<'a> {
     /// Whose balance.
-    pub user_id: i64,
+    pub user_id: UserId,
     /// Signed credits, non-zero.
     pub amount: i64,
     /// Why (1–500 characters), kept as the entry's note.
@@ -296,16 +297,16 @@ pub async fn admin_adjust(sql: &dyn Sql, a: &Adjustment<'_>, now_ms: i64) -> Cor
         None => a.reason.trim().to_owned(),
     };
     let entry = NewEntry {
-        user_id: a.user_id,
+        user_id: a.user_id.0,
         amount: a.amount,
         kind: EntryKind::AdminAdjustment,
         reference: a.reference,
         note: Some(&note),
     };
     let posted = post(sql, &entry, now_ms).await?;
-    if posted.entry.user_id != a.user_id {
+    if posted.entry.user_id != a.user_id.0 {
         tracing::warn!(
-            user_id = a.user_id,
+            user_id = a.user_id.0,
             other_user_id = posted.entry.user_id,
             "adjustment reference already used for another user"
         );
@@ -315,7 +316,7 @@ pub async fn admin_adjust(sql: &dyn Sql, a: &Adjustment<'_>, now_ms: i64) -> Cor
         ));
     }
     tracing::info!(
-        user_id = a.user_id,
+        user_id = a.user_id.0,
         amount = a.amount,
         operator = a.operator,
         created = posted.created,

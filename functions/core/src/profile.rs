@@ -3,6 +3,7 @@
 
 use serde::{Deserialize, Serialize};
 
+use crate::contract::UserId;
 use crate::error::CoreResult;
 use crate::ledger;
 use crate::ports::Sql;
@@ -25,13 +26,13 @@ pub struct Profile {
 ///
 /// # Errors
 /// [`CoreError::NotFound`] or the storage error.
-pub async fn of(sql: &dyn Sql, telegram_id: i64) -> CoreResult<Profile> {
+pub async fn of(sql: &dyn Sql, telegram_id: UserId) -> CoreResult<Profile> {
     let user = users::get(sql, telegram_id).await?;
     let balance = ledger::balance(sql, telegram_id).await?;
     let rows = sql
         .execute(
             "SELECT status, COUNT(*) FROM jobs WHERE user_id = ?1 GROUP BY status",
-            &[telegram_id.into()],
+            &[telegram_id.0.into()],
         )
         .await?;
     let mut jobs = JobCounts::default();
@@ -57,5 +58,5 @@ pub async fn register(
     now_ms: i64,
 ) -> CoreResult<(Profile, bool)> {
     let (_, created) = users::upsert(sql, settings, input, now_ms).await?;
-    Ok((of(sql, input.telegram_id).await?, created))
+    Ok((of(sql, UserId(input.telegram_id)).await?, created))
 }

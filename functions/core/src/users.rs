@@ -2,7 +2,7 @@
 
 use serde::{Deserialize, Serialize};
 
-use crate::contract::{JobStatus, Language};
+use crate::contract::{JobStatus, Language, UserId};
 use crate::error::{CoreError, CoreResult};
 use crate::ports::{Sql, SqlError, SqlRow};
 use crate::settings::Settings;
@@ -200,16 +200,16 @@ pub async fn upsert(
             "user registered"
         );
     }
-    Ok((get(sql, u.telegram_id).await?, created))
+    Ok((get(sql, UserId(u.telegram_id)).await?, created))
 }
 
 /// A user by Telegram id.
 ///
 /// # Errors
 /// [`CoreError::NotFound`] (`user_not_found`) or the storage error.
-pub async fn get(sql: &dyn Sql, telegram_id: i64) -> CoreResult<User> {
+pub async fn get(sql: &dyn Sql, telegram_id: UserId) -> CoreResult<User> {
     let stmt = format!("SELECT {COLUMNS} FROM users WHERE telegram_id = ?1");
-    let rows = sql.execute(&stmt, &[telegram_id.into()]).await?;
+    let rows = sql.execute(&stmt, &[telegram_id.0.into()]).await?;
     crate::db::first(&rows, from_row)?.ok_or_else(|| user_not_found(telegram_id))
 }
 
@@ -236,10 +236,10 @@ pub async fn search(sql: &dyn Sql, query: &str) -> CoreResult<Vec<User>> {
 }
 
 /// The "user does not exist" error.
-pub fn user_not_found(telegram_id: i64) -> CoreError {
+pub fn user_not_found(telegram_id: UserId) -> CoreError {
     CoreError::not_found(
         "user_not_found",
-        format!("user {telegram_id} is not registered"),
+        format!("user {} is not registered", telegram_id.0),
     )
 }
 
@@ -249,7 +249,7 @@ pub fn user_not_found(telegram_id: i64) -> CoreError {
 /// [`CoreError::Invalid`] for another language, [`CoreError::NotFound`], the storage error.
 pub async fn set_language(
     sql: &dyn Sql,
-    telegram_id: i64,
+    telegram_id: UserId,
     lang: &str,
     now_ms: i64,
 ) -> CoreResult<()> {
@@ -262,7 +262,7 @@ pub async fn set_language(
     let rows = sql
         .execute(
             "UPDATE users SET lang = ?2, updated_at = ?3 WHERE telegram_id = ?1 RETURNING telegram_id",
-            &[telegram_id.into(), lang.into(), now_ms.into()],
+            &[telegram_id.0.into(), lang.into(), now_ms.into()],
         )
         .await?;
     if rows.is_empty() {
@@ -276,10 +276,10 @@ pub async fn set_language(
 ///
 /// # Errors
 /// The storage error.
-pub async fn mark_blocked(sql: &dyn Sql, telegram_id: i64, now_ms: i64) -> CoreResult<()> {
+pub async fn mark_blocked(sql: &dyn Sql, telegram_id: UserId, now_ms: i64) -> CoreResult<()> {
     sql.execute(
         "UPDATE users SET blocked_at = ?2 WHERE telegram_id = ?1 AND blocked_at IS NULL",
-        &[telegram_id.into(), now_ms.into()],
+        &[telegram_id.0.into(), now_ms.into()],
     )
     .await?;
     Ok(())

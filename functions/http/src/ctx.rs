@@ -1,6 +1,7 @@
 //! What every handler shares: the request context, the payment providers, the answer type
 //! and the parsers of path and query values.
 
+use qwen_core::contract::UserId;
 use qwen_core::payments::{Deps, PaymentSettings};
 use qwen_core::ports::{Clock, HttpClient, HttpResponse, Queue, Sql};
 use qwen_core::settings::Settings;
@@ -43,14 +44,17 @@ pub fn core(e: CoreError) -> HttpResponse {
 ///
 /// # Errors
 /// A 422 `invalid_user` answer.
-pub fn telegram_id(raw: &str) -> Result<i64, HttpResponse> {
-    request::int_text(raw).filter(|id| *id > 0).ok_or_else(|| {
-        request::error(
-            422,
-            "invalid_user",
-            "telegram_id must be a positive integer",
-        )
-    })
+pub fn telegram_id(raw: &str) -> Result<UserId, HttpResponse> {
+    request::int_text(raw)
+        .filter(|id| *id > 0)
+        .map(UserId)
+        .ok_or_else(|| {
+            request::error(
+                422,
+                "invalid_user",
+                "telegram_id must be a positive integer",
+            )
+        })
 }
 
 /// The `limit` (1–100, default 20) and `offset` (≥ 0, default 0) query parameters.

@@ -1,6 +1,6 @@
 //! The job routes (`/api/jobs/…`) and the GPU hosts' signed calls (`/internal/…`).
 
-use qwen_core::contract::{HostHeartbeat, JobEvent};
+use qwen_core::contract::{HostHeartbeat, JobEvent, JobId};
 use qwen_core::{fleet, jobs, ledger};
 
 use crate::bodies::{JobCancelled, JobCreated, JobView, Recorded};
@@ -28,6 +28,7 @@ pub async fn create_job(ctx: &Ctx<'_>, req: &Request) -> Answer {
 
 /// `GET /api/jobs/{id}`.
 pub async fn get_job(ctx: &Ctx<'_>, id: &str) -> Answer {
+    let id = &JobId::from(id);
     let job = jobs::get(ctx.sql, id).await.map_err(core)?;
     let position = jobs::queue_position(ctx.sql, &job).await.map_err(core)?;
     let wait = match job.is_final() {
@@ -48,6 +49,7 @@ pub async fn get_job(ctx: &Ctx<'_>, id: &str) -> Answer {
 
 /// `POST /api/jobs/{id}/cancel`.
 pub async fn cancel_job(ctx: &Ctx<'_>, id: &str) -> Answer {
+    let id = &JobId::from(id);
     let job = jobs::cancel(
         ctx.sql,
         ctx.queue,
@@ -58,9 +60,7 @@ pub async fn cancel_job(ctx: &Ctx<'_>, id: &str) -> Answer {
     )
     .await
     .map_err(core)?;
-    let balance = ledger::balance(ctx.sql, job.user_id.0)
-        .await
-        .map_err(core)?;
+    let balance = ledger::balance(ctx.sql, job.user_id).await.map_err(core)?;
     Ok(request::json(
         200,
         &JobCancelled {
@@ -73,6 +73,7 @@ pub async fn cancel_job(ctx: &Ctx<'_>, id: &str) -> Answer {
 
 /// `POST /internal/jobs/{id}/events`.
 pub async fn job_event(ctx: &Ctx<'_>, req: &Request, id: &str) -> Answer {
+    let id = &JobId::from(id);
     let event: JobEvent = req.json()?;
     let reply = jobs::apply_event(ctx.sql, id, &event, ctx.clock.now_ms())
         .await

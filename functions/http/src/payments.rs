@@ -49,7 +49,7 @@ async fn for_user(ctx: &Ctx<'_>, req: &Request, raw: &str) -> Answer {
     let id = telegram_id(raw)?;
     users::get(ctx.sql, id).await.map_err(core)?;
     let p = page(req)?;
-    let (items, total) = store::list_for_user(ctx.sql, id, p).await.map_err(core)?;
+    let (items, total) = store::list_for_user(ctx.sql, id.0, p).await.map_err(core)?;
     Ok(request::json(200, &PaymentPage::new(items, total, p)))
 }
 

@@ -43,7 +43,7 @@ pub async fn get_balance(ctx: &Ctx<'_>, raw: &str) -> Answer {
     Ok(request::json(
         200,
         &Balance {
-            telegram_id: id,
+            telegram_id: id.0,
             balance,
         },
     ))

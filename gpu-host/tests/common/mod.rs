@@ -351,7 +351,8 @@ pub async fn redis() -> redis::aio::MultiplexedConnection {
 /// Deletes a test's streams and its jobs' markers.
 pub async fn cleanup(names: &StreamNames) {
     let mut r = redis().await;
-    let pattern = qwen_core::jobs::marker_key(&names.stream, "*");
+    let pattern =
+        qwen_core::jobs::marker_key(&names.stream, &qwen_core::contract::JobId::from("*"));
     let mut markers: Vec<String> = Vec::new();
     if let Ok(mut keys) = redis::AsyncCommands::scan_match::<_, String>(&mut r, pattern).await {
         while let Some(Ok(k)) = futures::StreamExt::next(&mut keys).await {
@@ -407,7 +408,10 @@ pub async fn push_fields(names: &StreamNames, job_id: &str, fields: &[(&str, &st
     cmd.arg(qwen_core::ports::ADD_MARKED_SCRIPT)
         .arg(2)
         .arg(&names.stream)
-        .arg(qwen_core::jobs::marker_key(&names.stream, job_id))
+        .arg(qwen_core::jobs::marker_key(
+            &names.stream,
+            &qwen_core::contract::JobId::from(job_id),
+        ))
         .arg(MARKER_TTL_SECS)
         .arg(MARKER_TTL_SECS);
     for (k, v) in fields {

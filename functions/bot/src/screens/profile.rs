@@ -1,5 +1,6 @@
 //! Profile (`profile`) and balance (`balance`, shown by `/balance` only).
 
+use qwen_core::contract::{UserId};
 use async_trait::async_trait;
 use qwen_core::contract::JobStatus;
 use qwen_core::{CoreResult, Page, jobs, ledger};
@@ -61,7 +62,7 @@ pub const RECENT: i64 = 5;
 /// The storage error.
 pub async fn balance(view: &View<'_>) -> CoreResult<Rendered> {
     let lang = view.lang;
-    let balance = ledger::balance(view.sql, view.user_id).await?;
+    let balance = ledger::balance(view.sql, UserId(view.user_id)).await?;
     let text = tf(lang, "balance", &[("balance", balance.to_string())]);
     let mut rows = vec![vec![button(lang, "btn_topup", Button::to("topup"))]];
     rows.extend(nav(lang, Button::to(MENU)));
@@ -74,7 +75,7 @@ pub async fn balance(view: &View<'_>) -> CoreResult<Rendered> {
 /// The storage error.
 pub async fn render(view: &View<'_>) -> CoreResult<Rendered> {
     let lang = view.lang;
-    let profile = qwen_core::profile::of(view.sql, view.user_id).await?;
+    let profile = qwen_core::profile::of(view.sql, UserId(view.user_id)).await?;
     let args = [
         ("balance", profile.balance.to_string()),
         ("jobs", profile.jobs.total.to_string()),
@@ -92,7 +93,7 @@ pub async fn render(view: &View<'_>) -> CoreResult<Rendered> {
 }
 
 async fn ledger_lines(view: &View<'_>) -> CoreResult<Vec<String>> {
-    let (entries, _) = ledger::history(view.sql, view.user_id, Page::new(RECENT, 0)).await?;
+    let (entries, _) = ledger::history(view.sql, UserId(view.user_id), Page::new(RECENT, 0)).await?;
     let kind = |k: &str| t(view.lang, &format!("kind_{k}")).to_owned();
     Ok(entries
         .iter()
@@ -101,7 +102,7 @@ async fn ledger_lines(view: &View<'_>) -> CoreResult<Vec<String>> {
 }
 
 async fn job_lines(view: &View<'_>) -> CoreResult<Vec<String>> {
-    let (recent, _) = jobs::list_for_user(view.sql, view.user_id, Page::new(RECENT, 0)).await?;
+    let (recent, _) = jobs::list_for_user(view.sql, UserId(view.user_id), Page::new(RECENT, 0)).await?;
     let status = |s: JobStatus| t(view.lang, &format!("status_{s}"));
     Ok(recent
         .iter()

@@ -2,6 +2,7 @@
 //! `paym:<method>`), then a package (the payment settings, `pkg:<method>:<amount>`). The
 //! package button creates the payment (see `effects.rs`).
 
+use qwen_core::contract::{UserId};
 use async_trait::async_trait;
 use botapi::InlineKeyboardButton;
 use qwen_core::payments::{self, METHODS};
@@ -112,7 +113,7 @@ impl Route for Package {
 /// The storage error.
 pub async fn render(view: &View<'_>) -> CoreResult<Rendered> {
     let lang = view.lang;
-    let balance = ledger::balance(view.sql, view.user_id).await?;
+    let balance = ledger::balance(view.sql, UserId(view.user_id)).await?;
     let text = tf(lang, "topup", &[("balance", balance.to_string())]);
     let mut rows: Vec<Vec<InlineKeyboardButton>> = METHODS
         .iter()

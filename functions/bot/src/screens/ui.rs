@@ -2,6 +2,7 @@
 //! may read, and the buttons every screen ends with. A leaf: it imports no screen.
 
 use botapi::{InlineKeyboardButton, InlineKeyboardMarkup};
+use qwen_core::contract::UserId;
 use qwen_core::ports::Sql;
 use qwen_core::settings::Settings;
 use qwen_texts::{Lang, t};
@@ -43,7 +44,7 @@ impl View<'_> {
     /// What an edit listed at `list_price` costs this user ([`qwen_core::price::price_for`]:
     /// nothing for an admin or in unlimited mode). Every price a screen shows is this one.
     pub fn price(&self, list_price: i64) -> i64 {
-        qwen_core::price::price_for(self.settings, self.user_id, list_price)
+        qwen_core::price::price_for(self.settings, UserId(self.user_id), list_price)
     }
 }
 

@@ -218,18 +218,25 @@ impl Bot {
 
     /// The user's balance.
     pub async fn balance(&self, user: i64) -> i64 {
-        qwen_core::ledger::balance(&SqliteSql::open(&self.env.db), user)
-            .await
-            .expect("balance")
+        qwen_core::ledger::balance(
+            &SqliteSql::open(&self.env.db),
+            qwen_core::contract::UserId(user),
+        )
+        .await
+        .expect("balance")
     }
 
     /// The user's jobs, newest first.
     pub async fn jobs(&self, user: i64) -> Vec<Job> {
         let sql = SqliteSql::open(&self.env.db);
-        qwen_core::jobs::list_for_user(&sql, user, qwen_core::Page::new(100, 0))
-            .await
-            .expect("jobs")
-            .0
+        qwen_core::jobs::list_for_user(
+            &sql,
+            qwen_core::contract::UserId(user),
+            qwen_core::Page::new(100, 0),
+        )
+        .await
+        .expect("jobs")
+        .0
     }
 
     /// How many jobs the user has.
@@ -244,9 +251,12 @@ impl Bot {
 
     /// The stored user.
     pub async fn user(&self, user: i64) -> Option<qwen_core::users::User> {
-        qwen_core::users::get(&SqliteSql::open(&self.env.db), user)
-            .await
-            .ok()
+        qwen_core::users::get(
+            &SqliteSql::open(&self.env.db),
+            qwen_core::contract::UserId(user),
+        )
+        .await
+        .ok()
     }
 
     /// The jobs stream's length.

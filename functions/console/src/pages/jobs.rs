@@ -1,7 +1,7 @@
 //! Jobs: every user's, filtered by status and creation time, each with its timeline and,
 //! for a failed one, the reason; a queued job can be cancelled (and is refunded).
 
-use qwen_core::contract::JobStatus;
+use qwen_core::contract::{JobId, JobStatus};
 use qwen_core::jobs::{self, Job, JobFilter};
 use qwen_core::ports::HttpResponse;
 use qwen_core::{CoreError, Page};
@@ -117,7 +117,16 @@ pub(crate) async fn list(c: &Call<'_>) -> HttpResponse {
 pub(crate) async fn cancel(c: &Call<'_>, id: &str) -> HttpResponse {
     let by = jobs::Canceller::Operator(&c.session.operator);
     let ctx = c.env.ctx;
-    match jobs::cancel(ctx.sql, ctx.queue, ctx.settings, id, by, c.now()).await {
+    match jobs::cancel(
+        ctx.sql,
+        ctx.queue,
+        ctx.settings,
+        &JobId::from(id),
+        by,
+        c.now(),
+    )
+    .await
+    {
         Ok(job) => {
             tracing::info!(operator = %c.session.operator, job_id = %id, user_id = job.user_id.0, "console: job cancelled");
             c.done("/console/jobs", "cancelled")

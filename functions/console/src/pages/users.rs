@@ -1,6 +1,7 @@
 //! Users: search by Telegram id or `@username`; a user's balance, ledger, jobs and payments;
 //! a balance adjustment with a reason, posted under the operator's name.
 
+use qwen_core::contract::UserId;
 use qwen_core::ledger::{self, Adjustment, Entry};
 use qwen_core::payments::store;
 use qwen_core::ports::HttpResponse;
@@ -68,9 +69,9 @@ struct UserView {
 async fn load(c: &Call<'_>, id: i64) -> CoreResult<UserView> {
     let page = Page::new(LIMIT, 0);
     Ok(UserView {
-        profile: qwen_core::profile::of(c.sql(), id).await?,
-        ledger: ledger::history(c.sql(), id, page).await?.0,
-        jobs: jobs::list_for_user(c.sql(), id, page).await?.0,
+        profile: qwen_core::profile::of(c.sql(), UserId(id)).await?,
+        ledger: ledger::history(c.sql(), UserId(id), page).await?.0,
+        jobs: jobs::list_for_user(c.sql(), UserId(id), page).await?.0,
         payments: store::list_for_user(c.sql(), id, page).await?.0,
     })
 }
@@ -170,7 +171,7 @@ pub(crate) async fn adjust(c: &Call<'_>, raw: &str) -> HttpResponse {
         _ => format!("console-{}", uuid::Uuid::new_v4().simple()),
     };
     let a = Adjustment {
-        user_id: id,
+        user_id: UserId(id),
         amount,
         reason: c.field("reason"),
         reference: &reference,

@@ -103,7 +103,7 @@ fn draft(
 /// different payment), [`CoreError::Upstream`] (recorded on the row), storage errors.
 pub async fn create(deps: &Deps<'_>, input: &NewPayment) -> CoreResult<Created> {
     let method = method(&input.method)?;
-    users::get(deps.sql, input.telegram_id).await?;
+    users::get(deps.sql, crate::contract::UserId(input.telegram_id)).await?;
     let wanted = draft(deps, input, method.id(), method.currency())?;
     let (row, created) = store::insert(deps.sql, &wanted).await?;
     if !created

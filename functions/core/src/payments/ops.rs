@@ -65,7 +65,7 @@ pub async fn credit(
         tracing::info!(payment_id = %p.id, user_id = p.user_id, "payment already credited, nothing to do");
         return Ok(false);
     };
-    let balance = ledger::balance(deps.sql, done.user_id).await?;
+    let balance = ledger::balance(deps.sql, crate::contract::UserId(done.user_id)).await?;
     tracing::info!(payment_id = %done.id, user_id = done.user_id, credits = done.credits, bonus = done.bonus, balance, "payment credited");
     super::notify::credited(deps, &done, balance).await;
     Ok(true)

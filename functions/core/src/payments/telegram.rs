@@ -31,7 +31,7 @@ pub(crate) fn from_bot_api(method: &str, e: &BotApiError) -> CoreError {
 
 /// The payer's language (Russian when the user is unknown or unreadable).
 pub(crate) async fn payer_language(deps: &Deps<'_>, user_id: i64) -> crate::contract::Language {
-    match crate::users::get(deps.sql, user_id).await {
+    match crate::users::get(deps.sql, crate::contract::UserId(user_id)).await {
         Ok(u) => u.language(),
         Err(_) => crate::contract::Language::Ru,
     }
