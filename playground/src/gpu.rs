@@ -63,25 +63,7 @@ fn build_command() -> Command {
     cmd
 }
 
-/// Whether `name` is one of the variables cargo sets for a crate it builds or a program it
-/// runs (not one of cargo's own settings such as `CARGO_HOME` or `CARGO_TARGET_DIR`).
-pub fn set_by_cargo_for_a_run(name: &str) -> bool {
-    const PREFIXES: [&str; 4] = [
-        "CARGO_PKG_",
-        "CARGO_MANIFEST_",
-        "CARGO_BIN_EXE_",
-        "CARGO_CFG_",
-    ];
-    const NAMES: [&str; 6] = [
-        "CARGO_CRATE_NAME",
-        "CARGO_BIN_NAME",
-        "CARGO_PRIMARY_PACKAGE",
-        "CARGO_TARGET_TMPDIR",
-        "CARGO_RUSTC_CURRENT_DIR",
-        "OUT_DIR",
-    ];
-    PREFIXES.iter().any(|p| name.starts_with(p)) || NAMES.contains(&name)
-}
+pub use testkit::spin::set_by_cargo_for_a_run;
 
 /// The target directory the running binary was built in (the nearest ancestor holding
 /// cargo's `CACHEDIR.TAG`).

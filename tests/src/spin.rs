@@ -528,11 +528,28 @@ fn own_target_dir() -> Option<PathBuf> {
 fn build_gpu_host() -> Result<PathBuf, String> {
     let cargo = std::env::var_os("CARGO").unwrap_or_else(|| "cargo".into());
     let mut cmd = Command::new(cargo);
-    cmd.args(["build", "-p", "gpu-host", "--bin", "gpu-host"])
-        .arg("--message-format=json-render-diagnostics")
-        .current_dir(workspace_root())
-        .stdin(Stdio::null())
-        .stderr(Stdio::inherit());
+    // The playground pins the features `cargo test --workspace` resolves (its warm_start test
+    // keeps them equal), so selecting it with the gpu-host builds the binary the workspace
+    // already linked; the variables cargo set for this test are not passed on, since build
+    // scripts watch some of them (ring: `CARGO_PKG_NAME`) and would run again.
+    for (name, _) in std::env::vars_os() {
+        if let Some(name) = name.to_str().filter(|n| set_by_cargo_for_a_run(n)) {
+            cmd.env_remove(name);
+        }
+    }
+    cmd.args([
+        "build",
+        "-p",
+        "playground",
+        "-p",
+        "gpu-host",
+        "--bin",
+        "gpu-host",
+    ])
+    .arg("--message-format=json-render-diagnostics")
+    .current_dir(workspace_root())
+    .stdin(Stdio::null())
+    .stderr(Stdio::inherit());
     if !cfg!(debug_assertions) {
         cmd.arg("--release");
     }
@@ -551,6 +568,27 @@ fn build_gpu_host() -> Result<PathBuf, String> {
         .filter(|m| m["reason"] == "compiler-artifact" && m["target"]["name"] == "gpu-host")
         .find_map(|m| m["executable"].as_str().map(PathBuf::from))
         .ok_or_else(|| "cargo build -p gpu-host named no gpu-host executable".to_owned())
+}
+
+/// Whether `name` is one of the variables cargo sets for a crate it builds or a program it
+/// runs (not one of cargo's own settings such as `CARGO_HOME` or `CARGO_TARGET_DIR`): a
+/// nested cargo must not inherit them.
+pub fn set_by_cargo_for_a_run(name: &str) -> bool {
+    const PREFIXES: [&str; 4] = [
+        "CARGO_PKG_",
+        "CARGO_MANIFEST_",
+        "CARGO_BIN_EXE_",
+        "CARGO_CFG_",
+    ];
+    const NAMES: [&str; 6] = [
+        "CARGO_CRATE_NAME",
+        "CARGO_BIN_NAME",
+        "CARGO_PRIMARY_PACKAGE",
+        "CARGO_TARGET_TMPDIR",
+        "CARGO_RUSTC_CURRENT_DIR",
+        "OUT_DIR",
+    ];
+    PREFIXES.iter().any(|p| name.starts_with(p)) || NAMES.contains(&name)
 }
 
 /// A running `gpu-host` process (the real binary), stopped when dropped.
