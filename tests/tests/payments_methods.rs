@@ -3,7 +3,7 @@
 //! which answers it — exactly as it did when the refund was Stars-only.
 
 use qwen_core::payments::stars::{self, StarsPayment};
-use qwen_core::payments::{Deps, METHODS, PaymentMethod};
+use qwen_core::payments::{Deps, METHODS, Payment, PaymentMethod};
 use serde_json::Value;
 use testkit::payments::{PayFixture, ReqwestHttp, check_invariants};
 use testkit::sql::SqliteSql;
@@ -34,7 +34,10 @@ async fn credit(f: &PayFixture, m: &dyn PaymentMethod, created: &Value) {
     if let Some(provider_id) = p["provider_payment_id"].as_str() {
         f.yk.set_status(provider_id, "succeeded");
         let url = f.webhook_url();
-        assert_eq!(f.yk.notify(&url, "payment.succeeded", provider_id).await, 200);
+        assert_eq!(
+            f.yk.notify(&url, "payment.succeeded", provider_id).await,
+            200
+        );
         return;
     }
     let (sql, http) = (SqliteSql::open(&f.app.db), ReqwestHttp::new());
@@ -53,6 +56,12 @@ async fn credit(f: &PayFixture, m: &dyn PaymentMethod, created: &Value) {
     };
     let credited = stars::successful_payment(&deps, &paid, &format!("stx{id}")).await;
     assert!(credited.expect("credit"), "{} payment credited", m.id());
+}
+
+/// The stored row of the payment `created`.
+async fn row(f: &PayFixture, created: &Value) -> Payment {
+    let id = created["payment"]["id"].as_str().unwrap_or_default();
+    serde_json::from_value(f.payment(id).await).expect("a payment row")
 }
 
 async fn refund(f: &PayFixture, created: &Value) -> (u16, Value) {
@@ -90,8 +99,16 @@ async fn a_credited_payment_is_refunded_by_its_own_method() {
         credit(&f, *m, &created).await;
         let before = f.balance(uid).await;
         assert!(before > 100, "{} credited", m.id());
+        let refundable = m.refundable(&row(&f, &created).await);
+        let expected = operator_refunds(m.id().as_str());
+        assert_eq!(
+            refundable,
+            expected,
+            "{}: the console offers the refund",
+            m.id()
+        );
         let answer = refund(&f, &created).await;
-        if operator_refunds(m.id().as_str()) {
+        if expected {
             assert_eq!(answer.0, 200, "{}: {answer:?}", m.id());
             assert_eq!(answer.1["status"], "refunded", "{}", m.id());
             assert_eq!(f.balance(uid).await, 100, "{} takes it back", m.id());
@@ -101,6 +118,26 @@ async fn a_credited_payment_is_refunded_by_its_own_method() {
         }
     }
     check_invariants(&f.app.db).expect("ledger agrees with payments");
+    f.cleanup().await;
+}
+
+#[tokio::test]
+async fn a_payment_refunded_at_its_provider_answers_itself() {
+    let f = PayFixture::start("methods_refund_refunded", |_| {}).await;
+    for (i, m) in METHODS.iter().enumerate() {
+        let created = pending(&f, 8620 + i as i64, *m).await;
+        credit(&f, *m, &created).await;
+        let Some(provider_id) = created["payment"]["provider_payment_id"].as_str() else {
+            continue; // refunded here only: a_credited_payment_is_refunded_by_its_own_method
+        };
+        let refund_id = f.yk.refund(provider_id);
+        let url = f.webhook_url();
+        assert_eq!(f.yk.notify(&url, "refund.succeeded", &refund_id).await, 200);
+        let answer = refund(&f, &created).await;
+        assert_eq!(answer.0, 200, "{}: {answer:?}", m.id());
+        assert_eq!(answer.1["status"], "refunded", "{}", m.id());
+        assert!(!m.refundable(&row(&f, &created).await), "{}", m.id());
+    }
     f.cleanup().await;
 }
 

@@ -348,3 +348,46 @@ async fn a_declined_card_payment_closes_the_pay_message_and_offers_a_way_back() 
     assert_eq!(buttons(&told), vec!["topup".to_owned()]);
     bot.cleanup().await;
 }
+
+/// `(text, callback data)` of every callback button of a recorded call.
+fn labelled_buttons(call: &testkit::fakes::telegram::Call) -> Vec<(String, String)> {
+    call.inline_buttons()
+        .iter()
+        .filter_map(|b| {
+            let data = b["callback_data"].as_str()?;
+            Some((b["text"].as_str().unwrap_or("").to_owned(), data.to_owned()))
+        })
+        .collect()
+}
+
+#[tokio::test]
+async fn the_top_up_screen_offers_exactly_the_registered_methods_in_order() {
+    use qwen_core::payments::METHODS;
+    use qwen_texts::{Lang, t};
+    let bot = Bot::start("bot_pay_registry").await;
+    let user = 7121;
+    started(&bot, user).await;
+    assert_eq!(bot.post(&callback(bot.id(), user, "topup", 10)).await, 200);
+    let offered = labelled_buttons(&bot.last());
+    let registered: Vec<(String, String)> = METHODS
+        .iter()
+        .map(|m| {
+            let data = bot::screens::topup::method(m.id().as_str()).data();
+            (t(Lang::Ru, m.labels().button), data)
+        })
+        .collect();
+    assert_eq!(offered[..offered.len().min(METHODS.len())], registered[..]);
+    assert!(
+        offered[METHODS.len()..]
+            .iter()
+            .all(|(_, d)| !d.starts_with("paym:")),
+        "{offered:?}"
+    );
+    for (i, m) in METHODS.iter().enumerate() {
+        let press = format!("paym:{}", m.id());
+        let update = 20 + i as i64;
+        assert_eq!(bot.post(&callback(update, user, &press, 10)).await, 200);
+        assert_eq!(bot.last_text(), t(Lang::Ru, m.labels().packages), "{press}");
+    }
+    bot.cleanup().await;
+}

@@ -8,7 +8,7 @@ use crate::bodies::{PaymentListing, PaymentPage};
 use crate::ctx::{Answer, Ctx, Providers, core, deps, page, telegram_id};
 use crate::request::{self, Request};
 use crate::routes::PaymentOp;
-use qwen_core::payments::{checkout, stars, store};
+use qwen_core::payments::{self, checkout, store};
 use qwen_core::ports::HttpResponse;
 use qwen_core::users;
 
@@ -116,7 +116,7 @@ async fn refund(ctx: &Ctx<'_>, prov: Option<&Providers<'_>>, req: &Request, id: 
         .map(|v| v.to_string().trim_matches('"').to_owned());
     admin_check(ctx, admin.clone())?;
     let deps = deps(ctx, prov)?;
-    let p = stars::refund(&deps, id, admin.as_deref())
+    let p = payments::refund(&deps, id, admin.as_deref())
         .await
         .map_err(core)?;
     Ok(request::json(200, &p))

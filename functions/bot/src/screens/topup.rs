@@ -118,7 +118,7 @@ pub async fn render(view: &View<'_>) -> CoreResult<Rendered> {
     let mut rows: Vec<Vec<InlineKeyboardButton>> = METHODS
         .iter()
         .map(|m| {
-            let label = t(lang, &format!("btn_method_{}", m.id()));
+            let label = t(lang, m.labels().button);
             vec![InlineKeyboardButton::callback(
                 label,
                 method(&m.id().to_string()).data(),
@@ -150,7 +150,7 @@ pub async fn packages(view: &View<'_>, method: &str) -> CoreResult<Rendered> {
         })
         .chain(nav(lang, screen()))
         .collect();
-    let text = t(lang, &format!("topup_packages_{}", m.id()));
+    let text = t(lang, m.labels().packages);
     Ok(Rendered::new(text, rows))
 }
 

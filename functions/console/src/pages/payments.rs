@@ -1,8 +1,9 @@
-//! Payments: filtered by status and time, with totals per currency and status; a credited
-//! Stars payment can be refunded through the same core function as the REST API's refund.
+//! Payments: filtered by status and time, with totals per currency and status; a payment its
+//! method refunds here (a credited Stars payment) can be refunded through the same core
+//! function as the REST API's refund.
 
 use qwen_core::Page;
-use qwen_core::payments::{Currency, Deps, Method, Payment, PaymentStatus, stars, store};
+use qwen_core::payments::{self, Currency, Deps, Payment, PaymentStatus, store};
 use qwen_core::ports::HttpResponse;
 
 use crate::call::Call;
@@ -19,11 +20,8 @@ pub(crate) fn money(amount: i64, currency: Currency) -> String {
 }
 
 fn refund_button(c: &Call<'_>, p: &Payment, back: &str) -> String {
-    let refundable = matches!(
-        p.status,
-        PaymentStatus::Succeeded | PaymentStatus::Refunding
-    );
-    if p.method != Method::Stars || !refundable {
+    let refundable = payments::registered(p.method).is_ok_and(|m| m.refundable(p));
+    if !refundable {
         return String::new();
     }
     format!(
@@ -127,7 +125,7 @@ pub(crate) async fn list(c: &Call<'_>) -> HttpResponse {
     c.page(200, c.t("nav_payments"), &body)
 }
 
-/// `POST /console/payments/{id}/refund`: [`stars::refund`], as `POST /api/payments/{id}/refund`.
+/// `POST /console/payments/{id}/refund`: [`payments::refund`], as `POST /api/payments/{id}/refund`.
 pub(crate) async fn refund(c: &Call<'_>, id: &str) -> HttpResponse {
     let Some(prov) = c.env.providers else {
         let e = qwen_core::CoreError::conflict(
@@ -144,7 +142,7 @@ pub(crate) async fn refund(c: &Call<'_>, id: &str) -> HttpResponse {
         settings: ctx.settings,
         pay: prov.pay,
     };
-    match stars::refund(&deps, id, Some(&c.session.operator)).await {
+    match payments::refund(&deps, id, Some(&c.session.operator)).await {
         Ok(p) => {
             tracing::info!(operator = %c.session.operator, payment_id = %p.id, "console: payment refunded");
             c.done("/console/payments", "refunded")

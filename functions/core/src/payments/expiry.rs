@@ -1,6 +1,7 @@
 //! Every payment state has an exit: a payment still `pending` `payment_expiry_minutes` after
 //! it was created is settled by the sweep (`POST /internal/jobs/sweep`, which the gpu-hosts
-//! call every minute, runs it when the component has payments configured):
+//! call every minute, runs it when the component has payments configured) by its method
+//! ([`PaymentMethod::settle_stale`](super::model::PaymentMethod::settle_stale)):
 //!
 //! * Stars: the invoice is `canceled` (a pre-checkout is refused from then on; a charge that
 //!   still arrives is refunded at once).
@@ -12,8 +13,9 @@
 
 use serde::Serialize;
 
-use super::model::{Deps, Method, Payment};
-use super::{store, webhook, yookassa};
+use super::methods::registered;
+use super::model::{Deps, Payment};
+use super::store;
 use crate::error::CoreResult;
 
 /// Stale payments settled by one sweep at most (each may cost a YooKassa call).
@@ -52,25 +54,5 @@ pub async fn settle_stale(deps: &Deps<'_>) -> CoreResult<Settled> {
 }
 
 async fn settle(deps: &Deps<'_>, p: &Payment) -> CoreResult<bool> {
-    let provider_id = match (p.method, p.provider_payment_id.as_deref()) {
-        (Method::Stars, _) => return cancel(deps, p, "the invoice expired unpaid").await,
-        (_, None) => return cancel(deps, p, "never started at YooKassa").await,
-        (_, Some(id)) => id,
-    };
-    let Some(fetched) = yookassa::find_payment(deps, provider_id).await? else {
-        return cancel(deps, p, "YooKassa has no such payment").await;
-    };
-    let outcome = match fetched.status.as_str() {
-        "succeeded" => webhook::payment_succeeded(deps, provider_id).await?,
-        "canceled" => return webhook::settle_canceled(deps, p, &fetched).await,
-        _ => "pending",
-    };
-    tracing::info!(payment_id = %p.id, user_id = p.user_id, outcome, "stale YooKassa payment re-fetched");
-    Ok(matches!(outcome, "credited" | "refunded"))
-}
-
-async fn cancel(deps: &Deps<'_>, p: &Payment, reason: &str) -> CoreResult<bool> {
-    let changed = store::mark_canceled(deps.sql, &p.id, reason, deps.clock.now_ms()).await?;
-    tracing::info!(payment_id = %p.id, user_id = p.user_id, changed, reason, "stale payment canceled");
-    Ok(changed)
+    registered(p.method)?.settle_stale(deps, p).await
 }

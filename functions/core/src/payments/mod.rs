@@ -1,6 +1,8 @@
 //! Top-ups: YooKassa bank card, YooKassa SBP and Telegram Stars, credited exactly once.
 //!
-//! * A payment method is one file implementing [`PaymentMethod`], registered in [`METHODS`].
+//! * A payment method is one file implementing [`PaymentMethod`] (start, stale settling,
+//!   operator refunds, labels), registered in [`METHODS`]; YooKassa's types are one
+//!   [`yookassa_method::YooKassa`] value each.
 //! * Money units: `Payment::amount` is in the currency's smallest unit (kopecks for RUB, stars
 //!   for XTR); `credits`, `bonus`, `refunded` and `shortfall` are credits.
 //! * Crediting and refunding are guarded updates of the payment row; triggers (migrations 3
@@ -23,9 +25,8 @@ pub mod store;
 pub mod telegram;
 pub mod webhook;
 pub mod yookassa;
-pub mod yookassa_card;
-pub mod yookassa_sbp;
+pub mod yookassa_method;
 
-pub use methods::{METHODS, method};
+pub use methods::{METHODS, method, refund, registered};
 pub use model::*;
 pub use settings::{Package, PaymentSettings};

@@ -34,7 +34,8 @@ qwen_contract::wire_words! {
 }
 
 qwen_contract::wire_words! {
-    /// How a payment is made: the id of a [`PaymentMethod`] in [`METHODS`].
+    /// How a payment is made: the id of a [`PaymentMethod`] in
+    /// [`METHODS`](super::methods::METHODS).
     pub enum Method ("payment method") {
         /// A bank card through YooKassa (RUB).
         YookassaCard = "yookassa_card",
@@ -204,21 +205,56 @@ pub struct Customer {
     pub phone: Option<String>,
 }
 
-/// A way to pay. Implementations are unit structs registered in [`METHODS`].
+/// The text keys a method is shown with; each exists in both catalogs of `qwen_texts`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Labels {
+    /// Its button on the bot's top-up screen (`btn_method_…`).
+    pub button: &'static str,
+    /// The heading of its packages screen in the bot (`topup_packages_…`).
+    pub packages: &'static str,
+}
+
+/// A way to pay: everything that differs between methods. Implementations are registered in
+/// [`METHODS`](super::methods::METHODS), one line each; nothing outside the implementation
+/// matches on its [`Method`].
 #[async_trait(?Send)]
 pub trait PaymentMethod: Sync {
     /// Stable id used in the API and stored on the row.
     fn id(&self) -> Method;
     /// The currency it charges.
     fn currency(&self) -> Currency;
+    /// How the bot labels it.
+    fn labels(&self) -> Labels;
     /// Starts the (already stored, pending) payment at the provider.
     ///
     /// # Errors
-    /// [`CoreError::Upstream`] when the provider refuses or is unreachable.
+    /// [`CoreError::Upstream`](crate::error::CoreError::Upstream) when the provider refuses
+    /// or is unreachable.
     async fn start(
         &self,
         deps: &Deps<'_>,
         payment: &Payment,
         customer: &Customer,
     ) -> CoreResult<Started>;
+    /// Settles a payment of this method still `pending` after the configured expiry (the
+    /// sweep): true when it changed (canceled, credited or recorded refunded).
+    ///
+    /// # Errors
+    /// The provider unreachable or storage errors: the next sweep tries again.
+    async fn settle_stale(&self, deps: &Deps<'_>, payment: &Payment) -> CoreResult<bool>;
+    /// Whether an operator may refund `payment` here (the console offers it then).
+    fn refundable(&self, payment: &Payment) -> bool;
+    /// An operator's refund of `payment` (not `refunded` yet): `POST
+    /// /api/payments/{id}/refund` and the console's refund. Answers the payment as it is
+    /// afterwards.
+    ///
+    /// # Errors
+    /// [`CoreError::Conflict`](crate::error::CoreError::Conflict) `not_refundable` when this
+    /// method does not refund it here; the provider's and storage errors.
+    async fn refund(
+        &self,
+        deps: &Deps<'_>,
+        payment: Payment,
+        operator: Option<&str>,
+    ) -> CoreResult<Payment>;
 }

@@ -1,5 +1,5 @@
 //! Payment operations: the price of a top-up, credit a verified payment once and tell the
-//! user, take a refund back (creating one is [`super::checkout`]).
+//! user, take a refund back (creating one is [`super::checkout`]), cancel a stale payment.
 
 use super::model::{Currency, Deps, Payment};
 use super::store;
@@ -99,4 +99,23 @@ pub async fn take_back(
         tracing::info!(payment_id = %done.id, user_id = done.user_id, refunded = done.refunded, "refund taken back");
     }
     Ok(true)
+}
+
+/// Cancels a stale pending payment quietly (the sweep; the payer is not told): true when
+/// this call canceled it.
+///
+/// # Errors
+/// Storage errors.
+pub async fn cancel_stale(deps: &Deps<'_>, p: &Payment, reason: &str) -> CoreResult<bool> {
+    let changed = store::mark_canceled(deps.sql, &p.id, reason, deps.clock.now_ms()).await?;
+    tracing::info!(payment_id = %p.id, user_id = p.user_id, changed, reason, "stale payment canceled");
+    Ok(changed)
+}
+
+/// The answer to an operator's refund that the payment's method does not make here.
+pub fn not_refundable() -> CoreError {
+    CoreError::conflict(
+        "not_refundable",
+        "only a credited Stars payment can be refunded here",
+    )
 }

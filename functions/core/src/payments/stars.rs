@@ -5,7 +5,8 @@
 use async_trait::async_trait;
 
 use super::model::{
-    Currency, Customer, Deps, Invoice, Method, Payment, PaymentMethod, PaymentStatus, Started,
+    Currency, Customer, Deps, Invoice, Labels, Method, Payment, PaymentMethod, PaymentStatus,
+    Started,
 };
 use super::{ops, store};
 use crate::contract::Language;
@@ -17,11 +18,17 @@ pub struct Stars;
 
 #[async_trait(?Send)]
 impl PaymentMethod for Stars {
-    fn id(&self) -> super::model::Method {
-        super::model::Method::Stars
+    fn id(&self) -> Method {
+        Method::Stars
     }
     fn currency(&self) -> Currency {
         Currency::Xtr
+    }
+    fn labels(&self) -> Labels {
+        Labels {
+            button: "btn_method_stars",
+            packages: "topup_packages_stars",
+        }
     }
     async fn start(
         &self,
@@ -34,6 +41,28 @@ impl PaymentMethod for Stars {
             invoice: Some(invoice(p, lang)),
             ..Started::default()
         })
+    }
+    /// The invoice is `canceled`: a pre-checkout is refused from then on, and a charge that
+    /// still arrives is refunded at once.
+    async fn settle_stale(&self, deps: &Deps<'_>, p: &Payment) -> CoreResult<bool> {
+        ops::cancel_stale(deps, p, "the invoice expired unpaid").await
+    }
+    fn refundable(&self, p: &Payment) -> bool {
+        matches!(
+            p.status,
+            PaymentStatus::Succeeded | PaymentStatus::Refunding
+        )
+    }
+    async fn refund(
+        &self,
+        deps: &Deps<'_>,
+        p: Payment,
+        operator: Option<&str>,
+    ) -> CoreResult<Payment> {
+        match p.charge_id.clone() {
+            Some(charge) if self.refundable(&p) => refund(deps, p, &charge, operator).await,
+            _ => Err(ops::not_refundable()),
+        }
     }
 }
 
@@ -213,37 +242,23 @@ async fn ask_refund(deps: &Deps<'_>, user_id: i64, charge: &str) -> CoreResult<(
     }
 }
 
-/// Admin refund of a credited Stars payment, safe to retry: the payment is marked
-/// `refunding`, Telegram is asked (`refundStarPayment`; `CHARGE_ALREADY_REFUNDED` counts as
-/// done), then the credits are taken back (at most the balance; the rest recorded as
-/// shortfall). A failure after Telegram refunded leaves it `refunding`, and calling this
+/// Admin refund of a credited Stars payment (its `charge`), safe to retry: the payment is
+/// marked `refunding`, Telegram is asked (`refundStarPayment`; `CHARGE_ALREADY_REFUNDED`
+/// counts as done), then the credits are taken back (at most the balance; the rest recorded
+/// as shortfall). A failure after Telegram refunded leaves it `refunding`, and calling this
 /// again completes it; a permanent refusal by Telegram puts it back to `succeeded`.
-///
-/// # Errors
-/// [`CoreError::Conflict`] for a payment that is not a credited Stars payment;
-/// [`CoreError::Upstream`] when Telegram refuses or is unreachable; storage errors.
-pub async fn refund(
+async fn refund(
     deps: &Deps<'_>,
-    payment_id: &str,
+    p: Payment,
+    charge: &str,
     operator: Option<&str>,
 ) -> CoreResult<Payment> {
-    let p = store::get(deps.sql, payment_id).await?;
-    let charge = match (&p.charge_id, p.method, p.status) {
-        (Some(c), Method::Stars, PaymentStatus::Succeeded | PaymentStatus::Refunding) => c.clone(),
-        (_, _, PaymentStatus::Refunded) => return Ok(p),
-        _ => {
-            return Err(CoreError::conflict(
-                "not_refundable",
-                "only a credited Stars payment can be refunded here",
-            ));
-        }
-    };
     if !store::mark_refunding(deps.sql, &p.id, deps.clock.now_ms()).await? {
-        return store::get(deps.sql, payment_id).await;
+        return store::get(deps.sql, &p.id).await;
     }
-    refund_at_telegram(deps, &p, &charge).await?;
+    refund_at_telegram(deps, &p, charge).await?;
     ops::take_back(deps, &p, &format!("stars:{charge}"), p.amount, operator).await?;
-    store::get(deps.sql, payment_id).await
+    store::get(deps.sql, &p.id).await
 }
 
 /// Asks Telegram to refund a `refunding` payment's charge. A transient failure leaves it
