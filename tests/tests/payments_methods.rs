@@ -3,18 +3,17 @@
 //! which answers it — exactly as it did when the refund was Stars-only.
 
 use qwen_core::payments::stars::{self, StarsPayment};
-use qwen_core::payments::{Deps, METHODS, Payment, PaymentMethod};
+use qwen_core::payments::{Deps, METHODS, Method, Payment, PaymentMethod};
 use serde_json::Value;
 use testkit::payments::{PayFixture, ReqwestHttp, check_invariants};
 use testkit::sql::SqliteSql;
 
 /// Whether an operator may refund a credited payment of `id` here (YooKassa refunds are made
 /// in YooKassa's dashboard and arrive as notifications). A new method says so here.
-fn operator_refunds(id: &str) -> bool {
+fn operator_refunds(id: Method) -> bool {
     match id {
-        "stars" => true,
-        "yookassa_card" | "yookassa_sbp" => false,
-        other => panic!("new payment method {other:?}: say whether an operator refunds it"),
+        Method::Stars => true,
+        Method::YookassaCard | Method::YookassaSbp => false,
     }
 }
 
@@ -27,19 +26,27 @@ async fn pending(f: &PayFixture, uid: i64, m: &dyn PaymentMethod) -> Value {
     created
 }
 
-/// Credits the payment `created` of `m` the way its provider would.
+/// Credits the payment `created` of `m` the way its provider would. A new method says how
+/// here.
 async fn credit(f: &PayFixture, m: &dyn PaymentMethod, created: &Value) {
     let p = &created["payment"];
-    let id = p["id"].as_str().unwrap_or_default();
-    if let Some(provider_id) = p["provider_payment_id"].as_str() {
-        f.yk.set_status(provider_id, "succeeded");
-        let url = f.webhook_url();
-        assert_eq!(
-            f.yk.notify(&url, "payment.succeeded", provider_id).await,
-            200
-        );
-        return;
+    match m.id() {
+        Method::YookassaCard | Method::YookassaSbp => {
+            let provider_id = p["provider_payment_id"].as_str().unwrap_or_default();
+            f.yk.set_status(provider_id, "succeeded");
+            let url = f.webhook_url();
+            assert_eq!(
+                f.yk.notify(&url, "payment.succeeded", provider_id).await,
+                200
+            );
+        }
+        Method::Stars => credit_stars(f, p).await,
     }
+}
+
+/// Telegram's `successful_payment` of the Stars payment `p`.
+async fn credit_stars(f: &PayFixture, p: &Value) {
+    let id = p["id"].as_str().unwrap_or_default();
     let (sql, http) = (SqliteSql::open(&f.app.db), ReqwestHttp::new());
     let deps = Deps {
         sql: &sql,
@@ -55,7 +62,7 @@ async fn credit(f: &PayFixture, m: &dyn PaymentMethod, created: &Value) {
         payload: id,
     };
     let credited = stars::successful_payment(&deps, &paid, &format!("stx{id}")).await;
-    assert!(credited.expect("credit"), "{} payment credited", m.id());
+    assert!(credited.expect("credit"), "Stars payment {id} credited");
 }
 
 /// The stored row of the payment `created`.
@@ -100,7 +107,7 @@ async fn a_credited_payment_is_refunded_by_its_own_method() {
         let before = f.balance(uid).await;
         assert!(before > 100, "{} credited", m.id());
         let refundable = m.refundable(&row(&f, &created).await);
-        let expected = operator_refunds(m.id().as_str());
+        let expected = operator_refunds(m.id());
         assert_eq!(
             refundable,
             expected,
