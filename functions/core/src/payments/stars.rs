@@ -59,10 +59,7 @@ impl PaymentMethod for Stars {
         p: Payment,
         operator: Option<&str>,
     ) -> CoreResult<Payment> {
-        match p.charge_id.clone() {
-            Some(charge) if self.refundable(&p) => refund(deps, p, &charge, operator).await,
-            _ => Err(ops::not_refundable()),
-        }
+        refund(deps, p, operator).await
     }
 }
 
@@ -242,21 +239,28 @@ async fn ask_refund(deps: &Deps<'_>, user_id: i64, charge: &str) -> CoreResult<(
     }
 }
 
-/// Admin refund of a credited Stars payment (its `charge`), safe to retry: the payment is
-/// marked `refunding`, Telegram is asked (`refundStarPayment`; `CHARGE_ALREADY_REFUNDED`
-/// counts as done), then the credits are taken back (at most the balance; the rest recorded
-/// as shortfall). A failure after Telegram refunded leaves it `refunding`, and calling this
-/// again completes it; a permanent refusal by Telegram puts it back to `succeeded`.
-async fn refund(
-    deps: &Deps<'_>,
-    p: Payment,
-    charge: &str,
-    operator: Option<&str>,
-) -> CoreResult<Payment> {
+/// Admin refund of a credited Stars payment ([`PaymentMethod::refund`] of [`Stars`]), safe
+/// to retry: the payment is marked `refunding`, Telegram is asked (`refundStarPayment`;
+/// `CHARGE_ALREADY_REFUNDED` counts as done), then the credits are taken back (at most the
+/// balance; the rest recorded as shortfall). A failure after Telegram refunded leaves it
+/// `refunding`, and calling this again completes it; a permanent refusal by Telegram puts it
+/// back to `succeeded`.
+///
+/// A `refunded` payment answers itself.
+///
+/// # Errors
+/// [`CoreError::Conflict`] `not_refundable` for a payment that is not a credited Stars
+/// payment; [`CoreError::Upstream`] when Telegram refuses or is unreachable; storage errors.
+pub async fn refund(deps: &Deps<'_>, p: Payment, operator: Option<&str>) -> CoreResult<Payment> {
+    let charge = match p.charge_id.clone() {
+        Some(c) if p.method == Method::Stars && Stars.refundable(&p) => c,
+        _ if p.status == PaymentStatus::Refunded => return Ok(p),
+        _ => return Err(ops::not_refundable()),
+    };
     if !store::mark_refunding(deps.sql, &p.id, deps.clock.now_ms()).await? {
         return store::get(deps.sql, &p.id).await;
     }
-    refund_at_telegram(deps, &p, charge).await?;
+    refund_at_telegram(deps, &p, &charge).await?;
     ops::take_back(deps, &p, &format!("stars:{charge}"), p.amount, operator).await?;
     store::get(deps.sql, &p.id).await
 }
