@@ -571,7 +571,7 @@ impl<'a> Performer<'a> {
             let recorded = qwen_core::payments::store::record_message(
                 self.ctx.sql,
                 &p.id,
-                self.target.chat_id,
+                ChatId(self.target.chat_id),
                 message_id,
             )
             .await;

@@ -218,14 +218,14 @@ pub async fn history(
 /// The storage error.
 pub async fn credit_topup(
     sql: &dyn Sql,
-    user_id: i64,
+    user_id: UserId,
     payment_id: &str,
     credits: i64,
     bonus: i64,
     now_ms: i64,
 ) -> CoreResult<Posted> {
     let topup = NewEntry {
-        user_id,
+        user_id: user_id.0,
         amount: credits,
         kind: EntryKind::Topup,
         reference: payment_id,
@@ -234,7 +234,7 @@ pub async fn credit_topup(
     let mut posted = post(sql, &topup, now_ms).await?;
     if bonus > 0 {
         let b = NewEntry {
-            user_id,
+            user_id: user_id.0,
             amount: bonus,
             kind: EntryKind::TopupBonus,
             reference: payment_id,

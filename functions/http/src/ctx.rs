@@ -32,12 +32,45 @@ pub struct Providers<'a> {
     pub pay: &'a PaymentSettings,
 }
 
-/// A handler's answer: the response, or the error response.
-pub type Answer = Result<HttpResponse, HttpResponse>;
+/// A handler's answer: the response, or why it was refused.
+pub type Answer = Result<HttpResponse, Refusal>;
 
-/// The error answer for a core error.
-pub fn core(e: CoreError) -> HttpResponse {
-    request::from_core(&e)
+/// Why a request did not succeed: a core error (answered by [`request::from_core`]) or an
+/// answer the HTTP layer made itself (a malformed body, a bad path value, a refused
+/// signature). Both convert with `?`, so a handler reads as its happy path.
+#[derive(Debug)]
+pub enum Refusal {
+    /// A core operation refused.
+    Core(CoreError),
+    /// The HTTP layer refused, with this answer.
+    Response(HttpResponse),
+}
+
+impl From<CoreError> for Refusal {
+    fn from(e: CoreError) -> Self {
+        Refusal::Core(e)
+    }
+}
+
+impl From<HttpResponse> for Refusal {
+    fn from(r: HttpResponse) -> Self {
+        Refusal::Response(r)
+    }
+}
+
+impl Refusal {
+    /// The answer to send.
+    pub fn into_response(self) -> HttpResponse {
+        match self {
+            Refusal::Core(e) => request::from_core(&e),
+            Refusal::Response(r) => r,
+        }
+    }
+}
+
+/// The answer of a handler, success or refusal.
+pub fn answer(a: Answer) -> HttpResponse {
+    a.unwrap_or_else(Refusal::into_response)
 }
 
 /// A `telegram_id` path segment: a positive integer.

@@ -4,15 +4,14 @@ use qwen_core::contract::{HostHeartbeat, JobEvent, JobId};
 use qwen_core::{fleet, jobs, ledger};
 
 use crate::bodies::{JobCancelled, JobCreated, JobView, Recorded};
-use crate::ctx::{Answer, Ctx, Providers, core};
+use crate::ctx::{Answer, Ctx, Providers};
 use crate::request::{self, Request};
 
 /// `POST /api/jobs/`.
 pub async fn create_job(ctx: &Ctx<'_>, req: &Request) -> Answer {
     let input: jobs::NewJob = req.json()?;
-    let created = jobs::create(ctx.sql, ctx.queue, ctx.settings, &input, ctx.clock.now_ms())
-        .await
-        .map_err(core)?;
+    let created =
+        jobs::create(ctx.sql, ctx.queue, ctx.settings, &input, ctx.clock.now_ms()).await?;
     Ok(request::json(
         201,
         &JobCreated {
@@ -29,15 +28,11 @@ pub async fn create_job(ctx: &Ctx<'_>, req: &Request) -> Answer {
 /// `GET /api/jobs/{id}`.
 pub async fn get_job(ctx: &Ctx<'_>, id: &str) -> Answer {
     let id = &JobId::from(id);
-    let job = jobs::get(ctx.sql, id).await.map_err(core)?;
-    let position = jobs::queue_position(ctx.sql, &job).await.map_err(core)?;
+    let job = jobs::get(ctx.sql, id).await?;
+    let position = jobs::queue_position(ctx.sql, &job).await?;
     let wait = match job.is_final() {
         true => None,
-        false => Some(
-            fleet::wait_for(ctx.sql, position, ctx.clock.now_ms())
-                .await
-                .map_err(core)?,
-        ),
+        false => Some(fleet::wait_for(ctx.sql, position, ctx.clock.now_ms()).await?),
     };
     let view = JobView {
         job,
@@ -58,9 +53,8 @@ pub async fn cancel_job(ctx: &Ctx<'_>, id: &str) -> Answer {
         jobs::Canceller::Api,
         ctx.clock.now_ms(),
     )
-    .await
-    .map_err(core)?;
-    let balance = ledger::balance(ctx.sql, job.user_id).await.map_err(core)?;
+    .await?;
+    let balance = ledger::balance(ctx.sql, job.user_id).await?;
     Ok(request::json(
         200,
         &JobCancelled {
@@ -75,9 +69,7 @@ pub async fn cancel_job(ctx: &Ctx<'_>, id: &str) -> Answer {
 pub async fn job_event(ctx: &Ctx<'_>, req: &Request, id: &str) -> Answer {
     let id = &JobId::from(id);
     let event: JobEvent = req.json()?;
-    let reply = jobs::apply_event(ctx.sql, id, &event, ctx.clock.now_ms())
-        .await
-        .map_err(core)?;
+    let reply = jobs::apply_event(ctx.sql, id, &event, ctx.clock.now_ms()).await?;
     if reply.status != qwen_core::contract::JobStatus::Queued {
         jobs::forget_marker(ctx.queue, ctx.settings, id).await;
     }
@@ -86,9 +78,7 @@ pub async fn job_event(ctx: &Ctx<'_>, req: &Request, id: &str) -> Answer {
 
 /// `POST /internal/jobs/sweep`.
 pub async fn sweep(ctx: &Ctx<'_>, payments: Option<&Providers<'_>>) -> Answer {
-    let report = jobs::sweep(ctx.sql, ctx.queue, ctx.settings, ctx.clock.now_ms())
-        .await
-        .map_err(core)?;
+    let report = jobs::sweep(ctx.sql, ctx.queue, ctx.settings, ctx.clock.now_ms()).await?;
     tell_ended(payments, &report.ended).await;
     Ok(request::json(200, &report))
 }
@@ -123,8 +113,6 @@ pub async fn tell_ended(payments: Option<&Providers<'_>>, ended: &[jobs::Job]) {
 /// `POST /internal/hosts/heartbeat`.
 pub async fn host_report(ctx: &Ctx<'_>, req: &Request) -> Answer {
     let report: HostHeartbeat = req.json()?;
-    fleet::record(ctx.sql, &report, ctx.clock.now_ms())
-        .await
-        .map_err(core)?;
+    fleet::record(ctx.sql, &report, ctx.clock.now_ms()).await?;
     Ok(request::json(200, &Recorded { recorded: true }))
 }

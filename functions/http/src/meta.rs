@@ -4,7 +4,7 @@ use qwen_core::fleet;
 use qwen_core::ports::HttpResponse;
 
 use crate::bodies::{FleetView, HealthBody, Overall, Probe};
-use crate::ctx::{Answer, Ctx, core};
+use crate::ctx::{Answer, Ctx};
 use crate::request;
 
 /// `GET /health`.
@@ -33,9 +33,7 @@ pub fn openapi() -> HttpResponse {
 
 /// `GET /api/fleet`.
 pub async fn fleet_view(ctx: &Ctx<'_>) -> Answer {
-    let view = fleet::fleet(ctx.sql, ctx.clock.now_ms())
-        .await
-        .map_err(core)?;
+    let view = fleet::fleet(ctx.sql, ctx.clock.now_ms()).await?;
     let now = ctx.clock.now_ms();
     let backlog = qwen_core::backlog::QueueBacklog::read(ctx.queue, ctx.settings, now).await;
     let body = FleetView {
@@ -47,9 +45,7 @@ pub async fn fleet_view(ctx: &Ctx<'_>) -> Answer {
 
 /// `GET /metrics`.
 pub async fn metrics(ctx: &Ctx<'_>) -> Answer {
-    let text = crate::metrics::render(ctx.sql, ctx.queue, ctx.settings, ctx.clock.now_ms())
-        .await
-        .map_err(core)?;
+    let text = crate::metrics::render(ctx.sql, ctx.queue, ctx.settings, ctx.clock.now_ms()).await?;
     Ok(HttpResponse {
         status: 200,
         headers: vec![("content-type".into(), crate::metrics::CONTENT_TYPE.into())],
@@ -59,8 +55,6 @@ pub async fn metrics(ctx: &Ctx<'_>) -> Answer {
 
 /// `GET /api/stats`.
 pub async fn stats(ctx: &Ctx<'_>) -> Answer {
-    let s = qwen_core::stats::collect(ctx.sql, ctx.queue, ctx.settings, ctx.clock.now_ms())
-        .await
-        .map_err(core)?;
+    let s = qwen_core::stats::collect(ctx.sql, ctx.queue, ctx.settings, ctx.clock.now_ms()).await?;
     Ok(request::json(200, &s))
 }

@@ -5,7 +5,7 @@
 use serde_json::json;
 
 use crate::bodies::{PaymentListing, PaymentPage};
-use crate::ctx::{Answer, Ctx, Providers, core, deps, page, telegram_id};
+use crate::ctx::{Answer, Ctx, Providers, Refusal, deps, page, telegram_id};
 use crate::request::{self, Request};
 use crate::routes::PaymentOp;
 use qwen_core::payments::{self, checkout, store};
@@ -26,19 +26,17 @@ pub async fn dispatch(
         PaymentOp::Get => store::get(ctx.sql, arg)
             .await
             .map(|p| request::json(200, &p))
-            .map_err(core),
+            .map_err(Refusal::from),
         PaymentOp::Refund => refund(ctx, prov, req, arg).await,
         PaymentOp::ForUser => for_user(ctx, req, arg).await,
     };
-    match answer {
-        Ok(r) | Err(r) => r,
-    }
+    answer.unwrap_or_else(Refusal::into_response)
 }
 
 async fn create(ctx: &Ctx<'_>, prov: Option<&Providers<'_>>, req: &Request) -> Answer {
     let input: checkout::NewPayment = req.json()?;
     let deps = deps(ctx, prov)?;
-    let created = checkout::create(&deps, &input).await.map_err(core)?;
+    let created = checkout::create(&deps, &input).await?;
     Ok(request::json(
         if created.created { 201 } else { 200 },
         &created,
@@ -47,9 +45,9 @@ async fn create(ctx: &Ctx<'_>, prov: Option<&Providers<'_>>, req: &Request) -> A
 
 async fn for_user(ctx: &Ctx<'_>, req: &Request, raw: &str) -> Answer {
     let id = telegram_id(raw)?;
-    users::get(ctx.sql, id).await.map_err(core)?;
+    users::get(ctx.sql, id).await?;
     let p = page(req)?;
-    let (items, total) = store::list_for_user(ctx.sql, id.0, p).await.map_err(core)?;
+    let (items, total) = store::list_for_user(ctx.sql, id, p).await?;
     Ok(request::json(200, &PaymentPage::new(items, total, p)))
 }
 
@@ -95,7 +93,7 @@ async fn list(ctx: &Ctx<'_>, req: &Request) -> Answer {
     admin_check(ctx, req.query_param("admin_id"))?;
     let filter = filter(req)?;
     let p = page(req)?;
-    let (items, total, totals) = store::admin_list(ctx.sql, &filter, p).await.map_err(core)?;
+    let (items, total, totals) = store::admin_list(ctx.sql, &filter, p).await?;
     Ok(request::json(
         200,
         &PaymentListing {
@@ -116,9 +114,7 @@ async fn refund(ctx: &Ctx<'_>, prov: Option<&Providers<'_>>, req: &Request, id: 
         .map(|v| v.to_string().trim_matches('"').to_owned());
     admin_check(ctx, admin.clone())?;
     let deps = deps(ctx, prov)?;
-    let p = payments::refund(&deps, id, admin.as_deref())
-        .await
-        .map_err(core)?;
+    let p = payments::refund(&deps, id, admin.as_deref()).await?;
     Ok(request::json(200, &p))
 }
 

@@ -4,21 +4,19 @@ use qwen_core::ports::HttpResponse;
 use qwen_core::presets;
 
 use crate::bodies::{CategoryCount, CategoryList, PresetList};
-use crate::ctx::{Answer, Ctx, core};
+use crate::ctx::{Answer, Ctx};
 use crate::request::{self, Request};
 
 /// `GET /api/presets/`.
 pub async fn list_presets(ctx: &Ctx<'_>, req: &Request) -> Answer {
     let category = req.query_param("category");
-    let items = presets::list(ctx.sql, category.as_deref())
-        .await
-        .map_err(core)?;
+    let items = presets::list(ctx.sql, category.as_deref()).await?;
     Ok(request::json(200, &PresetList { items }))
 }
 
 /// `GET /api/presets/categories`.
 pub async fn categories(ctx: &Ctx<'_>) -> Answer {
-    let cats = presets::categories(ctx.sql).await.map_err(core)?;
+    let cats = presets::categories(ctx.sql).await?;
     let items: Vec<_> = cats
         .into_iter()
         .map(|(c, n)| CategoryCount {
@@ -44,21 +42,19 @@ pub async fn save_preset(ctx: &Ctx<'_>, req: &Request, id: &str, create: bool) -
     if create {
         Ok(request::json(
             201,
-            &presets::create(ctx.sql, &preset, now).await.map_err(core)?,
+            &presets::create(ctx.sql, &preset, now).await?,
         ))
     } else {
         Ok(request::json(
             200,
-            &presets::update(ctx.sql, &preset, now).await.map_err(core)?,
+            &presets::update(ctx.sql, &preset, now).await?,
         ))
     }
 }
 
 /// `DELETE /api/presets/{id}`.
 pub async fn delete_preset(ctx: &Ctx<'_>, id: &str) -> Answer {
-    presets::delete(ctx.sql, id, ctx.clock.now_ms())
-        .await
-        .map_err(core)?;
+    presets::delete(ctx.sql, id, ctx.clock.now_ms()).await?;
     Ok(HttpResponse {
         status: 204,
         headers: Vec::new(),
@@ -68,6 +64,6 @@ pub async fn delete_preset(ctx: &Ctx<'_>, id: &str) -> Answer {
 
 /// `GET /api/presets/{id}`.
 pub async fn get_preset(ctx: &Ctx<'_>, id: &str) -> Answer {
-    let preset = presets::get(ctx.sql, id).await.map_err(core)?;
+    let preset = presets::get(ctx.sql, id).await?;
     Ok(request::json(200, &preset))
 }

@@ -9,7 +9,7 @@
 use serde::Deserialize;
 
 use crate::bodies::ReportPage;
-use crate::ctx::{Answer, Ctx, Providers, core, deps, page};
+use crate::ctx::{Answer, Ctx, Providers, Refusal, deps, page};
 use crate::request::{self, Request};
 use crate::routes::ReconcileOp;
 use qwen_core::error::CoreError;
@@ -63,12 +63,10 @@ pub async fn dispatch(
         ReconcileOp::Get => rec::store::get(ctx.sql, cap(0))
             .await
             .map(|r| request::json(200, &r))
-            .map_err(core),
+            .map_err(Refusal::from),
         ReconcileOp::Credit => credit(ctx, prov, cap(0), cap(1)).await,
     };
-    match answer {
-        Ok(r) | Err(r) => r,
-    }
+    answer.unwrap_or_else(Refusal::into_response)
 }
 
 fn rerun(req: &Request) -> Result<bool, HttpResponse> {
@@ -86,9 +84,9 @@ fn rerun(req: &Request) -> Result<bool, HttpResponse> {
 async fn run(ctx: &Ctx<'_>, prov: Option<&Providers<'_>>, req: &Request) -> Answer {
     let rerun = rerun(req)?;
     let body: NewReconciliation = req.json()?;
-    let range = body.range().map_err(core)?;
+    let range = body.range()?;
     let deps = deps(ctx, prov)?;
-    let outcome = rec::run(&deps, range, rerun).await.map_err(core)?;
+    let outcome = rec::run(&deps, range, rerun).await?;
     Ok(request::json(
         if outcome.created { 201 } else { 200 },
         &outcome.report,
@@ -97,7 +95,7 @@ async fn run(ctx: &Ctx<'_>, prov: Option<&Providers<'_>>, req: &Request) -> Answ
 
 async fn list(ctx: &Ctx<'_>, req: &Request) -> Answer {
     let p = page(req)?;
-    let (items, total) = rec::store::list(ctx.sql, p).await.map_err(core)?;
+    let (items, total) = rec::store::list(ctx.sql, p).await?;
     Ok(request::json(200, &ReportPage::new(items, total, p)))
 }
 
@@ -106,6 +104,6 @@ async fn credit(ctx: &Ctx<'_>, prov: Option<&Providers<'_>>, id: &str, raw_n: &s
         .filter(|n| *n >= 0)
         .ok_or_else(|| request::error(422, "invalid_item", "n is an integer ≥ 0"))?;
     let deps = deps(ctx, prov)?;
-    let done = rec::credit(&deps, id, n).await.map_err(core)?;
+    let done = rec::credit(&deps, id, n).await?;
     Ok(request::json(200, &done))
 }

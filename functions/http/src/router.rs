@@ -4,7 +4,7 @@
 use qwen_core::ports::HttpResponse;
 use qwen_core::{CoreError, setup, signing};
 
-use crate::ctx::{Answer, Ctx, Providers, cap};
+use crate::ctx::{Answer, Ctx, Providers, answer, cap};
 use crate::request::{self, Request};
 use crate::routes::{Op, find_route};
 use crate::{jobs, meta, payments, presets, reconcile, users};
@@ -50,9 +50,7 @@ pub async fn handle_with_payments(
     }
     if op == Op::Sweep {
         payments::settle_stale(ctx, payments).await;
-        return match jobs::sweep(ctx, payments).await {
-            Ok(resp) | Err(resp) => resp,
-        };
+        return answer(jobs::sweep(ctx, payments).await);
     }
     if let Op::Payments(pay_op) = op {
         return payments::dispatch(ctx, payments, req, pay_op, cap(&caps, 0)).await;
@@ -60,9 +58,7 @@ pub async fn handle_with_payments(
     if let Op::Reconciliations(rec_op) = op {
         return reconcile::dispatch(ctx, payments, req, rec_op, &caps).await;
     }
-    match dispatch(ctx, req, op, &caps).await {
-        Ok(resp) | Err(resp) => resp,
-    }
+    answer(dispatch(ctx, req, op, &caps).await)
 }
 
 fn authorize(ctx: &Ctx<'_>, req: &Request, op: Op) -> Result<(), HttpResponse> {
@@ -135,15 +131,11 @@ async fn dispatch(ctx: &Ctx<'_>, req: &Request, op: Op, caps: &[&str]) -> Answer
         Op::Fleet => meta::fleet_view(ctx).await,
         Op::Metrics => meta::metrics(ctx).await,
         Op::Stats => meta::stats(ctx).await,
-        Op::Payments(_) => Err(request::error(
-            500,
-            "internal",
-            "payment route not dispatched",
-        )),
-        Op::Reconciliations(_) => Err(request::error(
-            500,
-            "internal",
-            "reconciliation route not dispatched",
-        )),
+        Op::Payments(_) => {
+            Err(request::error(500, "internal", "payment route not dispatched").into())
+        }
+        Op::Reconciliations(_) => {
+            Err(request::error(500, "internal", "reconciliation route not dispatched").into())
+        }
     }
 }

@@ -72,7 +72,7 @@ async fn load(c: &Call<'_>, id: i64) -> CoreResult<UserView> {
         profile: qwen_core::profile::of(c.sql(), UserId(id)).await?,
         ledger: ledger::history(c.sql(), UserId(id), page).await?.0,
         jobs: jobs::list_for_user(c.sql(), UserId(id), page).await?.0,
-        payments: store::list_for_user(c.sql(), id, page).await?.0,
+        payments: store::list_for_user(c.sql(), UserId(id), page).await?.0,
     })
 }
 

@@ -7,7 +7,7 @@ use botapi::{BotApi, EditMessageText, InlineKeyboardButton, InlineKeyboardMarkup
 
 use super::model::{Deps, Payment};
 use super::telegram::payer_language;
-use crate::contract::Language;
+use crate::contract::{Language, UserId};
 use crate::ports::HttpClient;
 
 /// The callback data of the bot's top-up screen button.
@@ -119,15 +119,15 @@ pub async fn canceled(deps: &Deps<'_>, p: &Payment, reason: &str) {
 }
 
 /// A Stars payment that could not be credited was refunded.
-pub async fn stars_refunded(deps: &Deps<'_>, user_id: i64, payment_id: &str, stars: i64) {
-    let lang = payer_language(deps, user_id).await;
+pub async fn stars_refunded(deps: &Deps<'_>, user_id: UserId, payment_id: &str, stars: i64) {
+    let lang = payer_language(deps, user_id.0).await;
     let text = qwen_texts::tf(
         lang,
         "stars_refunded_uncredited",
         &[("amount", stars.to_string())],
     );
     let Some(bot) = bot(deps) else { return };
-    if let Err(e) = bot.send_message(&SendMessage::new(user_id, text)).await {
-        tracing::warn!(payment_id, user_id, error = %e, "could not tell the payer about the refund");
+    if let Err(e) = bot.send_message(&SendMessage::new(user_id.0, text)).await {
+        tracing::warn!(payment_id, user_id = user_id.0, error = %e, "could not tell the payer about the refund");
     }
 }

@@ -9,7 +9,7 @@ use super::model::{
     Started,
 };
 use super::{ops, store};
-use crate::contract::Language;
+use crate::contract::{Language, UserId};
 use crate::error::{CoreError, CoreResult};
 use botapi::BotApiError;
 
@@ -209,14 +209,14 @@ async fn refund_uncredited(
         deps.sql,
         &refund_id,
         q.payload,
-        q.user_id,
+        UserId(q.user_id),
         q.total_amount,
         now,
     )
     .await?;
     tracing::warn!(payment_id = %q.payload, user_id = q.user_id, charge = %charge_id, recorded, "uncredited Stars charge refunded");
     if recorded {
-        super::notify::stars_refunded(deps, q.user_id, q.payload, q.total_amount).await;
+        super::notify::stars_refunded(deps, UserId(q.user_id), q.payload, q.total_amount).await;
     }
     Ok(())
 }

@@ -5,6 +5,7 @@
 use serde::Serialize;
 
 use super::model::{Payment, Started};
+use crate::contract::{ChatId, UserId};
 use crate::error::{CoreError, CoreResult};
 use crate::ports::{Sql, SqlError, SqlRow, SqlValue};
 
@@ -329,7 +330,7 @@ pub async fn record_uncredited_refund(
     sql: &dyn Sql,
     refund_id: &str,
     payment_id: &str,
-    user_id: i64,
+    user_id: UserId,
     amount: i64,
     now: i64,
 ) -> CoreResult<bool> {
@@ -340,7 +341,7 @@ pub async fn record_uncredited_refund(
             &[
                 refund_id.into(),
                 payment_id.into(),
-                user_id.into(),
+                user_id.0.into(),
                 amount.into(),
                 now.into(),
             ],
@@ -386,12 +387,12 @@ pub async fn claim_checkout(sql: &dyn Sql, id: &str, query_id: &str, now: i64) -
 pub async fn record_message(
     sql: &dyn Sql,
     id: &str,
-    chat_id: i64,
+    chat_id: ChatId,
     message_id: i64,
 ) -> CoreResult<()> {
     sql.execute(
         "UPDATE payments SET chat_id = ?2, message_id = ?3 WHERE id = ?1",
-        &[id.into(), chat_id.into(), message_id.into()],
+        &[id.into(), chat_id.0.into(), message_id.into()],
     )
     .await?;
     Ok(())
@@ -415,14 +416,14 @@ pub async fn stale_pending(sql: &dyn Sql, before: i64, limit: i64) -> CoreResult
 /// The storage error.
 pub async fn list_for_user(
     sql: &dyn Sql,
-    user_id: i64,
+    user_id: UserId,
     page: crate::Page,
 ) -> CoreResult<(Vec<Payment>, i64)> {
     let stmt = format!(
         "SELECT {COLUMNS} FROM payments WHERE user_id = ?1 ORDER BY created_at DESC, rowid DESC LIMIT ?2 OFFSET ?3"
     );
     let count = "SELECT COUNT(*) FROM payments WHERE user_id = ?1";
-    crate::db::page_of(sql, &stmt, count, user_id, page, from_row).await
+    crate::db::page_of(sql, &stmt, count, user_id.0, page, from_row).await
 }
 
 /// Admin filter: status and a `[from, to)` window of creation time (Unix ms).
