@@ -152,7 +152,7 @@ impl FakeYooKassa {
         let inner = Arc::new(Inner {
             auth: format!(
                 "Basic {}",
-                qwen_core::payments::yookassa::base64(creds.as_bytes())
+                yookassa::base64(creds.as_bytes())
             ),
             state: Mutex::new(State::default()),
             checkout: Mutex::new(None),
