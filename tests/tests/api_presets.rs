@@ -124,3 +124,75 @@ async fn invalid_presets_are_refused() {
     assert_eq!(status, 404);
     f.cleanup().await;
 }
+
+#[tokio::test]
+async fn a_preset_names_its_workflow_or_keeps_the_default() {
+    let f = ApiFixture::start("presets_workflow").await;
+    let (_, all) = f.call("GET", "/api/presets/", None).await;
+    let all = all["items"].as_array().cloned().unwrap_or_default();
+    assert!(
+        !all.is_empty() && all.iter().all(|p| p["workflow"].is_null()),
+        "built-in presets run the default workflow"
+    );
+    let mut body = preset("Make it a comic");
+    body["workflow"] = json!("model_free");
+    let (status, created) = f.call("POST", "/api/presets/comic", Some(body)).await;
+    assert_eq!(
+        (status, created["workflow"].as_str()),
+        (201, Some("model_free"))
+    );
+    let (_, got) = f.call("GET", "/api/presets/comic", None).await;
+    assert_eq!(got["workflow"], "model_free", "stored and read back");
+    let (_, listed) = f.call("GET", "/api/presets/?category=style", None).await;
+    let listed = listed["items"].as_array().cloned().unwrap_or_default();
+    assert!(
+        listed
+            .iter()
+            .any(|p| p["id"] == "comic" && p["workflow"] == "model_free")
+    );
+    let mut renamed = preset("Make it a comic");
+    renamed["workflow"] = json!("comic_v2");
+    let (status, updated) = f.call("PUT", "/api/presets/comic", Some(renamed)).await;
+    assert_eq!(
+        (status, updated["workflow"].as_str()),
+        (200, Some("comic_v2"))
+    );
+    let (status, _) = f
+        .call("PUT", "/api/presets/comic", Some(preset("Make it a comic")))
+        .await;
+    let (_, got) = f.call("GET", "/api/presets/comic", None).await;
+    assert_eq!(
+        (status, &got["workflow"]),
+        (200, &json!(null)),
+        "a PUT without it goes back to the default"
+    );
+    f.cleanup().await;
+}
+
+#[tokio::test]
+async fn an_unsafe_workflow_name_is_refused() {
+    let f = ApiFixture::start("presets_workflow_invalid").await;
+    let long = "a".repeat(65);
+    let names = [
+        json!(""),
+        json!("Qwen"),
+        json!("../qwen_edit_2511"),
+        json!("qwen-edit"),
+        json!("qwen_edit_2511.json"),
+        json!(long),
+        json!(7),
+    ];
+    for name in names {
+        let mut body = preset("ok");
+        body["workflow"] = name.clone();
+        let (status, resp) = f.call("POST", "/api/presets/flow", Some(body)).await;
+        assert_eq!(
+            (status, resp["error"]["code"].as_str()),
+            (422, Some("invalid_preset")),
+            "{name}: {resp}"
+        );
+    }
+    let (status, _) = f.call("GET", "/api/presets/flow", None).await;
+    assert_eq!(status, 404, "nothing was stored");
+    f.cleanup().await;
+}

@@ -226,3 +226,66 @@ async fn a_database_without_pragmas_is_migrated_all_the_same() {
     }
     assert!(db::migrate(&Broken).await.is_err());
 }
+
+#[tokio::test]
+async fn a_preset_stored_before_workflows_reads_with_the_default() {
+    let dir = tempfile::tempdir().expect("dir");
+    let sql = SqliteSql::open(&dir.path().join("w.db"));
+    let added = db::MIGRATIONS
+        .iter()
+        .find(|m| m.sql.contains("ALTER TABLE presets ADD COLUMN workflow"))
+        .expect("the migration that adds presets.workflow")
+        .version;
+    sql.execute(
+        "CREATE TABLE schema_migrations (version INTEGER PRIMARY KEY, applied_at INTEGER NOT NULL)",
+        &[],
+    )
+    .await
+    .expect("table");
+    for m in db::MIGRATIONS.iter().filter(|m| m.version < added) {
+        for stmt in db::split_statements(m.sql) {
+            sql.execute(&stmt, &[]).await.expect("older migration");
+        }
+        sql.execute(
+            "INSERT INTO schema_migrations (version, applied_at) VALUES (?1, 0)",
+            &[m.version.into()],
+        )
+        .await
+        .expect("version");
+    }
+    let columns = sql
+        .execute("SELECT name FROM pragma_table_info('presets')", &[])
+        .await
+        .expect("columns");
+    assert!(
+        columns
+            .iter()
+            .all(|r| r.text(0).ok().as_deref() != Some("workflow")),
+        "the schema before the migration"
+    );
+    sql.execute(
+        "INSERT INTO preset_categories (id, name_ru, name_en, sort) VALUES ('style', 'С', 'S', 0)",
+        &[],
+    )
+    .await
+    .expect("category");
+    sql.execute(
+        "INSERT INTO presets (id, category, name_ru, name_en, prompt, cost, created_at, updated_at) \
+         VALUES ('old', 'style', 'Старый', 'Old', 'make it old', 5, 1, 1)",
+        &[],
+    )
+    .await
+    .expect("a preset of the old schema");
+    assert!(db::migrate(&sql).await.expect("migrate") >= 1);
+    let old = presets::get(&sql, "old").await.expect("old preset");
+    assert_eq!(
+        (old.cost, &old.workflow),
+        (5, &None),
+        "the default workflow"
+    );
+    let mut named = old.clone();
+    named.workflow = Some("model_free".into());
+    presets::update(&sql, &named, 2).await.expect("update");
+    let got = presets::get(&sql, "old").await.expect("read back");
+    assert_eq!(got.workflow.as_deref(), Some("model_free"));
+}

@@ -65,6 +65,10 @@ pub const MIGRATIONS: &[Migration] = &[
         version: 11,
         sql: include_str!("../migrations/0011_console_signin.sql"),
     },
+    Migration {
+        version: 12,
+        sql: include_str!("../migrations/0012_preset_workflow.sql"),
+    },
 ];
 
 /// The newest schema version.

@@ -4,6 +4,8 @@
 //! [`BUILTIN_PRESETS`]; they are seeded into SQLite (insert-if-absent, so edits and deletions
 //! made through the API stick) and edited through the API afterwards. Deletion is soft, so a
 //! deleted built-in preset does not come back on the next seed and old jobs keep their link.
+//! A preset may name the workflow its jobs run (`workflow`); without one (every built-in
+//! preset) they run the deployment's `default_workflow`.
 
 use serde::{Deserialize, Serialize};
 
@@ -29,6 +31,17 @@ pub const BUILTIN_PRESETS: &[&str] = &[
 
 /// Longest preset name, in either language (characters).
 pub const MAX_NAME_CHARS: usize = 256;
+
+/// What a preset id and a workflow name look like: 1–64 characters of `a-z`, `0-9`, `_`.
+pub const IDENTIFIER_PATTERN: &str = "^[a-z0-9_]{1,64}$";
+
+/// Whether `s` matches [`IDENTIFIER_PATTERN`] (a preset id, a workflow name: safe in a file
+/// name, a callback, a log line).
+pub fn is_identifier(s: &str) -> bool {
+    (1..=64).contains(&s.len())
+        && s.bytes()
+            .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'_')
+}
 
 /// A preset category.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, utoipa::ToSchema)]
@@ -68,6 +81,13 @@ pub struct Preset {
     /// Display order inside the category.
     #[serde(default)]
     pub sort: i64,
+    /// The workflow its jobs run: a template name under the gpu-host's `workflows/`
+    /// (`[a-z0-9_]`, 1–64 characters). Absent or `null`: the deployment's `default_workflow`.
+    /// The edge cannot see the hosts' templates, so a host refuses a job naming one it does
+    /// not have: the job fails (`comfy_validation`) and is refunded.
+    #[serde(default)]
+    #[schema(pattern = "^[a-z0-9_]{1,64}$")]
+    pub workflow: Option<String>,
 }
 
 impl Preset {
@@ -92,14 +112,7 @@ impl Preset {
     /// # Errors
     /// [`CoreError::Invalid`] naming the first bad field.
     pub fn validate(&self) -> CoreResult<()> {
-        let id_ok = !self.id.is_empty()
-            && self.id.len() <= 64
-            && self
-                .id
-                .bytes()
-                .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'_')
-            && self.id != "categories";
-        if !id_ok {
+        if !is_identifier(&self.id) || self.id == "categories" {
             return Err(CoreError::invalid(
                 "invalid_preset",
                 "id must be 1–64 characters of a-z, 0-9, _ (and not `categories`)",
@@ -124,6 +137,12 @@ impl Preset {
         crate::prompt::Prompt::parse(&self.prompt)?;
         if self.cost < 0 {
             return Err(CoreError::invalid("invalid_preset", "cost must be ≥ 0"));
+        }
+        if self.workflow.as_deref().is_some_and(|w| !is_identifier(w)) {
+            return Err(CoreError::invalid(
+                "invalid_preset",
+                "workflow must be 1–64 characters of a-z, 0-9, _ (or null for the default)",
+            ));
         }
         Ok(())
     }
@@ -178,7 +197,7 @@ pub async fn seed_builtin(sql: &dyn Sql, now_ms: i64) -> Result<(), SqlError> {
 
 /// The columns [`from_row`] reads, in order.
 pub(crate) const COLUMNS: &str =
-    "id, category, name_ru, name_en, description_ru, description_en, prompt, cost, sort";
+    "id, category, name_ru, name_en, description_ru, description_en, prompt, cost, sort, workflow";
 
 /// A preset from a row of [`COLUMNS`].
 pub(crate) fn from_row(r: &SqlRow) -> Result<Preset, SqlError> {
@@ -192,6 +211,7 @@ pub(crate) fn from_row(r: &SqlRow) -> Result<Preset, SqlError> {
         prompt: r.text(6)?,
         cost: r.int(7)?,
         sort: r.int(8)?,
+        workflow: r.opt_text(9)?,
     })
 }
 
@@ -206,6 +226,7 @@ fn params(p: &Preset) -> Vec<SqlValue> {
         p.prompt.as_str().into(),
         p.cost.into(),
         p.sort.into(),
+        p.workflow.as_deref().into(),
     ]
 }
 
@@ -219,7 +240,7 @@ async fn insert(
     args.push(now_ms.into());
     let stmt = format!(
         "{verb} INTO presets ({COLUMNS}, created_at, updated_at) \
-         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?10) RETURNING id"
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?11) RETURNING id"
     );
     sql.execute(&stmt, &args).await
 }
@@ -318,8 +339,8 @@ async fn update_row(sql: &dyn Sql, p: &Preset, now_ms: i64, condition: &str) -> 
     args.push(now_ms.into());
     let stmt = format!(
         "UPDATE presets SET category = ?2, name_ru = ?3, name_en = ?4, description_ru = ?5, \
-         description_en = ?6, prompt = ?7, cost = ?8, sort = ?9, updated_at = ?10, deleted_at = NULL \
-         WHERE id = ?1 AND {condition} RETURNING id"
+         description_en = ?6, prompt = ?7, cost = ?8, sort = ?9, workflow = ?10, updated_at = ?11, \
+         deleted_at = NULL WHERE id = ?1 AND {condition} RETURNING id"
     );
     Ok(!sql.execute(&stmt, &args).await?.is_empty())
 }
@@ -378,5 +399,25 @@ mod tests {
         ids.sort();
         ids.dedup();
         assert_eq!(ids.len(), presets.len(), "duplicate preset id");
+        assert!(
+            presets.iter().all(|p| p.workflow.is_none()),
+            "built-in presets run the deployment's default workflow"
+        );
+    }
+
+    #[test]
+    fn a_workflow_name_is_a_safe_identifier_or_absent() {
+        let (_, presets) = builtin().expect("builtin data parses");
+        let with = |w: Option<&str>| Preset {
+            workflow: w.map(str::to_owned),
+            ..presets[0].clone()
+        };
+        for ok in [None, Some("model_free"), Some("x"), Some(&*"a".repeat(64))] {
+            assert!(with(ok).validate().is_ok(), "{ok:?}");
+        }
+        let long = "a".repeat(65);
+        for bad in ["", "Model", "../etc", "a-b", "a b", "qwen.json", "é", &long] {
+            assert!(with(Some(bad)).validate().is_err(), "{bad:?}");
+        }
     }
 }

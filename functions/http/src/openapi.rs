@@ -182,7 +182,19 @@ pub fn preset_input_schema() -> RefOr<Schema> {
         .property("cost", int_range(0, i64::MAX))
         .required("cost")
         .property("sort", int64())
+        .property("workflow", preset_workflow_schema())
         .into()
+}
+
+/// A preset's `workflow`: a template name, or absent/`null` for the deployment's default.
+fn preset_workflow_schema() -> ObjectBuilder {
+    nullable(Type::String)
+        .pattern(Some(presets::IDENTIFIER_PATTERN))
+        .description(Some(
+            "The workflow (a template under the gpu-hosts' workflows/) its jobs run; \
+             absent or null for the deployment's default_workflow. A host without it fails \
+             the job (comfy_validation) and the charge is refunded",
+        ))
 }
 
 fn nullable(ty: Type) -> ObjectBuilder {

@@ -147,6 +147,21 @@ fn the_schema_states_the_rules_the_server_enforces() {
     assert_eq!(forms[1]["properties"]["from"]["minimum"], 0, "{run}");
 }
 
+#[test]
+fn a_preset_states_its_optional_workflow_and_its_pattern() {
+    let doc = document();
+    let body = &doc["paths"]["/api/presets/{id}"]["post"]["requestBody"]["content"]["application/json"]
+        ["schema"];
+    let shown = &doc["components"]["schemas"]["Preset"];
+    for schema in [body, shown] {
+        let w = property(schema, "workflow");
+        assert_eq!(w["pattern"], "^[a-z0-9_]{1,64}$", "{w}");
+        assert_eq!(w["type"], serde_json::json!(["string", "null"]), "{w}");
+        let required = schema["required"].as_array().cloned().unwrap_or_default();
+        assert!(!required.contains(&"workflow".into()), "{schema}");
+    }
+}
+
 /// Property `name` of an object schema, also when it sits in one of an `allOf`'s parts (a
 /// flattened struct's schema).
 fn property<'a>(schema: &'a Value, name: &str) -> &'a Value {
