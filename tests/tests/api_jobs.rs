@@ -48,6 +48,50 @@ async fn preset_job_is_charged_enqueued_and_positioned() {
 }
 
 #[tokio::test]
+async fn a_job_runs_the_workflow_its_preset_names_else_the_default() {
+    let f = ApiFixture::start("jobs_workflow").await;
+    f.register(607).await;
+    let preset = json!({"category": "style", "name_ru": "Без модели", "name_en": "No model",
+        "prompt": "keep the colours", "cost": 1, "workflow": "model_free"});
+    let (status, body) = f.call("POST", "/api/presets/no_model", Some(preset)).await;
+    assert_eq!(status, 201, "{body}");
+    let (status, own) = f.create_job(607, "no_model").await;
+    assert_eq!(
+        (status, own["job"]["workflow"].as_str()),
+        (201, Some("model_free")),
+        "{own}"
+    );
+    let (_, builtin) = f.create_job(607, "anime").await;
+    let (_, custom) = f
+        .call(
+            "POST",
+            "/api/jobs/",
+            Some(job(607, json!({"prompt": "blue"}))),
+        )
+        .await;
+    let workflows: Vec<String> = stream_jobs(&f.stream())
+        .await
+        .iter()
+        .map(|raw| {
+            JobMessage::from_json(raw.as_bytes())
+                .expect("job message")
+                .workflow
+        })
+        .collect();
+    assert_eq!(
+        workflows,
+        ["model_free", "qwen_edit_2511", "qwen_edit_2511"],
+        "the preset's own, then the default for a built-in preset and a custom prompt"
+    );
+    for (created, want) in [(&builtin, "qwen_edit_2511"), (&custom, "qwen_edit_2511")] {
+        let id = created["job_id"].as_str().unwrap_or_default();
+        let (_, got) = f.call("GET", &format!("/api/jobs/{id}"), None).await;
+        assert_eq!(got["workflow"], want, "{got}");
+    }
+    f.cleanup().await;
+}
+
+#[tokio::test]
 async fn custom_prompt_lengths() {
     let f = ApiFixture::start("jobs_prompt").await;
     f.register(602).await;

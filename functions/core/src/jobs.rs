@@ -197,20 +197,23 @@ struct Plan {
     preset_id: Option<String>,
     prompt: String,
     cost: i64,
+    workflow: String,
 }
 
-/// The job's preset (when it names one that exists), prompt and price.
+/// The job's preset (when it names one that exists), prompt, price and workflow: the one its
+/// preset names, else the deployment's `default_workflow` (custom prompts always use that).
 fn plan(settings: &Settings, input: &NewJob, preset: Option<presets::Preset>) -> CoreResult<Plan> {
     validate_files(&input.file_ids)?;
-    let (preset_id, prompt, cost) = match (&input.preset_id, &input.prompt) {
+    let (preset_id, prompt, cost, workflow) = match (&input.preset_id, &input.prompt) {
         (Some(id), None) => {
             let p = preset.ok_or_else(|| presets::preset_not_found(id))?;
-            (Some(p.id), p.prompt, p.cost)
+            (Some(p.id), p.prompt, p.cost, p.workflow)
         }
         (None, Some(prompt)) => (
             None,
             Prompt::parse(prompt)?.into_string(),
             settings.custom_prompt_cost,
+            None,
         ),
         _ => {
             return Err(CoreError::invalid(
@@ -223,6 +226,7 @@ fn plan(settings: &Settings, input: &NewJob, preset: Option<presets::Preset>) ->
         preset_id,
         prompt,
         cost: crate::price::price_for(settings, UserId(input.telegram_id), cost),
+        workflow: workflow.unwrap_or_else(|| settings.default_workflow.clone()),
     })
 }
 
@@ -280,7 +284,7 @@ async fn insert(
         files.into(),
         cost.into(),
         (seed as i64).into(),
-        settings.default_workflow.as_str().into(),
+        plan.workflow.into(),
         user.language().to_string().into(),
         now_ms.into(),
         settings.max_queued_per_user.into(),
