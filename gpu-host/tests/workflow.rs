@@ -8,12 +8,29 @@ fn dir() -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../workflows")
 }
 
+/// The templates shipped in `workflows/`: every `<name>.roles.json`, sorted.
+fn shipped() -> Vec<String> {
+    let mut names: Vec<String> = std::fs::read_dir(dir())
+        .expect("workflows/")
+        .flatten()
+        .filter_map(|e| {
+            let file = e.file_name().to_string_lossy().into_owned();
+            file.strip_suffix(".roles.json").map(str::to_owned)
+        })
+        .collect();
+    names.sort();
+    names
+}
+
 #[test]
 fn every_template_loads_and_the_override_applies() {
     let all = Workflows::load_dir(&dir(), None).expect("load");
     let mut names = all.names();
     names.sort();
-    assert_eq!(names, ["model_free", "qwen_edit_2511"]);
+    assert_eq!(names, shipped(), "every roles file is a loaded template");
+    for built_in in ["model_free", "qwen_edit_2511"] {
+        assert!(names.contains(&built_in), "{built_in} ships");
+    }
     let forced = Workflows::load_dir(&dir(), Some("model_free")).expect("load");
     assert_eq!(
         forced.get("qwen_edit_2511").expect("get").name(),
@@ -77,6 +94,32 @@ fn qwen_graph_gets_images_prompt_seed_prefix_and_drops_unused_slots() {
     ));
 }
 
+/// A new workflow is its graph and its roles file: the host runs it for a job naming it, and
+/// refuses a job naming one it does not have.
+#[test]
+fn a_new_workflow_is_two_files_and_an_unknown_one_is_refused() {
+    let tmp = tempfile::tempdir().expect("dir");
+    for (from, to) in [
+        ("model_free.json", "my_flow.json"),
+        ("model_free.roles.json", "my_flow.roles.json"),
+        ("qwen_edit_2511.json", "qwen_edit_2511.json"),
+        ("qwen_edit_2511.roles.json", "qwen_edit_2511.roles.json"),
+    ] {
+        std::fs::copy(dir().join(from), tmp.path().join(to)).expect("copy");
+    }
+    let all = Workflows::load_dir(tmp.path(), None).expect("load");
+    assert_eq!(all.get("my_flow").expect("the new one").name(), "my_flow");
+    assert_eq!(
+        all.describe(),
+        "my_flow,qwen_edit_2511",
+        "the host reports it"
+    );
+    assert!(matches!(
+        all.get("no_such_flow"),
+        Err(WorkflowError::UnknownWorkflow(n)) if n == "no_such_flow"
+    ));
+}
+
 #[test]
 fn an_unknown_title_fails_at_load_time() {
     let tmp = std::env::temp_dir().join(format!("wf-{}", uuid::Uuid::new_v4()));
@@ -102,7 +145,8 @@ fn graphs_match_the_recorded_node_specs() {
         info_dir.is_dir(),
         "the recordings are part of the repository"
     );
-    for name in ["qwen_edit_2511", "model_free"] {
+    for name in shipped() {
+        let name = name.as_str();
         let text = std::fs::read_to_string(dir().join(format!("{name}.json"))).expect("read");
         let graph: serde_json::Value = serde_json::from_str(&text).expect("json");
         for (id, node) in graph.as_object().expect("nodes") {
