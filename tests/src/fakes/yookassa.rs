@@ -150,10 +150,7 @@ impl FakeYooKassa {
         listener.set_nonblocking(true).expect("nonblocking");
         let creds = format!("{shop_id}:{secret_key}");
         let inner = Arc::new(Inner {
-            auth: format!(
-                "Basic {}",
-                yookassa::base64(creds.as_bytes())
-            ),
+            auth: format!("Basic {}", yookassa::base64(creds.as_bytes())),
             state: Mutex::new(State::default()),
             checkout: Mutex::new(None),
             down: AtomicBool::new(false),
