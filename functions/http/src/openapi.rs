@@ -515,11 +515,20 @@ fn describe_payment_create() -> Doc {
     ])
 }
 
+/// `schema`, or an empty value meaning "no filter" (as an HTML form sends a blank field).
+fn or_empty(schema: RefOr<Schema>, description: &str) -> RefOr<Schema> {
+    OneOfBuilder::new()
+        .item(schema)
+        .item(string().max_length(Some(0)))
+        .description(Some(format!("{description}; empty for no filter")))
+        .into()
+}
+
 fn describe_payment_list() -> Doc {
-    let ms = |d| int64().description(Some(d)).into();
+    let ms = |d| or_empty(int64().into(), d);
     Doc {
         query: vec![
-            ("status", r::<PaymentStatus>()),
+            ("status", or_empty(r::<PaymentStatus>(), "Only this status")),
             ("from", ms("Created at or after, Unix ms")),
             ("to", ms("Created before, Unix ms")),
             ("admin_id", int64().into()),
