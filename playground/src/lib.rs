@@ -14,7 +14,6 @@
 
 pub mod chat;
 pub mod editor;
-pub mod gpu;
 pub mod operator;
 pub mod services;
 pub mod web;

@@ -14,8 +14,8 @@ use testkit::spin::{RedisServer, SpinApp, SpinOptions};
 
 use crate::chat::{ConsoleLink, Hub, SimUser};
 use crate::editor::{self, Operation};
-use crate::gpu::GpuProcess;
 use crate::operator::ConsoleAccess;
+use testkit::spin::GpuHost;
 
 /// Command-line options of `cargo run -p playground`.
 #[derive(Debug, Clone, clap::Parser)]
@@ -56,7 +56,7 @@ pub struct Options {
 /// The processes the playground started, stopped by [`crate::Playground::shutdown`].
 pub struct Stack {
     /// The gpu-host.
-    pub gpu: Option<GpuProcess>,
+    pub gpu: Option<GpuHost>,
     /// `spin up`.
     pub spin: SpinApp,
     /// The private Redis, when `--redis-url` did not answer.
@@ -97,8 +97,9 @@ pub async fn start(opts: &Options, page_url: &str) -> Result<(Stack, Hub), Strin
         comfyui = outside.comfy_url,
         "starting gpu-host"
     );
-    let env = gpu_env(&run, &outside, &spin, opts.retention_secs);
-    let gpu = GpuProcess::start(&gpu_bin, &env)?;
+    let mut env = gpu_env(&run, &outside, &spin, opts.retention_secs);
+    env.push(("CONSUMER_NAME", "playground-gpu".to_owned()));
+    let gpu = GpuHost::try_start_with(&gpu_bin, &env)?;
     let console = ConsoleLink::new(&spin.url("/console/"), access);
     let banner = banner(opts, &outside.comfy_url, &run.workflow);
     let (hub, files) = outside.into_hub(spin.base_url.clone(), banner, console);
@@ -325,7 +326,7 @@ async fn build() -> Result<(std::path::PathBuf, ConsoleAccess), String> {
     let access = tokio::task::spawn_blocking(ConsoleAccess::random);
     let gpu = tokio::task::spawn_blocking(|| {
         testkit::spin::try_build_components()?;
-        crate::gpu::build()
+        testkit::spin::try_gpu_host_binary()
     })
     .await
     .map_err(|e| format!("the build task failed: {e}"))??;

@@ -562,12 +562,17 @@ fn build_gpu_host() -> Result<PathBuf, String> {
     if !out.status.success() {
         return Err(format!("cargo build -p gpu-host failed: {}", out.status));
     }
-    String::from_utf8_lossy(&out.stdout)
+    executable(&String::from_utf8_lossy(&out.stdout))
+        .ok_or_else(|| "cargo build -p gpu-host named no gpu-host executable".to_owned())
+}
+
+/// The `gpu-host` executable named in cargo's JSON messages.
+pub fn executable(messages: &str) -> Option<PathBuf> {
+    messages
         .lines()
         .filter_map(|l| serde_json::from_str::<serde_json::Value>(l).ok())
         .filter(|m| m["reason"] == "compiler-artifact" && m["target"]["name"] == "gpu-host")
         .find_map(|m| m["executable"].as_str().map(PathBuf::from))
-        .ok_or_else(|| "cargo build -p gpu-host named no gpu-host executable".to_owned())
 }
 
 /// Whether `name` is one of the variables cargo sets for a crate it builds or a program it
@@ -618,7 +623,14 @@ impl GpuHost {
 
     /// [`GpuHost::start`] without the panic: why the host could not be built or started.
     pub fn try_start(env: &[(&str, String)]) -> Result<GpuHost, String> {
-        let bin = try_gpu_host_binary()?;
+        GpuHost::try_start_with(&try_gpu_host_binary()?, env)
+    }
+
+    /// Starts the gpu-host binary `bin` with `env` over the defaults of [`GpuHost::start`].
+    ///
+    /// # Errors
+    /// When the directory, the log file or the process cannot be made.
+    pub fn try_start_with(bin: &Path, env: &[(&str, String)]) -> Result<GpuHost, String> {
         let dir = tempfile::Builder::new()
             .prefix("gpu-host-")
             .tempdir()
@@ -643,7 +655,7 @@ impl GpuHost {
             ("LOG_FORMAT", "json".to_owned()),
             ("RUST_LOG", "info".to_owned()),
         ];
-        let mut cmd = Command::new(&bin);
+        let mut cmd = Command::new(bin);
         cmd.env_clear()
             .current_dir(dir.path())
             .stdin(Stdio::null())
@@ -826,5 +838,44 @@ impl Drop for SqldServer {
     fn drop(&mut self) {
         let _ = self.child.kill();
         let _ = self.child.wait();
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_executable_comes_from_the_gpu_host_artifact() {
+        let msgs = [
+            r#"{"reason":"compiler-artifact","target":{"name":"serde"},"executable":null}"#,
+            "not json",
+            r#"{"reason":"compiler-artifact","target":{"name":"gpu-host"},"executable":"/t/debug/gpu-host"}"#,
+            r#"{"reason":"build-finished","success":true}"#,
+        ]
+        .join("\n");
+        assert_eq!(executable(&msgs), Some(PathBuf::from("/t/debug/gpu-host")));
+        assert_eq!(executable("{}"), None);
+    }
+
+    #[test]
+    fn the_nested_cargo_keeps_cargos_settings_only() {
+        for set in [
+            "CARGO_PKG_NAME",
+            "CARGO_MANIFEST_DIR",
+            "OUT_DIR",
+            "CARGO_BIN_EXE_x",
+        ] {
+            assert!(set_by_cargo_for_a_run(set), "{set}");
+        }
+        for kept in [
+            "CARGO",
+            "CARGO_HOME",
+            "CARGO_TARGET_DIR",
+            "CARGO_BUILD_JOBS",
+            "PATH",
+        ] {
+            assert!(!set_by_cargo_for_a_run(kept), "{kept}");
+        }
     }
 }
