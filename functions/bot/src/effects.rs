@@ -412,7 +412,8 @@ impl<'a> Performer<'a> {
                 self.committed = true;
                 tracing::info!(user_id, job_id = %job.id, "job cancelled from telegram");
                 self.answer(None, false).await;
-                self.deliver(job::cancelled(self.lang, &job)).await;
+                let balance = ledger::balance(self.ctx.sql, job.user_id).await?;
+                self.deliver(job::cancelled(self.lang, &job, balance)).await;
                 Ok(())
             }
             Err(CoreError::Conflict { .. }) => {

@@ -387,7 +387,11 @@ async fn the_top_up_screen_offers_exactly_the_registered_methods_in_order() {
         let press = format!("paym:{}", m.id());
         let update = 20 + i as i64;
         assert_eq!(bot.post(&callback(update, user, &press, 10)).await, 200);
-        assert_eq!(bot.last_text(), t(Lang::Ru, m.labels().packages), "{press}");
+        let text = bot.last_text();
+        assert!(
+            text.starts_with(t(Lang::Ru, m.labels().packages).as_str()),
+            "{press}: {text}"
+        );
     }
     bot.cleanup().await;
 }

@@ -565,3 +565,66 @@ fn shown_label(bot: &Bot, data: &str) -> String {
     let b = buttons.iter().find(|b| b["callback_data"] == data);
     b.and_then(|b| b["text"].as_str()).unwrap_or("").to_owned()
 }
+
+#[tokio::test]
+async fn figures_say_what_they_mean() {
+    let bot = Bot::start("bot-figures").await;
+    let user = 623;
+    started(&bot, user).await;
+    bot.post(&callback(bot.id(), user, "cat:style:0", 30)).await;
+    let list = bot.last_text();
+    assert!(!list.contains("стр."), "one page says no page: {list}");
+    bot.post(&text(bot.id(), user, "/balance")).await;
+    assert!(
+        bot.last_text()
+            .contains("Правок на балансе: ≈ 10 (по 10 кр.)"),
+        "{}",
+        bot.last_text()
+    );
+    bot.post(&callback(bot.id(), user, "paym:yookassa_card", 32))
+        .await;
+    assert!(
+        bot.last_text().contains("Одна правка — 10 кр."),
+        "{}",
+        bot.last_text()
+    );
+    let shown = bot.last().inline_buttons();
+    let packages: Vec<(i64, String)> = shown
+        .iter()
+        .filter_map(|b| {
+            let data = b["callback_data"].as_str()?;
+            let amount = data.strip_prefix("pkg:yookassa_card:")?.parse().ok()?;
+            Some((amount, b["text"].as_str()?.to_owned()))
+        })
+        .collect();
+    assert!(!packages.is_empty(), "{shown:?}");
+    for (amount, label) in packages {
+        let bonus = amount / 10;
+        assert_eq!(label, format!("{amount} ₽ → {amount} + {bonus} кр."));
+    }
+    bot.post(&callback(bot.id(), user, "preset:anime", 33))
+        .await;
+    bot.post(&photo(bot.id(), user, "PHOTO-F", None)).await;
+    bot.post(&callback(bot.id(), user, "go", 34)).await;
+    let job = bot.jobs(user).await.pop().expect("job");
+    bot.post(&callback(bot.id(), user, &format!("cancel:{}", job.id), 35))
+        .await;
+    assert!(
+        bot.last_text().contains("Баланс: 100 кр."),
+        "the refund says the new balance: {}",
+        bot.last_text()
+    );
+    bot.cleanup().await;
+}
+
+#[tokio::test]
+async fn free_edits_are_not_counted() {
+    let user = 624;
+    let bot = Bot::start_with("bot-free-figures", |s| s.admin_ids = vec![user]).await;
+    started(&bot, user).await;
+    bot.post(&text(bot.id(), user, "/balance")).await;
+    assert!(!bot.last_text().contains("Правок"), "{}", bot.last_text());
+    bot.post(&callback(bot.id(), user, "paym:stars", 32)).await;
+    assert!(!bot.last_text().contains("правка"), "{}", bot.last_text());
+    bot.cleanup().await;
+}

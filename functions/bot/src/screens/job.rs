@@ -82,14 +82,15 @@ pub fn too_many(lang: Lang, cap: i64) -> Rendered {
     Rendered::new(text, menu_only(lang))
 }
 
-/// The job was cancelled and refunded.
-pub fn cancelled(lang: Lang, job: &Job) -> Rendered {
+/// The job was cancelled and refunded; `balance` is the balance after the refund.
+pub fn cancelled(lang: Lang, job: &Job, balance: i64) -> Rendered {
     let text = tf(
         lang,
         "job_cancelled",
         &[
             ("job_id", job.id.to_string()),
             ("cost", job.cost.to_string()),
+            ("balance", balance.to_string()),
         ],
     );
     Rendered::new(text, menu_only(lang))

@@ -163,7 +163,8 @@ pub async fn list(view: &View<'_>, category: &str, page: u32) -> CoreResult<Rend
         ("page", (page + 1).to_string()),
         ("pages", pages.to_string()),
     ];
-    let mut text = tf(lang, "presets_header", &header);
+    let key = if pages > 1 { "presets_header" } else { "presets_header_one" };
+    let mut text = tf(lang, key, &header);
     for p in shown {
         text.push('\n');
         text.push_str(&line(view, p));

@@ -63,7 +63,11 @@ pub const RECENT: i64 = 5;
 pub async fn balance(view: &View<'_>) -> CoreResult<Rendered> {
     let lang = view.lang;
     let balance = ledger::balance(view.sql, UserId(view.user_id)).await?;
-    let text = tf(lang, "balance", &[("balance", balance.to_string())]);
+    let mut text = tf(lang, "balance", &[("balance", balance.to_string())]);
+    if let Some(edits) = view.in_edits(balance) {
+        text.push('\n');
+        text.push_str(&edits);
+    }
     let mut rows = vec![vec![button(lang, "btn_topup", Button::to("topup"))]];
     rows.extend(nav(lang, Button::to(MENU)));
     Ok(Rendered::new(text, rows))

@@ -143,28 +143,42 @@ pub async fn packages(view: &View<'_>, method: &str) -> CoreResult<Rendered> {
         .packages(view.pay)
         .iter()
         .map(|p| {
+            let bonus = ledger::calculate_bonus(p.credits, view.settings.topup_bonus_percent);
             vec![InlineKeyboardButton::callback(
-                package_label(lang, cur, p.amount, p.credits),
+                package_label(lang, cur, p.amount, p.credits, bonus),
                 package(method, p.amount).data(),
             )]
         })
         .chain(nav(lang, screen()))
         .collect();
-    let text = t(lang, m.labels().packages);
+    let mut text = t(lang, m.labels().packages).to_owned();
+    let price = view.edit_price();
+    if price > 0 {
+        text.push('\n');
+        text.push_str(&tf(lang, "price_per_edit", &[("price", price.to_string())]));
+    }
     Ok(Rendered::new(text, rows))
 }
 
-fn package_label(lang: Lang, cur: payments::Currency, amount: i64, credits: i64) -> String {
-    let key = match cur {
-        payments::Currency::Rub => "btn_package_rub",
-        payments::Currency::Xtr => "btn_package_stars",
+/// "300 ₽ → 300 + 30 credits": what a package pays and credits, its bonus (the one the
+/// top-up will post, [`ledger::calculate_bonus`]) shown apart.
+fn package_label(
+    lang: Lang,
+    cur: payments::Currency,
+    amount: i64,
+    credits: i64,
+    bonus: i64,
+) -> String {
+    let key = match (cur, bonus > 0) {
+        (payments::Currency::Rub, false) => "btn_package_rub",
+        (payments::Currency::Rub, true) => "btn_package_rub_bonus",
+        (payments::Currency::Xtr, false) => "btn_package_stars",
+        (payments::Currency::Xtr, true) => "btn_package_stars_bonus",
     };
-    tf(
-        lang,
-        key,
-        &[
-            ("amount", amount.to_string()),
-            ("credits", credits.to_string()),
-        ],
-    )
+    let args = [
+        ("amount", amount.to_string()),
+        ("credits", credits.to_string()),
+        ("bonus", bonus.to_string()),
+    ];
+    tf(lang, key, &args)
 }

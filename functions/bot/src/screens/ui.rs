@@ -46,6 +46,23 @@ impl View<'_> {
     pub fn price(&self, list_price: i64) -> i64 {
         qwen_core::price::price_for(self.settings, UserId(self.user_id), list_price)
     }
+
+    /// What one edit (a custom prompt) costs this user.
+    pub fn edit_price(&self) -> i64 {
+        self.price(self.settings.custom_prompt_cost)
+    }
+
+    /// "≈ N edits at P credits each" for `credits`, or nothing when edits are free.
+    pub fn in_edits(&self, credits: i64) -> Option<String> {
+        let price = self.edit_price();
+        (price > 0).then(|| {
+            let args = [
+                ("edits", (credits.max(0) / price).to_string()),
+                ("price", price.to_string()),
+            ];
+            qwen_texts::tf(self.lang, "in_edits", &args)
+        })
+    }
 }
 
 /// A button with the catalog text `key`.

@@ -19,7 +19,9 @@ btn_method_yookassa_card = 💳 Bank card
 btn_method_yookassa_sbp = 🏦 SBP
 btn_method_stars = ⭐ Telegram Stars
 btn_package_rub = { $amount } ₽ → { $credits } credits
+btn_package_rub_bonus = { $amount } ₽ → { $credits } + { $bonus } credits
 btn_package_stars = { $amount } ⭐ → { $credits } credits
+btn_package_stars_bonus = { $amount } ⭐ → { $credits } + { $bonus } credits
 btn_pay = 💳 Pay
 greeting_new =
     👋 Hi, { $name }! I edit photos as you describe, with the Qwen-Image-Edit model.
@@ -40,9 +42,12 @@ help =
     /lang — language
     /help — this help
 balance = 💰 Your balance: { $balance } credits.
+in_edits = That is ≈ { $edits } edits at { $price } credits each.
+price_per_edit = One edit costs { $price } credits.
 categories = 🎨 Choose a category:
 categories_empty = No presets yet.
 presets_header = { $category } — page { $page } of { $pages }:
+presets_header_one = { $category }:
 preset_line =
     • { $name } — { $cost } credits
     {"   "}{ $description }
@@ -77,7 +82,7 @@ job_created =
     Cost: { $cost } credits, balance: { $balance } credits.
     Ahead of you in the queue: { $ahead }.
     { $wait }
-job_cancelled = Job { $job_id } cancelled, { $cost } credits returned to your balance.
+job_cancelled = Job { $job_id } cancelled, { $cost } credits returned. Balance: { $balance } credits.
 job_cancel_failed = The job is already being processed or finished — it cannot be cancelled.
 insufficient = Not enough credits: { $needed } needed, your balance is { $balance }. You are { $shortfall } credits short.
 too_many_jobs = ⏳ You already have { $cap } unfinished edits, the most at a time. Wait for one to finish and press Start again: your photos are kept.

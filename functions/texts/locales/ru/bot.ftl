@@ -19,7 +19,9 @@ btn_method_yookassa_card = 💳 Банковская карта
 btn_method_yookassa_sbp = 🏦 СБП
 btn_method_stars = ⭐ Telegram Stars
 btn_package_rub = { $amount } ₽ → { $credits } кр.
+btn_package_rub_bonus = { $amount } ₽ → { $credits } + { $bonus } кр.
 btn_package_stars = { $amount } ⭐ → { $credits } кр.
+btn_package_stars_bonus = { $amount } ⭐ → { $credits } + { $bonus } кр.
 btn_pay = 💳 Оплатить
 greeting_new =
     👋 Привет, { $name }! Я меняю фото по вашему описанию с помощью нейросети Qwen-Image-Edit.
@@ -40,9 +42,12 @@ help =
     /lang — язык
     /help — эта справка
 balance = 💰 Ваш баланс: { $balance } кр.
+in_edits = Правок на балансе: ≈ { $edits } (по { $price } кр.).
+price_per_edit = Одна правка — { $price } кр.
 categories = 🎨 Выберите категорию:
 categories_empty = Пресетов пока нет.
 presets_header = { $category } — стр. { $page } из { $pages }:
+presets_header_one = { $category }:
 preset_line =
     • { $name } — { $cost } кр.
     {"   "}{ $description }
@@ -77,7 +82,7 @@ job_created =
     Стоимость: { $cost } кр., баланс: { $balance } кр.
     Перед вами в очереди: { $ahead }.
     { $wait }
-job_cancelled = Задание { $job_id } отменено, { $cost } кр. возвращены на баланс.
+job_cancelled = Задание { $job_id } отменено, { $cost } кр. возвращены. Баланс: { $balance } кр.
 job_cancel_failed = Задание уже обрабатывается или завершено — отменить нельзя.
 insufficient = Недостаточно кредитов: нужно { $needed }, на балансе { $balance }. Не хватает { $shortfall } кр.
 too_many_jobs = ⏳ У вас уже { $cap } незавершённых заданий — больше одновременно нельзя. Дождитесь, пока одно из них закончится, и нажмите «Начать» снова: фото сохранены.
