@@ -158,6 +158,15 @@ impl<'a> Performer<'a> {
         match effect {
             Effect::Show(screen) => self.show(&screen).await,
             Effect::Say { key, menu } => self.say(key, menu).await,
+            Effect::PromptTooLong { chars } => {
+                let text = tf(
+                    self.lang,
+                    "prompt_too_long",
+                    &[("chars", chars.to_string())],
+                );
+                self.send_new(Rendered::new(text, Vec::new())).await;
+                Ok(())
+            }
             Effect::Answer { key, alert } => {
                 self.answer(key.map(|k| t(self.lang, k).to_owned()), alert)
                     .await;

@@ -28,6 +28,11 @@ pub enum Effect {
         /// Add a "Main menu" button.
         menu: bool,
     },
+    /// Refuse a prompt over the limit, saying how long it was.
+    PromptTooLong {
+        /// Its length in characters.
+        chars: usize,
+    },
     /// Answer the pressed button with a catalog text (`None`: just stop the spinner).
     Answer {
         /// Catalog key.
@@ -126,6 +131,14 @@ pub fn step(state: DialogState, effects: Vec<Effect>) -> Step {
 /// Sends the catalog text `key` (with a "Main menu" button when `menu`).
 pub fn say(key: &'static str, menu: bool) -> Effect {
     Effect::Say { key, menu }
+}
+
+/// The refusal of a prompt that broke the length rule: an overlong one says its length.
+pub fn refuse_prompt(text: &str) -> Effect {
+    match text.chars().count() {
+        chars if chars > qwen_core::prompt::MAX_PROMPT_CHARS => Effect::PromptTooLong { chars },
+        _ => say("prompt_invalid", false),
+    }
 }
 
 /// Whether draft images may exist in `state` (leaving it must clear them; elsewhere the

@@ -6,7 +6,7 @@ use crate::callback::{Button, MENU};
 use crate::event::{Event, Outcome};
 use crate::screens::{self, help, language, profile, topup};
 use crate::state::DialogState;
-use crate::step::{Effect, Flow, Step, main_menu, say, stale, step};
+use crate::step::{Effect, Flow, Step, main_menu, refuse_prompt, say, stale, step};
 
 /// The next state and effects for `event` in `state`; `is_admin` unlocks `/stats` and
 /// `/adjust`. The one place that decides the next state: effects only report
@@ -125,7 +125,7 @@ fn on_text(state: DialogState, text: &str) -> Step {
                     prompt: Some(prompt.into_string()),
                 }],
             ),
-            Err(_) => step(state, vec![say("prompt_invalid", false)]),
+            Err(_) => step(state, vec![refuse_prompt(text)]),
         },
         DialogState::AwaitingImageForCustomPrompt => step(state, vec![say("need_image", false)]),
         DialogState::AwaitingImageForPreset { .. } => step(state, vec![say("need_image", false)]),
@@ -278,11 +278,14 @@ mod tests {
         assert_eq!(early.effects, vec![say("need_image", false)]);
         let s = transition(&s.state, &image("f1"), false);
         assert_eq!(s.state, DialogState::AwaitingCustomPrompt);
-        for bad in ["", "   ", &"x".repeat(501)] {
+        for bad in ["", "   "] {
             let r = transition(&s.state, &Event::Text(bad.into()), false);
             assert_eq!(r.state, DialogState::AwaitingCustomPrompt, "{bad:?}");
             assert_eq!(r.effects, vec![say("prompt_invalid", false)]);
         }
+        let r = transition(&s.state, &Event::Text("x".repeat(501)), false);
+        assert_eq!(r.state, DialogState::AwaitingCustomPrompt);
+        assert_eq!(r.effects, vec![Effect::PromptTooLong { chars: 501 }]);
         for good in ["x", &"я".repeat(500)] {
             let r = transition(&s.state, &Event::Text(good.into()), false);
             assert_eq!(r.state, DialogState::MainMenu);

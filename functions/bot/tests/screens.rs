@@ -168,12 +168,11 @@ async fn custom_prompt_lengths() {
     assert!(bot.last_text().contains("Напишите, что изменить"));
     for bad in [String::new(), "     ".into(), "a".repeat(501)] {
         bot.post(&text(bot.id(), user, &bad)).await;
-        assert_eq!(
-            bot.last_text(),
-            "Промпт должен быть от 1 до 500 символов",
-            "{} chars",
-            bad.len()
-        );
+        let want = match bad.len() {
+            501 => "Промпт длиннее 500 символов: в вашем 501. Сократите его и отправьте снова.",
+            _ => "Промпт должен быть от 1 до 500 символов",
+        };
+        assert_eq!(bot.last_text(), want, "{} chars", bad.len());
         assert_eq!(
             bot.state(user).await.expect("state")["state"]["kind"],
             "awaiting_custom_prompt"

@@ -77,6 +77,7 @@ wait_paused_short = queue paused
 job_wait = ⏱ Expected wait: { $wait }.
 job_wait_paused = ⏸ The queue is paused: no GPU is online right now. Your job will start as soon as one is back.
 prompt_invalid = The prompt must be 1 to 500 characters
+prompt_too_long = The prompt is over 500 characters: yours has { $chars }. Shorten it and send it again.
 job_created =
     ✅ Job accepted: { $job_id }
     Cost: { $cost } credits, balance: { $balance } credits.
