@@ -497,7 +497,7 @@ async fn bad_inputs(c: &Client, pg: &PlaygroundProcess, dir: &Path) {
     attach(c, &dir.join("photo.png")).await;
     wait_text(c, "Напишите").await;
     say(c, &"я".repeat(501)).await;
-    wait_text(c, "от 1 до 500 символов").await;
+    wait_text(c, "в вашем 501").await;
     screenshot(c, "bad-inputs.png").await;
 }
 

@@ -456,12 +456,11 @@ async fn bot_custom_prompt_walk() {
     );
     for bad in ["   ".to_owned(), "a".repeat(501)] {
         edge.send(&text(edge.update_id(), user, &bad)).await;
-        assert_eq!(
-            edge.last_text(user),
-            "Промпт должен быть от 1 до 500 символов",
-            "prompt of {} chars",
-            bad.len()
-        );
+        let want = match bad.len() {
+            501 => "Промпт длиннее 500 символов: в вашем 501. Сократите его и отправьте снова.",
+            _ => "Промпт должен быть от 1 до 500 символов",
+        };
+        assert_eq!(edge.last_text(user), want, "prompt of {} chars", bad.len());
     }
     assert!(
         edge.jobs(user).await.is_empty(),
