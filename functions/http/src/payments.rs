@@ -19,8 +19,8 @@ pub async fn dispatch(
     req: &Request,
     op: PaymentOp,
     arg: &str,
-) -> HttpResponse {
-    let answer = match op {
+) -> Answer {
+    match op {
         PaymentOp::Create => create(ctx, prov, req).await,
         PaymentOp::List => list(ctx, req).await,
         PaymentOp::Get => store::get(ctx.sql, arg)
@@ -29,8 +29,7 @@ pub async fn dispatch(
             .map_err(Refusal::from),
         PaymentOp::Refund => refund(ctx, prov, req, arg).await,
         PaymentOp::ForUser => for_user(ctx, req, arg).await,
-    };
-    answer.unwrap_or_else(Refusal::into_response)
+    }
 }
 
 async fn create(ctx: &Ctx<'_>, prov: Option<&Providers<'_>>, req: &Request) -> Answer {

@@ -9,7 +9,7 @@
 use serde::Deserialize;
 
 use crate::bodies::ReportPage;
-use crate::ctx::{Answer, Ctx, Providers, Refusal, deps, page};
+use crate::ctx::{Answer, Ctx, Providers, Refusal, cap, deps, page};
 use crate::request::{self, Request};
 use crate::routes::ReconcileOp;
 use qwen_core::error::CoreError;
@@ -55,18 +55,16 @@ pub async fn dispatch(
     req: &Request,
     op: ReconcileOp,
     caps: &[&str],
-) -> HttpResponse {
-    let cap = |i: usize| caps.get(i).copied().unwrap_or("");
-    let answer = match op {
+) -> Answer {
+    match op {
         ReconcileOp::Run => run(ctx, prov, req).await,
         ReconcileOp::List => list(ctx, req).await,
-        ReconcileOp::Get => rec::store::get(ctx.sql, cap(0))
+        ReconcileOp::Get => rec::store::get(ctx.sql, cap(caps, 0))
             .await
             .map(|r| request::json(200, &r))
             .map_err(Refusal::from),
-        ReconcileOp::Credit => credit(ctx, prov, cap(0), cap(1)).await,
-    };
-    answer.unwrap_or_else(Refusal::into_response)
+        ReconcileOp::Credit => credit(ctx, prov, cap(caps, 0), cap(caps, 1)).await,
+    }
 }
 
 fn rerun(req: &Request) -> Result<bool, HttpResponse> {

@@ -48,17 +48,7 @@ pub async fn handle_with_payments(
     {
         return request::from_core(&CoreError::Storage(e));
     }
-    if op == Op::Sweep {
-        payments::settle_stale(ctx, payments).await;
-        return answer(jobs::sweep(ctx, payments).await);
-    }
-    if let Op::Payments(pay_op) = op {
-        return payments::dispatch(ctx, payments, req, pay_op, cap(&caps, 0)).await;
-    }
-    if let Op::Reconciliations(rec_op) = op {
-        return reconcile::dispatch(ctx, payments, req, rec_op, &caps).await;
-    }
-    answer(dispatch(ctx, req, op, &caps).await)
+    answer(dispatch(ctx, payments, req, op, &caps).await)
 }
 
 fn authorize(ctx: &Ctx<'_>, req: &Request, op: Op) -> Result<(), HttpResponse> {
@@ -105,7 +95,13 @@ fn verify_signature(ctx: &Ctx<'_>, req: &Request) -> Result<(), HttpResponse> {
     })
 }
 
-async fn dispatch(ctx: &Ctx<'_>, req: &Request, op: Op, caps: &[&str]) -> Answer {
+async fn dispatch(
+    ctx: &Ctx<'_>,
+    payments: Option<&Providers<'_>>,
+    req: &Request,
+    op: Op,
+    caps: &[&str],
+) -> Answer {
     match op {
         Op::Health => Ok(meta::health(ctx).await),
         Op::OpenApi => Ok(meta::openapi()),
@@ -126,16 +122,15 @@ async fn dispatch(ctx: &Ctx<'_>, req: &Request, op: Op, caps: &[&str]) -> Answer
         Op::GetJob => jobs::get_job(ctx, cap(caps, 0)).await,
         Op::CancelJob => jobs::cancel_job(ctx, cap(caps, 0)).await,
         Op::JobEvent => jobs::job_event(ctx, req, cap(caps, 0)).await,
-        Op::Sweep => jobs::sweep(ctx, None).await,
+        Op::Sweep => {
+            payments::settle_stale(ctx, payments).await;
+            jobs::sweep(ctx, payments).await
+        }
         Op::HostReport => jobs::host_report(ctx, req).await,
         Op::Fleet => meta::fleet_view(ctx).await,
         Op::Metrics => meta::metrics(ctx).await,
         Op::Stats => meta::stats(ctx).await,
-        Op::Payments(_) => {
-            Err(request::error(500, "internal", "payment route not dispatched").into())
-        }
-        Op::Reconciliations(_) => {
-            Err(request::error(500, "internal", "reconciliation route not dispatched").into())
-        }
+        Op::Payments(p) => payments::dispatch(ctx, payments, req, p, cap(caps, 0)).await,
+        Op::Reconciliations(r) => reconcile::dispatch(ctx, payments, req, r, caps).await,
     }
 }
