@@ -68,11 +68,6 @@ impl Refusal {
     }
 }
 
-/// The answer of a handler, success or refusal.
-pub fn answer(a: Answer) -> HttpResponse {
-    a.unwrap_or_else(Refusal::into_response)
-}
-
 /// A `telegram_id` path segment: a positive integer.
 ///
 /// # Errors

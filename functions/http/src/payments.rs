@@ -5,7 +5,7 @@
 use serde_json::json;
 
 use crate::bodies::{PaymentListing, PaymentPage};
-use crate::ctx::{Answer, Ctx, Providers, Refusal, deps, page, telegram_id};
+use crate::ctx::{Answer, Ctx, Providers, deps, page, telegram_id};
 use crate::request::{self, Request};
 use crate::routes::PaymentOp;
 use qwen_core::payments::{self, checkout, store};
@@ -23,10 +23,7 @@ pub async fn dispatch(
     match op {
         PaymentOp::Create => create(ctx, prov, req).await,
         PaymentOp::List => list(ctx, req).await,
-        PaymentOp::Get => store::get(ctx.sql, arg)
-            .await
-            .map(|p| request::json(200, &p))
-            .map_err(Refusal::from),
+        PaymentOp::Get => Ok(request::json(200, &store::get(ctx.sql, arg).await?)),
         PaymentOp::Refund => refund(ctx, prov, req, arg).await,
         PaymentOp::ForUser => for_user(ctx, req, arg).await,
     }

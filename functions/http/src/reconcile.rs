@@ -9,7 +9,7 @@
 use serde::Deserialize;
 
 use crate::bodies::ReportPage;
-use crate::ctx::{Answer, Ctx, Providers, Refusal, cap, deps, page};
+use crate::ctx::{Answer, Ctx, Providers, cap, deps, page};
 use crate::request::{self, Request};
 use crate::routes::ReconcileOp;
 use qwen_core::error::CoreError;
@@ -59,10 +59,10 @@ pub async fn dispatch(
     match op {
         ReconcileOp::Run => run(ctx, prov, req).await,
         ReconcileOp::List => list(ctx, req).await,
-        ReconcileOp::Get => rec::store::get(ctx.sql, cap(caps, 0))
-            .await
-            .map(|r| request::json(200, &r))
-            .map_err(Refusal::from),
+        ReconcileOp::Get => Ok(request::json(
+            200,
+            &rec::store::get(ctx.sql, cap(caps, 0)).await?,
+        )),
         ReconcileOp::Credit => credit(ctx, prov, cap(caps, 0), cap(caps, 1)).await,
     }
 }

@@ -4,7 +4,7 @@
 use qwen_core::ports::HttpResponse;
 use qwen_core::{CoreError, setup, signing};
 
-use crate::ctx::{Answer, Ctx, Providers, answer, cap};
+use crate::ctx::{Answer, Ctx, Providers, Refusal, cap};
 use crate::request::{self, Request};
 use crate::routes::{Op, find_route};
 use crate::{jobs, meta, payments, presets, reconcile, users};
@@ -48,7 +48,9 @@ pub async fn handle_with_payments(
     {
         return request::from_core(&CoreError::Storage(e));
     }
-    answer(dispatch(ctx, payments, req, op, &caps).await)
+    dispatch(ctx, payments, req, op, &caps)
+        .await
+        .unwrap_or_else(Refusal::into_response)
 }
 
 fn authorize(ctx: &Ctx<'_>, req: &Request, op: Op) -> Result<(), HttpResponse> {
